@@ -14,6 +14,16 @@ from explorer.core.embedding import (
     sinusoidal_table,
 )
 from explorer.core.hooks import HookPoint
+from explorer.core.inference import (
+    GenerationStep,
+    d_inference_steps,
+    ed_generate,
+    ed_inference_steps,
+    generate,
+    next_token_distribution,
+    tempered,
+    truncate,
+)
 from explorer.core.mlp import MLP, activate
 from explorer.core.models import (
     DTransformer,
@@ -30,6 +40,7 @@ __all__ = [
     "DTransformer",
     "EDTransformer",
     "ETransformer",
+    "GenerationStep",
     "Embedding",
     "HookPoint",
     "LayerNorm",
@@ -44,6 +55,13 @@ __all__ = [
     "activate",
     "attention",
     "build_model",
+    "d_inference_steps",
+    "ed_generate",
+    "ed_inference_steps",
+    "generate",
+    "next_token_distribution",
+    "tempered",
+    "truncate",
     "load_model",
     "make_norm",
     "read_config",
