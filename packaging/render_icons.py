@@ -50,9 +50,7 @@ def png_path(icon_dir: Path, size: int) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--icon-dir", type=Path, default=ICON_DIR)
-    parser.add_argument(
-        "--check", action="store_true", help="only compare with the PNGs on disk"
-    )
+    parser.add_argument("--check", action="store_true", help="only compare with the PNGs on disk")
     args = parser.parse_args(argv)
     _app = QGuiApplication.instance() or QGuiApplication([])
     svg = args.icon_dir / f"{ICON_NAME}.svg"
@@ -61,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         image = render(svg, size)
         target = png_path(args.icon_dir, size)
         if args.check:
-            if not target.exists() or QImage(str(target)).convertToFormat(
-                QImage.Format.Format_ARGB32
-            ) != image:
+            if (
+                not target.exists()
+                or QImage(str(target)).convertToFormat(QImage.Format.Format_ARGB32) != image
+            ):
                 stale.append(target.name)
             continue
         if not image.save(str(target), "PNG"):
