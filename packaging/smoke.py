@@ -9,10 +9,13 @@ Usage (from the repository root; takes a few minutes, not part of the test suite
 Checks, each printed as it passes:
 
 1. ``transformer-explorer --help`` runs from the bundle and exits 0.
-2. The window starts on the offscreen platform (``QT_QPA_PLATFORM=offscreen``), with a
+2. The launcher's self-check (``TRANSFORMER_EXPLORER_SELF_CHECK=1``, see launcher.py) finds the
+   icons, models and data of ``explorer.resources`` through ``importlib.resources``, loads the
+   icon and trains a small decoder one step, all inside the frozen app.
+3. The window starts on the offscreen platform (``QT_QPA_PLATFORM=offscreen``), with a
    working directory outside the repository and ``PYTHONPATH``/``PYTHONHOME`` removed, so
    nothing can come from the source tree or a Python installation.
-3. The window is started with ``--screenshot PATH --quit-after MS``: it must write a PNG and
+4. The window is started with ``--screenshot PATH --quit-after MS``: it must write a PNG and
    exit 0. If the app rejects those options (argparse's "unrecognized arguments", exit 2), the
    smoke check instead lets the window run for a few seconds, checks the process is still
    alive and printed no traceback, then ends it with SIGTERM (CTRL_BREAK on Windows).
@@ -21,6 +24,7 @@ Checks, each printed as it passes:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -55,6 +59,26 @@ def check_help(launcher: Path, cwd: Path) -> None:
     if result.returncode != 0:
         raise SystemExit(f"--help failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     print("ok: --help exits 0")
+
+
+def check_self(launcher: Path, cwd: Path) -> None:
+    env = clean_env()
+    env["TRANSFORMER_EXPLORER_SELF_CHECK"] = "1"
+    result = subprocess.run(
+        [str(launcher)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"self-check failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+    report = json.loads(result.stdout)
+    if not report["frozen"] or "icons/transformer-explorer-16.png" not in report["files"]:
+        raise SystemExit(f"the bundle does not see its resources:\n{result.stdout}")
+    kinds = sorted({name.split("/")[0] for name in report["files"] if "/" in name})
+    print(
+        f"ok: frozen app finds {len(report['files'])} resource files ({', '.join(kinds)}) "
+        f"at {report['resources']}; icon loads; one training step, loss {report['loss']:.3f}"
+    )
 
 
 def check_screenshot(launcher: Path, cwd: Path, png: Path, quit_after_ms: int) -> bool:
@@ -129,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="te-smoke-") as tmp:
         cwd = Path(tmp)  # nothing relative to the repository can be found from here
         check_help(launcher, cwd)
+        check_self(launcher, cwd)
         png = (args.png or cwd / "window.png").resolve()
         if not check_screenshot(launcher, cwd, png, int(args.seconds * 1000)):
             check_window_stays_up(launcher, cwd, args.seconds)
