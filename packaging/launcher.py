@@ -4,8 +4,9 @@ With no arguments it opens the window; subcommands (``inspect``, ``train``, ...)
 
 With ``TRANSFORMER_EXPLORER_SELF_CHECK=1`` in the environment it instead prints, as JSON, what
 the frozen app finds through ``importlib.resources`` (the files of ``explorer.resources``),
-whether the application icon loads and whether a small decoder trains one step (torch with
-the modules the spec trimmed away), then exits: ``packaging/smoke.py`` uses it.
+whether the application icon loads, whether a small decoder trains one step (torch without
+the modules the spec trimmed away) and, with ``TRANSFORMER_EXPLORER_SELF_CHECK_PNG=PATH``, draws
+its attention pattern with pyqtgraph to a PNG; then it exits. ``packaging/smoke.py`` uses it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import os
 import sys
 
 
-def torch_step() -> float:
-    """Record a forward pass of a small decoder, then take one AdamW step; return the loss."""
+def torch_step() -> tuple[float, object]:
+    """Record a forward pass of a small decoder, then take one AdamW step.
+
+    Returns the loss and the first head's attention pattern (a numpy array).
+    """
     import torch
 
     from explorer.core import ModelConfig, build_model
@@ -33,7 +37,20 @@ def torch_step() -> float:
     loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 12), x[:, 1:].reshape(-1))
     loss.backward()
     optimizer.step()
-    return loss.item()
+    pattern = trace["blocks.0.attn.pattern"][0, 0].numpy()
+    return loss.item(), pattern
+
+
+def render_pattern(pattern, path: str) -> bool:
+    """Draw ``pattern`` with pyqtgraph in a widget and save it as PNG (widgets + plugins)."""
+    import pyqtgraph as pg
+
+    widget = pg.GraphicsLayoutWidget()
+    widget.resize(320, 320)
+    view = widget.addViewBox(lockAspect=True, invertY=True)
+    view.addItem(pg.ImageItem(pattern.T, levels=(0.0, 1.0), colorMap=pg.colormap.get("magma")))
+    widget.show()
+    return widget.grab().save(path, "PNG")
 
 
 def self_check() -> int:
@@ -44,7 +61,7 @@ def self_check() -> int:
     from importlib.resources import files
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     from explorer.ui.icon import app_icon
 
@@ -59,17 +76,23 @@ def self_check() -> int:
                 stack.append((child, name + "/"))
             elif not name.endswith((".py", ".pyc")):
                 found.append(name)
-    _app = QGuiApplication.instance() or QGuiApplication([])
+    app = QApplication.instance() or QApplication([])
     icon_ok = not app_icon().isNull()
+    loss, pattern = torch_step()
+    png = os.environ.get("TRANSFORMER_EXPLORER_SELF_CHECK_PNG")
+    drawn = render_pattern(pattern, png) if png else None
+    app.processEvents()
     report = {
         "frozen": bool(getattr(sys, "frozen", False)),
         "resources": str(root),
         "files": sorted(found),
         "icon": icon_ok,
-        "loss": torch_step(),
+        "loss": loss,
+        "pattern_png": drawn,
     }
     print(json.dumps(report, indent=1))
-    return 0 if icon_ok and found and math.isfinite(report["loss"]) else 1
+    ok = icon_ok and found and math.isfinite(loss) and drawn is not False
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ Checks, each printed as it passes:
 1. ``transformer-explorer --help`` runs from the bundle and exits 0.
 2. The launcher's self-check (``TRANSFORMER_EXPLORER_SELF_CHECK=1``, see launcher.py) finds the
    icons, models and data of ``explorer.resources`` through ``importlib.resources``, loads the
-   icon and trains a small decoder one step, all inside the frozen app.
+   icon, trains a small decoder one step and draws its attention pattern with pyqtgraph to
+   ``<png>-pattern.png``, all inside the frozen app.
 3. The window starts on the offscreen platform (``QT_QPA_PLATFORM=offscreen``), with a
    working directory outside the repository and ``PYTHONPATH``/``PYTHONHOME`` removed, so
    nothing can come from the source tree or a Python installation.
@@ -61,9 +62,10 @@ def check_help(launcher: Path, cwd: Path) -> None:
     print("ok: --help exits 0")
 
 
-def check_self(launcher: Path, cwd: Path) -> None:
+def check_self(launcher: Path, cwd: Path, png: Path) -> None:
     env = clean_env()
     env["TRANSFORMER_EXPLORER_SELF_CHECK"] = "1"
+    env["TRANSFORMER_EXPLORER_SELF_CHECK_PNG"] = str(png)
     result = subprocess.run(
         [str(launcher)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -74,10 +76,13 @@ def check_self(launcher: Path, cwd: Path) -> None:
     report = json.loads(result.stdout)
     if not report["frozen"] or "icons/transformer-explorer-16.png" not in report["files"]:
         raise SystemExit(f"the bundle does not see its resources:\n{result.stdout}")
+    if not report["pattern_png"] or png.read_bytes()[:8] != PNG_SIGNATURE:
+        raise SystemExit(f"the bundle could not draw with pyqtgraph:\n{result.stdout}")
     kinds = sorted({name.split("/")[0] for name in report["files"] if "/" in name})
     print(
         f"ok: frozen app finds {len(report['files'])} resource files ({', '.join(kinds)}) "
-        f"at {report['resources']}; icon loads; one training step, loss {report['loss']:.3f}"
+        f"at {report['resources']}; icon loads; one training step, loss {report['loss']:.3f}; "
+        f"pyqtgraph drew the attention pattern to {png}"
     )
 
 
@@ -153,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="te-smoke-") as tmp:
         cwd = Path(tmp)  # nothing relative to the repository can be found from here
         check_help(launcher, cwd)
-        check_self(launcher, cwd)
         png = (args.png or cwd / "window.png").resolve()
+        check_self(launcher, cwd, png.with_name(png.stem + "-pattern.png"))
         if not check_screenshot(launcher, cwd, png, int(args.seconds * 1000)):
             check_window_stays_up(launcher, cwd, args.seconds)
     return 0
