@@ -1,0 +1,302 @@
+"""Checkpoints of a run: everything needed to look at the model and to continue exactly.
+
+A run folder ``DIR`` holds ``metrics.jsonl``, a ``.lock`` while a run writes to it, and
+``DIR/checkpoint/`` with:
+
+- ``config.json`` + ``model.safetensors``  the model (``explorer.core.load_model`` opens it)
+- ``tokenizer.json``                       the tokenizer
+- ``trainer.json``     step, training config, data, optimiser groups, sha256 of every file
+- ``trainer.safetensors``  optimiser moments, RNG states, the loss history
+
+No pickle is ever read. A save writes a new folder beside the old one, then renames
+it into place (the previous one is kept as ``checkpoint.prev`` until the rename is done),
+so a crash mid-write leaves the last good checkpoint intact. ``trainer.json`` is
+written last and lists the sha256 of each file, so a damaged file gives a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from explorer.core import load_model, save_model
+from explorer.train.loop import History, Trainer
+
+FORMAT = "transformer-explorer-train"
+CHECKPOINT_DIR = "checkpoint"
+PREVIOUS_DIR = "checkpoint.prev"
+STATE_JSON = "trainer.json"
+STATE_TENSORS = "trainer.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+LOCK_FILE = ".lock"
+METRICS_FILE = "metrics.jsonl"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, incomplete or damaged."""
+
+
+class RunLocked(ValueError):
+    """Another run is writing to the same folder."""
+
+
+# -- the lock --------------------------------------------------------------------------
+_HELD: dict[Path, RunLock] = {}
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill would terminate the process on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunLock:
+    """``DIR/.lock``: one writer per run folder (stale locks of dead processes are taken)."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory).resolve()
+        self.path = self.directory / LOCK_FILE
+        self.held = False
+
+    def acquire(self) -> RunLock:
+        if self.directory in _HELD:
+            raise RunLocked(f"{self.directory} is already used by a run in this program")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                owner = self._owner()
+                stale = (
+                    owner.get("host") == me["host"]
+                    and isinstance(owner.get("pid"), int)
+                    and not _pid_alive(owner["pid"])
+                )
+                if not stale and owner:
+                    raise RunLocked(
+                        f"{self.directory} is in use by another run (pid {owner.get('pid')} "
+                        f"on {owner.get('host')}); wait for it to finish, choose another "
+                        f"folder, or delete {self.path} if that run is gone"
+                    ) from None
+                self.path.unlink(missing_ok=True)
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(me, f)
+            self.held = True
+            _HELD[self.directory] = self
+            return self
+        raise RunLocked(f"cannot take the lock {self.path}")
+
+    def _owner(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self.held:
+            self.path.unlink(missing_ok=True)
+            _HELD.pop(self.directory, None)
+            self.held = False
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# -- saving ----------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _optimizer_state(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    sd = trainer.optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for index, state in sd["state"].items():
+        for key, value in state.items():
+            name = f"optimizer.{index}.{key}"
+            if isinstance(value, torch.Tensor):
+                tensors[name] = value.detach().to("cpu").contiguous()
+            else:
+                scalars[name] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _rng_state(trainer: Trainer) -> dict[str, torch.Tensor]:
+    out = {
+        "rng.torch": torch.get_rng_state(),
+        "rng.batch": trainer.batch_gen.get_state(),
+        "rng.mask": trainer.mask_gen.get_state(),
+    }
+    if trainer.device.type == "cuda":
+        out["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
+    return out
+
+
+def _history_tensors(h: History) -> dict[str, torch.Tensor]:
+    return {
+        "history.step": torch.tensor(h.step, dtype=torch.int64),
+        "history.loss": torch.tensor(h.loss, dtype=torch.float64),
+        "history.lr": torch.tensor(h.lr, dtype=torch.float64),
+        "history.grad_norm": torch.tensor(h.grad_norm, dtype=torch.float64),
+        "history.val_step": torch.tensor(h.val_step, dtype=torch.int64),
+        "history.val_loss": torch.tensor(h.val_loss, dtype=torch.float64),
+    }
+
+
+def _write(trainer: Trainer, folder: Path) -> None:
+    save_model(trainer.model, folder)
+    trainer.tokenizer.save(str(folder / TOKENIZER_FILE))
+    optim_tensors, optim_json = _optimizer_state(trainer)
+    tensors = {**optim_tensors, **_rng_state(trainer), **_history_tensors(trainer.history)}
+    save_file(tensors, str(folder / STATE_TENSORS))
+    files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    state = {
+        "format": FORMAT,
+        "version": 1,
+        "step": trainer.step,
+        "tokens": trainer.tokens,
+        "elapsed_s": trainer.elapsed_s,
+        "device": str(trainer.device),
+        "train_config": trainer.config.to_dict(),
+        "info": trainer.info,
+        "optimizer": optim_json,
+        "files": files,
+    }
+    (folder / STATE_JSON).write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+
+def save_checkpoint(trainer: Trainer, directory: str | os.PathLike) -> Path:
+    """Write ``directory/checkpoint`` atomically; returns its path."""
+    run_dir = Path(directory).resolve()
+    lock = None if run_dir in _HELD else RunLock(run_dir).acquire()
+    try:
+        tmp = run_dir / f".checkpoint-tmp-{os.getpid()}-{time.monotonic_ns()}"
+        tmp.mkdir(parents=True)
+        try:
+            _write(trainer, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        final, previous = run_dir / CHECKPOINT_DIR, run_dir / PREVIOUS_DIR
+        if final.exists():
+            shutil.rmtree(previous, ignore_errors=True)
+            os.replace(final, previous)
+        os.replace(tmp, final)
+        shutil.rmtree(previous, ignore_errors=True)
+        return final
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+# -- loading ---------------------------------------------------------------------------
+def find_checkpoint(path: str | os.PathLike) -> Path:
+    """The checkpoint folder for a run folder or a checkpoint folder itself."""
+    p = Path(path)
+    for candidate in (p, p / CHECKPOINT_DIR, p / PREVIOUS_DIR):
+        if (candidate / STATE_JSON).is_file():
+            return candidate
+    if not p.exists():
+        raise CheckpointError(f"{p}: no such folder")
+    raise CheckpointError(f"{p}: no training checkpoint here (no {STATE_JSON})")
+
+
+def read_checkpoint_state(path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
+    """``trainer.json`` of a checkpoint, with every listed file's sha256 checked."""
+    folder = find_checkpoint(path)
+    try:
+        state = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{folder / STATE_JSON}: damaged ({exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{folder / STATE_JSON}: not a Transformer Explorer checkpoint")
+    if verify:
+        for name, digest in state.get("files", {}).items():
+            file = folder / name
+            if not file.is_file():
+                raise CheckpointError(f"{file}: missing from the checkpoint")
+            if _sha256(file) != digest:
+                raise CheckpointError(
+                    f"{file}: the file is damaged (its checksum does not match); "
+                    "the checkpoint cannot be used"
+                )
+    state["folder"] = str(folder)
+    return state
+
+
+def _restore_optimizer(trainer: Trainer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if name.startswith("optimizer."):
+            _, index, key = name.split(".", 2)
+            state.setdefault(int(index), {})[key] = value
+    for name, value in meta.get("scalars", {}).items():
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    groups = meta["param_groups"]
+    for group in groups:
+        if "betas" in group:
+            group["betas"] = tuple(group["betas"])
+    trainer.optimizer.load_state_dict({"state": state, "param_groups": groups})
+
+
+def restore_trainer_state(trainer: Trainer, folder: str | os.PathLike) -> Trainer:
+    """Put a checkpoint's step, optimiser, RNG and history into a freshly built trainer."""
+    state = read_checkpoint_state(folder)
+    path = Path(state["folder"]) / STATE_TENSORS
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path}: cannot read ({exc})") from exc
+    try:
+        _restore_optimizer(trainer, tensors, state["optimizer"])
+        torch.set_rng_state(tensors["rng.torch"])
+        trainer.batch_gen.set_state(tensors["rng.batch"])
+        trainer.mask_gen.set_state(tensors["rng.mask"])
+        if "rng.cuda" in tensors and trainer.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], trainer.device)
+        h = trainer.history
+        h.step = tensors["history.step"].tolist()
+        h.loss = tensors["history.loss"].tolist()
+        h.lr = tensors["history.lr"].tolist()
+        h.grad_norm = tensors["history.grad_norm"].tolist()
+        h.val_step = tensors["history.val_step"].tolist()
+        h.val_loss = tensors["history.val_loss"].tolist()
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: the training state does not fit ({exc})") from exc
+    trainer.step = int(state["step"])
+    trainer.tokens = int(state.get("tokens", 0))
+    trainer.elapsed_s = float(state.get("elapsed_s", 0.0))
+    return trainer
+
+
+def load_checkpoint_model(path: str | os.PathLike, device: str = "cpu") -> torch.nn.Module:
+    """Only the model of a checkpoint (for the inspector); files are verified first."""
+    state = read_checkpoint_state(path)
+    return load_model(state["folder"], device=device)

@@ -1,0 +1,186 @@
+"""Token windows and padded minibatches for the four tasks, with a train/validation split.
+
+Text (next-token, masked) is tokenized whole; training windows of l_max tokens start
+at random offsets in the training part of the token stream, validation windows are the
+fixed, non-overlapping windows of its last part. Pairs and labelled lines are split
+example-wise after a seeded shuffle. Batches live on the CPU; the loop moves them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from explorer.train.objectives import Batch
+from explorer.train.sources import DataSource
+
+
+class Tokenizer(Protocol):
+    """What training needs from a tokenizer (explorer.tokenize provides it)."""
+
+    vocab_size: int
+    special_ids: dict[str, int]
+
+    def encode(self, text: str) -> Any: ...  # .ids
+
+    def decode(self, ids: list[int]) -> str: ...
+
+
+def special_id(tokenizer: Tokenizer, *names: str) -> int | None:
+    """The id of the first special token among ``names`` the tokenizer has."""
+    ids = getattr(tokenizer, "special_ids", {}) or {}
+    for name in names:
+        if ids.get(name) is not None:
+            return int(ids[name])
+    return None
+
+
+def _encode(tokenizer: Tokenizer, text: str) -> list[int]:
+    return list(tokenizer.encode(text).ids)
+
+
+class TrainingData:
+    """The tokenized examples of one run and the batches drawn from them."""
+
+    def __init__(
+        self,
+        source: DataSource,
+        tokenizer: Tokenizer,
+        l_max: int,
+        val_fraction: float = 0.1,
+        seed: int = 0,
+    ) -> None:
+        if not 0.0 < val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be between 0 and 1, not {val_fraction}")
+        self.source, self.tokenizer, self.task = source, tokenizer, source.task
+        self.l_max, self.val_fraction, self.seed = l_max, val_fraction, seed
+        self.pad_id = special_id(tokenizer, "pad") or 0
+        self.mask_id = special_id(tokenizer, "mask")
+        self.bos_id = special_id(tokenizer, "bos", "cls")
+        self.eos_id = special_id(tokenizer, "eos", "sep")
+        self.labels: list[str] = []
+        self.truncated = 0  # examples cut to l_max
+        if self.task in ("next-token", "masked"):
+            self._prepare_text()
+        elif self.task == "seq2seq":
+            self._prepare_pairs()
+        else:
+            self._prepare_labelled()
+
+    # -- preparation -----------------------------------------------------------------
+    def _prepare_text(self) -> None:
+        ids = torch.tensor(_encode(self.tokenizer, self.source.text), dtype=torch.long)
+        need = 2 * self.l_max
+        if ids.numel() < need:
+            raise ValueError(
+                f"{self.source.name}: {ids.numel()} tokens is too short: need at least {need} "
+                f"(one training and one validation window of l_max={self.l_max})"
+            )
+        n_val = max(self.l_max, int(ids.numel() * self.val_fraction))
+        self.train_ids, self.val_ids = ids[:-n_val], ids[-n_val:]
+        if self.train_ids.numel() < self.l_max:
+            raise ValueError(f"{self.source.name}: too short for one training window")
+        self.n_train = self.train_ids.numel() - self.l_max + 1
+        n_windows = self.val_ids.numel() // self.l_max
+        self.val_x = self.val_ids[: n_windows * self.l_max].view(n_windows, self.l_max)
+        self.n_val = n_windows
+
+    def _split(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if n < 2:
+            raise ValueError(f"{self.source.name}: need at least 2 examples, found {n}")
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed))
+        n_val = min(n - 1, max(1, int(n * self.val_fraction)))
+        return order[n_val:], order[:n_val]
+
+    def _pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        out = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        lengths = torch.tensor([len(r) for r in rows])
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        return out, lengths
+
+    def _cut(self, ids: list[int]) -> list[int]:
+        if len(ids) > self.l_max:
+            self.truncated += 1
+            return ids[: self.l_max]
+        return ids
+
+    def _prepare_pairs(self) -> None:
+        if self.bos_id is None or self.eos_id is None:
+            raise ValueError("seq2seq needs a tokenizer with bos and eos tokens")
+        z_rows, x_rows = [], []
+        for z_text, x_text in self.source.pairs:
+            z_rows.append(self._cut(_encode(self.tokenizer, z_text) or [self.pad_id]))
+            x_ids = [self.bos_id, *_encode(self.tokenizer, x_text), self.eos_id]
+            x_rows.append(self._cut(x_ids))
+        self.z_all, self.z_len = self._pad(z_rows)
+        self.x_all, self.x_len = self._pad(x_rows)
+        self.train_idx, self.val_idx = self._split(len(x_rows))
+        self.n_train, self.n_val = len(self.train_idx), len(self.val_idx)
+
+    def _prepare_labelled(self) -> None:
+        cls = self.bos_id if self.bos_id is not None else self.pad_id
+        self.labels = sorted({label for label, _ in self.source.labelled})
+        index = {label: i for i, label in enumerate(self.labels)}
+        rows = [self._cut([cls, *_encode(self.tokenizer, t)]) for _, t in self.source.labelled]
+        self.x_all, self.x_len = self._pad(rows)
+        self.y_all = torch.tensor([index[label] for label, _ in self.source.labelled])
+        self.train_idx, self.val_idx = self._split(len(rows))
+        self.n_train, self.n_val = len(self.train_idx), len(self.val_idx)
+
+    # -- batches ---------------------------------------------------------------------
+    def _rows(self, idx: torch.Tensor) -> Batch:
+        x_len = self.x_len[idx]
+        width = int(x_len.max())
+        x = self.x_all[idx, :width]
+        x_mask = torch.arange(width)[None, :] < x_len[:, None]
+        if self.task == "seq2seq":
+            z_len = self.z_len[idx]
+            z_width = int(z_len.max())
+            z = self.z_all[idx, :z_width]
+            z_mask = torch.arange(z_width)[None, :] < z_len[:, None]
+            n = int(x_len.sum() + z_len.sum())
+            return Batch(x, x_mask, z, z_mask, n_tokens=n)
+        return Batch(x, x_mask, labels=self.y_all[idx], n_tokens=int(x_len.sum()))
+
+    def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A random minibatch from the training part."""
+        if self.task in ("next-token", "masked"):
+            starts = torch.randint(0, self.n_train, (batch_size,), generator=generator)
+            x = self.train_ids[starts[:, None] + torch.arange(self.l_max)]
+            return Batch(x, None, n_tokens=x.numel())
+        pick = torch.randint(0, self.n_train, (batch_size,), generator=generator)
+        return self._rows(self.train_idx[pick])
+
+    def val_batches(self, batch_size: int, max_examples: int = 512) -> list[Batch]:
+        """The fixed validation minibatches (the same every time)."""
+        batches = []
+        n = min(self.n_val, max_examples)
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            if self.task in ("next-token", "masked"):
+                x = self.val_x[start:stop]
+                batches.append(Batch(x, None, n_tokens=x.numel()))
+            else:
+                batches.append(self._rows(self.val_idx[start:stop]))
+        return batches
+
+    def val_example(self, i: int = 0) -> dict[str, Any]:
+        """One validation example as ids, for samples: x (and z, label)."""
+        if self.task in ("next-token", "masked"):
+            return {"x": self.val_x[i % self.n_val].tolist()}
+        j = int(self.val_idx[i % self.n_val])
+        ex: dict[str, Any] = {"x": self.x_all[j, : int(self.x_len[j])].tolist()}
+        if self.task == "seq2seq":
+            ex["z"] = self.z_all[j, : int(self.z_len[j])].tolist()
+        else:
+            ex["label"] = self.labels[int(self.y_all[j])]
+        return ex
+
+    def describe(self) -> str:
+        unit = "tokens" if self.task in ("next-token", "masked") else "examples"
+        n_train = self.train_ids.numel() if unit == "tokens" else self.n_train
+        n_val = self.val_ids.numel() if unit == "tokens" else self.n_val
+        return f"{self.source.describe()}; train {n_train:,} {unit}, validation {n_val:,}"

@@ -1,0 +1,331 @@
+"""The training loop of Algorithms 11-13 (and classification) as a generator of step results.
+
+``Trainer(model, data, config).steps(control)`` yields a ``StepResult`` every
+``log_every`` steps (and at validation and the last step). AdamW with gradient clipping,
+linear warmup then cosine decay to ``min_lr_ratio · lr``, a fixed seed for the batches
+and the masks. Between steps ``control`` can pause, resume or stop the run. All state
+lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
+``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from explorer.train.control import TrainControl
+from explorer.train.datasets import TrainingData
+from explorer.train.devices import (
+    autocast,
+    configure_device,
+    describe_device,
+    free_memory,
+    is_out_of_memory,
+    resolve_device,
+)
+from explorer.train.objectives import TASKS, batch_loss
+
+
+class TrainingDiverged(ValueError):
+    """The loss or gradient norm became NaN or infinite."""
+
+
+class OutOfMemory(RuntimeError):
+    """The device ran out of memory; the trainer is intact and can continue."""
+
+
+@dataclass
+class TrainConfig:
+    """How to train: the optimiser, the schedule, the batches, the device."""
+
+    task: str = "next-token"
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int | None = None  # None: min(100, steps // 10)
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.95)
+    grad_clip: float = 1.0
+    p_mask: float = 0.15
+    val_every: int = 100
+    val_examples: int = 256
+    log_every: int = 1
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = True  # autocast on CUDA only
+    tf32: bool = True  # CUDA only
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
+        for name in ("steps", "batch_size", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise ValueError(f"the learning rate must be a positive number, not {self.lr}")
+
+    @property
+    def warmup(self) -> int:
+        if self.warmup_steps is not None:
+            return max(0, self.warmup_steps)
+        return min(100, self.steps // 10)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def learning_rate(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup over ``warmup`` steps, then cosine decay to min_lr_ratio · lr."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    span = max(1, cfg.steps - cfg.warmup)
+    progress = min(1.0, (step - cfg.warmup) / span)
+    low = cfg.lr * cfg.min_lr_ratio
+    return low + 0.5 * (cfg.lr - low) * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class StepResult:
+    """What the loop reports after a step (``val_loss`` only when it was measured)."""
+
+    step: int
+    loss: float
+    lr: float
+    grad_norm: float
+    tokens_per_s: float
+    elapsed_s: float
+    eta_s: float
+    tokens: int
+    val_loss: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        return {k: round(v, 6) if isinstance(v, float) else v for k, v in out.items()}
+
+
+@dataclass
+class History:
+    """The loss curves so far (kept in checkpoints, so a resumed curve continues)."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    val_step: list[int] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+
+    def add(self, r: StepResult) -> None:
+        self.step.append(r.step)
+        self.loss.append(r.loss)
+        self.lr.append(r.lr)
+        self.grad_norm.append(r.grad_norm)
+        if r.val_loss is not None:
+            self.val_step.append(r.step)
+            self.val_loss.append(r.val_loss)
+
+
+def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on matrices (dim >= 2), none on biases and norm gains."""
+    params = {id(p): p for p in model.parameters() if p.requires_grad}.values()
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": rest, "weight_decay": 0.0},
+    ]
+
+
+class Trainer:
+    """A model, its data, its optimiser and its progress: one run."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        data: TrainingData,
+        config: TrainConfig,
+        tokenizer: Any = None,
+    ) -> None:
+        if data.task != config.task:
+            raise ValueError(f"the data is for task {data.task!r}, the config {config.task!r}")
+        self.config, self.data = config, data
+        self.tokenizer = tokenizer if tokenizer is not None else data.tokenizer
+        self.device = resolve_device(config.device)
+        configure_device(self.device, config.tf32)
+        self.model = model.to(self.device)
+        if hasattr(model, "set_fused_attention"):
+            model.set_fused_attention(True)
+        self.params = list({id(p): p for p in model.parameters()}.values())
+        self.optimizer = torch.optim.AdamW(
+            _decay_groups(model, config.weight_decay), lr=config.lr, betas=config.betas
+        )
+        self.batch_gen = torch.Generator().manual_seed(config.seed)
+        self.mask_gen = torch.Generator().manual_seed(config.seed + 1)
+        self.step = 0
+        self.tokens = 0
+        self.elapsed_s = 0.0
+        self.history = History()
+        self.info: dict[str, Any] = {}  # what the run was built from (for checkpoints)
+        self._val: list | None = None
+
+    @property
+    def device_label(self) -> str:
+        return describe_device(self.device)
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.config.steps
+
+    def to(self, device: str | torch.device) -> Trainer:
+        """Move the model and the optimiser state (e.g. to the CPU after running out of memory)."""
+        self.device = resolve_device(device)
+        self.config.device = str(self.device)
+        configure_device(self.device, self.config.tf32)
+        self.model.to(self.device)
+        for state in self.optimizer.state.values():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and key != "step":
+                    state[key] = value.to(self.device)
+        self._val = None
+        return self
+
+    # -- evaluation ------------------------------------------------------------------
+    def evaluate(self, control: TrainControl | None = None) -> float:
+        """Mean loss over the fixed validation batches (masks drawn with a fixed seed)."""
+        if self._val is None:
+            batches = self.data.val_batches(self.config.batch_size, self.config.val_examples)
+            self._val = [b.to(self.device) for b in batches]
+        gen = torch.Generator().manual_seed(self.config.seed + 2)
+        was_training = self.model.training
+        self.model.eval()
+        total = torch.zeros((), device=self.device)
+        count = 0
+        try:
+            with torch.no_grad(), autocast(self.device, self.config.bf16):
+                for batch in self._val:
+                    if control is not None and control.stopped:
+                        break
+                    loss = batch_loss(
+                        self.model, batch, self.config.task, self.data.mask_id,
+                        self.config.p_mask, gen,
+                    )
+                    total += loss.float()
+                    count += 1
+        finally:
+            self.model.train(was_training)
+        return float(total) / max(1, count)
+
+    # -- training --------------------------------------------------------------------
+    def _train_step(self, lr: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = self.data.train_batch(self.config.batch_size, self.batch_gen).to(self.device)
+        with autocast(self.device, self.config.bf16):
+            loss = batch_loss(
+                self.model, batch, self.config.task, self.data.mask_id,
+                self.config.p_mask, self.mask_gen,
+            )
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
+        return loss.detach(), grad_norm.detach(), batch.n_tokens
+
+    def _diverged(self, loss: float, grad_norm: float, lr: float) -> TrainingDiverged:
+        what = "loss" if not math.isfinite(loss) else "gradient norm"
+        value = loss if what == "loss" else grad_norm
+        return TrainingDiverged(
+            f"the {what} became {value} at step {self.step + 1} (learning rate {lr:.3g}); "
+            "the run stopped without applying that step, and the last good checkpoint is "
+            "kept. Try a lower learning rate."
+        )
+
+    def _out_of_memory(self, exc: BaseException) -> OutOfMemory:
+        self.optimizer.zero_grad(set_to_none=True)
+        free_memory(self.device)
+        smaller = max(1, self.config.batch_size // 2)
+        return OutOfMemory(
+            f"{self.device_label} ran out of memory at batch size {self.config.batch_size}. "
+            f"Nothing is lost: continue from step {self.step} with batch size {smaller} "
+            "or on the CPU."
+        )
+
+    def steps(self, control: TrainControl | None = None) -> Iterator[StepResult]:
+        """Train until ``config.steps`` (or a stop), yielding progress as it goes."""
+        cfg = self.config
+        self.model.train()
+        acc_loss = torch.zeros((), device=self.device)
+        acc_norm = torch.zeros((), device=self.device)
+        n_acc = 0
+        paused_at_start = last_paused = control.paused_s if control else 0.0
+        start = time.perf_counter()
+        elapsed_before = self.elapsed_s
+        window: deque[tuple[float, int, int]] = deque([(start, self.tokens, self.step)])
+        while self.step < cfg.steps:
+            if control is not None and control.between_steps():
+                break
+            lr = learning_rate(self.step, cfg)
+            log_now = (
+                (self.step + 1) % cfg.log_every == 0
+                or self.step + 1 == cfg.steps
+                or (cfg.val_every > 0 and (self.step + 1) % cfg.val_every == 0)
+            )
+            try:
+                loss, grad_norm, n_tokens = self._train_step(lr)
+                acc_loss += loss
+                acc_norm += grad_norm
+                n_acc += 1
+                if log_now:
+                    loss_v, norm_v = (torch.stack([acc_loss, acc_norm]) / n_acc).tolist()
+                    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+                        self.optimizer.zero_grad(set_to_none=True)
+                        raise self._diverged(loss_v, norm_v, lr)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+            except torch.cuda.OutOfMemoryError as exc:
+                raise self._out_of_memory(exc) from exc
+            except RuntimeError as exc:
+                if is_out_of_memory(exc):
+                    raise self._out_of_memory(exc) from exc
+                raise
+            self.step += 1
+            self.tokens += n_tokens
+            if not log_now:
+                continue
+            acc_loss.zero_()
+            acc_norm.zero_()
+            n_acc = 0
+            val = None
+            if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.done):
+                val = self.evaluate(control)
+            now = time.perf_counter()
+            paused_now = control.paused_s if control else 0.0
+            self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)
+            if paused_now != last_paused:
+                window.clear()  # a pause breaks the rate measurement
+                last_paused = paused_now
+            window.append((now, self.tokens, self.step))
+            while len(window) > 2 and now - window[0][0] > 3.0:
+                window.popleft()
+            t0, tok0, step0 = window[0]
+            dt = max(now - t0, 1e-9)
+            tps = (self.tokens - tok0) / dt if len(window) > 1 else 0.0
+            per_step = dt / max(1, self.step - step0) if len(window) > 1 else 0.0
+            result = StepResult(
+                step=self.step, loss=loss_v, lr=lr, grad_norm=norm_v, tokens_per_s=tps,
+                elapsed_s=self.elapsed_s, eta_s=per_step * (cfg.steps - self.step),
+                tokens=self.tokens, val_loss=val,
+            )
+            self.history.add(result)
+            yield result
