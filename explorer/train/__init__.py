@@ -1,1 +1,91 @@
+"""Algorithms 11-13 and classification as a generator of step results; checkpoints.
 
+Qt-free: the command line (``transformer-explorer train``) and the window's Train
+panel drive the same code::
+
+    trainer = new_trainer("corpus.txt", TrainConfig(task="next-token", steps=500),
+                          tokenizer="char", d_e=64, n_heads=4, n_layers=2, l_max=64)
+    control = TrainControl()          # pause() / resume() / stop() from any thread
+    for result in trainer.steps(control):
+        print(result.step, result.loss, result.val_loss)
+    save_checkpoint(trainer, "runs/demo")
+    trainer = resume_trainer("runs/demo")   # continues exactly
+"""
+
+from explorer.train.checkpoint import (
+    CheckpointError,
+    RunLock,
+    RunLocked,
+    find_checkpoint,
+    load_checkpoint_model,
+    read_checkpoint_state,
+    save_checkpoint,
+)
+from explorer.train.control import TrainControl
+from explorer.train.datasets import TrainingData
+from explorer.train.devices import available_devices, describe_device, resolve_device
+from explorer.train.loop import (
+    History,
+    OutOfMemory,
+    StepResult,
+    TrainConfig,
+    Trainer,
+    TrainingDiverged,
+    learning_rate,
+)
+from explorer.train.objectives import (
+    TASK_ARCH,
+    TASKS,
+    Batch,
+    batch_loss,
+    classification_loss,
+    mask_tokens,
+    masked_token_loss,
+    next_token_loss,
+    seq2seq_loss,
+)
+from explorer.train.presets import PRESETS, get_preset, register_preset, resolve_options
+from explorer.train.runs import new_trainer, resume_trainer
+from explorer.train.samples import sample_text
+from explorer.train.sources import DataSource, bundled_names, load_source
+
+__all__ = [
+    "PRESETS",
+    "TASKS",
+    "TASK_ARCH",
+    "Batch",
+    "CheckpointError",
+    "DataSource",
+    "History",
+    "OutOfMemory",
+    "RunLock",
+    "RunLocked",
+    "StepResult",
+    "TrainConfig",
+    "TrainControl",
+    "Trainer",
+    "TrainingData",
+    "TrainingDiverged",
+    "available_devices",
+    "batch_loss",
+    "bundled_names",
+    "classification_loss",
+    "describe_device",
+    "find_checkpoint",
+    "get_preset",
+    "learning_rate",
+    "load_checkpoint_model",
+    "load_source",
+    "mask_tokens",
+    "masked_token_loss",
+    "new_trainer",
+    "next_token_loss",
+    "read_checkpoint_state",
+    "register_preset",
+    "resolve_device",
+    "resolve_options",
+    "resume_trainer",
+    "sample_text",
+    "save_checkpoint",
+    "seq2seq_loss",
+]

@@ -9,6 +9,7 @@ stop with a message and offer a smaller batch or the CPU.
 from __future__ import annotations
 
 import contextlib
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
@@ -39,7 +40,8 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ValueError(f"unknown device {name!r}: use one of {', '.join(DEVICE_CHOICES)}") from exc
+        choices = ", ".join(DEVICE_CHOICES)
+        raise ValueError(f"unknown device {name!r}: use one of {choices}") from exc
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")

@@ -1,0 +1,98 @@
+"""Named sets of training choices: ``transformer-explorer train --preset NAME``.
+
+A preset is a dict of the command's option names (``task``, ``data``, ``steps``,
+``batch_size``, ``lr``, ``d_e`` ...). ``resolve_options(preset, given)`` merges
+``DEFAULTS`` < the preset < the options given on the command line, so a preset can be
+rerun as is or adjusted. Other modules add presets with ``register_preset``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "task": "next-token",
+    "arch": None,
+    "data": None,
+    "tokenizer": "char",
+    "vocab_size": None,
+    "steps": 1000,
+    "batch_size": 32,
+    "lr": 1e-3,
+    "warmup": None,
+    "weight_decay": 0.01,
+    "grad_clip": 1.0,
+    "p_mask": 0.15,
+    "val_every": 100,
+    "val_fraction": 0.1,
+    "log_every": 1,
+    "save_every": 1000,
+    "seed": 0,
+    "device": "auto",
+    "bf16": True,
+    "tf32": True,
+    "d_e": 64,
+    "n_heads": 4,
+    "n_layers": 2,
+    "l_max": 64,
+    "d_mlp": None,
+    "norm": "layer",
+    "positions": "learned",
+    "activation": None,
+    "tie_unembedding": False,
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "task": "next-token",
+        "tokenizer": "char",
+        "d_e": 32,
+        "n_heads": 2,
+        "n_layers": 1,
+        "l_max": 32,
+        "steps": 60,
+        "batch_size": 8,
+        "lr": 3e-3,
+        "val_every": 20,
+        "save_every": 0,
+    },
+    "small": {
+        "d_e": 128,
+        "n_heads": 4,
+        "n_layers": 4,
+        "l_max": 64,
+        "steps": 2000,
+        "batch_size": 32,
+        "lr": 1e-3,
+    },
+}
+
+
+def preset_names() -> list[str]:
+    return sorted(PRESETS)
+
+
+def get_preset(name: str) -> dict[str, Any]:
+    """A copy of preset ``name`` (ValueError listing the known ones otherwise)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: known presets are {', '.join(preset_names())}")
+    return dict(PRESETS[name])
+
+
+def register_preset(name: str, values: dict[str, Any], replace: bool = False) -> None:
+    """Add a preset; its keys must be option names in ``DEFAULTS``."""
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"preset {name!r} has unknown option(s): {', '.join(unknown)}")
+    if name in PRESETS and not replace:
+        raise ValueError(f"preset {name!r} exists already")
+    PRESETS[name] = dict(values)
+
+
+def resolve_options(preset: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """DEFAULTS, then the preset, then every option in ``given`` that is not None."""
+    options = dict(DEFAULTS)
+    if preset:
+        options.update(get_preset(preset))
+    options.update({k: v for k, v in given.items() if v is not None and k in DEFAULTS})
+    return options

@@ -1,0 +1,62 @@
+"""Text for progress: durations, a one-line bar for terminals, and the metrics log."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import IO
+
+from explorer.train.loop import StepResult
+
+
+def format_duration(seconds: float) -> str:
+    """'0:07', '12:03', '1:02:03'."""
+    s = max(0, int(round(seconds)))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def format_rate(tokens_per_s: float) -> str:
+    if tokens_per_s >= 1e6:
+        return f"{tokens_per_s / 1e6:.2f}M tok/s"
+    if tokens_per_s >= 1e3:
+        return f"{tokens_per_s / 1e3:.1f}k tok/s"
+    return f"{tokens_per_s:.0f} tok/s"
+
+
+def progress_line(
+    r: StepResult, total: int, last_val: float | None = None, width: int = 24
+) -> str:
+    """'step 120/1000 |█████░░░| 12% loss 2.314 val 2.401 lr 1.0e-03 45.1k tok/s 0:12<1:30'."""
+    frac = min(1.0, r.step / max(1, total))
+    filled = int(round(frac * width))
+    bar = "█" * filled + "░" * (width - filled)
+    val = r.val_loss if r.val_loss is not None else last_val
+    val_text = f" val {val:.4f}" if val is not None else ""
+    return (
+        f"step {r.step}/{total} |{bar}| {frac:4.0%} loss {r.loss:.4f}{val_text} "
+        f"lr {r.lr:.1e} {format_rate(r.tokens_per_s)} "
+        f"{format_duration(r.elapsed_s)}<{format_duration(r.eta_s)}"
+    )
+
+
+class MetricsLog:
+    """``metrics.jsonl``: one JSON object per reported step, appended and flushed."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = None
+
+    def write(self, r: StepResult) -> None:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", encoding="utf-8")
+        self._file.write(json.dumps(r.to_json()) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
