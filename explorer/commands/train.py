@@ -145,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or args.resume or ".")
     lock = None
     try:
+        if args.resume:
+            find_checkpoint(args.resume)  # a clear error before anything is created
         if args.out or args.resume:  # one writer per run folder
             lock = RunLock(out).acquire()
         trainer, out, options = _build(args)
@@ -175,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     except (TrainingDiverged, RunLocked, CheckpointError, ValueError, OSError) as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         if lock is not None:

@@ -1,0 +1,53 @@
+"""Data files: clear errors for empty, binary, non-UTF-8, malformed and too-short input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from explorer.train import TrainConfig, load_source, new_trainer
+
+
+def write(tmp_path: Path, content: bytes | str, name: str = "data.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"  \n\t\n", "only whitespace"),
+        (b"abc\x00\x01def", "not a text file"),
+        (b"good line\nbad \xff byte\n", "not UTF-8 text \\(bad byte on line 2\\)"),
+    ],
+)
+def test_unreadable_files(tmp_path, content, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_source("next-token", write(tmp_path, content))
+
+
+def test_missing_file_and_unknown_name(tmp_path) -> None:
+    with pytest.raises(ValueError, match="no such file"):
+        load_source("next-token", tmp_path / "none.txt")
+    with pytest.raises(ValueError, match="neither a file nor a bundled data set"):
+        load_source("next-token", "no-such-data-set")
+
+
+def test_malformed_lines_name_the_line(tmp_path) -> None:
+    with pytest.raises(ValueError, match="line 3: expected 'context<TAB>target', found 0 tabs"):
+        load_source("seq2seq", write(tmp_path, "a\tb\n\nno tab here\n"))
+    with pytest.raises(ValueError, match="line 2: expected 'label<TAB>text'.*an empty field"):
+        load_source("classify", write(tmp_path, "pos\tgood\nneg\t \n"))
+    with pytest.raises(ValueError, match="at least two different labels"):
+        load_source("classify", write(tmp_path, "pos\tgood\npos\tfine\n"))
+    pairs = load_source("seq2seq", write(tmp_path, "a b\tb a\n\nc\td\n"))
+    assert pairs.pairs == [("a b", "b a"), ("c", "d")]
+
+
+def test_too_short_for_one_window(tmp_path) -> None:
+    cfg = TrainConfig(task="next-token", steps=1, device="cpu")
+    with pytest.raises(ValueError, match="too short: need at least 64"):
+        new_trainer(write(tmp_path, "just a few characters"), cfg, "char", l_max=32)
