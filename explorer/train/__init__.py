@@ -46,7 +46,7 @@ from explorer.train.objectives import (
 )
 from explorer.train.presets import PRESETS, get_preset, register_preset, resolve_options
 from explorer.train.runs import new_trainer, resume_trainer
-from explorer.train.samples import sample_text
+from explorer.train.samples import Snapshot, sample_text, take_snapshot
 from explorer.train.sources import DataSource, bundled_names, load_source
 
 __all__ = [
@@ -88,4 +88,6 @@ __all__ = [
     "sample_text",
     "save_checkpoint",
     "seq2seq_loss",
+    "Snapshot",
+    "take_snapshot",
 ]

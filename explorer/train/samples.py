@@ -7,6 +7,10 @@ seq2seq; greedy predictions for masked tokens and classes.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 
 from explorer.core import ed_generate, generate
@@ -69,3 +73,23 @@ def _class_sample(trainer: Trainer, seed: int, device: torch.device) -> str:
         mark = "✓" if data.labels[c] == ex["label"] else "✗"
         lines.append(f"{mark} {data.labels[c]} ({probs[c]:.0%}): {_decode(trainer, ex['x'][1:])}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A CPU copy of the model being trained, for the inspector to re-render its view."""
+
+    model: torch.nn.Module  # eval mode, explicit attention (recordable), on the CPU
+    tokenizer: Any
+    step: int
+    task: str
+    sample: str
+
+
+def take_snapshot(trainer: Trainer, with_sample: bool = True, seed: int = 0) -> Snapshot:
+    """Copy the weights to a fresh CPU model (call between steps, on the training thread)."""
+    model = copy.deepcopy(trainer.model).to("cpu").eval().requires_grad_(False)
+    if hasattr(model, "set_fused_attention"):
+        model.set_fused_attention(False)
+    sample = sample_text(trainer, seed) if with_sample else ""
+    return Snapshot(model, trainer.tokenizer, trainer.step, trainer.config.task, sample)

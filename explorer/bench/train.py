@@ -1,0 +1,152 @@
+"""``transformer-explorer bench train``: our training step against a bare PyTorch loop.
+
+Both train the same model (a pre-norm decoder: 4 layers, 4 heads, d_e 128, l_max 64,
+batch 32, character vocabulary) on the same token stream in one process, in
+interleaved rounds, so machine noise hits both alike. The reference is written here
+with nothing but an embedding, ``scaled_dot_product_attention``, layer norms, an MLP
+and AdamW. ``ratio`` = our tokens/s ÷ the reference's (target ≥ 0.90 on CPU). Then the
+Train panel trains offscreen while a 1 ms timer measures the GUI thread's largest gap
+between event-loop ticks (target < 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from explorer.train import TrainConfig, new_trainer
+from explorer.train.devices import describe_device, resolve_device
+from explorer.train.sources import DataSource
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default cpu)")
+    parser.add_argument("--steps", type=int, default=20, help="steps per round and side")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--gui-seconds", type=float, default=4.0,
+                        help="how long to measure the GUI thread (0: skip)")
+
+
+class _Block(nn.Module):
+    def __init__(self, d: int, h: int) -> None:
+        super().__init__()
+        self.h = h
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.o = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.up, self.down = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, l, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).view(B, l, 3, self.h, d // self.h).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.o(y.transpose(1, 2).reshape(B, l, d))
+        return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+
+class ReferenceDecoder(nn.Module):
+    """The bare PyTorch reference: the same decoder, nothing but the essentials."""
+
+    def __init__(self, vocab: int, l_max: int, d: int, h: int, n_layers: int) -> None:
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(vocab, d), nn.Embedding(l_max, d)
+        self.blocks = nn.ModuleList(_Block(d, h) for _ in range(n_layers))
+        self.ln, self.out = nn.LayerNorm(d), nn.Linear(d, vocab, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1], device=x.device))
+        for block in self.blocks:
+            h = block(h)
+        return self.out(self.ln(h))
+
+
+def _corpus(n_chars: int = 400_000, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 8)))
+             for _ in range(500)]
+    out, size = [], 0
+    while size < n_chars:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) + ".\n"
+        out.append(sentence)
+        size += len(sentence)
+    return "".join(out)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def compare_steps(args: argparse.Namespace) -> dict[str, Any]:
+    """Interleaved rounds of our loop and the reference loop: tokens/s and their ratio."""
+    device = resolve_device(args.device)
+    steps_total = args.steps * (args.rounds + 1)
+    config = TrainConfig(task="next-token", steps=10**9, batch_size=args.batch_size,
+                         lr=1e-3, val_every=0, log_every=1, device=str(device))
+    source = DataSource("next-token", "bench corpus", text=_corpus())
+    ours = new_trainer(source, config, "char", l_max=64, d_e=128, n_heads=4, n_layers=4)
+    cfg = ours.model.cfg
+    stream = ours.data.train_ids
+    torch.manual_seed(0)
+    ref = ReferenceDecoder(cfg.vocab_size, 64, 128, 4, 4).to(device)
+    opt = torch.optim.AdamW(ref.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(1)
+    offsets = torch.arange(64)
+
+    def ref_steps(n: int) -> None:
+        for _ in range(n):
+            starts = torch.randint(0, stream.numel() - 64, (args.batch_size,), generator=gen)
+            x = stream[starts[:, None] + offsets].to(device)
+            logits = ref(x)
+            loss = F.cross_entropy(logits[:, :-1].reshape(-1, cfg.vocab_size),
+                                   x[:, 1:].reshape(-1))
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+    it = ours.steps()
+
+    def our_steps(n: int) -> None:
+        for _ in range(n):
+            next(it)
+
+    times = {"ours": 0.0, "reference": 0.0}
+    for rnd in range(args.rounds + 1):  # round 0 warms both up
+        for name, fn in (("ours", our_steps), ("reference", ref_steps))[:: 1 if rnd % 2 else -1]:
+            _sync(device)
+            t0 = time.perf_counter()
+            fn(args.steps)
+            _sync(device)
+            if rnd:
+                times[name] += time.perf_counter() - t0
+    tokens = args.steps * args.rounds * args.batch_size * 64
+    ours_tps, ref_tps = tokens / times["ours"], tokens / times["reference"]
+    return {
+        "device": describe_device(device),
+        "model": {"layers": 4, "heads": 4, "d_e": 128, "l_max": 64, "vocab": cfg.vocab_size,
+                  "batch": args.batch_size, "parameters": ours.model.num_parameters(),
+                  "reference_parameters": sum(p.numel() for p in ref.parameters())},
+        "steps_measured_per_side": args.steps * args.rounds,
+        "steps_total": steps_total,
+        "ours_tokens_per_s": round(ours_tps, 1),
+        "reference_tokens_per_s": round(ref_tps, 1),
+        "ratio": round(ours_tps / ref_tps, 3),
+        "target_ratio": 0.9,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    result = compare_steps(args)
+    if args.gui_seconds > 0:
+        from explorer.bench.train_gui import measure_gui_gap
+
+        result["gui"] = measure_gui_gap(args.gui_seconds, args.device)
+    return result

@@ -1,0 +1,125 @@
+"""Live training curves: train and validation loss, learning rate, gradient norm.
+
+Plot items are created once; new points go into growing float arrays and the curves
+get ``setData`` at most at the panel's redraw rate, with automatic peak downsampling and
+clip-to-view, so 100,000 points stay smooth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+
+from explorer.train import StepResult
+
+
+class Series:
+    """A growing pair of float arrays (capacity doubles, views are handed out)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self._x):
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self.n], self._y[self.n] = x, y
+        self.n += 1
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+def _curve(plot: pg.PlotItem, color: str, width: float = 2.0, symbol: str | None = None):
+    item = plot.plot(pen=pg.mkPen(color, width=width), symbol=symbol, symbolSize=7,
+                     symbolBrush=color if symbol else None)
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    return item
+
+
+class TrainCurves(pg.GraphicsLayoutWidget):
+    """Three stacked plots sharing the step axis."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        label_style = {"font-size": "14pt"}
+        self.loss_plot = self.addPlot(row=0, col=0)
+        self.loss_plot.setLabel("left", "loss", **label_style)
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="13pt")
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
+        self.lr_plot = self.addPlot(row=1, col=0)
+        self.lr_plot.setLabel("left", "learning rate", **label_style)
+        self.norm_plot = self.addPlot(row=2, col=0)
+        self.norm_plot.setLabel("left", "gradient norm", **label_style)
+        self.norm_plot.setLabel("bottom", "step", **label_style)
+        for plot in (self.lr_plot, self.norm_plot):
+            plot.setXLink(self.loss_plot)
+            plot.showGrid(x=True, y=True, alpha=0.3)
+        self.ci.layout.setRowStretchFactor(0, 3)
+        self.train_curve = _curve(self.loss_plot, "#1f77b4")
+        self.val_curve = _curve(self.loss_plot, "#d62728", 2.5, symbol="o")
+        self.loss_plot.legend.addItem(self.train_curve, "train")
+        self.loss_plot.legend.addItem(self.val_curve, "validation")
+        self.lr_curve = _curve(self.lr_plot, "#2ca02c")
+        self.norm_curve = _curve(self.norm_plot, "#9467bd", 1.5)
+        self.train, self.val, self.lr, self.norm = Series(), Series(), Series(), Series()
+        self._dirty = False
+        self._log = False
+
+    def append(self, results: Iterable[StepResult]) -> None:
+        for r in results:
+            self.train.append(r.step, r.loss)
+            self.lr.append(r.step, r.lr)
+            self.norm.append(r.step, r.grad_norm)
+            if r.val_loss is not None:
+                self.val.append(r.step, r.val_loss)
+            self._dirty = True
+
+    def load_history(self, history) -> None:
+        """Show a resumed run's curves from its checkpointed history."""
+        self.clear()
+        for s, loss, lr, gn in zip(history.step, history.loss, history.lr, history.grad_norm):
+            self.train.append(s, loss)
+            self.lr.append(s, lr)
+            self.norm.append(s, gn)
+        for s, v in zip(history.val_step, history.val_loss):
+            self.val.append(s, v)
+        self._dirty = True
+        self.redraw()
+
+    def set_log_loss(self, on: bool) -> None:
+        self._log = on
+        self.loss_plot.setLogMode(y=on)
+        self._dirty = True
+        self.redraw()
+
+    def clear(self) -> None:
+        for series in (self.train, self.val, self.lr, self.norm):
+            series.clear()
+        self._dirty = True
+        self.redraw()
+
+    def redraw(self) -> bool:
+        """Push new points to the curves; False when there was nothing new."""
+        if not self._dirty:
+            return False
+        self._dirty = False
+        self.train_curve.setData(self.train.x, self.train.y)
+        self.val_curve.setData(self.val.x, self.val.y)
+        self.lr_curve.setData(self.lr.x, self.lr.y)
+        self.norm_curve.setData(self.norm.x, self.norm.y)
+        return True

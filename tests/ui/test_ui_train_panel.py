@@ -1,0 +1,131 @@
+"""The Train panel: Start, the curves grow, samples and snapshots arrive, Stop saves."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from explorer.train import Snapshot  # noqa: E402
+from explorer.ui.train_panel import TrainPanel  # noqa: E402
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path: Path) -> TrainPanel:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat.\na dog ran to the park.\n" * 100, encoding="utf-8")
+    widget = TrainPanel(runs_dir=tmp_path / "runs", snapshot_interval_s=0.3)
+    qtbot.addWidget(widget)
+    widget._ask = lambda title, text: True  # no modal question in tests
+    widget.open_data_file(corpus)
+    widget.size_box.setCurrentIndex(0)  # tiny
+    widget.batch_spin.setValue(8)
+    widget.lr_spin.setValue(3e-3)
+    widget.device_box.setCurrentText("cpu")
+    widget.resize(1200, 800)
+    widget.show()
+    yield widget
+    if widget.is_training():
+        widget.stop()
+        widget.wait(5000)
+
+
+def test_start_curves_grow_stop_saves_and_window_stays_responsive(panel, qtbot) -> None:
+    panel.steps_spin.setValue(1_000_000)
+    snapshots: list[Snapshot] = []
+    panel.weights_updated.connect(snapshots.append)
+    with qtbot.waitSignal(panel.training_started, timeout=2000):
+        qtbot.mouseClick(panel.start_button, _left())
+    qtbot.waitUntil(lambda: panel.curves.train.n > 20, timeout=10_000)
+    first = panel.curves.train.n
+    # the GUI thread keeps ticking: a 10 ms timer fires often while training runs
+    ticks: list[float] = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    qtbot.wait(600)
+    timer.stop()
+    assert len(ticks) > 20 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.25
+    assert panel.curves.train.n > first  # the curve grows
+    qtbot.waitUntil(lambda: panel.curves.val.n >= 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(snapshots) >= 1, timeout=5000)
+    assert snapshots[0].model.cfg.arch == "decoder" and not snapshots[0].model.training
+    assert "step" in panel.sample_view.toPlainText()
+    assert "tok/s" in panel.progress.format() and "left" in panel.progress.format()
+
+    panel.pause()
+    qtbot.wait(200)
+    paused_at = panel.trainer.step
+    qtbot.wait(200)
+    assert panel.trainer.step == paused_at and panel.pause_button.text() == "Resume"
+    panel.resume()
+    qtbot.waitUntil(lambda: panel.trainer.step > paused_at, timeout=3000)
+
+    with qtbot.waitSignal(panel.training_finished, timeout=3000) as finished:
+        qtbot.mouseClick(panel.stop_button, _left())
+    assert finished.args == ["stopped"]
+    assert (panel.run_dir / "checkpoint" / "model.safetensors").is_file()
+    assert (panel.run_dir / "metrics.jsonl").is_file()
+    assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def _left():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
+
+
+def test_errors_appear_in_the_panel(panel, qtbot, tmp_path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00binary")
+    panel.open_data_file(bad)
+    errors: list[str] = []
+    panel.error_occurred.connect(errors.append)
+    with qtbot.waitSignal(panel.training_finished, timeout=5000):
+        panel.start()
+    assert "not a text file" in panel.message.text() and errors
+
+
+def test_nan_and_oom_are_messages_with_a_way_on(panel, qtbot, monkeypatch) -> None:
+    from explorer.train import loop
+
+    panel.steps_spin.setValue(30)
+    monkeypatch.setattr(loop, "batch_loss", lambda *a, **k: torch.tensor(float("nan"),
+                                                                         requires_grad=True))
+    with qtbot.waitSignal(panel.training_finished, timeout=5000):
+        panel.start()
+    assert "loss became nan" in panel.message.text()
+    monkeypatch.undo()
+
+    def oom(self, lr):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(loop.Trainer, "_train_step", oom)
+    with qtbot.waitSignal(panel.training_finished, timeout=5000):
+        panel.start()
+    assert "ran out of memory" in panel.message.text()
+    assert panel.smaller_button.isVisibleTo(panel) and panel.cpu_button.isVisibleTo(panel)
+    monkeypatch.undo()
+    with qtbot.waitSignal(panel.training_finished, timeout=10_000) as finished:
+        qtbot.mouseClick(panel.smaller_button, _left())
+    assert finished.args == ["done"] and panel.trainer.config.batch_size == 4
+
+
+def test_closing_while_training_asks_then_stops_and_saves(panel, qtbot) -> None:
+    panel.steps_spin.setValue(1_000_000)
+    panel.start()
+    qtbot.waitUntil(lambda: panel.curves.train.n > 5, timeout=10_000)
+    panel._ask = lambda title, text: False
+    assert not panel.confirm_close() and panel.is_training()
+    panel._ask = lambda title, text: True
+    assert panel.confirm_close()
+    assert not panel.is_training()
+    assert (panel.run_dir / "checkpoint" / "trainer.json").is_file()
