@@ -143,10 +143,67 @@ def compare_steps(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
+    """Train in the Train panel (offscreen) and time the GUI thread's event-loop ticks."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.ui.train_panel import MODEL_SIZES, TrainPanel
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.txt"
+        corpus.write_text(_corpus(), encoding="utf-8")
+        panel = TrainPanel(runs_dir=Path(tmp) / "runs", snapshot_interval_s=1.0)
+        panel.resize(1400, 900)
+        panel.show()
+        panel.open_data_file(corpus)
+        panel.size_box.setCurrentText(next(k for k in MODEL_SIZES if "medium" in k))
+        panel.batch_spin.setValue(32)
+        panel.steps_spin.setValue(10**6)
+        panel.device_box.setCurrentText(device if device != "auto" else "auto")
+        ticks: list[float] = []
+        snapshots: list[object] = []
+        panel.weights_updated.connect(snapshots.append)
+        timer = QTimer()
+        timer.setInterval(1)
+        timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+        loop = QEventLoop()
+        panel.start()
+        deadline = time.perf_counter() + 60
+        while panel.trainer is None and time.perf_counter() < deadline and panel.is_training():
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        start_step = panel.trainer.step if panel.trainer else 0
+        timer.start()
+        QTimer.singleShot(int(seconds * 1000), loop.quit)
+        loop.exec()
+        timer.stop()
+        steps = (panel.trainer.step if panel.trainer else 0) - start_step
+        panel.stop()
+        panel.wait(10_000)
+        app.processEvents()
+        panel.close()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])] or [float("nan")]
+    gaps_sorted = sorted(gaps)
+    return {
+        "seconds": seconds,
+        "training_steps_meanwhile": steps,
+        "snapshots_meanwhile": len(snapshots),
+        "ticks": len(ticks),
+        "max_gap_ms": round(1000 * max(gaps), 2),
+        "p99_gap_ms": round(1000 * gaps_sorted[int(0.99 * (len(gaps) - 1))], 2),
+        "mean_gap_ms": round(1000 * sum(gaps) / len(gaps), 3),
+        "target_max_gap_ms": 100,
+    }
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     result = compare_steps(args)
     if args.gui_seconds > 0:
-        from explorer.bench.train_gui import measure_gui_gap
-
         result["gui"] = measure_gui_gap(args.gui_seconds, args.device)
     return result

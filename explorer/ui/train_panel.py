@@ -22,6 +22,8 @@ Training runs on a worker QThread; the GUI thread only draws, at most ~30 times 
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +78,16 @@ OPEN_FILE = "Open text file…"
 REDRAW_MS = 33
 
 
+def keep_none_alive() -> None:
+    """Work around PySide6 6.12 on Python 3.11: every call of a Qt method returning void
+    drops one reference to None without taking it, so a long run (a thousand calls per
+    second while training) would end in "Fatal Python error: none_dealloc". Python 3.12
+    makes None immortal (PEP 683); on 3.11 we give it the same effectively endless
+    reference count, once per process. Harmless where the bug is absent."""
+    if sys.version_info < (3, 12) and sys.getrefcount(None) < 1 << 40:
+        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+
+
 class TrainPanel(QWidget):
     """Data, task, size and optimiser choices; Start/Pause/Stop; live curves and samples."""
 
@@ -88,6 +100,7 @@ class TrainPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
                  snapshot_interval_s: float = 3.0) -> None:
         super().__init__(parent)
+        keep_none_alive()
         if runs_dir is None:
             base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
             runs_dir = Path(base or Path.home() / ".transformer-explorer") / "runs"
@@ -265,7 +278,7 @@ class TrainPanel(QWidget):
         while run_dir.exists():
             n += 1
             run_dir = self.runs_dir / f"{stamp}-{config.task}-{n}"
-        self.curves.clear()
+        self.curves.reset()
         self._launch(lambda: new_trainer(data, config, tokenizer, **sizes), run_dir)
 
     def resume_from(self, path: str | Path) -> None:
@@ -371,8 +384,9 @@ class TrainPanel(QWidget):
             f"{cfg.algorithm_name} · {trainer.model.num_parameters():,} parameters · "
             f"on {trainer.device_label}\n{trainer.data.describe()}"
         )
-        if trainer.history.step:
-            self.curves.load_history(trainer.history)
+        history = self._worker.history_before if self._worker is not None else None
+        if history is not None and history.step:
+            self.curves.load_history(history)
         if trainer.info.get("warning"):
             self._show_message(trainer.info["warning"], error=False)
         self._update_buttons()

@@ -62,14 +62,22 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="13pt")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
         self.lr_plot = self.addPlot(row=1, col=0)
-        self.lr_plot.setLabel("left", "learning rate", **label_style)
+        self.lr_plot.setLabel("left", "lr", **label_style)
         self.norm_plot = self.addPlot(row=2, col=0)
-        self.norm_plot.setLabel("left", "gradient norm", **label_style)
+        self.norm_plot.setLabel("left", "grad norm", **label_style)
         self.norm_plot.setLabel("bottom", "step", **label_style)
         for plot in (self.lr_plot, self.norm_plot):
             plot.setXLink(self.loss_plot)
             plot.showGrid(x=True, y=True, alpha=0.3)
         self.ci.layout.setRowStretchFactor(0, 3)
+        tick_font = self.font()
+        tick_font.setPointSize(12)
+        for plot in (self.loss_plot, self.lr_plot, self.norm_plot):
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setTickFont(tick_font)
+                axis.enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(90)
         self.train_curve = _curve(self.loss_plot, "#1f77b4")
         self.val_curve = _curve(self.loss_plot, "#d62728", 2.5, symbol="o")
         self.loss_plot.legend.addItem(self.train_curve, "train")
@@ -91,7 +99,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
 
     def load_history(self, history) -> None:
         """Show a resumed run's curves from its checkpointed history."""
-        self.clear()
+        self.reset()
         for s, loss, lr, gn in zip(history.step, history.loss, history.lr, history.grad_norm):
             self.train.append(s, loss)
             self.lr.append(s, lr)
@@ -107,7 +115,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self._dirty = True
         self.redraw()
 
-    def clear(self) -> None:
+    def reset(self) -> None:
         for series in (self.train, self.val, self.lr, self.norm):
             series.clear()
         self._dirty = True
@@ -118,8 +126,10 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         if not self._dirty:
             return False
         self._dirty = False
-        self.train_curve.setData(self.train.x, self.train.y)
-        self.val_curve.setData(self.val.x, self.val.y)
-        self.lr_curve.setData(self.lr.x, self.lr.y)
-        self.norm_curve.setData(self.norm.x, self.norm.y)
+        for curve, series in ((self.train_curve, self.train), (self.val_curve, self.val),
+                              (self.lr_curve, self.lr), (self.norm_curve, self.norm)):
+            if series.n:
+                curve.setData(series.x, series.y)
+            else:  # setData with empty arrays leaves the view unable to draw
+                curve.clear()
         return True

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from explorer.train import (
+    History,
     OutOfMemory,
     RunLock,
     RunLocked,
@@ -53,6 +54,7 @@ class TrainWorker(QObject):
         self.results: deque[StepResult] = deque()
         self.trainer: Trainer | None = None
         self.save_on_stop = True
+        self.history_before = History()
 
     def save_now(self, path: Path | None = None) -> None:
         """Ask for a checkpoint at the next pause point (works while paused)."""
@@ -85,6 +87,9 @@ class TrainWorker(QObject):
         try:
             lock = RunLock(self.run_dir).acquire()
             self.trainer = self.trainer or self.make_trainer()
+            h = self.trainer.history  # copied now: the panel draws it before new steps
+            self.history_before = History(list(h.step), list(h.loss), list(h.lr),
+                                          list(h.grad_norm), list(h.val_step), list(h.val_loss))
             self.prepared.emit(self.trainer)
             last_snapshot = time.monotonic()
             for result in self.trainer.steps(self.control):

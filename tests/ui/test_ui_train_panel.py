@@ -55,6 +55,8 @@ def test_start_curves_grow_stop_saves_and_window_stays_responsive(panel, qtbot) 
     timer.stop()
     assert len(ticks) > 20 and max(b - a for a, b in zip(ticks, ticks[1:])) < 0.25
     assert panel.curves.train.n > first  # the curve grows
+    panel.curves.redraw()
+    assert panel.curves.loss_plot.viewRange()[0][1] > 5  # and the view follows it
     qtbot.waitUntil(lambda: panel.curves.val.n >= 1, timeout=10_000)
     qtbot.waitUntil(lambda: len(snapshots) >= 1, timeout=5000)
     assert snapshots[0].model.cfg.arch == "decoder" and not snapshots[0].model.training
@@ -75,6 +77,13 @@ def test_start_curves_grow_stop_saves_and_window_stays_responsive(panel, qtbot) 
     assert (panel.run_dir / "checkpoint" / "model.safetensors").is_file()
     assert (panel.run_dir / "metrics.jsonl").is_file()
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
+
+
+def test_panel_guards_none_against_pyside_refcount_bug(panel) -> None:
+    import sys
+
+    if sys.version_info < (3, 12):
+        assert sys.getrefcount(None) >= 1 << 40
 
 
 def _left():
