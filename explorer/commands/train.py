@@ -30,7 +30,7 @@ from explorer.train import (
     save_checkpoint,
 )
 from explorer.train.checkpoint import METRICS_FILE
-from explorer.train.devices import DEVICE_CHOICES
+from explorer.train.devices import DEVICE_CHOICES, resolve_device
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
 
@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--p-mask", type=float, help="masking probability, task masked (0.15)")
     p.add_argument("--val-every", type=int, help="validation every N steps (default 100)")
     p.add_argument("--val-fraction", type=float, help="share of data for validation (0.1)")
-    p.add_argument("--log-every", type=int, help="report every N steps (default 1)")
+    p.add_argument("--log-every", type=int, help="report every N steps (1 on CPU, 10 on GPU)")
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (0: at the end)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", choices=DEVICE_CHOICES, help="auto (cuda > mps > cpu) or one")
@@ -76,10 +76,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(o: dict[str, Any]) -> TrainConfig:
+    log_every = o["log_every"]
+    if log_every is None:  # every step on the CPU; on a GPU fewer syncs pay off
+        log_every = 1 if resolve_device(o["device"]).type == "cpu" else 10
     return TrainConfig(
         task=o["task"], steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"],
         warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
-        p_mask=o["p_mask"], val_every=o["val_every"], log_every=o["log_every"],
+        p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
         seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
     )
 

@@ -94,11 +94,9 @@ def mask_tokens(
     u = u.to(x.device)
     allowed = torch.ones_like(x, dtype=torch.bool) if maskable is None else maskable.bool()
     masked = (u < p_mask) & allowed
-    empty = ~masked.any(dim=1) & allowed.any(dim=1)
-    if bool(empty.any()):
-        pick = torch.where(allowed, u, torch.full_like(u, 2.0)).argmin(dim=1)  # (B,)
-        forced = F.one_hot(pick, x.shape[1]).bool() & empty[:, None]
-        masked = masked | forced
+    empty = ~masked.any(dim=1) & allowed.any(dim=1)  # (B,), computed without a device sync
+    pick = torch.where(allowed, u, torch.full_like(u, 2.0)).argmin(dim=1)  # (B,)
+    masked = masked | (F.one_hot(pick, x.shape[1]).bool() & empty[:, None])
     return x.masked_fill(masked, mask_id), masked
 
 

@@ -25,7 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "p_mask": 0.15,
     "val_every": 100,
     "val_fraction": 0.1,
-    "log_every": 1,
+    "log_every": None,  # 1 on the CPU, 10 on a GPU
     "save_every": 1000,
     "seed": 0,
     "device": "auto",

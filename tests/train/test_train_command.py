@@ -54,6 +54,31 @@ def test_failures_exit_non_zero_with_a_message(tmp_path, capsys) -> None:
     assert "no such folder" in capsys.readouterr().err
 
 
+def test_out_of_memory_saves_and_says_what_to_do(corpus, tmp_path, capsys, monkeypatch) -> None:
+    import torch
+
+    from explorer.train import loop
+
+    real = loop.Trainer._train_step
+    calls = {"n": 0}
+
+    def oom_at_step_5(self, lr):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8 GiB")
+        return real(self, lr)
+
+    monkeypatch.setattr(loop.Trainer, "_train_step", oom_at_step_5)
+    out = tmp_path / "run"
+    code = main(["train", "--preset", "tiny", "--data", str(corpus), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "ran out of memory at batch size 8" in err and "--batch-size" in err
+    assert "--device cpu" in err
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(out), "--batch-size", "4", "--quiet"]) == 0
+
+
 def test_presets_merge_defaults_preset_and_options() -> None:
     options = resolve_options("tiny", {"steps": 5, "lr": None, "unrelated": 1})
     assert options["steps"] == 5 and options["lr"] == get_preset("tiny")["lr"]
