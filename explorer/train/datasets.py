@@ -122,7 +122,8 @@ class TrainingData:
 
     def _prepare_labelled(self) -> None:
         cls = self.bos_id if self.bos_id is not None else self.pad_id
-        self.labels = sorted({label for label, _ in self.source.labelled})
+        found = sorted({label for label, _ in self.source.labelled})
+        self.labels = list(self.source.label_names) or found
         index = {label: i for i, label in enumerate(self.labels)}
         rows = [self._cut([cls, *_encode(self.tokenizer, t)]) for _, t in self.source.labelled]
         self.x_all, self.x_len = self._pad(rows)

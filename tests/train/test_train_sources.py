@@ -21,7 +21,7 @@ def write(tmp_path: Path, content: bytes | str, name: str = "data.txt") -> Path:
         (b"", "the file is empty"),
         (b"  \n\t\n", "only whitespace"),
         (b"abc\x00\x01def", "not a text file"),
-        (b"good line\nbad \xff byte\n", "not UTF-8 text \\(bad byte on line 2\\)"),
+        (b"good line\nbad \xff byte\n", "line 2: not UTF-8 text"),
     ],
 )
 def test_unreadable_files(tmp_path, content, message) -> None:
@@ -37,11 +37,11 @@ def test_missing_file_and_unknown_name(tmp_path) -> None:
 
 
 def test_malformed_lines_name_the_line(tmp_path) -> None:
-    with pytest.raises(ValueError, match="line 3: expected 'context<TAB>target', found 0 tabs"):
+    with pytest.raises(ValueError, match="line 3: expected 'source<TAB>target', found no tab"):
         load_source("seq2seq", write(tmp_path, "a\tb\n\nno tab here\n"))
-    with pytest.raises(ValueError, match="line 2: expected 'label<TAB>text'.*an empty field"):
+    with pytest.raises(ValueError, match="line 2: expected 'label<TAB>text'.*empty text"):
         load_source("classify", write(tmp_path, "pos\tgood\nneg\t \n"))
-    with pytest.raises(ValueError, match="at least two different labels"):
+    with pytest.raises(ValueError, match="at least two labels"):
         load_source("classify", write(tmp_path, "pos\tgood\npos\tfine\n"))
     pairs = load_source("seq2seq", write(tmp_path, "a b\tb a\n\nc\td\n"))
     assert pairs.pairs == [("a b", "b a"), ("c", "d")]
@@ -51,3 +51,17 @@ def test_too_short_for_one_window(tmp_path) -> None:
     cfg = TrainConfig(task="next-token", steps=1, device="cpu")
     with pytest.raises(ValueError, match="too short: need at least 64"):
         new_trainer(write(tmp_path, "just a few characters"), cfg, "char", l_max=32)
+
+
+def test_bundled_data_sets_by_name() -> None:
+    from explorer.data import DATASETS
+
+    grammar = load_source("next-token", "grammar")
+    assert grammar.name == "grammar" and len(grammar.text) > 10_000
+    pairs = load_source("seq2seq", "translation")
+    assert len(pairs.pairs) > 100 and all(len(p) == 2 for p in pairs.pairs[:5])
+    labelled = load_source("classify", "sentiment")
+    assert labelled.label_names == list(DATASETS["sentiment"].label_names)
+    assert {label for label, _ in labelled.labelled} <= set(labelled.label_names)
+    with pytest.raises(ValueError, match="holds pairs, which task 'next-token' cannot"):
+        load_source("next-token", "translation")
