@@ -100,6 +100,16 @@ def test_entropy_rates_and_units():
         entropy_per_token("byte")
 
 
+def test_readme_reports_the_exact_entropy():
+    from explorer.data.registry import data_root
+
+    readme = (data_root() / "README.md").read_text(encoding="utf-8")
+    h = grammar_entropy()
+    for value in (h.nats_per_sentence, h.nats_per_char, h.bits_per_char, h.nats_per_word,
+                  h.bits_per_word, h.nats_per_word_with_eos, h.chars_per_sentence):
+        assert f"{value:.4f}" in readme
+
+
 def _small_grammar() -> PCFG:
     """A sub-grammar with the same attachment rules, small enough to enumerate."""
     rules = {
