@@ -8,8 +8,12 @@ saves. Exit codes: 0 done, 1 failure (message on stderr), 130 interrupted (saved
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from explorer.train import (
     RunLock,
     RunLocked,
     TrainConfig,
+    TrainControl,
     Trainer,
     TrainingDiverged,
     find_checkpoint,
@@ -120,12 +125,33 @@ def _say(quiet: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
-def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool) -> None:
+@contextlib.contextmanager
+def _stop_on_ctrl_c(control: TrainControl) -> Iterator[None]:
+    """The first Ctrl+C ends the run after the current step; a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if control.stopped:
+            raise KeyboardInterrupt
+        control.stop()
+        print("\nstopping after this step (Ctrl+C again to interrupt)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
+           control: TrainControl) -> None:
     tty = sys.stderr.isatty() and not quiet
     log = MetricsLog(out / METRICS_FILE)
     last_val, last_draw = None, 0.0
     try:
-        for r in trainer.steps():
+        for r in trainer.steps(control):
             log.write(r)
             last_val = r.val_loss if r.val_loss is not None else last_val
             now = time.monotonic()
@@ -158,8 +184,14 @@ def run(args: argparse.Namespace) -> int:
              f"({trainer.model.num_parameters():,} parameters) on {trainer.device_label}")
         if trainer.info.get("warning"):
             _say(args.quiet, f"warning: {trainer.info['warning']}")
-        _train(trainer, out, options["save_every"], args.quiet)
+        control = TrainControl()
+        with _stop_on_ctrl_c(control):
+            _train(trainer, out, options["save_every"], args.quiet, control)
         path = save_checkpoint(trainer, out)
+        if control.stopped and not trainer.done:
+            print(f"stopped at step {trainer.step}; checkpoint saved to {path}; "
+                  f"continue with --resume {out}", file=sys.stderr)
+            return 130
         h = trainer.history
         val = f", validation loss {h.val_loss[-1]:.4f}" if h.val_loss else ""
         rate = format_rate(trainer.tokens / max(trainer.elapsed_s, 1e-9))

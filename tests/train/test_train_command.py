@@ -92,3 +92,20 @@ def test_presets_merge_defaults_preset_and_options() -> None:
         assert resolve_options("test-extra", {})["steps"] == 3
     finally:
         PRESETS.pop("test-extra")
+
+
+def test_ctrl_c_stops_after_the_step_and_a_second_one_interrupts() -> None:
+    import signal
+
+    from explorer.commands.train import _stop_on_ctrl_c
+    from explorer.train import TrainControl
+
+    control = TrainControl()
+    before = signal.getsignal(signal.SIGINT)
+    with _stop_on_ctrl_c(control):
+        handler = signal.getsignal(signal.SIGINT)
+        handler(signal.SIGINT, None)
+        assert control.stopped
+        with pytest.raises(KeyboardInterrupt):
+            handler(signal.SIGINT, None)
+    assert signal.getsignal(signal.SIGINT) is before
