@@ -172,7 +172,6 @@ class TrainPanel(QWidget):
         self.device_label = QLabel("")
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
         self.smaller_button = QPushButton("Continue with a smaller batch")
         self.cpu_button = QPushButton("Continue on the CPU")
         self.smaller_button.clicked.connect(lambda: self._continue_after_oom(smaller=True))
@@ -241,7 +240,8 @@ class TrainPanel(QWidget):
 
     def _show_message(self, text: str, error: bool = True) -> None:
         color = "#b00020" if error else "#205020"
-        self.message.setStyleSheet(f"color: {color}; font-weight: bold")
+        size = self.font().pointSize()
+        self.message.setStyleSheet(f"color: {color}; font-weight: bold; font-size: {size}pt")
         self.message.setText(text)
         if error and text:
             self.error_occurred.emit(text)

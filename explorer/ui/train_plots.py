@@ -74,10 +74,9 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         tick_font.setPointSize(12)
         for plot in (self.loss_plot, self.lr_plot, self.norm_plot):
             for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setTickFont(tick_font)
-                axis.enableAutoSIPrefix(False)
+                plot.getAxis(side).setTickFont(tick_font)
             plot.getAxis("left").setWidth(90)
+        self.lr_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.001, not "(x0.001)"
         self.train_curve = _curve(self.loss_plot, "#1f77b4")
         self.val_curve = _curve(self.loss_plot, "#d62728", 2.5, symbol="o")
         self.loss_plot.legend.addItem(self.train_curve, "train")
