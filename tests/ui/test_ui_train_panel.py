@@ -138,3 +138,20 @@ def test_closing_while_training_asks_then_stops_and_saves(panel, qtbot) -> None:
     assert panel.confirm_close()
     assert not panel.is_training()
     assert (panel.run_dir / "checkpoint" / "trainer.json").is_file()
+
+
+def test_resume_from_a_checkpoint_continues_the_curve(panel, qtbot) -> None:
+    panel.steps_spin.setValue(30)
+    with qtbot.waitSignal(panel.training_finished, timeout=10_000):
+        panel.start()
+    run_dir = panel.run_dir
+    assert panel.curves.train.n == 30
+    from explorer.train import resume_trainer, save_checkpoint
+
+    longer = resume_trainer(run_dir, steps=45)  # extend the saved run by 15 steps
+    save_checkpoint(longer, run_dir)
+    with qtbot.waitSignal(panel.training_finished, timeout=10_000) as finished:
+        panel.resume_from(run_dir)
+    assert finished.args == ["done"]
+    assert panel.trainer.step == 45
+    assert list(panel.curves.train.x) == list(range(1, 46))  # old points once, then new ones
