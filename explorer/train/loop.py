@@ -10,6 +10,7 @@ lives on the Trainer, so a run stopped by an error (out of memory) continues wit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -251,7 +252,7 @@ class Trainer:
             "kept. Try a lower learning rate."
         )
 
-    def _out_of_memory(self, exc: BaseException) -> OutOfMemory:
+    def _out_of_memory(self) -> OutOfMemory:
         self.optimizer.zero_grad(set_to_none=True)
         free_memory(self.device)
         smaller = max(1, self.config.batch_size // 2)
@@ -260,6 +261,24 @@ class Trainer:
             f"Nothing is lost: continue from step {self.step} with batch size {smaller} "
             "or on the CPU."
         )
+
+    @contextlib.contextmanager
+    def _oom_guard(self) -> Iterator[None]:
+        """Turn the device's out-of-memory error into OutOfMemory, freeing what it can.
+
+        The new error is raised outside the ``except`` block so that the original one
+        (whose traceback holds the step's activations) is released first."""
+        out_of_memory = False
+        try:
+            yield
+        except torch.cuda.OutOfMemoryError:
+            out_of_memory = True
+        except RuntimeError as exc:
+            if not is_out_of_memory(exc):
+                raise
+            out_of_memory = True
+        if out_of_memory:
+            raise self._out_of_memory()
 
     def steps(self, control: TrainControl | None = None) -> Iterator[StepResult]:
         """Train until ``config.steps`` (or a stop), yielding progress as it goes."""
@@ -281,7 +300,7 @@ class Trainer:
                 or self.step + 1 == cfg.steps
                 or (cfg.val_every > 0 and (self.step + 1) % cfg.val_every == 0)
             )
-            try:
+            with self._oom_guard():
                 loss, grad_norm, n_tokens = self._train_step(lr)
                 acc_loss += loss
                 acc_norm += grad_norm
@@ -293,12 +312,6 @@ class Trainer:
                         raise self._diverged(loss_v, norm_v, lr)
                 self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
-            except torch.cuda.OutOfMemoryError as exc:
-                raise self._out_of_memory(exc) from exc
-            except RuntimeError as exc:
-                if is_out_of_memory(exc):
-                    raise self._out_of_memory(exc) from exc
-                raise
             self.step += 1
             self.tokens += n_tokens
             if not log_now:
@@ -308,7 +321,8 @@ class Trainer:
             n_acc = 0
             val = None
             if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.done):
-                val = self.evaluate(control)
+                with self._oom_guard():
+                    val = self.evaluate(control)
             now = time.perf_counter()
             paused_now = control.paused_s if control else 0.0
             self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)
