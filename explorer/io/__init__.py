@@ -1,1 +1,24 @@
+"""Checkpoints: our own safetensors folders and Hugging Face model folders.
 
+```python
+from explorer.io import open_model, load_pretrained, describe_pretrained, CheckpointError
+model, tokenizer, info = open_model(folder)   # ours, a training run, GPT-2, BERT, BART, Marian
+model, tokenizer = load_pretrained(folder)    # Hugging Face folders only
+info = describe_pretrained(folder)            # config.json only, no weights read
+save_model(model, folder); load_model(folder) # our own format (explorer.core)
+```
+"""
+
+from explorer.core import load_model, save_model
+from explorer.io.errors import CheckpointError
+from explorer.io.pretrained import FAMILIES, describe_pretrained, load_pretrained, open_model
+
+__all__ = [
+    "FAMILIES",
+    "CheckpointError",
+    "describe_pretrained",
+    "load_model",
+    "load_pretrained",
+    "open_model",
+    "save_model",
+]

@@ -1,0 +1,246 @@
+"""Open a local Hugging Face model folder on the paper's Algorithms 8-10.
+
+``load_pretrained(folder)`` returns ``(model, tokenizer)``; ``describe_pretrained``
+reads only config.json; ``open_model(folder)`` opens our own folders as well and
+returns ``(model, tokenizer, info)``, the one call the window and the commands need.
+Every difference between a family and the paper is a ModelConfig variant chosen here:
+the algorithms in ``explorer.core`` run unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from explorer.core import ModelConfig, TransformerModel, build_model, load_model
+from explorer.io import bert, gpt2, seq2seq
+from explorer.io.errors import CheckpointError
+from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
+from explorer.io.hf_config import CONFIG_FILE, HFConfig, read_json_config
+from explorer.io.tensors import TensorSource
+
+FAMILIES: dict[str, ModuleType] = {"gpt2": gpt2, "bert": bert, "bart": seq2seq, "marian": seq2seq}
+OWN_MODEL_TYPE = "transformer-explorer"
+RUN_CHECKPOINT = "checkpoint"  # a training run folder keeps its model here
+GENERIC_NAMES = ("model", "checkpoint", "snapshot", "weights")
+
+
+def _family_module(hf: HFConfig) -> ModuleType:
+    module = FAMILIES.get(hf.model_type)
+    if module is None:
+        kind = repr(hf.model_type) if hf.model_type else "none given"
+        raise CheckpointError(
+            f"{hf.path}: model_type {kind} is not supported "
+            f"(supported: {', '.join(sorted(FAMILIES))})"
+        )
+    unsupported = [a for a in hf.architectures if a not in module.ARCHITECTURES]
+    if unsupported:
+        raise CheckpointError(
+            f"{hf.path}: architecture {unsupported[0]} is not supported "
+            f"(supported: {', '.join(module.ARCHITECTURES)})"
+        )
+    return module
+
+
+def _family_name(hf: HFConfig, module: ModuleType) -> str:
+    family = module.FAMILY
+    return family[hf.model_type] if isinstance(family, dict) else family
+
+
+def _model_config(hf: HFConfig, module: ModuleType, source: TensorSource | None):
+    if module is bert:
+        return bert.model_config(hf, source)
+    return module.model_config(hf)
+
+
+def _display_name(folder: Path) -> str:
+    folder = folder.resolve()
+    if folder.name.lower() in GENERIC_NAMES and folder.parent.name:
+        return f"{folder.parent.name}/{folder.name}"
+    return folder.name
+
+
+def _info(
+    folder: Path, hf: HFConfig, module: ModuleType, cfg: ModelConfig, notes: list[str]
+) -> dict[str, Any]:
+    """The facts a window title, a status bar or ``inspect --json`` shows."""
+    return {
+        "name": _display_name(folder),
+        "folder": str(folder),
+        "format": "huggingface",
+        "family": _family_name(hf, module),
+        "model_type": hf.model_type,
+        "architecture": (hf.architectures or [""])[0],
+        "base_model": str(hf.data.get("_name_or_path") or ""),
+        "arch": cfg.arch,
+        "algorithm": cfg.algorithm,
+        "algorithm_name": cfg.algorithm_name,
+        "parameters": None,
+        "vocab_size": cfg.vocab_size,
+        "l_max": cfg.l_max,
+        "d_e": cfg.d_e,
+        "n_heads": cfg.n_heads,
+        "n_layers": (
+            cfg.n_layers
+            if cfg.arch != "encoder-decoder"
+            else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
+        ),
+        "tokenizer": None,
+        "notes": list(notes),
+    }
+
+
+def _parameter_count(cfg: ModelConfig) -> int:
+    with torch.device("meta"):
+        return build_model(cfg).num_parameters()
+
+
+def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
+    """The info dict of a Hugging Face folder from its config.json alone (no weights read)."""
+    path = Path(folder)
+    hf = HFConfig(read_json_config(path), path / CONFIG_FILE)
+    module = _family_module(hf)
+    cfg, notes = _model_config(hf, module, None)
+    info = _info(path, hf, module, cfg, notes)
+    info["parameters"] = _parameter_count(cfg)
+    return info
+
+
+def _assemble(model: TransformerModel, maps, source: TensorSource) -> None:
+    """Copy the mapped tensors into ``model``; every parameter filled, shapes checked."""
+    expected = model.state_dict()
+    groups: dict[int, list[str]] = {}
+    for name, param in model.named_parameters(remove_duplicate=False):
+        groups.setdefault(id(param), []).append(name)
+    state: dict[str, torch.Tensor] = {}
+    for names in groups.values():
+        given = [n for n in names if n in maps.state]
+        if not given:
+            raise CheckpointError(f"{source.folder}: no checkpoint tensor maps onto {names[0]}")
+        for name in names:
+            state[name] = maps.state[given[0]] if name not in maps.state else maps.state[name]
+    for name, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            origin = maps.origin.get(name, "?")
+            raise CheckpointError(
+                f"{source.folder}: tensor {origin!r} gives {name} the shape "
+                f"{tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+            )
+    buffers = {n: b for n, b in expected.items() if n not in state}
+    model.load_state_dict({**buffers, **state}, strict=True)
+
+
+def _weight_notes(module: ModuleType, source: TensorSource, cfg: ModelConfig) -> list[str]:
+    notes = []
+    unused = [n for n in source.unused() if not n.endswith(module.IGNORED_SUFFIXES)]
+    if unused:
+        shown = ", ".join(unused[:6]) + (f" and {len(unused) - 6} more" if len(unused) > 6 else "")
+        notes.append(f"not used by Algorithm {cfg.algorithm}: {shown}")
+    stored = sorted(source.dtypes - {"float32"})
+    if stored:
+        notes.append(f"weights stored as {', '.join(stored)}, converted to float32")
+    return notes
+
+
+def _load_hf(folder: Path, device: str | torch.device):
+    hf = HFConfig(read_json_config(folder), folder / CONFIG_FILE)
+    module = _family_module(hf)
+    source = TensorSource(folder)
+    cfg, notes = _model_config(hf, module, source)
+    cfg = cfg.replace(
+        extra={"source": "huggingface", "model_type": hf.model_type, "name": _display_name(folder)}
+    )
+    model = build_model(cfg)
+    maps = module.load_weights(hf, cfg, source)
+    _assemble(model, maps, source)
+    notes += _weight_notes(module, source, cfg)
+    tokenizer, tok_note = folder_tokenizer(folder, hf.model_type)
+    info = _info(folder, hf, module, cfg, notes)
+    info["tokenizer"] = tok_note
+    if tokenizer is None:
+        info["notes"].append(tok_note)
+    info["parameters"] = model.num_parameters()
+    return model.to(device).eval(), tokenizer, info
+
+
+def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu"):
+    """``(model, tokenizer)`` for a Hugging Face folder; tokenizer is None without one.
+
+    GPT-2 -> DTransformer (Alg 10), BERT/MiniLM -> ETransformer (Alg 9), BART and
+    Marian -> EDTransformer (Alg 8). Raises CheckpointError (a ValueError) naming the
+    file and the field or tensor for anything it cannot map.
+    """
+    model, tokenizer, _ = _load_hf(Path(folder), device)
+    return model, tokenizer
+
+
+def _own_folder(folder: Path) -> Path | None:
+    """The folder holding our own config.json: ``folder`` or a run's ``checkpoint/``."""
+    for candidate in (folder, folder / RUN_CHECKPOINT):
+        path = candidate / CONFIG_FILE
+        if path.is_file():
+            try:
+                data = read_json_config(candidate)
+            except CheckpointError:
+                return None
+            return candidate if data.get("model_type") == OWN_MODEL_TYPE else None
+    return None
+
+
+def _open_own(folder: Path, device: str | torch.device):
+    try:
+        model = load_model(folder, device=device)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from exc
+    tokenizer, tok_note = folder_tokenizer(folder)
+    cfg = model.cfg
+    notes = [] if tokenizer is not None else [tok_note]
+    info = {
+        "name": _display_name(folder),
+        "folder": str(folder),
+        "format": OWN_MODEL_TYPE,
+        "family": "Transformer Explorer",
+        "model_type": OWN_MODEL_TYPE,
+        "architecture": cfg.algorithm_name,
+        "base_model": "",
+        "arch": cfg.arch,
+        "algorithm": cfg.algorithm,
+        "algorithm_name": cfg.algorithm_name,
+        "parameters": model.num_parameters(),
+        "vocab_size": cfg.vocab_size,
+        "l_max": cfg.l_max,
+        "d_e": cfg.d_e,
+        "n_heads": cfg.n_heads,
+        "n_layers": (
+            cfg.n_layers
+            if cfg.arch != "encoder-decoder"
+            else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
+        ),
+        "tokenizer": tok_note,
+        "notes": notes,
+    }
+    return model, tokenizer, info
+
+
+def open_model(folder: str | os.PathLike, device: str | torch.device = "cpu"):
+    """``(model, tokenizer, info)`` for our own folder, a training run, or a HF folder.
+
+    ``info`` is a JSON-friendly dict: name, folder, format, family, model_type,
+    architecture, arch, algorithm (8/9/10), algorithm_name, parameters, vocab_size,
+    l_max, d_e, n_heads, n_layers, tokenizer (where it came from), notes (list of
+    str, e.g. "no MLM head: output distribution not meaningful"), load_seconds.
+    """
+    start = time.perf_counter()
+    path = Path(folder)
+    own = _own_folder(path) if path.is_dir() else None
+    model, tokenizer, info = _open_own(own, device) if own else _load_hf(path, device)
+    info["load_seconds"] = round(time.perf_counter() - start, 3)
+    return model, tokenizer, info
+
+
+__all__ = ["TOKENIZER_JSON", "describe_pretrained", "load_pretrained", "open_model"]
