@@ -1,1 +1,29 @@
+"""Tokenization on Hugging Face ``tokenizers``: char, word, BPE, WordPiece, Unigram.
 
+``train_tokenizer(kind, texts, vocab_size)`` and ``load_tokenizer(path)`` return a
+``Tokenizer`` with ``encode`` (ids, tokens, character offsets), ``decode``,
+``special_ids``, ``chunk`` (the paper's chunking at l_max) and ``merges``.
+"""
+
+from explorer.tokenize.tokenizer import (
+    KIND_LABELS,
+    KINDS,
+    Encoding,
+    Tokenizer,
+    TokenizerFileError,
+    clean_text,
+    load_tokenizer,
+)
+from explorer.tokenize.training import compare_kinds, train_tokenizer
+
+__all__ = [
+    "KINDS",
+    "KIND_LABELS",
+    "Encoding",
+    "Tokenizer",
+    "TokenizerFileError",
+    "clean_text",
+    "compare_kinds",
+    "load_tokenizer",
+    "train_tokenizer",
+]
