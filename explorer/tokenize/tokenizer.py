@@ -59,6 +59,8 @@ class Tokenizer:
     """The project's tokenizer: a ``tokenizers.Tokenizer`` plus what the UI needs."""
 
     def __init__(self, hf: HFTokenizer, kind: str, name: str = "") -> None:
+        hf.no_padding()  # a real tokenizer.json may pad or cut every text to a fixed length;
+        hf.no_truncation()  # the app shows whole texts and chunks them itself
         self.hf = hf
         self.kind = kind
         self.name = name or KIND_LABELS.get(kind, kind)
