@@ -55,9 +55,17 @@ def _wordpiece(folder: Path) -> Tokenizer:
 
 
 def _load(path: Path):
+    """load_tokenizer, with the file's fixed padding and truncation switched off.
+
+    sentence-transformers folders pad and cut every text to 128 tokens; the app shows
+    the text as it is and chunks it at the model's l_max instead.
+    """
     from explorer.tokenize import load_tokenizer  # imported on use: keeps explorer.io light
 
-    return load_tokenizer(path)
+    tokenizer = load_tokenizer(path)
+    tokenizer.hf.no_padding()
+    tokenizer.hf.no_truncation()
+    return tokenizer
 
 
 def _rebuilt(folder: Path, model_type: str):
