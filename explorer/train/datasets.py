@@ -121,7 +121,8 @@ class TrainingData:
         self.n_train, self.n_val = len(self.train_idx), len(self.val_idx)
 
     def _prepare_labelled(self) -> None:
-        cls = self.bos_id if self.bos_id is not None else self.pad_id
+        cls = special_id(self.tokenizer, "cls", "bos")
+        cls = cls if cls is not None else self.pad_id
         found = sorted({label for label, _ in self.source.labelled})
         self.labels = list(self.source.label_names) or found
         index = {label: i for i, label in enumerate(self.labels)}
