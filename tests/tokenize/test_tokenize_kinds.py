@@ -197,3 +197,13 @@ def test_real_bert_tokenizer_matches_reference():
     for text in ["The quick brown fox jumps over the lazy dog.", "Tokenization: un-seen wörds!"]:
         want = ref(text, add_special_tokens=True)["input_ids"]
         assert ours.encode_for_model(text) == want
+
+
+def test_char_fast_path_equals_the_tokenizers_pipeline():
+    tok = TOKS["char"]
+    text = "the cat <mask> sat ж\n<bos>x"
+    enc = tok.encode(text)
+    ref = tok.hf.encode(text, add_special_tokens=False)
+    assert enc.ids == list(ref.ids)
+    assert enc.offsets == [tuple(o) for o in ref.offsets]
+    assert tok.special_ids["mask"] in enc.ids
