@@ -1,0 +1,112 @@
+"""Turning the typed text into the model's input: special tokens and chunks of ℓ_max.
+
+The encoder reads ``[bos, tokens…, eos]``; the decoder reads ``[bos, tokens…]`` and
+predicts each next token. A text longer than ℓ_max is cut into consecutive chunks (the
+paper's way of handling long inputs); the window shows one chunk at a time and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+SPECIAL_LABELS = {"bos": "⟨bos⟩", "eos": "⟨eos⟩", "pad": "⟨pad⟩", "unk": "⟨unk⟩",
+                  "mask": "⟨mask⟩", "cls": "⟨cls⟩", "sep": "⟨sep⟩"}
+
+
+class Tokenizer(Protocol):
+    """What the session needs from a tokenizer (``explorer.tokenize`` provides it)."""
+
+    vocab_size: int
+    special_ids: dict[str, int]
+
+    def encode(self, text: str) -> Any: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+
+def token_label(token: str) -> str:
+    """A readable label for one token: spaces and control characters made visible."""
+    if token == "":
+        return "∅"
+    out = token.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥")
+    return out.replace("Ġ", "␣").replace("▁", "␣")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One model input: ids with special tokens, their labels, and the text span covered."""
+
+    ids: tuple[int, ...]
+    labels: tuple[str, ...]
+    start: int  # character offsets of the covered text
+    end: int
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """A text split into chunks that each fit in ℓ_max positions."""
+
+    chunks: tuple[Chunk, ...]
+    n_tokens: int  # tokens of the text itself, without special tokens
+    per_chunk: int  # text tokens per chunk
+    specials: tuple[str, ...] = field(default=())  # special tokens added around each chunk
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
+
+    def describe(self, index: int) -> str:
+        """``tokens 1-62 of 150 (chunk 1 of 3)`` or ``12 tokens``."""
+        if not self.chunks:
+            return "no tokens"
+        if self.n_chunks == 1:
+            return f"{self.n_tokens} tokens"
+        first = index * self.per_chunk + 1
+        last = min(self.n_tokens, (index + 1) * self.per_chunk)
+        return (f"tokens {first}–{last} of {self.n_tokens} "
+                f"(chunk {index + 1} of {self.n_chunks}; each chunk fits ℓ_max)")
+
+
+def special_id(tokenizer: Tokenizer, *names: str) -> tuple[str, int] | None:
+    """The first of ``names`` the tokenizer has, with its id."""
+    ids = getattr(tokenizer, "special_ids", None) or {}
+    for name in names:
+        if name in ids:
+            return name, int(ids[name])
+    return None
+
+
+def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> EncodedText:
+    """Encode ``text`` for ``role`` ("encoder" or "decoder") in chunks of at most ``l_max``.
+
+    Encoder inputs get ``bos … eos``, decoder inputs ``bos …``; a tokenizer without those
+    specials (``cls``/``sep`` are used instead when present) just gets the bare tokens.
+    """
+    if role not in ("encoder", "decoder"):
+        raise ValueError(f"role must be 'encoder' or 'decoder', not {role!r}")
+    enc = tokenizer.encode(text)
+    ids = [int(i) for i in enc.ids]
+    tokens = list(enc.tokens)
+    offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
+    head = special_id(tokenizer, "bos", "cls")
+    tail = special_id(tokenizer, "eos", "sep") if role == "encoder" else None
+    extra = [s for s in (head, tail) if s is not None]
+    per_chunk = l_max - len(extra)
+    if per_chunk < 1:
+        raise ValueError(f"ℓ_max = {l_max} leaves no room for tokens after the special tokens")
+    chunks = []
+    for lo in range(0, max(len(ids), 1), per_chunk):
+        piece = slice(lo, lo + per_chunk)
+        c_ids, c_tok, c_off = ids[piece], tokens[piece], offsets[piece]
+        labels = [token_label(t) for t in c_tok]
+        if head is not None:
+            c_ids, labels = [head[1], *c_ids], [SPECIAL_LABELS.get(head[0], head[0]), *labels]
+        if tail is not None:
+            c_ids, labels = [*c_ids, tail[1]], [*labels, SPECIAL_LABELS.get(tail[0], tail[0])]
+        if not c_ids:
+            break
+        start = c_off[0][0] if c_off else 0
+        end = c_off[-1][1] if c_off else 0
+        chunks.append(Chunk(tuple(c_ids), tuple(labels), start, end))
+    return EncodedText(tuple(chunks), len(ids), per_chunk, tuple(s[0] for s in extra))

@@ -1,0 +1,320 @@
+"""The session the window shows: model, tokenizer, text, trace and selection. Qt-free.
+
+Changes are announced with psygnal signals (past tense). The forward pass is split so a
+UI can run it off its GUI thread::
+
+    request = session.request()          # GUI thread: a snapshot of model and input ids
+    result = run_request(request)        # any thread: record the trace
+    session.apply(result)                # GUI thread: stale results are ignored
+
+``session.record_now()`` does all three at once (notebooks, tests, the command line).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from psygnal import Signal
+
+from explorer.state import navigation
+from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel
+from explorer.state.inputs import EncodedText, encode_text
+from explorer.trace import Step, Trace, record
+
+MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
+
+
+@dataclass(frozen=True)
+class TraceRequest:
+    """What one forward pass needs, captured on the GUI thread."""
+
+    generation: int
+    model: Any
+    x: tuple[int, ...]
+    z: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    generation: int
+    trace: Trace | None
+    logits: torch.Tensor | None
+    error: str | None
+    seconds: float
+
+
+def run_request(request: TraceRequest) -> TraceResult:
+    """Record every step of the forward pass for ``request`` (safe on a worker thread)."""
+    start = time.perf_counter()
+    try:
+        x = torch.tensor([request.x], dtype=torch.long)
+        if request.z is not None:
+            z = torch.tensor([request.z], dtype=torch.long)
+            logits, trace = record(request.model, z, x)
+        else:
+            logits, trace = record(request.model, x)
+    except (ValueError, RuntimeError, IndexError) as exc:
+        return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
+    return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start)
+
+
+class Session:
+    """Everything the window shows, and the operations that change it."""
+
+    model_changed = Signal()  # model, tokenizer or architecture replaced
+    inputs_changed = Signal()  # text, context or chunk changed (tokens are new)
+    trace_changed = Signal()  # a new trace was recorded
+    selection_changed = Signal()  # step, head or chunk selection moved
+    message_changed = Signal(str)  # a sentence for the status line ("" clears it)
+
+    def __init__(self, loaded: LoadedModel, text: str = DEFAULT_TEXT,
+                 context: str = DEFAULT_CONTEXT) -> None:
+        self.loaded = loaded
+        self.text = text
+        self.context = context
+        self.chunk = 0
+        self.context_chunk = 0
+        self.trace: Trace | None = None
+        self.logits: torch.Tensor | None = None
+        self.trace_inputs: tuple[tuple[str, ...], tuple[str, ...] | None] = ((), None)
+        self.step_index = 0
+        self.head = 0
+        self.generation = 0
+        self.message = ""
+        self.last_seconds = 0.0
+        self.encoded: EncodedText = self._encode(text, self._x_role())
+        self.encoded_context: EncodedText | None = self._encode_context()
+
+    # -- what is loaded ------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        return self.loaded.model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.loaded.tokenizer
+
+    @property
+    def cfg(self):
+        return self.loaded.model.cfg
+
+    @property
+    def arch(self) -> str:
+        return self.cfg.arch
+
+    def _x_role(self) -> str:
+        return "encoder" if self.arch == "encoder" else "decoder"
+
+    def _encode(self, text: str, role: str) -> EncodedText:
+        return encode_text(self.tokenizer, text, role, int(self.cfg.l_max))
+
+    def _encode_context(self) -> EncodedText | None:
+        if self.arch != "encoder-decoder":
+            return None
+        return self._encode(self.context, "encoder")
+
+    def set_model(self, loaded: LoadedModel) -> None:
+        """Show another model; the text and context are kept and re-encoded."""
+        self.loaded = loaded
+        self.trace, self.logits = None, None
+        self.step_index, self.head = 0, 0
+        self.encoded = self._encode(self.text, self._x_role())
+        self.encoded_context = self._encode_context()
+        self.chunk = min(self.chunk, self.encoded.n_chunks - 1) if self.encoded.chunks else 0
+        self.context_chunk = 0
+        self.generation += 1
+        self.model_changed.emit()
+        self.inputs_changed.emit()
+
+    # -- inputs --------------------------------------------------------------------------
+    def set_text(self, text: str) -> None:
+        if len(text) > MAX_TEXT:
+            self._say(f"The text has {len(text):,} characters; the window reads at most "
+                      f"{MAX_TEXT:,}. Only the first {MAX_TEXT:,} are used.")
+            text = text[:MAX_TEXT]
+        if text == self.text:
+            return
+        self.text = text
+        self.encoded = self._encode(text, self._x_role())
+        self.chunk = min(self.chunk, max(0, self.encoded.n_chunks - 1))
+        self.generation += 1
+        self.inputs_changed.emit()
+
+    def set_context(self, text: str) -> None:
+        text = text[:MAX_TEXT]
+        if text == self.context:
+            return
+        self.context = text
+        self.encoded_context = self._encode_context()
+        if self.encoded_context is not None:
+            self.context_chunk = min(self.context_chunk,
+                                     max(0, self.encoded_context.n_chunks - 1))
+        self.generation += 1
+        self.inputs_changed.emit()
+
+    def set_chunk(self, index: int, context: bool = False) -> None:
+        enc = self.encoded_context if context else self.encoded
+        if enc is None or not enc.chunks:
+            return
+        index = max(0, min(enc.n_chunks - 1, int(index)))
+        if index == (self.context_chunk if context else self.chunk):
+            return
+        if context:
+            self.context_chunk = index
+        else:
+            self.chunk = index
+        self.generation += 1
+        self.inputs_changed.emit()
+
+    @property
+    def x_labels(self) -> tuple[str, ...]:
+        return self.encoded.chunks[self.chunk].labels if self.encoded.chunks else ()
+
+    @property
+    def z_labels(self) -> tuple[str, ...] | None:
+        enc = self.encoded_context
+        if enc is None:
+            return None
+        return enc.chunks[self.context_chunk].labels if enc.chunks else ()
+
+    def input_note(self) -> str:
+        """What is being fed, said plainly (chunking, empty text, special tokens)."""
+        parts = []
+        if not self.text.strip():
+            parts.append("The text is empty: only the special tokens are fed.")
+        parts.append(f"Text: {self.encoded.describe(self.chunk)}")
+        if self.encoded_context is not None:
+            parts.append(f"Context z: {self.encoded_context.describe(self.context_chunk)}")
+        return " · ".join(parts)
+
+    # -- recording -----------------------------------------------------------------------
+    def request(self) -> TraceRequest | None:
+        """A snapshot for ``run_request``; None (with a message) when there is nothing to feed."""
+        if not self.encoded.chunks:
+            self._say("Type some text: this tokenizer has no start token to feed on its own.")
+            return None
+        x = self.encoded.chunks[self.chunk].ids
+        z = None
+        if self.encoded_context is not None:
+            if not self.encoded_context.chunks:
+                self._say("Type a context z for the encoder.")
+                return None
+            z = self.encoded_context.chunks[self.context_chunk].ids
+        return TraceRequest(self.generation, self.model, x, z)
+
+    def apply(self, result: TraceResult) -> bool:
+        """Take a recorded trace; False (and nothing changes) when it is stale or failed."""
+        if result.generation != self.generation:
+            return False
+        if result.error is not None or result.trace is None:
+            self._say(f"The model could not run on this input: {result.error}")
+            return False
+        old = self.step.name if self.step is not None else None
+        self.trace, self.logits = result.trace, result.logits
+        self.trace_inputs = (self.x_labels, self.z_labels)
+        self.last_seconds = result.seconds
+        names = [s.name for s in self.trace.steps]
+        self.step_index = names.index(old) if old in names else min(self.step_index,
+                                                                      len(names) - 1)
+        self.head = min(self.head, self.n_heads - 1)
+        self._say("")
+        self.trace_changed.emit()
+        return True
+
+    def record_now(self) -> bool:
+        """Record the trace on this thread (no UI)."""
+        request = self.request()
+        return request is not None and self.apply(run_request(request))
+
+    # -- selection -----------------------------------------------------------------------
+    @property
+    def steps(self) -> list[Step]:
+        return self.trace.steps if self.trace is not None else []
+
+    @property
+    def step(self) -> Step | None:
+        steps = self.steps
+        return steps[self.step_index] if steps else None
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.cfg.n_heads)
+
+    def select_step(self, index: int) -> None:
+        steps = self.steps
+        if not steps:
+            return
+        index = navigation.clamp(int(index), steps)
+        if index != self.step_index:
+            self.step_index = index
+            self.selection_changed.emit()
+
+    def select_name(self, name: str) -> bool:
+        names = [s.name for s in self.steps]
+        if name not in names:
+            return False
+        self.select_step(names.index(name))
+        return True
+
+    def step_by(self, delta: int) -> None:
+        self.select_step(self.step_index + delta)
+
+    def first_step(self) -> None:
+        self.select_step(0)
+
+    def last_step(self) -> None:
+        self.select_step(len(self.steps) - 1)
+
+    def next_group(self) -> None:
+        if self.steps:
+            self.select_step(navigation.next_group(self.steps, self.step_index))
+
+    def prev_group(self) -> None:
+        if self.steps:
+            self.select_step(navigation.prev_group(self.steps, self.step_index))
+
+    def jump_to_layer(self, number: int) -> bool:
+        """Go to 1-based layer ``number``; False (with a message) if there is none."""
+        if not self.steps:
+            return False
+        index = navigation.layer_start(self.steps, number - 1, self.step_index)
+        if index is None:
+            layers = max((s.layer for s in self.steps if s.layer is not None), default=-1) + 1
+            self._say(f"This model has {layers} layer{'s' if layers != 1 else ''}; "
+                      f"there is no layer {number}.")
+            return False
+        self.select_step(index)
+        return True
+
+    def jump_to_line(self, algorithm: int, line: int) -> bool:
+        if not self.steps:
+            return False
+        index = navigation.line_step(self.steps, algorithm, line, self.step_index)
+        if index is None:
+            self._say(f"No step of this model executes line {line} of Algorithm {algorithm}.")
+            return False
+        self.select_step(index)
+        return True
+
+    def select_head(self, head: int) -> None:
+        head = max(0, min(self.n_heads - 1, int(head)))
+        if head != self.head:
+            self.head = head
+            self.selection_changed.emit()
+
+    def labels_for(self, dim: str) -> tuple[str, ...] | None:
+        """Token labels of the trace's token axis ``dim`` ("l", "l_x", "l_z"), else None."""
+        x, z = self.trace_inputs
+        if dim in ("l", "l_x"):
+            return x
+        if dim == "l_z":
+            return z
+        return None
+
+    def _say(self, message: str) -> None:
+        if message != self.message:
+            self.message = message
+            self.message_changed.emit(message)
