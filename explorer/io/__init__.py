@@ -5,18 +5,21 @@ from explorer.io import open_model, load_pretrained, describe_pretrained, Checkp
 model, tokenizer, info = open_model(folder)   # ours, a training run, GPT-2, BERT, BART, Marian
 model, tokenizer = load_pretrained(folder)    # Hugging Face folders only
 info = describe_pretrained(folder)            # config.json only, no weights read
+enc = encode_text(tokenizer, text, info)      # ids/tokens/offsets with the model's specials
 save_model(model, folder); load_model(folder) # our own format (explorer.core)
 ```
 """
 
 from explorer.core import load_model, save_model
 from explorer.io.errors import CheckpointError
+from explorer.io.folder_tokenizer import encode_text
 from explorer.io.pretrained import FAMILIES, describe_pretrained, load_pretrained, open_model
 
 __all__ = [
     "FAMILIES",
     "CheckpointError",
     "describe_pretrained",
+    "encode_text",
     "load_model",
     "load_pretrained",
     "open_model",

@@ -102,3 +102,22 @@ def folder_tokenizer(folder: Path, model_type: str = ""):
             "explorer.tokenize cannot open; give token ids instead"
         )
     return None, "no tokenizer in the folder (no tokenizer.json, vocab.json or vocab.txt)"
+
+
+def encode_text(tokenizer, text: str, info: dict | None = None):
+    """An ``explorer.tokenize.Encoding`` of ``text`` as the model expects to read it.
+
+    For a Hugging Face folder (``info["add_special_tokens"]``) the tokenizer file's own
+    post-processor adds the special tokens the reference adds ([CLS] … [SEP] for BERT,
+    <s> … </s> for BART, none for GPT-2); for our own models the text is encoded as is.
+    """
+    from explorer.tokenize import Encoding, clean_text
+
+    if not (info or {}).get("add_special_tokens"):
+        return tokenizer.encode(text)
+    clean, replaced = clean_text(text)
+    enc = tokenizer.hf.encode(clean, add_special_tokens=True)
+    n = len(clean)
+    offsets = [(max(0, min(s, n)), max(0, min(e, n))) for s, e in enc.offsets]
+    notes = ["invalid surrogate characters were replaced by U+FFFD"] if replaced else []
+    return Encoding(list(enc.ids), list(enc.tokens), offsets, clean, replaced, notes)

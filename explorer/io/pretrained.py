@@ -91,6 +91,7 @@ def _info(
             else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
         ),
         "tokenizer": None,
+        "add_special_tokens": True,
         "notes": list(notes),
     }
 
@@ -222,6 +223,7 @@ def _open_own(folder: Path, device: str | torch.device):
             else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
         ),
         "tokenizer": tok_note,
+        "add_special_tokens": False,
         "notes": notes,
     }
     return model, tokenizer, info
@@ -232,8 +234,9 @@ def open_model(folder: str | os.PathLike, device: str | torch.device = "cpu"):
 
     ``info`` is a JSON-friendly dict: name, folder, format, family, model_type,
     architecture, arch, algorithm (8/9/10), algorithm_name, parameters, vocab_size,
-    l_max, d_e, n_heads, n_layers, tokenizer (where it came from), notes (list of
-    str, e.g. "no MLM head: output distribution not meaningful"), load_seconds.
+    l_max, d_e, n_heads, n_layers, tokenizer (where it came from), add_special_tokens
+    (whether ``encode_text`` adds the reference's special tokens), notes (list of str,
+    e.g. "no MLM head: output distribution not meaningful"), load_seconds.
     """
     start = time.perf_counter()
     path = Path(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from explorer.io import open_model
+from explorer.io import encode_text, open_model
 
 TEXTS = ["The cat sat on the mat.", "Attention is all you need, said the paper in 2017!"]
 
@@ -61,5 +61,6 @@ def test_minilm_tokenizer_gives_hugging_face_ids(minilm):
     for text in TEXTS:  # no padding to 128, no truncation: long texts are chunked at l_max
         assert tokenizer.encode_for_model(text) == ref(text)["input_ids"]
         assert tokenizer.encode(text).ids == ref(text, add_special_tokens=False)["input_ids"]
+        assert encode_text(tokenizer, text, minilm[2]).ids == ref(text)["input_ids"]
     long_text = " ".join(TEXTS * 100)
     assert len(tokenizer.encode(long_text).ids) > 512
