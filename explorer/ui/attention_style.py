@@ -1,0 +1,99 @@
+"""Colours, fonts and small helpers shared by the attention and output views.
+
+Public API:
+
+- ``PATTERN_CMAP_NAME`` ("viridis"): the sequential colour map for probabilities 0..1.
+- ``pattern_colormap() -> pg.ColorMap`` and ``pattern_lut() -> np.ndarray`` (256, 4) uint8.
+- ``probs_to_rgba(probs, masked=None) -> np.ndarray`` (rows, cols, 4) uint8: probabilities
+  in 0..1 through the colour map, masked cells flat ``MASK_COLOR`` (used for thumbnails).
+- ``MASK_LIGHT``, ``MASK_DARK`` (RGB): masked cells are light grey hatched in dark grey.
+- ``MASK_LEGEND``: the legend text for masked cells.
+- ``HEAD_COLORS``: one QColor per head (cycled), for the line view.
+- ``SELECTION_COLOR``: the frame of the selected thumbnail and hovered tokens.
+- ``visible_token(s) -> str``: whitespace made visible (space ␣, newline ↵, tab →).
+- ``scaled_font(widget, scale, bold=False) -> QFont``: the widget's font, scaled, at least 11 pt.
+- ``hatch_brush() -> QBrush`` and ``paint_mask_swatch(painter, rect)``: the masked look.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+PATTERN_CMAP_NAME = "viridis"
+MASK_LIGHT = (215, 215, 215)
+MASK_DARK = (110, 110, 110)
+MASK_COLOR = (190, 190, 190)
+MASK_LEGEND = "masked (−∞ before softmax: may not attend)"
+SELECTION_COLOR = QColor(255, 140, 0)
+TEXT_COLOR = QColor(20, 20, 20)
+MUTED_COLOR = QColor(105, 105, 105)
+HEAD_COLORS = [QColor(c) for c in (
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939",
+)]
+MIN_POINT_SIZE = 11.0
+
+_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "→", "\r": "␍"}
+
+
+def visible_token(text: str) -> str:
+    """The token with whitespace made visible: ``" cat"`` -> ``"␣cat"``; empty -> ``"∅"``."""
+    if text == "":
+        return "∅"
+    return "".join(_WHITESPACE.get(ch, ch) for ch in text)
+
+
+@functools.cache
+def pattern_colormap() -> pg.ColorMap:
+    """The sequential colour map for attention weights and probabilities."""
+    return pg.colormap.get(PATTERN_CMAP_NAME)
+
+
+@functools.cache
+def pattern_lut() -> np.ndarray:
+    """The colour map as a (256, 4) uint8 lookup table."""
+    lut = pattern_colormap().getLookupTable(0.0, 1.0, nPts=256, alpha=True)
+    return np.ascontiguousarray(lut, dtype=np.ubyte)
+
+
+def probs_to_rgba(probs: np.ndarray, masked: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities (rows, cols) in 0..1 -> RGBA uint8; masked cells flat grey."""
+    index = np.clip(np.nan_to_num(probs, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.intp)
+    rgba = pattern_lut()[index]
+    if masked is not None:
+        rgba[masked] = (*MASK_COLOR, 255)
+    return np.ascontiguousarray(rgba)
+
+
+def text_color_on(rgba: np.ndarray | tuple) -> QColor:
+    """Black or white, whichever reads better on a cell of colour ``rgba``."""
+    r, g, b = (float(v) for v in tuple(rgba)[:3])
+    return QColor(0, 0, 0) if 0.299 * r + 0.587 * g + 0.114 * b > 140 else QColor(255, 255, 255)
+
+
+def scaled_font(widget: QWidget, scale: float = 1.0, bold: bool = False) -> QFont:
+    font = QFont(widget.font())
+    size = font.pointSizeF() if font.pointSizeF() > 0 else 12.0
+    font.setPointSizeF(max(MIN_POINT_SIZE, size * scale))
+    font.setBold(bold)
+    return font
+
+
+def hatch_brush() -> QBrush:
+    """The dark diagonal hatching drawn over light grey for masked cells."""
+    return QBrush(QColor(*MASK_DARK), Qt.BrushStyle.BDiagPattern)
+
+
+def paint_mask_swatch(painter: QPainter, rect: QRectF) -> None:
+    """A legend swatch in the masked cells' look."""
+    painter.fillRect(rect, QColor(*MASK_LIGHT))
+    painter.fillRect(rect, hatch_brush())
+    painter.setPen(QPen(QColor(*MASK_DARK), 1))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRect(rect)
