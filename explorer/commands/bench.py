@@ -12,13 +12,14 @@ import importlib
 import json
 import sys
 
-HELP = "Benchmarks that print numbers as JSON (forward, train, ui, tokenize)."
+HELP = "Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality)."
 
 BENCHMARKS = {
     "forward": "Forward and forward+record latency, and memory.",
     "train": "Our training step vs a bare PyTorch loop (tokens/s ratio), GUI responsiveness.",
     "ui": "Window first paint, keystroke-to-update and step-change latency (offscreen).",
     "tokenize": "Training each tokenizer kind on 5 MB and tokenizing 1 MB.",
+    "quality": "The bundled trained models on held-out data (loss, accuracy, exact match).",
 }
 
 

@@ -1,0 +1,42 @@
+"""The ``--model DIR|NAME`` option shared by generate, fill-mask and classify."""
+
+from __future__ import annotations
+
+import argparse
+from importlib.resources import files
+from pathlib import Path
+
+BUNDLED = {
+    "default-decoder": "decoder",
+    "default-encoder": "encoder",
+    "default-seq2seq": "encoder-decoder",
+    "default-classifier": "encoder",
+}
+
+
+def bundled_model_dir(name: str) -> Path:
+    """``explorer.resources/models/<name>`` (ValueError if that model is not bundled)."""
+    folder = Path(str(files("explorer.resources") / "models" / name))
+    if not (folder / "config.json").is_file():
+        raise ValueError(f"the bundled model {name!r} is missing from {folder.parent}; "
+                         f"rebuild it with: transformer-explorer train --preset {name}")
+    return folder
+
+
+def add_model_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--model", default=default,
+                        help=f"a model folder, or a bundled model name ({', '.join(BUNDLED)}); "
+                             f"default {default}")
+
+
+def open_model_arg(value: str):
+    """(model, tokenizer, info) for a folder or a bundled name."""
+    from explorer.io import open_model
+
+    folder = bundled_model_dir(value) if value in BUNDLED else Path(value)
+    if not folder.exists():
+        raise ValueError(f"{folder}: no such model folder")
+    model, tokenizer, info = open_model(folder)
+    if tokenizer is None:
+        raise ValueError(f"{folder}: the model has no tokenizer.json")
+    return model.eval(), tokenizer, info
