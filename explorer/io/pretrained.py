@@ -16,8 +16,15 @@ from types import ModuleType
 from typing import Any
 
 import torch
+from torch import nn
 
-from explorer.core import ModelConfig, TransformerModel, build_model, load_model
+from explorer.core import (
+    ModelConfig,
+    PositionalEmbedding,
+    TransformerModel,
+    build_model,
+    load_model,
+)
 from explorer.io import bert, gpt2, seq2seq
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
@@ -112,8 +119,21 @@ def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
-def _assemble(model: TransformerModel, maps, source: TensorSource) -> None:
-    """Copy the mapped tensors into ``model``; every parameter filled, shapes checked."""
+def _fixed_tables(model: TransformerModel, cfg: ModelConfig) -> None:
+    """Compute the non-learned buffers (sinusoidal W_p) that a meta-built model lacks."""
+    for module in model.modules():
+        if isinstance(module, PositionalEmbedding) and module.kind == "sinusoidal":
+            module.table = PositionalEmbedding(cfg).table
+
+
+def _build_with(cfg: ModelConfig, maps, source: TensorSource) -> TransformerModel:
+    """The model of ``cfg`` holding the mapped tensors; every parameter filled, shapes checked.
+
+    Built on the meta device, so no time goes into a random initialisation that the
+    checkpoint would overwrite; tied parameters (W_u = W_e) stay one Parameter.
+    """
+    with torch.device("meta"):
+        model = build_model(cfg)
     expected = model.state_dict()
     groups: dict[int, list[str]] = {}
     for name, param in model.named_parameters(remove_duplicate=False):
@@ -123,17 +143,22 @@ def _assemble(model: TransformerModel, maps, source: TensorSource) -> None:
         given = [n for n in names if n in maps.state]
         if not given:
             raise CheckpointError(f"{source.folder}: no checkpoint tensor maps onto {names[0]}")
-        for name in names:
-            state[name] = maps.state[given[0]] if name not in maps.state else maps.state[name]
-    for name, tensor in state.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            origin = maps.origin.get(name, "?")
+        tensor = maps.state[given[0]]
+        if tuple(tensor.shape) != tuple(expected[names[0]].shape):
+            origin = maps.origin.get(given[0], "?")
             raise CheckpointError(
-                f"{source.folder}: tensor {origin!r} gives {name} the shape "
-                f"{tuple(tensor.shape)}, expected {tuple(expected[name].shape)}"
+                f"{source.folder}: tensor {origin!r} gives {given[0]} the shape "
+                f"{tuple(tensor.shape)}, expected {tuple(expected[names[0]].shape)}"
             )
-    buffers = {n: b for n, b in expected.items() if n not in state}
-    model.load_state_dict({**buffers, **state}, strict=True)
+        param = nn.Parameter(tensor.contiguous())
+        for name in names:
+            state[name] = param
+    model.load_state_dict(state, strict=True, assign=True)
+    _fixed_tables(model, cfg)
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left:
+        raise CheckpointError(f"{source.folder}: nothing filled {', '.join(left[:5])}")
+    return model
 
 
 def _weight_notes(module: ModuleType, source: TensorSource, cfg: ModelConfig) -> list[str]:
@@ -156,9 +181,8 @@ def _load_hf(folder: Path, device: str | torch.device):
     cfg = cfg.replace(
         extra={"source": "huggingface", "model_type": hf.model_type, "name": _display_name(folder)}
     )
-    model = build_model(cfg)
     maps = module.load_weights(hf, cfg, source)
-    _assemble(model, maps, source)
+    model = _build_with(cfg, maps, source)
     notes += _weight_notes(module, source, cfg)
     tokenizer, tok_note = folder_tokenizer(folder, hf.model_type)
     info = _info(folder, hf, module, cfg, notes)

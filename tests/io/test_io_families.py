@@ -65,6 +65,10 @@ def test_gpt2_logits_match(tmp_path, tie):
     model, _ = load_pretrained(_save(ref, tmp_path))
     assert model.cfg.algorithm == 10 and model.cfg.activation == "gelu_tanh"
     assert model.cfg.tie_unembedding is tie
+    tied = model.unembed.W_u.weight is model.stack.embed.token.W_e.weight
+    assert tied is tie  # one Parameter when tied, so training keeps them equal
+    assert model.num_parameters() == sum(p.numel() for p in ref.parameters())
+    assert all(p.requires_grad and p.device.type == "cpu" for p in model.parameters())
     x = _ids(2, 24)
     with torch.no_grad():
         assert _maxdiff(model(x), ref(x).logits) < TOL
