@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer as HFTokenizer
 
 from explorer.tokenize.bytelevel import readable
+from explorer.tokenize.offsets import PARALLEL_CHARS, split_points, splittable, well_formed
 from explorer.tokenize.specials import find_special_ids
 
 KINDS = ("char", "word", "bpe", "wordpiece", "unigram")
@@ -92,18 +93,40 @@ class Tokenizer:
         if self.kind == "char":
             ids, tokens, offsets = self._encode_chars(clean)
             return Encoding(ids, tokens, offsets, clean, replaced, notes)
-        enc = self.hf.encode(clean, add_special_tokens=False)
-        offsets = [(max(0, min(s, len(clean))), max(0, min(e, len(clean))))
-                   for s, e in enc.offsets]
-        return Encoding(list(enc.ids), list(enc.tokens), offsets, clean, replaced, notes)
+        ids, tokens, offsets = self._encode_hf(clean)
+        return Encoding(ids, tokens, well_formed(clean, tokens, offsets), clean, replaced, notes)
+
+    def _encode_hf(self, text: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
+        """The ``tokenizers`` pipeline; a long text is cut before single spaces (where no
+        pre-tokenizer we accept joins across) and the pieces are encoded in parallel."""
+        starts = split_points(text) if len(text) > PARALLEL_CHARS and self._splittable() else [0]
+        if len(starts) == 1:
+            enc = self.hf.encode(text, add_special_tokens=False)
+            return list(enc.ids), list(enc.tokens), [tuple(o) for o in enc.offsets]
+        bounds = [*starts, len(text)]
+        pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+        ids: list[int] = []
+        tokens: list[str] = []
+        offsets: list[tuple[int, int]] = []
+        for start, enc in zip(starts, self.hf.encode_batch(pieces, add_special_tokens=False)):
+            ids += enc.ids
+            tokens += enc.tokens
+            offsets += [(a + start, b + start) for a, b in enc.offsets]
+        return ids, tokens, offsets
+
+    def _splittable(self) -> bool:
+        if not hasattr(self, "_can_split"):
+            self._can_split = splittable(json.loads(self.hf.to_str()))
+        return self._can_split
 
     def _encode_chars(self, text: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
         """Character-level encoding done directly (the same ids as the tokenizers
         pipeline, ~20x faster, since a per-character regex split is slow there)."""
         if not hasattr(self, "_char_vocab"):
             self._char_vocab = self.hf.get_vocab(with_added_tokens=True)
-            specials = sorted((self.hf.id_to_token(i) for i in self._special_set), key=len,
-                              reverse=True)
+            specials = sorted(
+                (self.hf.id_to_token(i) for i in self._special_set), key=len, reverse=True
+            )
             self._special_re = re.compile("|".join(map(re.escape, specials))) if specials else None
         vocab, unk = self._char_vocab, self.special_ids.get("unk")
         ids: list[int] = []

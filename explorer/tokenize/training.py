@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -62,8 +63,10 @@ def train_tokenizer(kind: str, texts: Iterable[str], vocab_size: int | None = No
             hf.pre_tokenizer = pre_tokenizers.Split(Regex(CHAR_PATTERN), "isolated")
         else:  # words and punctuation; whitespace separates and is dropped
             hf.pre_tokenizer = pre_tokenizers.Sequence(
-                [pre_tokenizers.WhitespaceSplit(),
-                 pre_tokenizers.Split(Regex(WORD_PATTERN), "isolated")]
+                [
+                    pre_tokenizers.WhitespaceSplit(),
+                    pre_tokenizers.Split(Regex(WORD_PATTERN), "isolated"),
+                ]
             )
         hf.decoder = decoders.Fuse() if kind == "char" else None
         _add_specials(hf, SPECIAL_ORDER)  # already in the vocabulary: marks them special
@@ -83,23 +86,54 @@ def train_tokenizer(kind: str, texts: Iterable[str], vocab_size: int | None = No
         _add_specials(hf, no_unk)
         return Tokenizer(hf, kind)
     unk = OUR_STRINGS["unk"]
-    rest = [n for n in SPECIAL_ORDER if n != "unk"]
     if kind == "wordpiece":
         hf = HFTokenizer(models.WordPiece(unk_token=unk))
         hf.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         hf.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=max(2, size - len(rest)),
-                                            special_tokens=[unk], show_progress=False)
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=max(2, size - len(specials) + 1), special_tokens=[unk], show_progress=False
+        )
     else:
         hf = HFTokenizer(models.Unigram())
         hf.pre_tokenizer = pre_tokenizers.Metaspace()
         hf.decoder = decoders.Metaspace()
-        trainer = trainers.UnigramTrainer(vocab_size=max(2, size - len(rest)),
-                                          special_tokens=[unk], unk_token=unk,
-                                          show_progress=False)
+        trainer = trainers.UnigramTrainer(
+            vocab_size=max(2, size - len(specials) + 1),
+            special_tokens=[unk],
+            unk_token=unk,
+            show_progress=False,
+        )
     hf.train_from_iterator(corpus, trainer)
-    _add_specials(hf, rest)
-    return Tokenizer(hf, kind)
+    return Tokenizer(_specials_last(hf, kind), kind)
+
+
+def _specials_last(trained: HFTokenizer, kind: str) -> HFTokenizer:
+    """Rebuild a trained WordPiece or Unigram model with ``<unk>`` moved from id 0 (where
+    the trainers put it) to after the ordinary tokens: ordinary, pad, unk, cls, sep, mask,
+    bos, eos, as the paper orders the vocabulary."""
+    data = json.loads(trained.to_str())["model"]
+    specials = [OUR_STRINGS[n] for n in SPECIAL_ORDER]
+    unk = OUR_STRINGS["unk"]
+    if kind == "wordpiece":
+        ordinary = [
+            t for t, _ in sorted(data["vocab"].items(), key=lambda kv: kv[1]) if t not in specials
+        ]
+        vocab = {t: i for i, t in enumerate([*ordinary, *specials])}
+        model = models.WordPiece(
+            vocab,
+            unk_token=unk,
+            continuing_subword_prefix=data["continuing_subword_prefix"],
+            max_input_chars_per_word=data["max_input_chars_per_word"],
+        )
+    else:
+        pieces = [(p, s) for p, s in data["vocab"] if p not in specials]
+        pieces += [(t, 0.0) for t in specials]
+        model = models.Unigram(pieces, unk_id=len(pieces) - len(specials) + 1, byte_fallback=False)
+    hf = HFTokenizer(model)
+    hf.pre_tokenizer = trained.pre_tokenizer
+    hf.decoder = trained.decoder
+    _add_specials(hf, SPECIAL_ORDER)  # already in the vocabulary: marks them special
+    return hf
 
 
 def compare_kinds(
