@@ -122,7 +122,6 @@ class AttentionPatternWidget(QWidget):
         self._mask_hatch.setZValue(-1)
         self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pattern_colormap(),
                                         interactive=False, width=22)
-        self.colorbar.setLabel("right", "weight", **label_style)
         self.colorbar.getAxis("right").setTickFont(tick_font)
         self.colorbar.getAxis("right").setTextPen(pg.mkPen("#141414"))
         self.graphics.addItem(self.colorbar, row=0, col=1)
@@ -169,16 +168,20 @@ class AttentionPatternWidget(QWidget):
         self.note_label.setText(note)
         self.legend_label.setText(MASK_LEGEND if masked.any()
                                   else f"{MASK_LEGEND} — none here")
-        shown = np.where(masked, np.nan, weights).astype(np.float32)
-        self.image.setImage(np.ascontiguousarray(shown), levels=(0.0, 1.0), autoLevels=False)
-        self.image.setRect(QRectF(-0.5, -0.5, lx, lz))
-        self._mask_fill.setRect(QRectF(-0.5, -0.5, lx, lz))
-        self._mask_hatch.setRect(QRectF(-0.5, -0.5, lx, lz))
         self.key_axis.set_labels(self.key_labels)
         self.query_axis.set_labels(self.query_labels)
+        rect = QRectF(-0.5, -0.5, lx, lz)
+        self._mask_fill.setRect(rect)
+        self._mask_hatch.setRect(rect)
         if lz and lx:
+            shown = np.where(masked, np.nan, weights).astype(np.float32)
+            self.image.setImage(np.ascontiguousarray(shown), levels=(0.0, 1.0),
+                                autoLevels=False)
+            self.image.setRect(rect)
             self.plot.getViewBox().setRange(xRange=(-0.5, lx - 0.5), yRange=(-0.5, lz - 0.5),
                                             padding=0)
+        else:
+            self.image.clear()
         self._update_value_texts()
         self.hover_label.setText("Hover a cell for its exact weight.")
 
