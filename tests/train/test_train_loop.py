@@ -73,23 +73,29 @@ def _run_in_thread(trainer, control: TrainControl) -> tuple[threading.Thread, li
     return thread, seen
 
 
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def test_pause_resume_and_stop_between_steps(corpus: Path) -> None:
     trainer = tiny(corpus, steps=100_000)
     control = TrainControl()
     thread, _ = _run_in_thread(trainer, control)
-    time.sleep(0.2)
+    _wait_for(lambda: trainer.step > 0)
     control.pause()
-    time.sleep(0.1)
-    paused_at = trainer.step
+    ran: list[int] = []
+    control.call_between_steps(lambda: ran.append(trainer.step))  # runs at the pause point
+    _wait_for(lambda: len(ran) == 1)
+    paused_at = ran[0]
     time.sleep(0.2)
-    assert trainer.step == paused_at > 0
-    ran = []
-    control.call_between_steps(lambda: ran.append(trainer.step))  # runs while paused
-    time.sleep(0.1)
-    assert ran == [paused_at]
+    assert trainer.step == paused_at > 0 and control.paused
+    control.call_between_steps(lambda: ran.append(trainer.step))  # and while paused
+    _wait_for(lambda: ran == [paused_at, paused_at])
     control.resume()
-    time.sleep(0.2)
-    assert trainer.step > paused_at
+    _wait_for(lambda: trainer.step > paused_at)
     t0 = time.perf_counter()
     control.stop()
     thread.join(timeout=1.0)
