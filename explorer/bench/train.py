@@ -119,14 +119,19 @@ def compare_steps(args: argparse.Namespace) -> dict[str, Any]:
             next(it)
 
     times = {"ours": 0.0, "reference": 0.0}
+    round_ratios = []
     for rnd in range(args.rounds + 1):  # round 0 warms both up
+        this = {}
         for name, fn in (("ours", our_steps), ("reference", ref_steps))[:: 1 if rnd % 2 else -1]:
             _sync(device)
             t0 = time.perf_counter()
             fn(args.steps)
             _sync(device)
-            if rnd:
-                times[name] += time.perf_counter() - t0
+            this[name] = time.perf_counter() - t0
+        if rnd:
+            times["ours"] += this["ours"]
+            times["reference"] += this["reference"]
+            round_ratios.append(round(this["reference"] / this["ours"], 3))
     tokens = args.steps * args.rounds * args.batch_size * 64
     ours_tps, ref_tps = tokens / times["ours"], tokens / times["reference"]
     return {
@@ -139,6 +144,8 @@ def compare_steps(args: argparse.Namespace) -> dict[str, Any]:
         "ours_tokens_per_s": round(ours_tps, 1),
         "reference_tokens_per_s": round(ref_tps, 1),
         "ratio": round(ours_tps / ref_tps, 3),
+        "round_ratios": round_ratios,
+        "median_round_ratio": sorted(round_ratios)[len(round_ratios) // 2],
         "target_ratio": 0.9,
     }
 
