@@ -5,7 +5,9 @@ A run folder ``DIR`` holds ``metrics.jsonl``, a ``.lock`` while a run writes to 
 
 - ``config.json`` + ``model.safetensors``  the model (``explorer.core.load_model`` opens it)
 - ``tokenizer.json``                       the tokenizer
-- ``trainer.json``     step, training config, data, optimiser groups, sha256 of every file
+- ``trainer.json``     step, training config (the learning-rate schedule is a function of
+  the step and this config, so it is the scheduler's whole state), data, optimiser
+  groups, sha256 of every file
 - ``trainer.safetensors``  optimiser moments, RNG states, the loss history
 
 No pickle is ever read. A save writes a new folder beside the old one, then renames

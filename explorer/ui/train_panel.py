@@ -18,6 +18,8 @@ Methods: ``start()``, ``pause()``, ``resume()``, ``stop()`` (saves), ``save_chec
 ``open_data_file(path)``, ``resume_from(path)``, ``is_training()``, ``confirm_close()``
 (ask, then stop and save; the window calls it from its closeEvent), ``wait(ms)``.
 Training runs on a worker QThread; the GUI thread only draws, at most ~30 times a second.
+Constructing a panel calls ``keep_none_alive()`` (a PySide6 6.12 / Python 3.11 workaround,
+see there); the window may call it at start-up too.
 """
 
 from __future__ import annotations
