@@ -24,6 +24,7 @@ from explorer.core import (
     TransformerModel,
     build_model,
     load_model,
+    read_config,
 )
 from explorer.io import bert, gpt2, seq2seq
 from explorer.io.errors import CheckpointError
@@ -109,8 +110,19 @@ def _parameter_count(cfg: ModelConfig) -> int:
 
 
 def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
-    """The info dict of a Hugging Face folder from its config.json alone (no weights read)."""
+    """The info dict of a model folder from its config.json alone (no weights read).
+
+    Works for Hugging Face folders and for our own (and training runs); ``parameters``
+    is counted on a meta-device model, ``load_seconds`` is absent.
+    """
     path = Path(folder)
+    own = _own_folder(path) if path.is_dir() else None
+    if own is not None:
+        try:
+            cfg = read_config(own)
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from exc
+        return _own_info(own, cfg, _parameter_count(cfg), None, [])
     hf = HFConfig(read_json_config(path), path / CONFIG_FILE)
     module = _family_module(hf)
     cfg, notes = _model_config(hf, module, None)
@@ -217,15 +229,10 @@ def _own_folder(folder: Path) -> Path | None:
     return None
 
 
-def _open_own(folder: Path, device: str | torch.device):
-    try:
-        model = load_model(folder, device=device)
-    except ValueError as exc:
-        raise CheckpointError(str(exc)) from exc
-    tokenizer, tok_note = folder_tokenizer(folder)
-    cfg = model.cfg
-    notes = [] if tokenizer is not None else [tok_note]
-    info = {
+def _own_info(
+    folder: Path, cfg: ModelConfig, parameters: int, tok_note: str | None, notes: list[str]
+) -> dict[str, Any]:
+    return {
         "name": _display_name(folder),
         "folder": str(folder),
         "format": OWN_MODEL_TYPE,
@@ -236,7 +243,7 @@ def _open_own(folder: Path, device: str | torch.device):
         "arch": cfg.arch,
         "algorithm": cfg.algorithm,
         "algorithm_name": cfg.algorithm_name,
-        "parameters": model.num_parameters(),
+        "parameters": parameters,
         "vocab_size": cfg.vocab_size,
         "l_max": cfg.l_max,
         "d_e": cfg.d_e,
@@ -250,6 +257,16 @@ def _open_own(folder: Path, device: str | torch.device):
         "add_special_tokens": False,
         "notes": notes,
     }
+
+
+def _open_own(folder: Path, device: str | torch.device):
+    try:
+        model = load_model(folder, device=device)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from exc
+    tokenizer, tok_note = folder_tokenizer(folder)
+    notes = [] if tokenizer is not None else [tok_note]
+    info = _own_info(folder, model.cfg, model.num_parameters(), tok_note, notes)
     return model, tokenizer, info
 
 

@@ -104,3 +104,15 @@ def test_real_minilm_folder_uses_its_tokenizer(capsys):
     assert tokens == ["[CLS]", "the", "cat", "sat", ".", "[SEP]"]
     assert report["model"]["family"] == "BERT"
     assert {s["name"] for s in report["steps"]} >= {"embed.token_type", "embed.norm"}
+
+
+def test_folder_without_tokenizer_takes_ids(tmp_path, capsys):
+    model = build_model(ModelConfig(arch="decoder", vocab_size=20, l_max=8, d_e=16, n_heads=2,
+                                    n_layers=1))
+    save_model(model, tmp_path)
+    assert main(["inspect", "--model", str(tmp_path), "--text", "abc"]) == 2
+    assert "--ids" in capsys.readouterr().err
+    report = _json(capsys, "--model", str(tmp_path), "--ids", "3 4 19")
+    assert report["input"]["x"]["ids"] == [3, 4, 19]
+    assert main(["inspect", "--model", str(tmp_path), "--ids", "3 99"]) == 2
+    assert "outside the vocabulary" in capsys.readouterr().err

@@ -110,3 +110,10 @@ def test_describe_reads_only_the_config(tmp_path):
     assert (info["family"], info["algorithm_name"], info["arch"]) == (
         "BERT", "ETransformer", "encoder")
     assert info["parameters"] > 0 and "no MLM head" in " ".join(info["notes"])
+
+
+def test_describe_our_own_folder(tmp_path):
+    model, _ = _own(tmp_path)
+    info = describe_pretrained(tmp_path)
+    assert info["format"] == "transformer-explorer" and info["parameters"] == (
+        model.num_parameters())
