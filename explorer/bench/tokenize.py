@@ -13,26 +13,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (for tests)")
 
 
-def _text(megabytes: float) -> list[str]:
-    from explorer.data import sample_sentences
+def _text(megabytes: float, seed: int) -> list[str]:
+    """Generated sentences (Zipf-distributed made-up words), ``megabytes`` of them."""
+    from explorer.tokenize.sample_text import generate_text
 
-    lines: list[str] = []
-    size, seed = 0, 1
-    target = int(megabytes * 1e6)
-    while size < target:
-        batch = sample_sentences(500, seed=seed)
-        lines += batch
-        size += sum(len(s) + 1 for s in batch)
-        seed += 1
-    return lines
+    return generate_text(int(megabytes * 1e6), seed=seed)
 
 
 def run(args: argparse.Namespace) -> dict:
     from explorer.tokenize import KINDS, train_tokenizer
 
     train_mb, encode_mb = (0.05, 0.02) if args.quick else (args.train_mb, args.encode_mb)
-    corpus = _text(train_mb)
-    sample = "\n".join(_text(encode_mb))
+    corpus = _text(train_mb, seed=1)
+    sample = "\n".join(_text(encode_mb, seed=2))  # unseen text
     result: dict = {
         "train_chars": sum(len(s) + 1 for s in corpus),
         "encode_chars": len(sample),
