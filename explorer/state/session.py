@@ -83,6 +83,7 @@ class Session:
         self.step_index = 0
         self.head = 0
         self.generation = 0
+        self._wanted_step: str | None = None  # kept across a model change
         self.message = ""
         self.last_seconds = 0.0
         self.encoded: EncodedText = self._encode(text, self._x_role())
@@ -119,8 +120,11 @@ class Session:
     def set_model(self, loaded: LoadedModel) -> None:
         """Show another model; the text and context are kept and re-encoded."""
         self.loaded = loaded
+        if self.step is not None:
+            self._wanted_step = self.step.name
         self.trace, self.logits = None, None
-        self.step_index, self.head = 0, 0
+        self.step_index = 0
+        self.head = min(self.head, self.n_heads - 1)
         self.encoded = self._encode(self.text, self._x_role())
         self.encoded_context = self._encode_context()
         self.chunk = min(self.chunk, self.encoded.n_chunks - 1) if self.encoded.chunks else 0
@@ -212,7 +216,8 @@ class Session:
         if result.error is not None or result.trace is None:
             self._say(f"The model could not run on this input: {result.error}")
             return False
-        old = self.step.name if self.step is not None else None
+        old = self.step.name if self.step is not None else self._wanted_step
+        self._wanted_step = None
         self.trace, self.logits = result.trace, result.logits
         self.trace_inputs = (self.x_labels, self.z_labels)
         self.last_seconds = result.seconds

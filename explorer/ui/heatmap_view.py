@@ -158,7 +158,14 @@ class HeatmapWidget(QWidget):
         bottom = self.plot_item.getAxis("bottom")
         left = self.plot_item.getAxis("left")
         bottom.setTicks(self._ticks(data.col_labels, cols))
-        left.setTicks(self._ticks(data.row_labels or data.row_names, rows))
+        row_labels = data.row_labels or data.row_names
+        row_ticks = self._ticks(row_labels, rows) if data.row_dim else [[]]
+        left.setTicks(row_ticks)
+        metrics = self.fontMetrics()
+        shown = [text for _, text in row_ticks[0]]
+        widest = max((metrics.horizontalAdvance(t) for t in shown), default=0)
+        left.setWidth(widest + metrics.height() + 16)
+        bottom.setHeight(2 * metrics.height() + 14)
         bottom.setLabel(DIM_NAMES.get(data.col_dim, data.col_dim) + " → columns")
         row_name = DIM_NAMES.get(data.row_dim, data.row_dim)
         left.setLabel(f"{row_name} ↓ rows" if row_name else "")
@@ -173,8 +180,11 @@ class HeatmapWidget(QWidget):
         return [[(i + 0.5, str(i + 1)) for i in range(0, n, step)]]
 
     def _draw_ids(self, data: HeatmapData) -> None:
-        show = data.kind == "ids"
-        n = data.values.shape[1] if show else 0
+        n = data.values.shape[1] if data.kind == "ids" else 0
+        cell_px = self.plot.width() * 0.85 / max(n, 1)
+        widest = self.fontMetrics().horizontalAdvance(str(int(data.raw.max(initial=0))))
+        if cell_px < widest + 4:
+            n = 0  # too narrow to print the ids: hover shows them
         while len(self.id_texts) < n:
             item = pg.TextItem(color="w", anchor=(0.5, 0.5))
             item.setFont(self.font())

@@ -1,0 +1,152 @@
+"""The input: the text x (and the context z of an encoder-decoder), token boundaries under
+it, and the chunk selector with a sentence saying what is fed (never a silent cut)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class TextBox(QPlainTextEdit):
+    """A few lines of plain text; Escape hands the keyboard back to the step-through."""
+
+    escaped = Signal()
+
+    def __init__(self, lines: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        height = QFontMetrics(self.font()).lineSpacing() * lines + 14
+        self.setMinimumHeight(height)
+        self.setMaximumHeight(height * 2)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if event.key() == Qt.Key.Key_Escape:
+            self.escaped.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class InputPanel(QWidget):
+    """Text boxes, the tokenization view (when given) and the chunk selectors."""
+
+    text_edited = Signal(str)
+    context_edited = Signal(str)
+    chunk_selected = Signal(int)  # 0-based
+    context_chunk_selected = Signal(int)
+    escaped = Signal()
+
+    def __init__(self, tokens_view: QWidget | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.text = TextBox(2)
+        self.text.setPlaceholderText("Type a sentence; every view follows as you type")
+        self.text.setToolTip("The text x the model reads. Every view updates as you type. "
+                             "Press Esc to go back to stepping with the arrow keys.")
+        self.context = TextBox(1)
+        self.context.setPlaceholderText("Context z for the encoder (the source sentence)")
+        self.context.setToolTip("The encoder-decoder's context z (Algorithm 8): the encoder "
+                                "reads it, the decoder attends to it by cross-attention.")
+        self.context_label = QLabel("Context z:")
+        self.text_label = QLabel("Text x:")
+        for label in (self.text_label, self.context_label):
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        self.chunk = self._spin("Which chunk of ℓ_max tokens of the text is shown")
+        self.context_chunk = self._spin("Which chunk of ℓ_max tokens of the context is shown")
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setToolTip("What is fed to the model: token count, special tokens, chunks")
+        self.tokens_view = tokens_view
+
+        grid = QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.context_label, 0, 0)
+        grid.addWidget(self.context, 0, 1)
+        grid.addWidget(self.text_label, 1, 0)
+        grid.addWidget(self.text, 1, 1)
+        chunks = QHBoxLayout()
+        chunks.addWidget(self.note, 1)
+        self.chunk_label = QLabel("Chunk:")
+        self.context_chunk_label = QLabel("Context chunk:")
+        for label, spin in ((self.chunk_label, self.chunk),
+                            (self.context_chunk_label, self.context_chunk)):
+            chunks.addWidget(label)
+            chunks.addWidget(spin)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addLayout(grid)
+        left_layout.addLayout(chunks)
+        left_layout.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        if tokens_view is not None:
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            area.setWidget(tokens_view)
+            area.setMinimumWidth(280)
+            self.splitter.addWidget(area)
+            self.splitter.setSizes([1, 1])
+        layout.addWidget(self.splitter)
+
+        self.text.textChanged.connect(lambda: self.text_edited.emit(self.text.toPlainText()))
+        self.context.textChanged.connect(
+            lambda: self.context_edited.emit(self.context.toPlainText()))
+        self.chunk.valueChanged.connect(lambda v: self.chunk_selected.emit(v - 1))
+        self.context_chunk.valueChanged.connect(
+            lambda v: self.context_chunk_selected.emit(v - 1))
+        self.text.escaped.connect(self.escaped.emit)
+        self.context.escaped.connect(self.escaped.emit)
+        self.set_context_visible(False)
+        self.set_chunks(1, 0, None, 0, "")
+
+    @staticmethod
+    def _spin(tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(1, 1)
+        spin.setToolTip(tip)
+        spin.setKeyboardTracking(False)
+        return spin
+
+    def set_texts(self, text: str, context: str) -> None:
+        """Fill the boxes without emitting edits."""
+        for box, value in ((self.text, text), (self.context, context)):
+            if box.toPlainText() != value:
+                box.blockSignals(True)
+                box.setPlainText(value)
+                box.blockSignals(False)
+
+    def set_context_visible(self, visible: bool) -> None:
+        for w in (self.context, self.context_label):
+            w.setVisible(visible)
+
+    def set_chunks(self, n: int, index: int, n_context: int | None, context_index: int,
+                   note: str) -> None:
+        """Chunk counts and selections (0-based), and the sentence describing the input."""
+        self.note.setText(note)
+        for spin, label, count, at in ((self.chunk, self.chunk_label, n, index),
+                                       (self.context_chunk, self.context_chunk_label,
+                                        n_context or 0, context_index)):
+            spin.blockSignals(True)
+            spin.setRange(1, max(1, count))
+            spin.setValue(at + 1)
+            spin.setSuffix(f" of {count}")
+            spin.blockSignals(False)
+            spin.setVisible(count > 1)
+            label.setVisible(count > 1)
