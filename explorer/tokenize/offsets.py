@@ -54,8 +54,8 @@ def well_formed(
     n = len(offsets)
     if n == 0:
         return []
-    flat = np.fromiter(chain.from_iterable(offsets), dtype=np.int64, count=2 * n)
-    flat = np.clip(flat, 0, len(text))
+    raw = np.fromiter(chain.from_iterable(offsets), dtype=np.int64, count=2 * n)
+    flat = np.clip(raw, 0, len(text))
     starts, ends = flat[0::2].copy(), flat[1::2].copy()
     for i in (i for i, tok in enumerate(tokens) if tok == "▁"):
         if text[starts[i] : ends[i]] != " ":
@@ -64,7 +64,7 @@ def well_formed(
     before = np.concatenate(([0], np.maximum.accumulate(ends)[:-1]))
     new_starts = np.maximum(starts, before)
     new_ends = np.maximum(ends, new_starts)
-    changed = np.nonzero((new_starts != flat[0::2]) | (new_ends != flat[1::2]))[0]
+    changed = np.nonzero((new_starts != raw[0::2]) | (new_ends != raw[1::2]))[0]
     out = offsets if isinstance(offsets, list) else list(offsets)
     if len(changed):
         out = list(out)
