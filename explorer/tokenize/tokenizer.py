@@ -96,15 +96,34 @@ class Tokenizer:
         ids, tokens, offsets = self._encode_hf(clean)
         return Encoding(ids, tokens, well_formed(clean, tokens, offsets), clean, replaced, notes)
 
+    def count_tokens(self, text: str) -> int:
+        """``len(encode(text).ids)`` without building strings and offsets (a 10 MB paste)."""
+        clean, _ = clean_text(text)
+        if self.kind == "char":
+            special_re = self._char_tables()[1]
+            if special_re is None:
+                return len(clean)
+            return len(clean) - sum(m.end() - m.start() - 1 for m in special_re.finditer(clean))
+        starts, pieces = self._pieces(clean)
+        if len(pieces) == 1:
+            return len(self.hf.encode(clean, add_special_tokens=False))
+        return sum(len(e) for e in self.hf.encode_batch(pieces, add_special_tokens=False))
+
+    def _pieces(self, text: str) -> tuple[list[int], list[str]]:
+        """A long text cut before single spaces (where no pre-tokenizer we accept joins
+        across), so that its pieces can be encoded in parallel with the same tokens."""
+        if len(text) <= PARALLEL_CHARS or not self._splittable():
+            return [0], [text]
+        starts = split_points(text)
+        bounds = [*starts, len(text)]
+        return starts, [text[a:b] for a, b in zip(bounds, bounds[1:])]
+
     def _encode_hf(self, text: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
-        """The ``tokenizers`` pipeline; a long text is cut before single spaces (where no
-        pre-tokenizer we accept joins across) and the pieces are encoded in parallel."""
-        starts = split_points(text) if len(text) > PARALLEL_CHARS and self._splittable() else [0]
-        if len(starts) == 1:
+        """The ``tokenizers`` pipeline (long texts in parallel pieces)."""
+        starts, pieces = self._pieces(text)
+        if len(pieces) == 1:
             enc = self.hf.encode(text, add_special_tokens=False)
             return list(enc.ids), list(enc.tokens), [tuple(o) for o in enc.offsets]
-        bounds = [*starts, len(text)]
-        pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
         ids: list[int] = []
         tokens: list[str] = []
         offsets: list[tuple[int, int]] = []
@@ -119,21 +138,26 @@ class Tokenizer:
             self._can_split = splittable(json.loads(self.hf.to_str()))
         return self._can_split
 
-    def _encode_chars(self, text: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
-        """Character-level encoding done directly (the same ids as the tokenizers
-        pipeline, ~20x faster, since a per-character regex split is slow there)."""
+    def _char_tables(self) -> tuple[dict[str, int], re.Pattern | None]:
+        """The character vocabulary and a pattern matching special tokens typed in a text."""
         if not hasattr(self, "_char_vocab"):
             self._char_vocab = self.hf.get_vocab(with_added_tokens=True)
             specials = sorted(
                 (self.hf.id_to_token(i) for i in self._special_set), key=len, reverse=True
             )
             self._special_re = re.compile("|".join(map(re.escape, specials))) if specials else None
-        vocab, unk = self._char_vocab, self.special_ids.get("unk")
+        return self._char_vocab, self._special_re
+
+    def _encode_chars(self, text: str) -> tuple[list[int], list[str], list[tuple[int, int]]]:
+        """Character-level encoding done directly (the same ids as the tokenizers
+        pipeline, ~20x faster, since a per-character regex split is slow there)."""
+        vocab, special_re = self._char_tables()
+        unk = self.special_ids.get("unk")
         ids: list[int] = []
         tokens: list[str] = []
         offsets: list[tuple[int, int]] = []
         pos = 0
-        matches = list(self._special_re.finditer(text)) if self._special_re else []
+        matches = list(special_re.finditer(text)) if special_re else []
         for m in [*matches, None]:
             end = m.start() if m is not None else len(text)
             piece = text[pos:end]
