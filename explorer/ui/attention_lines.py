@@ -16,7 +16,9 @@ Public API: ``AttentionLinesWidget(parent=None)`` (a QWidget: a title, a head se
   tokens at the other end are shaded by their weight (with the value written beside them for
   one head), and tokens the mask forbids are hatched.
 - Signal ``token_hovered(str side, int index)`` ("" and -1 when the mouse leaves the tokens).
-- ``canvas.token_rect(side, index) -> QRectF`` (canvas coordinates; for tests).
+- ``canvas.token_rect(side, index) -> QRectF`` (canvas coordinates; for tests);
+  ``canvas.focus_weights()`` -> (other side, weights of the highlighted token's lines (mean
+  over the shown heads), masked) or None: what the shading of the other column shows.
 """
 
 from __future__ import annotations
@@ -162,8 +164,8 @@ class LinesCanvas(QWidget):
                 painter.drawLine(QPointF(a.right() + 2, a.center().y()),
                                  QPointF(b.left() - 2, b.center().y()))
 
-    def _other_end(self) -> tuple[str, np.ndarray, np.ndarray] | None:
-        """For a highlighted token: the other column, weights summed over shown heads, mask."""
+    def focus_weights(self) -> tuple[str, np.ndarray, np.ndarray] | None:
+        """For a highlighted token: the other column, its weights (mean over heads), mask."""
         if self.highlighted is None:
             return None
         side, i = self.highlighted
@@ -178,7 +180,7 @@ class LinesCanvas(QWidget):
 
     def _paint_tokens(self, painter: QPainter) -> None:
         painter.setFont(self._token_font())
-        other = self._other_end()
+        other = self.focus_weights()
         tint = head_color(self.head) if self.head is not None else QColor(60, 60, 60)
         for side, labels in (("query", self.query_labels), ("key", self.key_labels)):
             align = (Qt.AlignmentFlag.AlignRight if side == "query"

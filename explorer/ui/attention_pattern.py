@@ -12,8 +12,9 @@ Public API: ``AttentionPatternWidget(parent=None)`` (a QWidget).
 - ``clear(message)``: an empty view with a message.
 - ``hover_at(row, col)``: what hovering cell (key row, query column) shows; also the text of
   ``hover_label`` after a real mouse hover.
-- ``cell_rgba(row, col) -> tuple[int, int, int, int]``: the colour rendered at the centre of
-  a cell, read from a grab of the widget (for tests and checks).
+- ``cell_rgba(row, col) -> tuple[int, int, int, int]``: the colour rendered inside a cell
+  (near its top-left corner, clear of the value text), read from a grab of the widget;
+  ``cell_center(row, col) -> QPointF`` in widget coordinates (for tests and checks).
 - Attributes: ``title_label``, ``note_label``, ``hover_label``, ``plot`` (pg.PlotItem),
   ``image`` (pg.ImageItem), ``weights``, ``masked``, ``query_labels``, ``key_labels``.
 - Signal ``cell_hovered(int key_row, int query_col)`` (-1, -1 when the mouse leaves).
@@ -243,8 +244,9 @@ class AttentionPatternWidget(QWidget):
         return QPointF(self.graphics.mapTo(self, in_view))
 
     def cell_rgba(self, row: int, col: int) -> tuple[int, int, int, int]:
-        """The rendered colour at the centre of a cell (grabs the widget)."""
+        """The rendered colour near a cell's top-left corner, clear of its value text."""
         image = self.grab().toImage()
-        point = self.cell_center(row, col).toPoint()
+        scene = self.plot.getViewBox().mapViewToScene(QPointF(col - 0.3, row - 0.3))
+        point = self.graphics.mapTo(self, self.graphics.mapFromScene(scene))
         ratio = image.devicePixelRatio()
         return image.pixelColor(int(point.x() * ratio), int(point.y() * ratio)).getRgb()

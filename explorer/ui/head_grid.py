@@ -86,9 +86,9 @@ class HeadGridWidget(QWidget):
                                        for h in range(weights.shape[0])])
             sections.append(section)
         self._sections = sections
+        self._layout()
         if self.selected is not None and self._find(*self.selected) is None:
             self.selected = None
-        self._layout()
         self.update()
 
     def clear(self) -> None:
