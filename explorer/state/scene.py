@@ -1,0 +1,309 @@
+"""Scenes and lectures: a saved view to reopen identically, and an ordered list of them. Qt-free.
+
+A scene is a small JSON file::
+
+    {"version": 1, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
+     "context": "", "step": "blocks.0.attn.pattern", "layer": 0, "head": 1, "chunk": 0,
+     "view": "step", "view_options": {}, "zoom": 1.0, "theme": "light"}
+
+``model`` is None (the default model of ``arch``, seeded with ``seed`` when random), a
+bundled model's name, or a model folder. A lecture lists scene files, relative to itself::
+
+    {"version": 1, "title": "Attention, step by step", "scenes": ["01.json", "02.json"]}
+
+```python
+scene = scene_from_session(session, view="attention")
+save_scene(scene, "demo.json"); scene = load_scene("demo.json")
+loaded = resolve_model(scene)          # MissingModelError (a ValueError) if the folder is gone
+apply_to_session(session, scene)       # text, context, chunk; then record; then select_in_session
+```
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from explorer.state.defaults import (
+    ARCHS,
+    DEFAULT_SEED,
+    LoadedModel,
+    bundled_models,
+    default_model,
+    load_folder,
+    random_model,
+)
+
+SCENE_VERSION = 1
+LECTURE_VERSION = 1
+VIEWS = ("step", "attention", "heads", "lines", "output", "train")
+THEMES = ("light", "dark")
+_REQUIRED = ("version", "arch", "text")
+
+
+class MissingModelError(ValueError):
+    """The scene's model folder does not exist; ``path`` is the folder it names."""
+
+    def __init__(self, path: str, scene_file: str | None = None) -> None:
+        where = f"{scene_file}: " if scene_file else ""
+        super().__init__(f"{where}the scene's model folder {path} does not exist "
+                         "(moved or deleted?); pick the folder where it is now")
+        self.path = path
+
+
+@dataclass
+class Scene:
+    """Everything needed to reopen one view of the window exactly."""
+
+    arch: str = "decoder"
+    text: str = ""
+    context: str = ""
+    model: str | None = None  # None: the default model of arch; a bundled name; a folder
+    seed: int = DEFAULT_SEED
+    step: str | None = None  # a step name, e.g. "blocks.0.attn.pattern"
+    layer: int = 0  # 0-based, for the attention views
+    head: int = 0  # 0-based
+    chunk: int = 0
+    context_chunk: int = 0
+    view: str = "step"
+    view_options: dict[str, Any] = field(default_factory=dict)
+    zoom: float = 1.0
+    theme: str = "light"
+    title: str = ""
+    version: int = SCENE_VERSION
+
+    def validate(self) -> None:
+        """ValueError naming the bad field (types and allowed values)."""
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch {self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.view not in VIEWS:
+            raise ValueError(f"view {self.view!r} is not one of {', '.join(VIEWS)}")
+        if self.theme not in THEMES:
+            raise ValueError(f"theme {self.theme!r} is not one of {', '.join(THEMES)}")
+        for name in ("seed", "layer", "head", "chunk", "context_chunk"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be a whole number ≥ 0, not {value!r}")
+        for name in ("text", "context", "title"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string")
+        if self.model is not None and not isinstance(self.model, str):
+            raise ValueError(f"model must be a name, a folder or null, not {self.model!r}")
+        if self.step is not None and not isinstance(self.step, str):
+            raise ValueError(f"step must be a step name or null, not {self.step!r}")
+        if not isinstance(self.zoom, (int, float)) or not 0.25 <= float(self.zoom) <= 8:
+            raise ValueError(f"zoom must be a number from 0.25 to 8, not {self.zoom!r}")
+        if not isinstance(self.view_options, dict):
+            raise ValueError("view_options must be an object")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Scene:
+        """Parse and check a scene; ValueError says what is wrong."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(data, dict):
+            raise ValueError("a scene must be a JSON object")
+        missing = [name for name in _REQUIRED if name not in data]
+        if missing:
+            raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: "
+                             f"{', '.join(missing)}")
+        if data["version"] != SCENE_VERSION:
+            raise ValueError(f"scene version {data['version']!r} is not supported "
+                             f"(this program reads version {SCENE_VERSION})")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: "
+                             f"{', '.join(unknown)}")
+        scene = cls(**data)
+        scene.zoom = float(scene.zoom) if isinstance(scene.zoom, int) else scene.zoom
+        scene.validate()
+        return scene
+
+
+def save_scene(scene: Scene, path: str | os.PathLike) -> None:
+    """Write ``scene`` as JSON (ValueError naming the file if it cannot be written)."""
+    scene.validate()
+    try:
+        Path(path).write_text(scene.to_json(), encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write the scene ({exc.strerror})") from None
+
+
+def load_scene(path: str | os.PathLike) -> Scene:
+    """Read a scene; ValueError naming the file for a missing file, bad JSON or bad fields."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the scene ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    try:
+        scene = Scene.from_json(text)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    if scene.model is not None and _is_relative_folder(scene.model):
+        local = Path(path).parent / scene.model
+        if local.is_dir():
+            scene.model = str(local)
+    return scene
+
+
+def _is_relative_folder(model: str) -> bool:
+    return model not in bundled_models() and not Path(model).is_absolute()
+
+
+# -- models -------------------------------------------------------------------------------
+_SEED_RE = re.compile(r"seed (\d+)")
+
+
+def model_reference(loaded: LoadedModel) -> tuple[str | None, int]:
+    """(scene ``model``, ``seed``) naming ``loaded``: None for a random model, a bundled
+    model's name, or a folder."""
+    if loaded.source == "bundled" and loaded.path is not None:
+        return loaded.path.name, DEFAULT_SEED
+    if loaded.path is not None:
+        return str(loaded.path), DEFAULT_SEED
+    match = _SEED_RE.search(loaded.label)
+    return None, int(match.group(1)) if match else DEFAULT_SEED
+
+
+def model_missing(scene: Scene) -> bool:
+    """True when the scene names a folder that is not there (and no bundled model)."""
+    model = scene.model
+    return model is not None and model not in bundled_models() and not Path(model).is_dir()
+
+
+def resolve_model(scene: Scene, scene_file: str | None = None) -> LoadedModel:
+    """The model the scene names (MissingModelError if its folder is gone)."""
+    model = scene.model
+    if model is None:
+        if scene.seed != DEFAULT_SEED:
+            return random_model(scene.arch, scene.seed)
+        return default_model(scene.arch, scene.seed)
+    bundled = bundled_models()
+    if model in bundled:
+        return load_folder(bundled[model], source="bundled")
+    if not Path(model).is_dir():
+        raise MissingModelError(model, scene_file)
+    return load_folder(model)
+
+
+# -- sessions -----------------------------------------------------------------------------
+def scene_from_session(session: Any, **extra: Any) -> Scene:
+    """The scene of ``session`` (an ``explorer.state.Session``); ``extra`` sets the view
+    fields (view, view_options, zoom, theme, title, layer)."""
+    model, seed = model_reference(session.loaded)
+    step = session.step
+    layer = step.layer if step is not None and step.layer is not None else 0
+    scene = Scene(arch=session.arch, text=session.text, context=session.context or "",
+                  model=model, seed=seed, step=step.name if step is not None else None,
+                  layer=layer, head=int(session.head), chunk=int(session.chunk),
+                  context_chunk=int(session.context_chunk))
+    return replace(scene, **extra)
+
+
+def apply_inputs(session: Any, scene: Scene) -> None:
+    """Put the scene's text, context and chunks into ``session`` (a new trace is due)."""
+    session.set_text(scene.text)
+    session.set_context(scene.context)
+    session.set_chunk(scene.chunk)
+    session.set_chunk(scene.context_chunk, True)
+
+
+def select_in_session(session: Any, scene: Scene) -> bool:
+    """Select the scene's step and head in a recorded ``session``; False if the step is
+    not in this model's trace (the selection then stays where it was)."""
+    session.select_head(scene.head)
+    if scene.step is None:
+        return True
+    return bool(session.select_name(scene.step))
+
+
+def apply_to_session(session: Any, scene: Scene) -> bool:
+    """Inputs, a trace recorded on this thread, then the selection (notebooks, commands)."""
+    apply_inputs(session, scene)
+    if not session.record_now():
+        raise ValueError(session.message or "the model could not run on the scene's text")
+    return select_in_session(session, scene)
+
+
+# -- lectures -----------------------------------------------------------------------------
+@dataclass
+class Lecture:
+    """An ordered list of scene files to walk through; ``index`` is the current one."""
+
+    scenes: list[Path]
+    title: str = ""
+    index: int = 0
+
+    @property
+    def current(self) -> Path:
+        return self.scenes[self.index]
+
+    def next(self) -> Path | None:
+        """Move on and return the next scene file; None (staying put) at the end."""
+        if self.index + 1 >= len(self.scenes):
+            return None
+        self.index += 1
+        return self.current
+
+    def previous(self) -> Path | None:
+        if self.index == 0:
+            return None
+        self.index -= 1
+        return self.current
+
+    def position(self) -> str:
+        return f"scene {self.index + 1} / {len(self.scenes)}"
+
+
+def save_lecture(lecture: Lecture, path: str | os.PathLike) -> None:
+    folder = Path(path).resolve().parent
+    names = []
+    for scene in lecture.scenes:
+        try:
+            names.append(str(Path(scene).resolve().relative_to(folder)))
+        except ValueError:
+            names.append(str(Path(scene).resolve()))
+    data = {"version": LECTURE_VERSION, "title": lecture.title, "scenes": names}
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot write the lecture ({exc.strerror})") from None
+
+
+def load_lecture(path: str | os.PathLike) -> Lecture:
+    """Read a lecture; ValueError naming the file (bad JSON, version, no scenes, a scene
+    file that is not there)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the lecture ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or "scenes" not in data or "version" not in data:
+        raise ValueError(f"{path}: a lecture is an object with 'version' and 'scenes'")
+    if data["version"] != LECTURE_VERSION:
+        raise ValueError(f"{path}: lecture version {data['version']!r} is not supported "
+                         f"(this program reads version {LECTURE_VERSION})")
+    names = data["scenes"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{path}: 'scenes' must be a non-empty list of scene file names")
+    folder = Path(path).parent
+    scenes = [Path(n) if Path(n).is_absolute() else folder / n for n in names]
+    gone = [str(s) for s in scenes if not s.is_file()]
+    if gone:
+        raise ValueError(f"{path}: scene file{'s' if len(gone) > 1 else ''} not found: "
+                         f"{', '.join(gone)}")
+    return Lecture(scenes, str(data.get("title", "")))
