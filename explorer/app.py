@@ -55,7 +55,9 @@ def run_app(argv: list[str]) -> int:
     from explorer.ui.main_window import MainWindow
 
     app.setWindowIcon(app_icon())
-    theme.apply_theme(app)
+    screen = app.primaryScreen()
+    big = screen is not None and screen.availableGeometry().height() >= 1000
+    theme.apply_theme(app, theme.BASE_POINT_SIZE + (2 if big else 0))
     times: dict[str, float] = {}
     window = MainWindow(model_dir=args.model, arch=args.arch, text=args.text)
     started = []

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -102,9 +103,12 @@ class HeatmapWidget(QWidget):
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.legend.setText(
             f"<span style='background:#d7d7d7; color:#787878'>&nbsp;╱╱╱&nbsp;</span>"
-            f"&nbsp;{theme.MASK_LEGEND}: this position may not attend there")
+            f"&nbsp;{theme.MASK_LEGEND}")
         self.legend.setToolTip("Hatched grey cells are forbidden by the attention mask; "
                                "they are −∞ before the softmax and exactly 0 after it")
+        self.hover.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bottom = QHBoxLayout()
         bottom.addWidget(self.hover, 1)
         bottom.addWidget(self.legend)
@@ -118,6 +122,7 @@ class HeatmapWidget(QWidget):
         layout.addLayout(bottom)
         self.heads.hide()
         self.legend.hide()
+        self.plot.hide()  # until there is something to draw
 
     # -- drawing -------------------------------------------------------------------------
     def show_data(self, data: HeatmapData | None) -> None:
@@ -128,6 +133,7 @@ class HeatmapWidget(QWidget):
             self.mask_image.clear()
             return
         step = data.step
+        self.plot.show()
         self.title.setText(step.title)
         self.formula.setText(f"shape {step.shape}     {step.formula}")
         rows, cols = data.values.shape
@@ -141,6 +147,11 @@ class HeatmapWidget(QWidget):
         self._draw_ids(data)
         self.plot_item.getViewBox().setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self._show_heads(data)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.data is not None:
+            self._set_axes(self.data, *self.data.values.shape)
 
     def _draw_mask(self, mask: np.ndarray | None, rows: int, cols: int) -> None:
         self.legend.setVisible(mask is not None)
@@ -157,11 +168,14 @@ class HeatmapWidget(QWidget):
     def _set_axes(self, data: HeatmapData, rows: int, cols: int) -> None:
         bottom = self.plot_item.getAxis("bottom")
         left = self.plot_item.getAxis("left")
-        bottom.setTicks(self._ticks(data.col_labels, cols))
-        row_labels = data.row_labels or data.row_names
-        row_ticks = self._ticks(row_labels, rows) if data.row_dim else [[]]
-        left.setTicks(row_ticks)
         metrics = self.fontMetrics()
+        size = self.plot_item.getViewBox().size()
+        col_room = max(1, int(size.width() / (metrics.horizontalAdvance("⟨bos⟩") * 0.6)))
+        row_room = max(1, int(size.height() / (metrics.height() * 0.9)))
+        bottom.setTicks(self._ticks(data.col_labels, cols, col_room))
+        row_labels = data.row_labels or data.row_names
+        row_ticks = self._ticks(row_labels, rows, row_room) if data.row_dim else [[]]
+        left.setTicks(row_ticks)
         shown = [text for _, text in row_ticks[0]]
         widest = max((metrics.horizontalAdvance(t) for t in shown), default=0)
         left.setWidth(widest + metrics.height() + 16)
@@ -171,10 +185,12 @@ class HeatmapWidget(QWidget):
         left.setLabel(f"{row_name} ↓ rows" if row_name else "")
 
     @staticmethod
-    def _ticks(labels: tuple[str, ...] | None, n: int) -> list:
+    def _ticks(labels: tuple[str, ...] | None, n: int, room: int = 64) -> list:
+        """Tick (position, text) at cell centres: every label that fits in ``room`` slots."""
         if labels is not None and len(labels) == n and n <= MAX_LABELLED:
-            return [[(i + 0.5, labels[i]) for i in range(n)]]
-        step = max(1, int(np.ceil(n / 16)))
+            every = max(1, int(np.ceil(n / max(room, 1))))
+            return [[(i + 0.5, labels[i]) for i in range(0, n, every)]]
+        step = max(1, int(np.ceil(n / min(16, max(room, 2)))))
         if step > 1:
             step = int(5 * np.ceil(step / 5)) if step > 5 else step
         return [[(i + 0.5, str(i + 1)) for i in range(0, n, step)]]

@@ -188,7 +188,8 @@ class MainWindow(QMainWindow):
                 report(f"Building the default {arch} model…")
                 loaded = state.default_model(arch)
             report("Warming up the forward pass…")
-            state.run_request(state.TraceRequest(0, loaded.model, (0, 1)))
+            z = (0, 1) if loaded.cfg.arch == "encoder-decoder" else None
+            state.run_request(state.TraceRequest(0, loaded.model, (0, 1), z))
             return loaded
 
         self._run_task(load, "Loading PyTorch and the model…")
@@ -424,7 +425,7 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            self._default_size()
         if isinstance(state, QByteArray):
             self.restoreState(state)
         else:
@@ -444,6 +445,14 @@ class MainWindow(QMainWindow):
                          [int(width * 0.22), int(width * 0.3)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.steps_dock, self.overview_dock], [3, 2],
                          Qt.Orientation.Vertical)
+
+    def _default_size(self) -> None:
+        """1280x800, or 90% of a larger screen (a 1920x1080 projector gets room)."""
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is None or screen.width() <= 1280 or screen.height() <= 800:
+            self.resize(1280, 800)
+            return
+        self.resize(max(1280, int(screen.width() * 0.9)), max(800, int(screen.height() * 0.9)))
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

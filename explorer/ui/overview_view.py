@@ -22,6 +22,10 @@ COLOURS = {
 }
 
 
+SHORT = {"Masked self-attn": "Attn", "Self-attn": "Attn", "Cross-attn": "Cross",
+         "Norm": "N", "Unembed softmax(W_u X)": "Unembed", "Embedding W_e + W_p": "Embed"}
+
+
 def component(name: str, arch: str) -> tuple[str, str, str]:
     """(row key, box key, label) of a step name inside its stack."""
     rest = name.split(".", 1)[1] if name.startswith(("encoder.", "decoder.")) else name
@@ -88,7 +92,7 @@ class OverviewWidget(QWidget):
         rows: dict[tuple[int, str], int] = {}
         by_key: dict[tuple, Box] = {}
         for i, step in enumerate(steps):
-            stack = step.stack or ""
+            stack = step.stack or ("decoder" if arch == "encoder-decoder" else "")
             if stack not in self.columns:
                 self.columns.append(stack)
             col = self.columns.index(stack)
@@ -133,7 +137,7 @@ class OverviewWidget(QWidget):
             n_rows = self.rows_per_column[box.column]
             row_h = (self.height() - top - margin) / n_rows
             in_row = [b for b in self.boxes if b.column == box.column and b.row == box.row]
-            weights = [1.0 if b.kind == "norm" else 2.2 for b in in_row]
+            weights = [0.8 if b.kind == "norm" else 2.2 for b in in_row]
             x0 = margin + box.column * (col_w + label_w + margin) + label_w
             scale = (col_w - gap * (len(in_row) - 1)) / sum(weights)
             x = x0 + sum(w * scale + gap for w in weights[: box.slot])
@@ -175,10 +179,21 @@ class OverviewWidget(QWidget):
             font.setBold(on)
             painter.setFont(font)
             painter.setPen(Qt.GlobalColor.black)
-            label = box.label if box.kind != "norm" or box.rect.width() > 60 else "N"
+            label = self._fitting_label(box, painter.fontMetrics())
             painter.drawText(box.rect.adjusted(3, 1, -3, -1),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, label)
         painter.end()
+
+    @staticmethod
+    def _fitting_label(box: Box, metrics) -> str:
+        """The full label if it fits on two lines of the box, else a shorter one."""
+        width = box.rect.width() - 8
+        lines = max(1, int(box.rect.height() // metrics.lineSpacing()))
+        if metrics.horizontalAdvance(box.label) <= width * min(lines, 2) and \
+                all(metrics.horizontalAdvance(w) <= width for w in box.label.split()):
+            return box.label
+        short = SHORT.get(box.label, box.label.split()[0])
+        return short if metrics.horizontalAdvance(short) <= width else short[:1]
 
     # -- mouse ---------------------------------------------------------------------------
     def box_at(self, pos: QPointF) -> Box | None:

@@ -104,6 +104,14 @@ def _vocab_names(session: Session, n: int) -> tuple[str, ...] | None:
     return _names(session.tokenizer, n)
 
 
+def vocabulary(tokenizer: object, n: int) -> list[str]:
+    """The string of each token id 0..n-1 (``#i`` where the tokenizer has none)."""
+    lookup = getattr(tokenizer, "id_to_token", None)
+    if lookup is None:
+        return [f"#{i}" for i in range(n)]
+    return [lookup(i) or f"#{i}" for i in range(n)]
+
+
 @functools.lru_cache(maxsize=4)
 def _names(tok: object, n: int) -> tuple[str, ...] | None:
     lookup = getattr(tok, "id_to_token", None)

@@ -1,0 +1,146 @@
+"""The Qt-free session: inputs, chunks, recording, selection and navigation."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from explorer.core import save_model
+from explorer.state import (
+    Session,
+    default_model,
+    default_tokenizer,
+    encode_text,
+    random_model,
+    run_request,
+)
+from explorer.state import defaults as defaults_module
+from explorer.trace import ALGORITHMS
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return default_tokenizer()
+
+
+def test_decoder_gets_bos_encoder_gets_bos_and_eos(tok):
+    dec = encode_text(tok, "the cat", "decoder", 64)
+    enc = encode_text(tok, "the cat", "encoder", 64)
+    bos, eos = tok.special_ids["bos"], tok.special_ids["eos"]
+    assert dec.chunks[0].ids[0] == bos and dec.chunks[0].ids[-1] != eos
+    assert enc.chunks[0].ids[0] == bos and enc.chunks[0].ids[-1] == eos
+    assert len(dec.chunks[0].ids) == 8 and len(enc.chunks[0].ids) == 9
+    assert dec.chunks[0].labels[:2] == ("⟨bos⟩", "t") and "␣" in dec.chunks[0].labels
+
+
+def test_long_text_is_chunked_and_says_so(tok):
+    enc = encode_text(tok, "ab" * 100, "decoder", 16)
+    assert enc.n_chunks == 14 and enc.per_chunk == 15
+    assert all(len(c.ids) <= 16 for c in enc.chunks)
+    assert sum(len(c.ids) - 1 for c in enc.chunks) == 200
+    assert "chunk 2 of 14" in enc.describe(1)
+
+
+def test_empty_text_feeds_only_the_start_token(tok):
+    enc = encode_text(tok, "", "decoder", 64)
+    assert enc.n_chunks == 1 and enc.chunks[0].labels == ("⟨bos⟩",)
+
+
+def test_random_default_model_is_seeded_and_says_so():
+    a, b = random_model("decoder", seed=0), random_model("decoder", seed=0)
+    assert a.label == "untrained, random weights (seed 0)" and not a.trained
+    for (name, p), q in zip(a.model.state_dict().items(), b.model.state_dict().values()):
+        assert torch.equal(p, q), name
+    cfg = a.cfg
+    assert (cfg.arch, cfg.d_e, cfg.n_heads, cfg.n_layers, cfg.l_max) == ("decoder", 64, 4, 2, 64)
+    assert not torch.equal(random_model("decoder", seed=1).model.state_dict()[name], p)
+
+
+def test_bundled_trained_model_is_preferred(tmp_path, monkeypatch, tok):
+    folder = tmp_path / "models" / "decoder"
+    loaded = random_model("decoder", seed=3)
+    save_model(loaded.model, folder)
+    tok.save(str(folder / "tokenizer.json"))
+    monkeypatch.setattr(defaults_module, "bundled_models_dir", lambda: tmp_path / "models")
+    shown = default_model("decoder")
+    assert shown.trained and shown.label.startswith("trained: ")
+    assert "bundled" in shown.label
+    assert default_model("encoder").label.startswith("untrained")
+
+
+@pytest.mark.parametrize("arch", ["decoder", "encoder", "encoder-decoder"])
+def test_record_and_step_through(arch):
+    session = Session(random_model(arch), "the king sings .", "the red girl")
+    seen = []
+    session.trace_changed.connect(lambda: seen.append("trace"))
+    assert session.record_now() and seen == ["trace"]
+    assert session.step.name.endswith("embed.ids")
+    names = [s.name for s in session.steps]
+    assert names[-1] in ("probs", "class_probs")
+    for i in range(1, len(names)):
+        session.step_by(1)
+        assert session.step_index == i
+    session.step_by(1)
+    assert session.step_index == len(names) - 1
+    session.first_step()
+    assert session.step_index == 0
+    # PageDown visits every group start once, in order
+    starts = [0]
+    while True:
+        session.next_group()
+        if session.step_index == starts[-1]:
+            break
+        starts.append(session.step_index)
+    assert len(starts) >= 4 and starts == sorted(starts)
+    assert session.step.name in ("probs", "logits", "class_logits")  or \
+        session.step.block in ("output", "final")
+
+
+def test_layers_and_pseudocode_lines_jump_to_their_steps():
+    session = Session(random_model("encoder-decoder"), "abc", "de")
+    session.record_now()
+    assert session.jump_to_layer(2)
+    assert session.step.name == "encoder.blocks.1.attn.q"
+    assert session.jump_to_layer(2)  # again: the decoder's layer 2
+    assert session.step.name.startswith("decoder.blocks.1.")
+    assert not session.jump_to_layer(7) and "no layer 7" in session.message
+    assert session.jump_to_line(8, 16)  # X ← X + MHAttention(X, Z | W_l^e/d, Mask ≡ 1)
+    assert session.step.name == "decoder.blocks.1.cross_attn.q"
+    assert session.jump_to_line(4, 5)
+    assert session.step.name == "decoder.blocks.1.cross_attn.masked_scores"
+    step = session.step
+    assert ALGORITHMS[step.algorithm].lines[step.line - 1].startswith("∀t_z")
+
+
+def test_selection_and_head_survive_a_text_change():
+    session = Session(random_model("decoder"), "the cat")
+    session.record_now()
+    session.select_name("blocks.1.attn.pattern")
+    session.select_head(3)
+    session.set_text("the dog sings")
+    assert session.record_now()
+    assert session.step.name == "blocks.1.attn.pattern" and session.head == 3
+    assert session.trace.paper("blocks.1.attn.pattern").shape[-1] == len("the dog sings") + 1
+
+
+def test_stale_results_are_ignored_and_model_switch_keeps_text():
+    session = Session(random_model("decoder"), "abc")
+    old = session.request()
+    session.set_text("abcd")
+    assert not session.apply(run_request(old))
+    assert session.trace is None
+    events = []
+    session.model_changed.connect(lambda: events.append("model"))
+    session.select_name("x")
+    session.set_model(random_model("encoder"))
+    assert events == ["model"] and session.text == "abcd" and session.arch == "encoder"
+    assert session.record_now()
+    assert session.x_labels[-1] == "⟨eos⟩"
+
+
+def test_chunk_selection_feeds_that_chunk():
+    session = Session(random_model("decoder"), "abcdefgh" * 20)
+    assert session.encoded.n_chunks == 3
+    session.set_chunk(2)
+    assert session.record_now()
+    assert session.x_labels[1:4] == ("g", "h", "a")  # chunk 3 starts at character 126

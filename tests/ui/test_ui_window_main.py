@@ -1,0 +1,206 @@
+"""The main window: typing, stepping, pseudocode, overview, architecture switch, long texts."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
+
+from explorer.ui.main_window import MainWindow  # noqa: E402
+from explorer.ui.pseudocode_view import algorithms_for  # noqa: E402
+from explorer.ui.settings import SETTINGS_ENV  # noqa: E402
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def settings_file(tmp_path, monkeypatch):
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv(SETTINGS_ENV, str(path))
+    return path
+
+
+def open_window(qtbot, arch="decoder", text="the king sings ."):
+    window = MainWindow(arch=arch, text=text)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    return window
+
+
+def idle(qtbot, window):
+    qtbot.waitUntil(lambda: window._runner.idle() and not window._debounce.isActive()
+                    and window.session.trace is not None
+                    and window.session.trace_inputs[0] == window.session.x_labels,
+                    timeout=TIMEOUT)
+
+
+@pytest.fixture
+def window(qtbot, settings_file):
+    w = open_window(qtbot)
+    yield w
+    w.close()
+
+
+def test_opens_on_a_labelled_default_model(window):
+    assert "untrained, random weights (seed 0)" in window.model_label.text()
+    assert window.session.arch == "decoder"
+    assert window.heatmap.title.text() == "Token ids"
+    assert window.step_list.topLevelItemCount() == 5  # embedding, 2 layers, final, output
+
+
+def test_typing_updates_tokens_trace_and_view(qtbot, window):
+    window.session.select_name("blocks.0.attn.pattern")
+    window.inputs.text.setFocus()
+    window.inputs.text.moveCursor(window.inputs.text.textCursor().MoveOperation.End)
+    qtbot.keyClicks(window.inputs.text, " ok")
+    idle(qtbot, window)
+    s = window.session
+    assert s.text == "the king sings . ok"
+    assert s.x_labels[-2:] == ("o", "k")
+    assert s.trace.paper("blocks.0.attn.pattern").shape[-1] == len(s.text) + 1
+    assert window.heatmap.data.values.shape == (len(s.text) + 1, len(s.text) + 1)
+    assert s.step.name == "blocks.0.attn.pattern"  # the step is kept while typing
+    assert "20 tokens" in window.inputs.note.text() or "19 tokens" in window.inputs.note.text()
+
+
+def test_typing_in_the_text_box_does_not_step(qtbot, window):
+    window.inputs.text.setFocus()
+    qtbot.keyClick(window.inputs.text, Qt.Key.Key_Right)
+    qtbot.keyClick(window.inputs.text, Qt.Key.Key_2)
+    assert window.session.step_index == 0
+    qtbot.keyClick(window.inputs.text, Qt.Key.Key_Escape)
+    qtbot.keyClick(window.heatmap.plot, Qt.Key.Key_Right)
+    assert window.session.step_index == 1
+
+
+def _check_pseudocode(window):
+    step = window.session.step
+    (alg, line), sub = algorithms_for(step)
+    assert window.pseudocode.outer.number == alg
+    assert window.pseudocode.outer.current_line() == line
+    if sub is not None:
+        assert window.pseudocode.inner.number == sub[0]
+        assert window.pseudocode.inner.current_line() == sub[1]
+    assert window.heatmap.title.text() == step.title
+
+
+@pytest.mark.parametrize("arch", ["decoder", "encoder", "encoder-decoder"])
+def test_keyboard_steps_through_every_step(qtbot, settings_file, arch):
+    window = open_window(qtbot, arch)
+    focus = window.heatmap.plot
+    n = len(window.session.steps)
+    for i in range(1, n):
+        qtbot.keyClick(focus, Qt.Key.Key_Right)
+        assert window.session.step_index == i
+        _check_pseudocode(window)
+        assert window.step_list.currentItem().data(0, Qt.ItemDataRole.UserRole) == i
+        assert i in window.overview.current_box().steps
+    qtbot.keyClick(focus, Qt.Key.Key_Home)
+    assert window.session.step_index == 0
+    qtbot.keyClick(focus, Qt.Key.Key_End)
+    assert window.session.step_index == n - 1
+    qtbot.keyClick(focus, Qt.Key.Key_2)
+    assert window.session.step.layer == 1
+    qtbot.keyClick(focus, Qt.Key.Key_PageDown)
+    assert window.session.step.layer != 1 or window.session.step.stack == "decoder"
+    qtbot.keyClick(focus, Qt.Key.Key_PageUp)
+    assert window.session.step.layer == 1
+    window.close()
+
+
+def test_switching_architecture_rebuilds_steps_and_keeps_text(qtbot, window):
+    before = window.step_list.topLevelItemCount()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.arch_box.setCurrentIndex(2)
+        window.arch_box.activated.emit(2)
+    idle(qtbot, window)
+    s = window.session
+    assert s.arch == "encoder-decoder" and s.text == "the king sings ."
+    assert window.inputs.context.isVisibleTo(window)
+    assert window.step_list.topLevelItemCount() > before
+    assert any(step.block == "cross_attn" for step in s.steps)
+    assert "EDTransformer" in window.model_label.text()
+
+
+def test_encoder_decoder_shows_self_and_cross_attention(qtbot, settings_file):
+    window = open_window(qtbot, "encoder-decoder")
+    s = window.session
+    s.select_name("decoder.blocks.0.cross_attn.pattern")
+    assert "cross-attention" in window.heatmap.title.text()
+    data = window.heatmap.data
+    assert data.row_labels == s.z_labels and data.col_labels == s.x_labels
+    s.select_name("decoder.blocks.0.attn.pattern")
+    assert "self-attention" in window.heatmap.title.text()
+    assert window.heatmap.legend.isVisibleTo(window.heatmap)  # the causal mask
+    panel = getattr(window, "attention_panel", None)
+    if panel is not None:
+        assert panel.current[0] == "decoder.blocks.0.attn"
+    window.close()
+
+
+def test_masked_cells_are_shown_as_masked_and_hover_reads_values(window):
+    s = window.session
+    s.select_name("blocks.0.attn.masked_scores")
+    data = window.heatmap.data
+    assert data.mask is not None and data.mask[1, 0] and not data.mask[0, 1]
+    assert window.heatmap.legend.isVisibleTo(window.heatmap)
+    assert "−∞ (masked)" in window.heatmap.cell_text(1, 0)
+    assert "column l 2 't'" in window.heatmap.cell_text(0, 1)
+    s.select_name("blocks.0.attn.q")
+    assert window.heatmap.heads.isVisibleTo(window.heatmap)
+    assert not window.heatmap.legend.isVisibleTo(window.heatmap)
+    window.heatmap._head_group.button(2).click()
+    assert s.head == 2 and window.heatmap.data.head == 2
+
+
+def test_overview_and_pseudocode_clicks_jump(qtbot, window):
+    box = next(b for b in window.overview.boxes if b.label == "MLP")
+    qtbot.mouseClick(window.overview, Qt.MouseButton.LeftButton,
+                     pos=box.rect.center().toPoint())
+    assert window.session.step.name == "blocks.0.mlp.hidden_pre"
+    lines = window.pseudocode.outer.lines
+    item = lines.item(5)  # line 6: X ← X + MHAttention(...)
+    rect = lines.visualItemRect(item)
+    qtbot.mouseClick(lines.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.session.step.name == "blocks.0.attn.q"
+    assert window.overview.box_at(QPointF(box.rect.center())) is box
+
+
+def test_empty_and_huge_texts_stay_responsive_with_a_message(qtbot, window):
+    window.inputs.text.setPlainText("")
+    idle(qtbot, window)
+    assert "empty" in window.inputs.note.text()
+    assert window.session.x_labels == ("⟨bos⟩",)
+    window.inputs.text.setPlainText("the wise girl follows the sad witch . " * 527)
+    idle(qtbot, window)
+    s = window.session
+    assert len(s.text) > 20_000
+    assert s.encoded.n_chunks > 300
+    assert "chunk 1 of" in window.inputs.note.text()
+    assert window.inputs.chunk.isVisibleTo(window)
+    window.inputs.chunk.setValue(3)
+    idle(qtbot, window)
+    assert s.chunk == 2 and "chunk 3 of" in window.inputs.note.text()
+    assert len(s.x_labels) == 64
+
+
+def test_remembers_text_and_architecture(qtbot, settings_file):
+    window = open_window(qtbot, "encoder", text="remember me")
+    window.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again._arch == "encoder" and again._text == "remember me"
+    again.shutdown()
+
+
+def test_bad_model_folder_shows_a_message(qtbot, window, tmp_path):
+    with qtbot.waitSignal(window.error_shown, timeout=TIMEOUT):
+        window.open_model_folder(str(tmp_path))
+    assert window.banner.isVisibleTo(window)
+    assert "Could not load the model" in window.banner.text()
+    assert window.session.arch == "decoder"  # the old model is kept
