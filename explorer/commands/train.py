@@ -113,8 +113,9 @@ def _build(args: argparse.Namespace) -> tuple[Trainer, Path, dict[str, Any]]:
     else:
         raise ValueError(f"{out} already holds a checkpoint: continue it with --resume {out} "
                          "or choose another --out folder")
-    sizes = {k: options[k] for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
-                                     "norm", "positions", "activation", "tie_unembedding")}
+    sizes = {k: options.get(k) for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
+                                         "norm", "norm_placement", "positions", "activation",
+                                         "tie_unembedding")}
     trainer = new_trainer(options["data"], _config(options), options["tokenizer"],
                           options["vocab_size"], options["val_fraction"], **sizes)
     return trainer, out, options
