@@ -87,11 +87,17 @@ def _folder_arch(folder: Path) -> str | None:
     return data.get("arch") if isinstance(data, dict) else None
 
 
+# The bundled model each architecture opens on (the classifier is an encoder too).
+PREFERRED = {"decoder": "default-decoder", "encoder": "default-encoder",
+             "encoder-decoder": "default-seq2seq"}
+
+
 def find_bundled(arch: str) -> Path | None:
     """The bundled trained model of ``arch``: one named after it first, else any of that arch."""
     models = bundled_models()
-    if arch in models and _folder_arch(models[arch]) == arch:
-        return models[arch]
+    for name in (PREFERRED.get(arch), arch):
+        if name in models and _folder_arch(models[name]) == arch:
+            return models[name]
     for folder in models.values():
         if _folder_arch(folder) == arch:
             return folder
