@@ -3,22 +3,28 @@
 Public API (``TokenizationWidget``):
 
 - ``set_tokenizer(tok)``: show this ``explorer.tokenize.Tokenizer`` (kind picker follows).
-- ``set_text(text)``: re-tokenize and redraw (cheap; long texts are capped for display).
+- ``set_text(text)``: re-tokenize and redraw. Up to ``SYNC_CHARS`` characters are encoded
+  at once; a longer paste shows its first tokens at once and is counted off the GUI thread.
 - ``set_l_max(n)``: draw chunk boundaries every n tokens (the paper's chunking).
 - ``set_corpus(texts)``: what the kind/vocabulary picker trains a new tokenizer on.
 - signal ``tokenizer_changed(object)``: a new tokenizer the user picked, trained off
   the GUI thread.
 
 Tokens alternate two background colours; hovering one shows its id and string;
-spaces, newlines and tabs are drawn as ·, ⏎ and →.
+spaces, newlines and tabs are drawn as ·, ⏎ and →. Text that no token covers (the
+spaces a word-level tokenizer drops) is drawn faint, without a background; a token that
+covers no character (a byte piece of a character split by byte-level BPE, the ``▁``
+Unigram puts before a word) is drawn small after the character it belongs to.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, QUrl, Signal
-from PySide6.QtGui import QCursor, QFont
+from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -30,12 +36,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.tokenize import KIND_LABELS, KINDS, Tokenizer, train_tokenizer
+from explorer.tokenize import KIND_LABELS, KINDS, Encoding, Tokenizer, train_tokenizer
+from explorer.tokenize.offsets import split_points
 
 MAX_SHOWN_TOKENS = 1500
+SYNC_CHARS = 50_000  # encoded on the GUI thread at once (a few ms); longer: prefix + count
+PREFIX_CHARS = 12_000  # the prefix of a long text drawn at once
 COLOURS = ("#dbeafe", "#fde68a")  # alternating token backgrounds (blue, amber)
 SPECIAL_COLOUR = "#e9d5ff"
+UNK_COLOUR = "#fecaca"
 CHUNK_COLOUR = "#dc2626"
+GAP_COLOUR = "#9ca3af"
 
 
 def visible(s: str) -> str:
@@ -43,19 +54,22 @@ def visible(s: str) -> str:
     return s.replace(" ", "·").replace("\n", "⏎").replace("\t", "→").replace("\r", "␍")
 
 
-class _TrainWorker(QObject):
-    finished = Signal(object, str)  # tokenizer or None, error message
+class _Signals(QObject):
+    """Carries a background job's result to the GUI thread (queued)."""
 
-    def __init__(self, kind: str, corpus: list[str], vocab_size: int) -> None:
-        super().__init__()
-        self.kind, self.corpus, self.vocab_size = kind, corpus, vocab_size
+    done = Signal(int, object, str)  # (job number, result or None, error message)
 
-    def run(self) -> None:
-        try:
-            size = None if self.kind == "char" else self.vocab_size
-            self.finished.emit(train_tokenizer(self.kind, self.corpus, size), "")
-        except Exception as exc:  # reported in the widget, never only in a terminal
-            self.finished.emit(None, str(exc))
+
+def _run_job(number: int, fn: Callable[[], object], signals: _Signals) -> None:
+    """Runs on a pool thread; the result goes back to the GUI thread as a queued signal."""
+    try:
+        result, error = fn(), ""
+    except Exception as exc:  # reported in the widget, never only in a terminal
+        result, error = None, str(exc) or type(exc).__name__
+    try:
+        signals.done.emit(number, result, error)
+    except RuntimeError:  # the widget is gone: nobody is waiting any more
+        pass
 
 
 class TokenizationWidget(QWidget):
@@ -63,28 +77,35 @@ class TokenizationWidget(QWidget):
 
     tokenizer_changed = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None, font_size: int = 15) -> None:
+    def __init__(self, parent: QWidget | None = None, font_size: int = 16) -> None:
         super().__init__(parent)
         self._tok: Tokenizer | None = None
         self._text = ""
         self._l_max = 0
         self._corpus: list[str] = []
+        self._enc: Encoding | None = None
         self._tokens: list[tuple[int, str]] = []
-        self._thread: QThread | None = None
-        self._worker: _TrainWorker | None = None
+        self._total: int | None = None  # tokens in the whole text (None: still counting)
+        self._jobs = 0  # number of the latest job; older results are dropped
+        self._training = False
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenization")
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._on_job_done, Qt.ConnectionType.QueuedConnection)
+        self._pending: dict[int, str] = {}  # job number -> "count" | "train"
 
         self.kind_box = QComboBox()
         for kind in KINDS:
             self.kind_box.addItem(KIND_LABELS[kind], kind)
         self.kind_box.setToolTip("Tokenizer kind: train a new one of this kind on the corpus")
         self.vocab_box = QSpinBox()
-        self.vocab_box.setRange(64, 50000)
+        self.vocab_box.setRange(32, 50000)
         self.vocab_box.setSingleStep(100)
         self.vocab_box.setValue(500)
-        self.vocab_box.setPrefix("vocabulary ")
-        self.vocab_box.setToolTip("Vocabulary size N_V for subword and word tokenizers "
-                                  "(special tokens included)")
-        self._kind_label = QLabel("Tokenizer:")
+        self.vocab_box.setPrefix("N_V ")
+        self.vocab_box.setToolTip(
+            "Vocabulary size N_V, special tokens included (byte-level BPE needs at least "
+            "256 bytes + 6 specials; a character tokenizer keeps every character it saw)"
+        )
         self.count_label = QLabel()
         self.count_label.setToolTip("Number of tokens ℓ of the text (without bos/eos)")
         self.status_label = QLabel()
@@ -93,21 +114,19 @@ class TokenizationWidget(QWidget):
 
         self.tokens_view = QTextBrowser()
         self.tokens_view.setOpenLinks(False)
-        self.tokens_view.setToolTip("")
         self.tokens_view.highlighted.connect(self._on_hover)
         self.ids_view = QTextBrowser()
         self.ids_view.setToolTip("Token ids x[1..ℓ]; red bars mark chunks of at most ℓ_max")
-        self.ids_view.setMaximumHeight(font_size * 5)
 
         top = QHBoxLayout()
-        top.addWidget(self._kind_label)
-        top.addWidget(self.kind_box, 1)
+        top.addWidget(self.kind_box, 2)
         top.addWidget(self.vocab_box)
-        top.addWidget(self.count_label)
+        top.addWidget(self.count_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         layout.addLayout(top)
-        layout.addWidget(self.tokens_view, 3)
+        layout.addWidget(self.tokens_view, 4)
         layout.addWidget(self.ids_view, 1)
         layout.addWidget(self.status_label)
         self.set_font_size(font_size)
@@ -116,20 +135,22 @@ class TokenizationWidget(QWidget):
         self._retrain_timer.timeout.connect(self._retrain)
         self.kind_box.activated.connect(lambda _i: self._retrain_timer.start())
         self.vocab_box.valueChanged.connect(lambda _v: self._retrain_timer.start())
+        self._render()
 
     # -- public API --------------------------------------------------------------------
     def set_font_size(self, points: int) -> None:
+        """Tokens at ``points``; ids, controls and notes a little smaller (projector sizes)."""
         font = QFont(self.font())
         font.setPointSize(points)
         self.tokens_view.setFont(font)
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
-        mono.setPointSize(max(8, points - 3))
+        mono.setPointSize(max(9, points - 3))
         self.ids_view.setFont(mono)
-        for w in (self.kind_box, self.vocab_box, self.count_label, self.status_label,
-                  self._kind_label):
+        self.ids_view.setMaximumHeight(QFontMetrics(mono).lineSpacing() * 2 + 12)
+        for w in (self.kind_box, self.vocab_box, self.count_label, self.status_label):
             f = QFont(w.font())
-            f.setPointSize(max(9, points - 3))
+            f.setPointSize(max(10, points - 3))
             w.setFont(f)
 
     def tokenizer(self) -> Tokenizer | None:
@@ -146,14 +167,14 @@ class TokenizationWidget(QWidget):
         self.vocab_box.setEnabled(tok.kind != "char")
         self.kind_box.blockSignals(False)
         self.vocab_box.blockSignals(False)
-        self._render()
+        self._retokenize()
 
     def set_text(self, text: str) -> None:
         self._text = text
-        self._render()
+        self._retokenize()
 
     def set_l_max(self, l_max: int) -> None:
-        self._l_max = int(l_max)
+        self._l_max = max(0, int(l_max))
         self._render()
 
     def set_corpus(self, texts) -> None:
@@ -163,102 +184,161 @@ class TokenizationWidget(QWidget):
         """(id, display string) of the tokens drawn (for tests and export)."""
         return list(self._tokens)
 
+    def total_tokens(self) -> int | None:
+        """Tokens in the whole text; None while a long paste is still being counted."""
+        return self._total
+
+    def is_busy(self) -> bool:
+        """True while a count or a training runs in the background."""
+        return bool(self._pending)
+
+    # -- tokenizing --------------------------------------------------------------------
+    def _retokenize(self) -> None:
+        tok, text = self._tok, self._text
+        self._jobs += 1
+        self._pending = {k: v for k, v in self._pending.items() if v == "train"}
+        if tok is None:
+            self._enc, self._total = None, None
+        elif len(text) <= SYNC_CHARS:
+            self._enc = tok.encode(text)
+            self._total = len(self._enc.ids)
+        else:  # draw a prefix now (cut before a space: the same first tokens), count later
+            cut = next(iter(split_points(text, PREFIX_CHARS)[1:]), PREFIX_CHARS)
+            self._enc = tok.encode(text[:cut])
+            self._total = None
+            self._submit("count", lambda: tok.count_tokens(text))
+        self._render()
+
+    def _submit(self, what: str, fn: Callable[[], object]) -> None:
+        self._jobs += 1
+        self._pending[self._jobs] = what
+        self._pool.submit(_run_job, self._jobs, fn, self._signals)
+
+    def _on_job_done(self, number: int, result: object, error: str) -> None:
+        what = self._pending.pop(number, None)
+        if what == "train":
+            self._training = False
+            self._on_trained(result, error)
+        elif what == "count":
+            if error:
+                self._show_notes([f"Could not count the tokens: {error}"])
+                return
+            self._total = int(result)
+            self._render()
+
     # -- drawing ---------------------------------------------------------------------
     def _render(self) -> None:
-        tok = self._tok
-        if tok is None:
-            self.tokens_view.setHtml("<i>no tokenizer</i>")
+        tok, enc = self._tok, self._enc
+        if tok is None or enc is None:
+            self._tokens = []
+            self.tokens_view.setHtml("<i>No tokenizer yet.</i>")
+            self.ids_view.clear()
+            self.count_label.clear()
+            self._show_notes([])
             return
-        enc = tok.encode(self._text)
-        n = len(enc.ids)
-        shown = min(n, MAX_SHOWN_TOKENS)
+        shown = min(len(enc.ids), MAX_SHOWN_TOKENS)
         strings = tok.token_strings(enc.ids[:shown])
         self._tokens = list(zip(enc.ids[:shown], strings))
-        # Draw the typed text itself, cut at the token boundaries (an unknown character
-        # stays visible); the hover says which token string and id it became.
-        spans, prev_end = [], 0
-        for (s, e), tstr in zip(enc.offsets[:shown], strings):
-            piece = enc.text[s:e] if s >= prev_end and e > s else ""
-            prev_end = max(prev_end, e)
-            spans.append(piece if piece else tstr)
-        specials = set(tok.special_ids.values())
-        parts = []
-        for i, ((tid, _), s) in enumerate(zip(self._tokens, spans)):
-            if self._l_max and i and i % self._l_max == 0:
-                parts.append(f'<span style="color:{CHUNK_COLOUR}; font-weight:bold">┃</span>')
-            colour = SPECIAL_COLOUR if tid in specials else COLOURS[i % 2]
-            text = html.escape(visible(s) or "∅")
-            parts.append(
-                f'<a href="tok:{i}" style="text-decoration:none; color:#111827">'
-                f'<span style="background-color:{colour}">{text}</span></a>'
-            )
-            if s.endswith("\n"):
-                parts.append("<br>")
-        self.tokens_view.setHtml("<div style='line-height:160%'>" + "".join(parts) + "</div>")
+        self.tokens_view.setHtml(self._tokens_html(tok, enc, strings))
         ids = [str(i) for i in enc.ids[:shown]]
         if self._l_max:
-            ids = [(f'<b style="color:{CHUNK_COLOUR}">┃</b> ' if k and k % self._l_max == 0
-                    else "") + v for k, v in enumerate(ids)]
+            bar = f'<b style="color:{CHUNK_COLOUR}">┃</b> '
+            ids = [(bar if k and k % self._l_max == 0 else "") + v for k, v in enumerate(ids)]
         self.ids_view.setHtml(" ".join(ids))
-        chunks = -(-n // self._l_max) if self._l_max and n else 1
-        self.count_label.setText(f"<b>{n:,}</b> tokens · N_V = {tok.vocab_size:,}")
+        total = self._total
+        counted = f"<b>{total:,}</b>" if total is not None else "<i>counting…</i>"
+        self.count_label.setText(f"{counted} tokens · N_V = {tok.vocab_size:,}")
         notes = list(enc.notes)
-        if n > shown:
-            notes.append(f"showing the first {shown:,} of {n:,} tokens")
+        n = total if total is not None else len(enc.ids)
+        if total is None:
+            notes.append(f"showing the first {shown:,} tokens of a long text (counting all…)")
+        elif total > shown:
+            notes.append(f"showing the first {shown:,} of {total:,} tokens")
         if self._l_max and n > self._l_max:
-            notes.append(f"longer than ℓ_max = {self._l_max}: {chunks} chunks of at most "
-                         f"{self._l_max} tokens (red bars)")
+            chunks = -(-n // self._l_max)
+            notes.append(
+                f"longer than ℓ_max = {self._l_max}: {chunks:,} chunks of at most "
+                f"{self._l_max} tokens (red bars)"
+            )
+        self._show_notes(notes)
+
+    def _tokens_html(self, tok: Tokenizer, enc: Encoding, strings: list[str]) -> str:
+        specials = set(tok.special_ids.values())
+        unk = tok.special_ids.get("unk")
+        parts: list[str] = []
+        pos = 0
+        for i, ((tid, tstr), (s, e)) in enumerate(zip(self._tokens, enc.offsets)):
+            if s > pos:  # characters no token covers
+                parts.append(self._gap_html(enc.text[pos:s]))
+            if self._l_max and i and i % self._l_max == 0:
+                parts.append(f'<b style="color:{CHUNK_COLOUR}">┃</b>')
+            colour = (
+                UNK_COLOUR if tid == unk else SPECIAL_COLOUR if tid in specials else COLOURS[i % 2]
+            )
+            piece = enc.text[s:e]
+            label = visible(piece) if piece else visible(tstr)
+            small = "" if piece else "font-size:x-small; color:#4b5563;"
+            parts.append(
+                f'<a href="tok:{i}" style="text-decoration:none; color:#111827">'
+                f'<span style="background-color:{colour}; {small}">{html.escape(label)}</span></a>'
+            )
+            if piece.endswith("\n"):
+                parts.append("<br>")
+            pos = max(pos, e)
+        if len(self._tokens) == len(enc.ids) and pos < len(enc.text):
+            parts.append(self._gap_html(enc.text[pos:]))
+        if not parts:
+            return f'<i style="color:{GAP_COLOUR}">(no tokens: type some text)</i>'
+        return "<div style='line-height:140%'>" + "".join(parts) + "</div>"
+
+    @staticmethod
+    def _gap_html(text: str) -> str:
+        shown = html.escape(visible(text)).replace("⏎", "⏎<br>")
+        return f'<span style="color:{GAP_COLOUR}">{shown}</span>'
+
+    def _show_notes(self, notes: list[str]) -> None:
         self.status_label.setText(" · ".join(notes))
         self.status_label.setVisible(bool(notes))
 
     def _on_hover(self, url: QUrl) -> None:
         target = url.toString()
-        if not target.startswith("tok:"):
+        if not target.startswith("tok:") or self._enc is None:
             QToolTip.hideText()
             return
         i = int(target[4:])
         tid, s = self._tokens[i]
         name = self._tok.special_name(tid) if self._tok else None
         extra = f" (special: {name})" if name else ""
-        QToolTip.showText(QCursor.pos(), f"token {i + 1}: id {tid}{extra}\n“{visible(s)}”",
-                          self.tokens_view)
+        a, b = self._enc.offsets[i]
+        QToolTip.showText(
+            QCursor.pos(),
+            f"token {i + 1}: id {tid}{extra}\n“{visible(s)}”  characters {a}–{b}",
+            self.tokens_view,
+        )
 
     # -- retraining off the GUI thread -------------------------------------------------
     def _retrain(self) -> None:
         if not self._corpus:
-            self.status_label.setText("No corpus to train a tokenizer on.")
-            self.status_label.setVisible(True)
+            self._show_notes(["No corpus to train a tokenizer on."])
             return
-        if self._thread is not None:
+        if self._training:
             self._retrain_timer.start()  # one at a time: try again shortly
             return
         kind = self.kind_box.currentData()
-        self.status_label.setText(f"Training a {KIND_LABELS[kind].lower()} tokenizer…")
-        self.status_label.setVisible(True)
-        self._thread = QThread(self)
-        self._worker = _TrainWorker(kind, self._corpus, self.vocab_box.value())
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self._on_trained, Qt.ConnectionType.QueuedConnection)
-        self._thread.start()
+        size = None if kind == "char" else self.vocab_box.value()
+        corpus = self._corpus
+        self._training = True
+        self._show_notes([f"Training a {KIND_LABELS[kind].lower()} tokenizer…"])
+        self._submit("train", lambda: train_tokenizer(kind, corpus, size))
 
-    def _on_trained(self, tok: Tokenizer | None, error: str) -> None:
-        self._stop_thread()
-        if tok is None:
-            self.status_label.setText(f"Could not train the tokenizer: {error}")
-            self.status_label.setVisible(True)
+    def _on_trained(self, tok: object, error: str) -> None:
+        if not isinstance(tok, Tokenizer):
+            self._show_notes([f"Could not train the tokenizer: {error}"])
             return
         self.set_tokenizer(tok)
         self.tokenizer_changed.emit(tok)
 
-    def _stop_thread(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-            self._worker.deleteLater()
-            self._thread = self._worker = None
-
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
-        self._stop_thread()
+        self._pending.clear()
+        self._pool.shutdown(wait=False, cancel_futures=True)
         super().closeEvent(event)
