@@ -1,0 +1,119 @@
+"""Presentation mode on the real window: fonts scale and come back; scenes and export."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
+
+from explorer.state.scene import Scene, load_scene, save_scene  # noqa: E402
+from explorer.ui.main_window import MainWindow  # noqa: E402
+from explorer.ui.presentation import install_lecture_features  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow(text="the king sings .")
+    qtbot.addWidget(w)
+    install_lecture_features(w)
+    w.show()
+    with qtbot.waitSignal(w.views_updated, timeout=30000):
+        w.start()
+    yield w
+    w.presentation.leave()
+    w.presentation.set_zoom(1.0)
+    w.shutdown()
+
+
+def test_presentation_scales_fonts_and_restores_them(window, qtbot):
+    app = QApplication.instance()
+    base = app.font().pointSizeF()
+    title = window.heatmap.title.font().pointSizeF()
+    axis = window.heatmap.plot_item.getAxis("bottom")
+    tick = axis.style["tickFont"].pointSizeF()
+    docks = [d for d in window.findChildren(QDockWidget) if d.isVisible()]
+    assert docks
+    window.presentation.toggle_action.trigger()
+    p = window.presentation
+    assert p.presenting and window.isFullScreen()
+    assert app.font().pointSizeF() == pytest.approx(base * p.zoom_factor)
+    assert window.heatmap.title.font().pointSizeF() == pytest.approx(title * p.zoom_factor)
+    assert axis.style["tickFont"].pointSizeF() == pytest.approx(tick * p.zoom_factor)
+    assert not any(d.isVisible() for d in docks)
+    assert p.overlay.isVisible() and "Step 1 /" in p.overlay.text()
+    zoom = p.zoom_factor
+    p.zoom_in()
+    assert p.zoom_factor > zoom
+    assert app.font().pointSizeF() == pytest.approx(base * p.zoom_factor)
+    # stepping keys still work: the window's own actions
+    window.step_actions["next"].trigger()
+    assert window.session.step_index == 1
+    assert "Step 2 /" in p.overlay.text()
+    p.set_theme("dark")
+    assert app.palette().color(app.palette().ColorRole.Window).lightness() < 50
+    p.leave()
+    assert not p.presenting and not window.isFullScreen()
+    assert app.font().pointSizeF() == pytest.approx(base)
+    assert window.heatmap.title.font().pointSizeF() == pytest.approx(title)
+    assert axis.style["tickFont"].pointSizeF() == pytest.approx(tick)
+    assert all(d.isVisible() for d in docks)
+    assert app.palette().color(app.palette().ColorRole.Window).lightness() > 150
+
+
+def test_ctrl_zoom_outside_presentation(window):
+    app = QApplication.instance()
+    base = app.font().pointSizeF()
+    window.presentation.zoom_in_action.trigger()
+    assert app.font().pointSizeF() > base
+    window.presentation.zoom_reset_action.trigger()
+    assert app.font().pointSizeF() == pytest.approx(base)
+
+
+def test_scene_save_and_reopen_same_view(window, qtbot, tmp_path):
+    s = window.session
+    s.select_name("blocks.1.attn.pattern")
+    s.select_head(2)
+    path = tmp_path / "scene.json"
+    assert window.scenes.save_scene_to(str(path))
+    saved = load_scene(path)
+    assert (saved.step, saved.head, saved.text) == ("blocks.1.attn.pattern", 2, s.text)
+    s.select_name("embed.token")
+    s.select_head(0)
+    other = tmp_path / "other.json"
+    save_scene(Scene(arch="decoder", text="a dog runs", step="blocks.0.mlp.hidden"), other)
+    with qtbot.waitSignal(window.views_updated, timeout=10000):
+        assert window.scenes.open_scene_file(str(other))
+    qtbot.waitUntil(lambda: window.session.step.name == "blocks.0.mlp.hidden", timeout=10000)
+    assert window.session.text == "a dog runs"
+    assert window.inputs.text.toPlainText() == "a dog runs"
+    window.scenes.open_scene_file(str(path))
+    qtbot.waitUntil(lambda: window.session.step.name == "blocks.1.attn.pattern", timeout=10000)
+    assert window.session.head == 2 and window.session.text == saved.text
+
+
+def test_missing_model_folder_says_so(window, tmp_path):
+    path = tmp_path / "gone.json"
+    save_scene(Scene(arch="decoder", text="x", model=str(tmp_path / "moved")), path)
+    asked = []
+    window.scenes.ask_folder = lambda message: asked.append(message) or ""
+    shown = []
+    window.error_shown.connect(shown.append)
+    assert not window.scenes.open_scene_file(str(path))
+    assert "does not exist" in asked[0] and "does not exist" in shown[-1]
+
+
+def test_export_current_view(window, tmp_path):
+    window.session.select_name("blocks.0.attn.pattern")
+    assert window.scenes.export_view_to(str(tmp_path / "v.png"), scale=2.0)
+    image = QImage(str(tmp_path / "v.png"))
+    assert image.width() == 2 * window.heatmap.width()
+    assert window.scenes.export_view_to(str(tmp_path / "v.npy"))
+    assert np.array_equal(np.load(tmp_path / "v.npy"), window.heatmap.data.raw)
+    assert window.scenes.export_view_to(str(tmp_path / "v.svg"))
+    window.scenes.copy_view()
+    assert not QApplication.clipboard().image().isNull()
