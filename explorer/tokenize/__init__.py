@@ -13,6 +13,7 @@ from explorer.tokenize.tokenizer import (
     TokenizerFileError,
     clean_text,
     load_tokenizer,
+    used_vocabulary,
 )
 from explorer.tokenize.training import compare_kinds, train_tokenizer
 
@@ -26,4 +27,5 @@ __all__ = [
     "compare_kinds",
     "load_tokenizer",
     "train_tokenizer",
+    "used_vocabulary",
 ]

@@ -252,6 +252,11 @@ class Tokenizer:
         return f"Tokenizer(kind={self.kind!r}, vocab_size={self.vocab_size})"
 
 
+def used_vocabulary(tok: Tokenizer, text: str) -> list[tuple[int, str, int]]:
+    """(id, display string, count) of every vocabulary entry ``text`` uses, by first use."""
+    return tok.used_vocabulary(text)
+
+
 def _infer_kind(data: dict) -> str:
     model = data.get("model") or {}
     mtype = model.get("type")
