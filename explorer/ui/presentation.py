@@ -249,6 +249,8 @@ class PresentationController(QObject):
                        if x.isVisible() and x.parentWidget() is w],
             "menu": w.menuBar().isVisible(), "status": w.statusBar().isVisible(),
             "backgrounds": {v: v.backgroundBrush() for v in w.findChildren(pg.GraphicsView)},
+            "axes": {a: (a.pen(), a.textPen()) for v in w.findChildren(pg.GraphicsView)
+                     for a in v.scene().items() if isinstance(a, pg.AxisItem)},
         }
         self.presenting = True
         for panel in self._saved["hidden"]:
@@ -285,6 +287,12 @@ class PresentationController(QObject):
                 view.setBackgroundBrush(brush)
             except RuntimeError:
                 continue
+        for axis, (pen, text_pen) in saved["axes"].items():
+            try:
+                axis.setPen(pen)
+                axis.setTextPen(text_pen)
+            except RuntimeError:
+                continue
         self.set_zoom(saved["zoom"])
         w.menuBar().setVisible(saved["menu"])
         w.statusBar().setVisible(saved["status"])
@@ -314,6 +322,10 @@ class PresentationController(QObject):
         background = QColor("black") if self.theme == "dark" else QColor("white")
         for view in self._saved.get("backgrounds", {}):
             view.setBackground(background)
+        for axis, (pen, text_pen) in self._saved.get("axes", {}).items():
+            dark = self.theme == "dark"
+            axis.setPen(pg.mkPen("w") if dark else pen)
+            axis.setTextPen(pg.mkPen("w") if dark else text_pen)
         self._update_overlay()
 
     # -- overlay and pointer ---------------------------------------------------------------
@@ -336,11 +348,14 @@ class PresentationController(QObject):
             "padding: 8px 16px; border-radius: 6px;"
             + ("background: rgba(255,255,255,220); color: black;" if dark
                else "background: rgba(0,0,0,200); color: white;"))
-        self.overlay.setText(self.overlay_text())
+        tabs = getattr(self.window, "tabs", None)
+        used = tabs.tabBar().sizeHint().width() if tabs is not None else 0
+        room = max(200, self.window.width() - used - 36)
+        metrics = self.overlay.fontMetrics()
+        text = metrics.elidedText(self.overlay_text(), Qt.TextElideMode.ElideRight, room - 40)
+        self.overlay.setText(text)
         self.overlay.adjustSize()
-        width = min(self.overlay.width(), self.window.width() - 24)
-        self.overlay.resize(width, self.overlay.height())
-        self.overlay.move(self.window.width() - width - 12, 12)
+        self.overlay.move(self.window.width() - self.overlay.width() - 12, 2)
         self.overlay.raise_()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
