@@ -193,7 +193,7 @@ class OverviewWidget(QWidget):
                 all(metrics.horizontalAdvance(w) <= width for w in box.label.split()):
             return box.label
         short = SHORT.get(box.label, box.label.split()[0])
-        return short if metrics.horizontalAdvance(short) <= width else short[:1]
+        return short if metrics.horizontalAdvance(short) <= width else ""
 
     # -- mouse ---------------------------------------------------------------------------
     def box_at(self, pos: QPointF) -> Box | None:

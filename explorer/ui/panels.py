@@ -32,7 +32,7 @@ def attention_prefix(step: Any) -> str | None:
     """``blocks.1.attn`` for a step inside an attention (self or cross), else None."""
     if step is None or step.block not in ("attn", "cross_attn") or step.layer is None:
         return None
-    prefix, _, last = step.name.rpartition(".")
+    prefix = step.name.rpartition(".")[0]
     return prefix if prefix.endswith(("attn", "cross_attn")) else None
 
 
@@ -100,8 +100,9 @@ def _add_attention(window: MainWindow) -> None:
     panel = AttentionPanel()
     tab = AttentionTab(window, panel)
     window.attention_panel = panel
-    window.add_panel("Attention", panel, "One head's pattern with the mask, token-to-token "
-                     "lines, and every head of every layer (click one to open it)")
+    window.add_panel("Attention", scrollable(panel),
+                     "One head's pattern with the mask, token-to-token lines, and every "
+                     "head of every layer (click one to open it)")
     window.trace_views.append(tab)
     window.selection_views.append(tab)
     if window.session is not None and window.session.trace is not None:
@@ -115,8 +116,9 @@ def _add_output(window: MainWindow) -> None:
         return
     panel = OutputDistributionWidget()
     window.output_panel = panel
-    window.add_panel("Output", panel, "The output distribution at a position as ranked bars, "
-                     "with a temperature slider (Algorithm 14: p^(1/τ))")
+    window.add_panel("Output", scrollable(panel),
+                     "The output distribution at a position as ranked bars, with a "
+                     "temperature slider (Algorithm 14: p^(1/τ))")
     tab = OutputTab(panel)
     window.trace_views.append(tab)
     if window.session is not None and window.session.trace is not None:
