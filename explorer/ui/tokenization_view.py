@@ -9,6 +9,9 @@ Public API (``TokenizationWidget``):
 - ``set_corpus(texts)``: what the kind/vocabulary picker trains a new tokenizer on.
 - signal ``tokenizer_changed(object)``: a new tokenizer the user picked, trained off
   the GUI thread.
+- ``compare_box`` (a check box): also show the text's length ℓ under each kind (char,
+  word, BPE, WordPiece, Unigram trained on the corpus at the same N_V), the lecture's
+  point about sequence length against vocabulary size.
 
 Tokens alternate two background colours; hovering one shows its id and string;
 spaces, newlines and tabs are drawn as ·, ⏎ and →. Text that no token covers (the
@@ -26,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -47,6 +51,13 @@ SPECIAL_COLOUR = "#e9d5ff"
 UNK_COLOUR = "#fecaca"
 CHUNK_COLOUR = "#dc2626"
 GAP_COLOUR = "#9ca3af"
+SHORT_LABELS = {
+    "char": "char",
+    "word": "word",
+    "bpe": "BPE",
+    "wordpiece": "WordPiece",
+    "unigram": "Unigram",
+}
 
 
 def visible(s: str) -> str:
@@ -91,7 +102,8 @@ class TokenizationWidget(QWidget):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenization")
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_job_done, Qt.ConnectionType.QueuedConnection)
-        self._pending: dict[int, str] = {}  # job number -> "count" | "train"
+        self._pending: dict[int, str] = {}  # job number -> "count" | "train" | "compare"
+        self._compare: dict[str, Tokenizer] = {}  # one tokenizer per kind, for compare_box
 
         self.kind_box = QComboBox()
         for kind in KINDS:
@@ -106,6 +118,13 @@ class TokenizationWidget(QWidget):
             "Vocabulary size N_V, special tokens included (byte-level BPE needs at least "
             "256 bytes + 6 specials; a character tokenizer keeps every character it saw)"
         )
+        self.compare_box = QCheckBox("compare kinds")
+        self.compare_box.setToolTip(
+            "Show how many tokens the text is under each kind of tokenizer, all trained on "
+            "the same corpus with the same N_V"
+        )
+        self.compare_label = QLabel()
+        self.compare_label.setVisible(False)
         self.count_label = QLabel()
         self.count_label.setToolTip("Number of tokens ℓ of the text (without bos/eos)")
         self.status_label = QLabel()
@@ -122,10 +141,12 @@ class TokenizationWidget(QWidget):
         top.addWidget(self.kind_box, 2)
         top.addWidget(self.vocab_box)
         top.addWidget(self.count_label, 1)
+        top.addWidget(self.compare_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addLayout(top)
+        layout.addWidget(self.compare_label)
         layout.addWidget(self.tokens_view, 4)
         layout.addWidget(self.ids_view, 1)
         layout.addWidget(self.status_label)
@@ -135,6 +156,7 @@ class TokenizationWidget(QWidget):
         self._retrain_timer.timeout.connect(self._retrain)
         self.kind_box.activated.connect(lambda _i: self._retrain_timer.start())
         self.vocab_box.valueChanged.connect(lambda _v: self._retrain_timer.start())
+        self.compare_box.toggled.connect(self._on_compare_toggled)
         self._render()
 
     # -- public API --------------------------------------------------------------------
@@ -143,12 +165,20 @@ class TokenizationWidget(QWidget):
         font = QFont(self.font())
         font.setPointSize(points)
         self.tokens_view.setFont(font)
+        self._small_pt = max(7, round(points * 0.6))  # tokens that cover no character
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSize(max(9, points - 3))
         self.ids_view.setFont(mono)
         self.ids_view.setMaximumHeight(QFontMetrics(mono).lineSpacing() * 2 + 12)
-        for w in (self.kind_box, self.vocab_box, self.count_label, self.status_label):
+        for w in (
+            self.kind_box,
+            self.vocab_box,
+            self.count_label,
+            self.status_label,
+            self.compare_box,
+            self.compare_label,
+        ):
             f = QFont(w.font())
             f.setPointSize(max(10, points - 3))
             w.setFont(f)
@@ -179,6 +209,9 @@ class TokenizationWidget(QWidget):
 
     def set_corpus(self, texts) -> None:
         self._corpus = [t for t in texts if t]
+        self._compare = {}
+        if self.compare_box.isChecked():
+            self._train_compare()
 
     def shown_tokens(self) -> list[tuple[int, str]]:
         """(id, display string) of the tokens drawn (for tests and export)."""
@@ -219,6 +252,12 @@ class TokenizationWidget(QWidget):
         if what == "train":
             self._training = False
             self._on_trained(result, error)
+        elif what == "compare":
+            if error:
+                self.compare_label.setText(f"Could not train the tokenizers to compare: {error}")
+                return
+            self._compare = dict(result)
+            self._render_compare()
         elif what == "count":
             if error:
                 self._show_notes([f"Could not count the tokens: {error}"])
@@ -261,6 +300,7 @@ class TokenizationWidget(QWidget):
                 f"{self._l_max} tokens (red bars)"
             )
         self._show_notes(notes)
+        self._render_compare()
 
     def _tokens_html(self, tok: Tokenizer, enc: Encoding, strings: list[str]) -> str:
         specials = set(tok.special_ids.values())
@@ -277,7 +317,7 @@ class TokenizationWidget(QWidget):
             )
             piece = enc.text[s:e]
             label = visible(piece) if piece else visible(tstr)
-            small = "" if piece else "font-size:x-small; color:#4b5563;"
+            small = "" if piece else f"font-size:{self._small_pt}pt; color:#4b5563;"
             parts.append(
                 f'<a href="tok:{i}" style="text-decoration:none; color:#111827">'
                 f'<span style="background-color:{colour}; {small}">{html.escape(label)}</span></a>'
@@ -316,6 +356,39 @@ class TokenizationWidget(QWidget):
             self.tokens_view,
         )
 
+    # -- comparing kinds -----------------------------------------------------------------
+    def _on_compare_toggled(self, on: bool) -> None:
+        self.compare_label.setVisible(on)
+        if on and not self._compare:
+            self._train_compare()
+        self._render_compare()
+
+    def _train_compare(self) -> None:
+        if not self._corpus:
+            self.compare_label.setText("No corpus to train the tokenizers to compare on.")
+            return
+        corpus, size = self._corpus, self.vocab_box.value()
+        self.compare_label.setText("Training one tokenizer of each kind…")
+        self._pending = {k: v for k, v in self._pending.items() if v != "compare"}
+        self._submit(
+            "compare",
+            lambda: {k: train_tokenizer(k, corpus, None if k == "char" else size) for k in KINDS},
+        )
+
+    def _render_compare(self) -> None:
+        if not self.compare_box.isChecked() or not self._compare:
+            return
+        if len(self._text) > SYNC_CHARS:
+            self.compare_label.setText("Comparing kinds needs a shorter text.")
+            return
+        current = self._tok.kind if self._tok else None
+        parts = []
+        for kind, tok in self._compare.items():
+            n = tok.count_tokens(self._text)
+            label = f"{SHORT_LABELS[kind]} {n:,}"
+            parts.append(f"<b>{label}</b>" if kind == current else label)
+        self.compare_label.setText("ℓ by kind: " + " · ".join(parts))
+
     # -- retraining off the GUI thread -------------------------------------------------
     def _retrain(self) -> None:
         if not self._corpus:
@@ -330,6 +403,8 @@ class TokenizationWidget(QWidget):
         self._training = True
         self._show_notes([f"Training a {KIND_LABELS[kind].lower()} tokenizer…"])
         self._submit("train", lambda: train_tokenizer(kind, corpus, size))
+        if self.compare_box.isChecked():
+            self._train_compare()  # the same N_V for every kind
 
     def _on_trained(self, tok: object, error: str) -> None:
         if not isinstance(tok, Tokenizer):

@@ -155,3 +155,16 @@ def test_no_tokenizer_yet(qtbot):
     w.set_text("hello")
     w.set_l_max(3)
     assert w.shown_tokens() == [] and "No tokenizer" in w.tokens_view.toPlainText()
+
+
+def test_compare_kinds_shows_the_length_under_each_kind(qtbot):
+    w = _widget(qtbot, "bpe")
+    w.set_text("the old wizard")
+    assert not w.compare_label.isVisible()
+    w.show()
+    w.compare_box.setChecked(True)
+    qtbot.waitUntil(lambda: "ℓ by kind" in w.compare_label.text(), timeout=20000)
+    text = w.compare_label.text()
+    assert "char 14" in text and "word 3" in text and "<b>BPE" in text
+    w.set_text("the cat")
+    assert "char 7" in w.compare_label.text() and "word 2" in w.compare_label.text()
