@@ -204,3 +204,18 @@ def test_bad_model_folder_shows_a_message(qtbot, window, tmp_path):
     assert window.banner.isVisibleTo(window)
     assert "Could not load the model" in window.banner.text()
     assert window.session.arch == "decoder"  # the old model is kept
+
+
+def test_clicking_a_head_thumbnail_opens_that_head(qtbot, window):
+    panel = getattr(window, "attention_panel", None)
+    if panel is None:
+        pytest.skip("the attention views are not in this tree")
+    window.tabs.setCurrentIndex(window.tabs.indexOf(panel.parentWidget().parentWidget()))
+    qtbot.waitUntil(lambda: panel.grid.isVisible(), timeout=TIMEOUT)
+    rect = panel.grid.thumbnail_rect("blocks.1.attn", 2)
+    qtbot.mouseClick(panel.grid, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+    assert panel.current == ("blocks.1.attn", 1, 2)
+    assert window.session.step.name == "blocks.1.attn.pattern" and window.session.head == 2
+    assert window.heatmap.data.head == 2
+    window.session.select_name("blocks.0.attn.q")  # stepping moves the attention view too
+    assert panel.current == ("blocks.0.attn", 0, 2)
