@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "classify": "Class probabilities P(c|x) from an encoder classifier.",
     "render": "Render a view to PNG or SVG without showing a window.",
     "data": "Rebuild the bundled generated data sets.",
+    "bundle": "Copy a training run's model into a folder the app opens.",
 }
 
 
