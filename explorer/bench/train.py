@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=20, help="steps per round and side")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--gui-seconds", type=float, default=4.0,
                         help="how long to measure the GUI thread (0: skip)")
 
@@ -210,6 +212,8 @@ def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
     result = compare_steps(args)
     if args.gui_seconds > 0:
         result["gui"] = measure_gui_gap(args.gui_seconds, args.device)
