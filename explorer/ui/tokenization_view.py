@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtGui import QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -65,24 +65,6 @@ def visible(s: str) -> str:
     return s.replace(" ", "·").replace("\n", "⏎").replace("\t", "→").replace("\r", "␍")
 
 
-class _Signals(QObject):
-    """Carries a background job's result to the GUI thread (queued)."""
-
-    done = Signal(int, object, str)  # (job number, result or None, error message)
-
-
-def _run_job(number: int, fn: Callable[[], object], signals: _Signals) -> None:
-    """Runs on a pool thread; the result goes back to the GUI thread as a queued signal."""
-    try:
-        result, error = fn(), ""
-    except Exception as exc:  # reported in the widget, never only in a terminal
-        result, error = None, str(exc) or type(exc).__name__
-    try:
-        signals.done.emit(number, result, error)
-    except RuntimeError:  # the widget is gone: nobody is waiting any more
-        pass
-
-
 class TokenizationWidget(QWidget):
     """Token boundaries over the text, the id sequence, the count and the chunks."""
 
@@ -99,10 +81,13 @@ class TokenizationWidget(QWidget):
         self._total: int | None = None  # tokens in the whole text (None: still counting)
         self._jobs = 0  # number of the latest job; older results are dropped
         self._training = False
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenization")
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._on_job_done, Qt.ConnectionType.QueuedConnection)
+        # Background jobs: plain Python threads that touch no Qt object; a GUI-thread timer
+        # collects their results, so a widget deleted mid-job leaves nothing dangling.
+        self._pool: ThreadPoolExecutor | None = None  # made on first use, again after close
         self._pending: dict[int, str] = {}  # job number -> "count" | "train" | "compare"
+        self._futures: dict[int, Future] = {}
+        self._poll_timer = QTimer(self, interval=30)
+        self._poll_timer.timeout.connect(self._on_poll)
         self._compare: dict[str, Tokenizer] = {}  # one tokenizer per kind, for compare_box
 
         self.kind_box = QComboBox()
@@ -245,7 +230,23 @@ class TokenizationWidget(QWidget):
     def _submit(self, what: str, fn: Callable[[], object]) -> None:
         self._jobs += 1
         self._pending[self._jobs] = what
-        self._pool.submit(_run_job, self._jobs, fn, self._signals)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="tokenization")
+        self._futures[self._jobs] = self._pool.submit(fn)
+        self._poll_timer.start()
+
+    def _on_poll(self) -> None:
+        for number, future in list(self._futures.items()):
+            if not future.done():
+                continue
+            del self._futures[number]
+            try:
+                result, error = future.result(), ""
+            except Exception as exc:  # reported in the widget, never only in a terminal
+                result, error = None, str(exc) or type(exc).__name__
+            self._on_job_done(number, result, error)
+        if not self._futures:
+            self._poll_timer.stop()
 
     def _on_job_done(self, number: int, result: object, error: str) -> None:
         what = self._pending.pop(number, None)
@@ -415,5 +416,10 @@ class TokenizationWidget(QWidget):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt)
         self._pending.clear()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._futures.clear()
+        self._poll_timer.stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._training = False
         super().closeEvent(event)

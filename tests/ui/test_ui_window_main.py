@@ -47,10 +47,15 @@ def window(qtbot, settings_file):
 
 
 def test_opens_on_a_labelled_default_model(window):
-    assert "untrained, random weights (seed 0)" in window.model_label.text()
+    from explorer.state import find_bundled
+
+    bundled = find_bundled("decoder")
+    expected = "trained: default-decoder (bundled)" if bundled else "untrained, random weights"
+    assert expected in window.model_label.text()
     assert window.session.arch == "decoder"
     assert window.heatmap.title.text() == "Token ids"
-    assert window.step_list.topLevelItemCount() == 5  # embedding, 2 layers, final, output
+    n_layers = window.session.model.cfg.n_layers
+    assert window.step_list.topLevelItemCount() == n_layers + 3  # embedding, layers, final, output
 
 
 def test_typing_updates_tokens_trace_and_view(qtbot, window):
