@@ -23,7 +23,7 @@ from explorer.state.defaults import (
     load_folder,
     random_model,
 )
-from explorer.state.inputs import Chunk, EncodedText, encode_text, token_label
+from explorer.state.inputs import Chunk, EncodedText, encode_text, input_roles, token_label
 from explorer.state.session import Session, TraceRequest, TraceResult, run_request
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "default_model",
     "default_tokenizer",
     "encode_text",
+    "input_roles",
     "find_bundled",
     "load_folder",
     "random_model",

@@ -1,7 +1,9 @@
 """Turning the typed text into the model's input: special tokens and chunks of ℓ_max.
 
 The encoder reads ``[bos, tokens…, eos]``; the decoder reads ``[bos, tokens…]`` and
-predicts each next token. A text longer than ℓ_max is cut into consecutive chunks (the
+predicts each next token. A model trained by ``transformer-explorer train`` records its
+task in ``cfg.extra["task"]`` and is fed the way it was trained (``input_roles``): the
+next-token and masked-token models read raw token streams, the classifier ``[cls, …]``. A text longer than ℓ_max is cut into consecutive chunks (the
 paper's way of handling long inputs); the window shows one chunk at a time and says so.
 """
 
@@ -77,20 +79,51 @@ def special_id(tokenizer: Tokenizer, *names: str) -> tuple[str, int] | None:
     return None
 
 
-def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> EncodedText:
-    """Encode ``text`` for ``role`` ("encoder" or "decoder") in chunks of at most ``l_max``.
+ROLES = ("encoder", "decoder", "raw", "cls")
 
-    Encoder inputs get ``bos … eos``, decoder inputs ``bos …``; a tokenizer without those
-    specials (``cls``/``sep`` are used instead when present) just gets the bare tokens.
+# Training task (cfg.extra["task"]) -> (role of x, role of the context z)
+_TASK_ROLES = {
+    "next-token": ("raw", None),
+    "masked": ("raw", None),
+    "seq2seq": ("decoder", "raw"),
+    "classify": ("cls", None),
+}
+
+
+def input_roles(cfg: Any) -> tuple[str, str | None]:
+    """How ``cfg``'s model reads its input x and (encoder-decoder) its context z.
+
+    A model we trained is fed as it was trained (its task is in ``cfg.extra``); any other
+    model gets the paper's defaults: encoder ``bos … eos``, decoder ``bos …``.
     """
-    if role not in ("encoder", "decoder"):
-        raise ValueError(f"role must be 'encoder' or 'decoder', not {role!r}")
+    extra = getattr(cfg, "extra", None) or {}
+    task = extra.get("task") if isinstance(extra, dict) else None
+    if task in _TASK_ROLES:
+        return _TASK_ROLES[task]
+    if cfg.arch == "encoder-decoder":
+        return "decoder", "encoder"
+    return ("encoder" if cfg.arch == "encoder" else "decoder"), None
+
+
+def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> EncodedText:
+    """Encode ``text`` for ``role`` in chunks of at most ``l_max`` positions.
+
+    ``"encoder"`` inputs get ``bos … eos``, ``"decoder"`` inputs ``bos …``, ``"cls"`` inputs
+    ``cls …`` and ``"raw"`` inputs the bare tokens; a tokenizer without bos/eos uses
+    ``cls``/``sep`` instead when present, or just gets the bare tokens.
+    """
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     enc = tokenizer.encode(text)
     ids = [int(i) for i in enc.ids]
     tokens = list(enc.tokens)
     offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
-    head = special_id(tokenizer, "bos", "cls")
+    head = {"encoder": special_id(tokenizer, "bos", "cls"),
+            "decoder": special_id(tokenizer, "bos", "cls"),
+            "cls": special_id(tokenizer, "cls", "bos")}.get(role)
     tail = special_id(tokenizer, "eos", "sep") if role == "encoder" else None
+    if head is None and not ids:  # an empty raw text: one start token, so there is a pass
+        head = special_id(tokenizer, "bos", "cls")
     extra = [s for s in (head, tail) if s is not None]
     per_chunk = l_max - len(extra)
     if per_chunk < 1:

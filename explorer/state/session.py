@@ -21,7 +21,7 @@ from psygnal import Signal
 
 from explorer.state import navigation
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel
-from explorer.state.inputs import EncodedText, encode_text
+from explorer.state.inputs import EncodedText, encode_text, input_roles
 from explorer.trace import Step, Trace, record
 
 MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
@@ -107,7 +107,7 @@ class Session:
         return self.cfg.arch
 
     def _x_role(self) -> str:
-        return "encoder" if self.arch == "encoder" else "decoder"
+        return input_roles(self.cfg)[0]
 
     def _encode(self, text: str, role: str) -> EncodedText:
         return encode_text(self.tokenizer, text, role, int(self.cfg.l_max))
@@ -115,7 +115,7 @@ class Session:
     def _encode_context(self) -> EncodedText | None:
         if self.arch != "encoder-decoder":
             return None
-        return self._encode(self.context, "encoder")
+        return self._encode(self.context, input_roles(self.cfg)[1] or "encoder")
 
     def set_model(self, loaded: LoadedModel) -> None:
         """Show another model; the text and context are kept and re-encoded."""

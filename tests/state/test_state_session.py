@@ -33,6 +33,38 @@ def test_decoder_gets_bos_encoder_gets_bos_and_eos(tok):
     assert dec.chunks[0].labels[:2] == ("⟨bos⟩", "t") and "␣" in dec.chunks[0].labels
 
 
+def test_trained_models_are_fed_as_they_were_trained(tok):
+    from dataclasses import replace
+
+    from explorer.state import input_roles
+
+    base = random_model("decoder", tokenizer=tok).cfg
+    assert input_roles(base) == ("decoder", None)
+    assert input_roles(replace(base, arch="encoder")) == ("encoder", None)
+    assert input_roles(replace(base, arch="encoder-decoder")) == ("decoder", "encoder")
+    for task, roles in {"next-token": ("raw", None), "masked": ("raw", None),
+                        "seq2seq": ("decoder", "raw"), "classify": ("cls", None)}.items():
+        assert input_roles(replace(base, extra={"task": task})) == roles
+    raw = encode_text(tok, "the cat", "raw", 64).chunks[0]
+    assert raw.ids == tuple(tok.encode("the cat").ids) and raw.labels[0] == "t"
+    cls = encode_text(tok, "the cat", "cls", 64).chunks[0]
+    assert cls.ids[0] == tok.special_ids["cls"] and cls.ids[1:] == raw.ids
+    with pytest.raises(ValueError, match="role"):
+        encode_text(tok, "the cat", "sideways", 64)
+
+
+def test_bundled_models_read_their_training_format():
+    from explorer.state import find_bundled
+
+    if find_bundled("decoder") is None:
+        pytest.skip("no bundled decoder in resources/models")
+    s = Session(default_model("decoder"), "the cat")
+    assert s.encoded.chunks[0].labels[0] == "t"  # raw stream, no ⟨bos⟩, as trained
+    s = Session(default_model("encoder-decoder"), "the cat", "the red girl")
+    assert s.encoded_context.chunks[0].labels[0] != "⟨bos⟩"  # the source is read raw
+    assert s.encoded.chunks[0].labels[0] == "⟨bos⟩"  # the target starts at bos
+
+
 def test_long_text_is_chunked_and_says_so(tok):
     enc = encode_text(tok, "ab" * 100, "decoder", 16)
     assert enc.n_chunks == 14 and enc.per_chunk == 15

@@ -67,8 +67,10 @@ def test_typing_updates_tokens_trace_and_view(qtbot, window):
     s = window.session
     assert s.text == "the king sings . ok"
     assert s.x_labels[-2:] == ("o", "k")
-    assert s.trace.paper("blocks.0.attn.pattern").shape[-1] == len(s.text) + 1
-    assert window.heatmap.data.values.shape == (len(s.text) + 1, len(s.text) + 1)
+    n = len(s.x_labels)  # the characters, after ⟨bos⟩ unless the model was trained without
+    assert n in (len(s.text), len(s.text) + 1)
+    assert s.trace.paper("blocks.0.attn.pattern").shape[-1] == n
+    assert window.heatmap.data.values.shape == (n, n)
     assert s.step.name == "blocks.0.attn.pattern"  # the step is kept while typing
     assert "20 tokens" in window.inputs.note.text() or "19 tokens" in window.inputs.note.text()
 
@@ -155,7 +157,7 @@ def test_masked_cells_are_shown_as_masked_and_hover_reads_values(window):
     assert data.mask is not None and data.mask[1, 0] and not data.mask[0, 1]
     assert window.heatmap.legend.isVisibleTo(window.heatmap)
     assert "−∞ (masked)" in window.heatmap.cell_text(1, 0)
-    assert "column l 2 't'" in window.heatmap.cell_text(0, 1)
+    assert f"column l 2 '{s.x_labels[1]}'" in window.heatmap.cell_text(0, 1)
     s.select_name("blocks.0.attn.q")
     assert window.heatmap.heads.isVisibleTo(window.heatmap)
     assert not window.heatmap.legend.isVisibleTo(window.heatmap)
@@ -191,7 +193,7 @@ def test_empty_and_huge_texts_stay_responsive_with_a_message(qtbot, window):
     window.inputs.chunk.setValue(3)
     idle(qtbot, window)
     assert s.chunk == 2 and "chunk 3 of" in window.inputs.note.text()
-    assert len(s.x_labels) == 64
+    assert len(s.x_labels) == s.cfg.l_max
 
 
 def test_remembers_text_and_architecture(qtbot, settings_file):
