@@ -3,7 +3,8 @@
 The encoder reads ``[bos, tokens…, eos]``; the decoder reads ``[bos, tokens…]`` and
 predicts each next token. A model trained by ``transformer-explorer train`` records its
 task in ``cfg.extra["task"]`` and is fed the way it was trained (``input_roles``): the
-next-token and masked-token models read raw token streams, the classifier ``[cls, …]``. A text longer than ℓ_max is cut into consecutive chunks (the
+next-token and masked-token models read raw token streams, the classifier ``[cls, …]``.
+A text longer than ℓ_max is cut into consecutive chunks (the
 paper's way of handling long inputs); the window shows one chunk at a time and says so.
 """
 
