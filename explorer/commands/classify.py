@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands.model_arg import add_model_argument, open_model_arg
+from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
 
 HELP = "Class probabilities P(c|x) from an encoder classifier."
 
@@ -22,7 +22,7 @@ def class_probabilities(model, tok, text: str) -> list[tuple[str, float]]:
 
     if model.cfg.arch != "encoder" or not model.cfg.n_classes:
         raise ValueError("classify needs an encoder with a class head (n_classes > 0)")
-    ids = tok.encode_for_model(text)
+    ids = model_input_ids(model, tok, text)
     if len(ids) > model.cfg.l_max:
         raise ValueError(f"the text has {len(ids)} tokens, more than l_max={model.cfg.l_max}")
     with torch.no_grad():

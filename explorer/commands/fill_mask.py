@@ -7,7 +7,7 @@ import json
 import re
 import sys
 
-from explorer.commands.model_arg import add_model_argument, open_model_arg
+from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
 
 HELP = "Rank candidates for masked tokens with an encoder (Algorithm 9)."
 MASK_SPELLINGS = ("[MASK]", "<mask>", "_")
@@ -21,15 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def mask_positions(tok, text: str) -> tuple[list[int], list[int]]:
-    """Model ids ([bos] text [eos]) with every mask spelling as the mask id, and where."""
+def mask_positions(model, tok, text: str) -> tuple[list[int], list[int]]:
+    """Model ids (as the model reads them) with every mask spelling as the mask id, and where."""
     mask_id = tok.special_ids.get("mask")
     if mask_id is None:
         raise ValueError("this tokenizer has no mask token")
     mask_str = tok.id_to_token(mask_id)
     pattern = "|".join(re.escape(s) for s in MASK_SPELLINGS if s != mask_str)
     normalised = re.sub(pattern, mask_str, text) if pattern else text
-    ids = tok.encode_for_model(normalised)
+    ids = model_input_ids(model, tok, normalised)
     where = [t for t, i in enumerate(ids) if i == mask_id]
     if not where:
         raise ValueError(f"no mask in the text: write {' or '.join(MASK_SPELLINGS)}")
@@ -39,7 +39,7 @@ def mask_positions(tok, text: str) -> tuple[list[int], list[int]]:
 def fill(model, tok, text: str, top_k: int) -> list[dict]:
     import torch
 
-    ids, where = mask_positions(tok, text)
+    ids, where = mask_positions(model, tok, text)
     if len(ids) > model.cfg.l_max:
         raise ValueError(f"the text has {len(ids)} tokens, more than l_max={model.cfg.l_max}")
     with torch.no_grad():

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands.model_arg import add_model_argument, open_model_arg
+from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
 
 HELP = "Sample from a decoder (Algorithm 14) or an encoder-decoder (Algorithm 15)."
 
@@ -40,11 +40,11 @@ def run(args: argparse.Namespace) -> int:
         bos = specials.get("bos", specials.get("cls"))
         eos = specials.get("eos", specials.get("sep"))
         if arch == "decoder":
-            prompt = tok.encode_for_model(args.prompt, add_bos=True, add_eos=False)
+            prompt = model_input_ids(model, tok, args.prompt)
             steps = d_inference_steps(model, prompt, args.max_new, args.temperature,
                                       args.top_k, args.top_p, args.seed, stop_id=eos)
         else:
-            context = tok.encode_for_model(args.prompt)
+            context = model_input_ids(model, tok, args.prompt, which=1)
             if len(context) > model.cfg.l_max:
                 raise ValueError(f"the context has {len(context)} tokens, more than "
                                  f"l_max={model.cfg.l_max}")

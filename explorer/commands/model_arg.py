@@ -40,3 +40,19 @@ def open_model_arg(value: str):
     if tokenizer is None:
         raise ValueError(f"{folder}: the model has no tokenizer.json")
     return model.eval(), tokenizer, info
+
+
+def model_input_ids(model, tok, text: str, which: int = 0) -> list[int]:
+    """``text`` as ``model`` reads it: its x (``which=0``) or its context z (``which=1``),
+    with the special tokens it was trained with (``explorer.state.input_roles``).
+
+    A next-token model trained on raw streams starts an empty prompt at a line break,
+    where its training sentences start.
+    """
+    from explorer.state.inputs import encode_text, input_roles
+
+    role = input_roles(model.cfg)[which] or "encoder"
+    if role == "raw" and not text and which == 0:
+        text = "\n"
+    enc = encode_text(tok, text, role, 1 << 30)
+    return list(enc.chunks[0].ids) if enc.chunks else []
