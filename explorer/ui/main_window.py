@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from explorer.ui.heatmap_view import HeatmapWidget
 from explorer.ui.input_panel import InputPanel
 from explorer.ui.overview_view import OverviewWidget
+from explorer.ui.presentation import install_lecture_features
 from explorer.ui.pseudocode_view import PseudocodeWidget
 from explorer.ui.pyside_fix import keep_none_alive
 from explorer.ui.settings import make_settings
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build()
         build_toolbars(self)
         build_menus(self)
+        install_lecture_features(self)  # presentation mode, zoom, scenes, lectures, export
         self._restore_layout()
         self._runner = TraceRunner(self._run_request, self)
         self._runner.finished.connect(self._on_trace_recorded)

@@ -35,6 +35,10 @@ SHORTCUTS = (
     ("Esc", "leave the text box, so the keys above step again"),
     ("Ctrl+L", "edit the text"), ("Ctrl+O", "open a model folder"),
     ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
+    ("F5 / F11", "presentation mode (Esc leaves)"), ("Ctrl+plus / minus / 0", "zoom"),
+    ("Ctrl+Shift+S / O", "save / open a scene"),
+    ("Ctrl+PageDown / PageUp", "next / previous scene of a lecture"),
+    ("Ctrl+E", "export the view (PNG, SVG, CSV, NPY)"), ("Ctrl+Shift+C", "copy the view"),
 )
 
 
