@@ -34,7 +34,10 @@ class DataSource:
             return [s for pair in self.pairs for s in pair]
         if self.task == "classify":
             return [text for _, text in self.labelled]
-        return self.text.splitlines() or [self.text]
+        lines = self.text.splitlines() or [self.text]
+        if "\n" in self.text:  # the stream's line breaks are tokens the model predicts
+            lines.append("\n")
+        return lines
 
     def digest(self) -> str:
         """sha256 of the content, to notice when a resumed run's data changed."""

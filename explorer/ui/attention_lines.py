@@ -28,7 +28,15 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.ui.attention_style import (
     HEAD_COLORS,
@@ -44,6 +52,7 @@ from explorer.ui.pyside_fix import keep_none_alive
 
 MIN_WEIGHT = 0.01  # lines below this weight are not drawn
 MAX_ROW = 56.0
+MIN_ROW = 17.0  # below this the canvas grows taller and scrolls, so labels stay readable
 
 
 def head_color(head: int) -> QColor:
@@ -65,7 +74,7 @@ class LinesCanvas(QWidget):
         self.head: int | None = None
         self.highlighted: tuple[str, int] | None = None
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(200, 200)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(520, 560)
@@ -74,6 +83,8 @@ class LinesCanvas(QWidget):
                  key_labels: list[str]) -> None:
         self.weights, self.masked = weights, masked
         self.query_labels, self.key_labels = query_labels, key_labels
+        rows = max(len(query_labels), len(key_labels), 1)
+        self.setMinimumHeight(int(self._header_height() + 8 + rows * MIN_ROW))
         n = {"query": len(query_labels), "key": len(key_labels)}
         if self.highlighted is not None and self.highlighted[1] >= n[self.highlighted[0]]:
             self.highlighted = None
@@ -138,11 +149,15 @@ class LinesCanvas(QWidget):
         painter.setFont(scaled_font(self, 1.05, bold=True))
         painter.setPen(TEXT_COLOR)
         h = self._header_height()
-        half = self.width() / 2 - 8
-        painter.drawText(QRectF(8, 0, half, h), int(Qt.AlignmentFlag.AlignLeft
-                         | Qt.AlignmentFlag.AlignVCenter), "query t_x (attends from)")
-        painter.drawText(QRectF(self.width() / 2, 0, half, h), int(Qt.AlignmentFlag.AlignRight
-                         | Qt.AlignmentFlag.AlignVCenter), "key t_z (attended to)")
+        half = self.width() / 2 - 12
+        metrics = QFontMetricsF(painter.font())
+        for text, x, align in (("query t_x (attends from)", 8.0, Qt.AlignmentFlag.AlignLeft),
+                               ("key t_z (attended to)", self.width() / 2 + 4,
+                                Qt.AlignmentFlag.AlignRight)):
+            if metrics.horizontalAdvance(text) > half:
+                text = text.split(" (")[0]  # a narrow view keeps the symbols
+            painter.drawText(QRectF(x, 0, half, h),
+                             int(align | Qt.AlignmentFlag.AlignVCenter), text)
 
     def _paint_lines(self, painter: QPainter) -> None:
         focus = self.highlighted
@@ -260,18 +275,26 @@ class AttentionLinesWidget(QWidget):
         self.hint_label = QLabel("Hover a token: its lines stay, the others fade.")
         self.hint_label.setFont(scaled_font(self, 1.0))
         self.hint_label.setStyleSheet("color: #555")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setMinimumWidth(60)
         self.canvas = LinesCanvas()
         self.canvas.token_hovered.connect(self.token_hovered)
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Heads:"))
         top.addWidget(self.head_box)
-        top.addWidget(self.hint_label, 1)
+        top.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title_label)
         layout.addLayout(top)
-        layout.addWidget(self.canvas, 1)
+        scroll = QScrollArea()  # a long text: rows keep MIN_ROW and the canvas scrolls
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.canvas)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.hint_label)
 
     @property
     def head(self) -> int | None:

@@ -79,20 +79,23 @@ class AttentionPanel(QWidget):
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.current: tuple[str, int, int] | None = None
 
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.pattern)
-        top.addWidget(self.lines)
-        top.setStretchFactor(0, 1)
-        top.setStretchFactor(1, 1)
+        # Left: the selected head's pattern above the grid of all heads; right: the lines
+        # view over the full height, so each token row stays readable.
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.pattern)
         self.splitter.addWidget(self.grid)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([620, 320])
+        self.columns = QSplitter(Qt.Orientation.Horizontal)
+        self.columns.addWidget(self.splitter)
+        self.columns.addWidget(self.lines)
+        self.columns.setStretchFactor(0, 3)
+        self.columns.setStretchFactor(1, 2)
+        self.columns.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.columns)
 
         self.grid.head_selected.connect(self._on_grid_head_selected)
         self.lines.head_changed.connect(self._on_lines_head_changed)

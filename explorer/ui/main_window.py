@@ -442,7 +442,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._default_dock_sizes)
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.input_dock], [int(self.height() * 0.24)],
+        self.resizeDocks([self.input_dock], [int(self.height() * 0.21)],
                          Qt.Orientation.Vertical)
         width = max(self.width(), 1000)
         self.resizeDocks([self.steps_dock, self.paper_dock],

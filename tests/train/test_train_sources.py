@@ -65,3 +65,12 @@ def test_bundled_data_sets_by_name() -> None:
     assert {label for label, _ in labelled.labelled} <= set(labelled.label_names)
     with pytest.raises(ValueError, match="holds pairs, which task 'next-token' cannot"):
         load_source("next-token", "translation")
+
+
+def test_stream_line_breaks_are_tokens_not_unknown() -> None:
+    from explorer.train.runs import make_tokenizer
+
+    tok = make_tokenizer("char", load_source("next-token", "grammar"))
+    ids = tok.encode("a .\nthe").ids
+    assert tok.special_ids["unk"] not in ids
+    assert tok.decode(tok.encode("\n").ids) == "\n"
