@@ -32,11 +32,13 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -163,10 +165,11 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.resume_button.clicked.connect(self._on_resume_clicked)
-        buttons = QHBoxLayout()
-        for b in (self.start_button, self.pause_button, self.stop_button, self.save_button,
-                  self.resume_button):
-            buttons.addWidget(b)
+        buttons = QGridLayout()  # two rows, so a narrow tab still shows every button
+        for i, b in enumerate((self.start_button, self.pause_button, self.stop_button)):
+            buttons.addWidget(b, 0, i)
+        buttons.addWidget(self.save_button, 1, 0, 1, 2)
+        buttons.addWidget(self.resume_button, 1, 2)
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
@@ -203,9 +206,21 @@ class TrainPanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.log_check)
         right.addWidget(self.curves, 1)
-        root = QHBoxLayout(self)
-        root.addLayout(left, 2)
-        root.addLayout(right, 3)
+        # Side by side when there is room; the curves go below the controls in a narrow tab.
+        self._root = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._root.addLayout(left, 2)
+        self._root.addLayout(right, 3)
+
+    NARROW = 980  # px: below this width the curves go under the controls
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        wanted = (QBoxLayout.Direction.TopToBottom if event.size().width() < self.NARROW
+                  else QBoxLayout.Direction.LeftToRight)
+        if self._root.direction() != wanted:
+            self._root.setDirection(wanted)
+            self.curves.setMinimumHeight(320 if wanted == QBoxLayout.Direction.TopToBottom
+                                         else 0)
+        super().resizeEvent(event)
 
     # -- data ------------------------------------------------------------------------
     def _on_data_chosen(self, index: int) -> None:
