@@ -25,6 +25,7 @@ def scrollable(widget: QWidget) -> QScrollArea:
 def add_optional_panels(window: MainWindow) -> None:
     _add_attention(window)
     _add_output(window)
+    _add_inference(window)
     _add_train(window)
 
 
@@ -123,6 +124,22 @@ def _add_output(window: MainWindow) -> None:
     window.trace_views.append(tab)
     if window.session is not None and window.session.trace is not None:
         tab.refresh(window.session)
+
+
+def _add_inference(window: MainWindow) -> None:
+    try:
+        from explorer.ui.inference_panel import InferencePanel, InferenceTab
+    except ImportError:
+        return
+    panel = InferencePanel()
+    window.inference_panel = panel
+    window.add_panel("Infer", scrollable(panel),
+                     "Run the model: a decoder continues a prompt (Algorithm 14), an "
+                     "encoder-decoder translates (Algorithm 15), an encoder fills masks "
+                     "or classifies")
+    tab = InferenceTab(window, panel)
+    window.inference_tab = tab
+    window.trace_views.append(tab)
 
 
 def _add_train(window: MainWindow) -> None:
