@@ -20,7 +20,7 @@ import torch
 from psygnal import Signal
 
 from explorer.state import navigation
-from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel
+from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
 from explorer.state.inputs import EncodedText, encode_text, input_roles
 from explorer.trace import Step, Trace, record
 
@@ -118,7 +118,10 @@ class Session:
         return self._encode(self.context, input_roles(self.cfg)[1] or "encoder")
 
     def set_model(self, loaded: LoadedModel) -> None:
-        """Show another model; the text and context are kept and re-encoded."""
+        """Show another model; the text and context are kept and re-encoded (a text still
+        at the previous architecture's default becomes the new one's default)."""
+        if loaded.model.cfg.arch != self.arch and self.text == default_text(self.arch):
+            self.text = default_text(loaded.model.cfg.arch)
         self.loaded = loaded
         if self.step is not None:
             self._wanted_step = self.step.name

@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
             self._create_session(loaded)
         else:
             self.session.set_model(loaded)
+            self.inputs.set_texts(self.session.text, self.session.context)
         self.model_label.setText(f"{loaded.cfg.algorithm_name} · {loaded.label}")
         self.model_label.setToolTip(self._model_tip(loaded))
         self.arch_box.blockSignals(True)
@@ -307,9 +308,9 @@ class MainWindow(QMainWindow):
                 f"{loaded.label}")
 
     def _create_session(self, loaded: LoadedModel) -> None:
-        from explorer.state import DEFAULT_CONTEXT, DEFAULT_TEXT, Session
+        from explorer.state import DEFAULT_CONTEXT, Session, default_text
 
-        text = self._text if self._text is not None else DEFAULT_TEXT
+        text = self._text if self._text is not None else default_text(loaded.cfg.arch)
         context = self._context if self._context is not None else DEFAULT_CONTEXT
         self.session = Session(loaded, text, context)
         self.inputs.set_texts(text, context)

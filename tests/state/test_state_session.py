@@ -176,3 +176,16 @@ def test_chunk_selection_feeds_that_chunk():
     session.set_chunk(2)
     assert session.record_now()
     assert session.x_labels[1:4] == ("g", "h", "a")  # chunk 3 starts at character 126
+
+
+def test_switching_architecture_keeps_typed_text_and_swaps_defaults():
+    from explorer.state import DEFAULT_TEXT, default_text
+
+    s = Session(random_model("decoder"), DEFAULT_TEXT)
+    s.set_model(random_model("encoder-decoder"))
+    assert s.text == default_text("encoder-decoder") != DEFAULT_TEXT  # the target language
+    s.set_model(random_model("decoder"))
+    assert s.text == DEFAULT_TEXT
+    s.set_text("my own words")
+    s.set_model(random_model("encoder-decoder"))
+    assert s.text == "my own words"
