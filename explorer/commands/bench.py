@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "_unavailable", None):
         print(f"bench {args.benchmark} is unavailable: {args._unavailable}", file=sys.stderr)
         return 2
-    result = _module(args.benchmark).run(args)
+    try:
+        result = _module(args.benchmark).run(args)
+    except ValueError as exc:  # a bad option value: say so, no traceback
+        print(f"bench {args.benchmark}: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=2))
     return 0

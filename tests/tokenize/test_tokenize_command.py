@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from explorer.bench.tokenize import add_arguments
+from explorer.bench.tokenize import run as run_tokenize_bench
 from explorer.cli import main
-from explorer.commands.bench_tokenize import add_arguments, run_tokenize_bench
-from explorer.commands.bench_tokenize import main as bench_main
 from explorer.tokenize import load_tokenizer
 from explorer.tokenize.sample_text import generate_sentences, generate_text
 
@@ -86,7 +86,7 @@ def test_bench_quick_times_every_kind(capsys):
     assert set(result["kinds"]) == {"char", "word", "bpe", "wordpiece", "unigram"}
     for row in result["kinds"].values():
         assert row["train_s"] >= 0 and row["encode_s"] >= 0 and row["tokens"] > 0
-    assert bench_main(["--kinds", "nonsense"]) == 2
+    assert main(["bench", "tokenize", "--kinds", "nonsense"]) == 2
     assert "unknown kinds" in capsys.readouterr().err
 
 
