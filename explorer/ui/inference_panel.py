@@ -49,7 +49,7 @@ from explorer.ui.attention_style import (
 from explorer.ui.pyside_fix import keep_none_alive
 
 if TYPE_CHECKING:
-    from explorer.state.generation import Generation, StepRecord
+    from explorer.state.generation import FillResult, Generation, StepRecord
     from explorer.ui.main_window import MainWindow
 
 STEP_MS = 150  # one generated token per tick, so the class sees each step
@@ -605,6 +605,7 @@ class FillMaskWidget(QWidget):
         self.filled.setWordWrap(True)
         self.filled.setTextFormat(Qt.TextFormat.RichText)
         self.masks = QVBoxLayout()
+        self.result: FillResult | None = None  # the last fill
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(DEBOUNCE_MS)
@@ -642,11 +643,13 @@ class FillMaskWidget(QWidget):
         try:
             result = fill_masks(self.model, self.tokenizer, self.text.text(), self.k_spin.value())
         except ValueError as exc:
+            self.result = None
             self.message_shown.emit(str(exc))
             self._set_bars([])
             self.filled.setText("")
             return
         self.message_shown.emit("")
+        self.result = result
         pieces, pos = [], 0
         filled = result.filled
         for start, end in result.spans:
@@ -807,7 +810,7 @@ class InferencePanel(QWidget):
         title, summary = MODES[self.mode]
         self.title.setText(title)
         self.summary.setText(summary)
-        self.generator.shutdown()
+        self.shutdown()  # no timer of the previous mode fires with the previous model
         if self.mode in ("decoder", "encoder-decoder"):
             self.generator.set_model(model, tokenizer)
             self._show_page(self.generator)
