@@ -57,7 +57,7 @@ DEBOUNCE_MS = 250
 BAR_COLOR = QColor(33, 102, 172)
 GHOST_COLOR = QColor(90, 90, 90)
 MODES = {  # mode -> (title, what it does)
-    "decoder": ("Algorithm 14 · DInference: a decoder continues a prompt",
+    "decoder": ("Algorithm 14 · DInference (prompting)",
                 "Repeat: P ← DTransformer(x); p ← P[:, last]; sample y ∝ p^(1/τ); x ← [x, y]."),
     "encoder-decoder": ("Algorithm 15 · EDInference: x from z",
                         "x ← [bos]; repeat: p ← EDTransformer(z, x)[:, last]; sample y ∝ "
@@ -241,6 +241,25 @@ class CrossAttentionMatrix(QWidget):
         painter.setPen(QPen(SELECTION_COLOR, 3))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(last)
+        self._paint_legend(painter, left, top + len(self.rows) * cell_h + 10, small)
+
+    def _paint_legend(self, painter: QPainter, left: float, y: float, font) -> None:
+        """The colour scale, 0 to 1, under the matrix (when there is room)."""
+        height = QFontMetricsF(font).height()
+        if y + height > self.height():
+            return
+        painter.setFont(font)
+        painter.setPen(TEXT_COLOR)
+        painter.drawText(QRectF(left - 60, y, 54, height),
+                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), "0")
+        steps = np.linspace(0.0, 1.0, 64)[None, :]
+        colors = probs_to_rgba(steps)[0]
+        width = max(40.0, min(200.0, self.width() - left - 30))
+        for k, c in enumerate(colors):
+            painter.fillRect(QRectF(left + k * width / 64, y + 2, width / 64 + 1, height - 4),
+                             QColor(int(c[0]), int(c[1]), int(c[2])))
+        painter.drawText(QRectF(left + width + 6, y, 30, height),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), "1")
 
 
 def _spin(lo: int, hi: int, value: int, tip: str, special: str = "") -> QSpinBox:
@@ -388,6 +407,7 @@ class GenerateWidget(QWidget):
         layout.addWidget(self.display, 1)
 
         self.from_input.clicked.connect(self._on_from_input_clicked)
+        self.prompt.textChanged.connect(self._on_prompt_changed)
         self.generate_button.clicked.connect(self.generate)
         self.step_button.clicked.connect(self.step)
         self.stop_button.clicked.connect(self.stop)
@@ -428,6 +448,10 @@ class GenerateWidget(QWidget):
 
     def _on_from_input_clicked(self) -> None:
         self.prompt.setText(self.text_source())
+
+    def _on_prompt_changed(self, _text: str) -> None:
+        if self.generation is None:
+            self._show_text()
 
     def settings(self):
         from explorer.state.generation import Settings
@@ -524,7 +548,8 @@ class GenerateWidget(QWidget):
         self.stop_button.setEnabled(running)
         self.reset_button.setEnabled(self.generation is not None)
         for box in (self.new_tokens, self.tau, self.top_k, self.top_p, self.seed, self.prompt):
-            box.setEnabled(not active)
+            box.setReadOnly(active)  # fixed during a generation, still readable
+        self.from_input.setEnabled(not active)
 
     # -- display ----------------------------------------------------------------------------
     def _clear_display(self) -> None:
@@ -774,6 +799,7 @@ class InferencePanel(QWidget):
         self.summary.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        self.message.setFont(scaled_font(self, 1.1))
         self.message.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 6px; "
                                    "border: 1px solid #e0c36a;")
         self.message.hide()

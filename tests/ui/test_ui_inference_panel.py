@@ -91,12 +91,12 @@ def test_generate_animates_and_stop_stops(qtbot, decoder_window):
     n = len(gen.generation.records)
     qtbot.wait(3 * gen.timer.interval())
     assert len(gen.generation.records) == n and not gen.timer.isActive()
-    assert not gen.tau.isEnabled()  # settings are fixed during a generation
+    assert gen.tau.isReadOnly()  # settings are fixed during a generation
     assert gen.generate_button.text().endswith("Continue")
     click(qtbot, gen.generate_button)
     qtbot.waitUntil(lambda: len(gen.generation.records) > n, timeout=TIMEOUT)
     click(qtbot, gen.reset_button)
-    assert gen.generation is None and gen.bars.rows == [] and gen.tau.isEnabled()
+    assert gen.generation is None and gen.bars.rows == [] and not gen.tau.isReadOnly()
     assert decoder_window.inputs.text.toPlainText() == PROMPT  # back to the prompt
 
 
