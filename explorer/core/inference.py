@@ -7,6 +7,7 @@ Sampling follows the paper: y is drawn from q ∝ p^{1/τ}, i.e. softmax(logits 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -65,6 +66,19 @@ def _generator(seed: int | None, device: torch.device) -> torch.Generator | None
     return g
 
 
+@contextmanager
+def _inference(model: TransformerModel) -> Iterator[None]:
+    """Eval mode and no gradients for one step; both restored on leaving, so a generator
+    suspended between steps never leaves the caller's thread without gradients."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
 def _sample(q: torch.Tensor, gen: torch.Generator | None) -> int:
     return int(torch.multinomial(q, 1, generator=gen).item())
 
@@ -89,21 +103,17 @@ def d_inference_steps(
     device = next(model.parameters()).device
     gen = _generator(seed, device)
     x = list(prompt)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for _ in range(max_new):
-                window = torch.tensor([x[-model.cfg.l_max :]], device=device)
-                logits = model(window)[0, -1]  # p ← P[:, last]
-                q = next_token_distribution(logits, temperature, top_k, top_p)
-                y = _sample(q, gen)
-                x.append(y)
-                yield GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
-                if stop_id is not None and y == stop_id:
-                    return
-    finally:
-        model.train(was_training)
+    for _ in range(max_new):
+        with _inference(model):  # left before each yield: the caller's modes are its own
+            window = torch.tensor([x[-model.cfg.l_max :]], device=device)
+            logits = model(window)[0, -1]  # p ← P[:, last]
+            q = next_token_distribution(logits, temperature, top_k, top_p)
+            y = _sample(q, gen)
+            step = GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
+        x.append(y)
+        yield step
+        if stop_id is not None and y == stop_id:
+            return
 
 
 def generate(
@@ -139,22 +149,18 @@ def ed_inference_steps(
     gen = _generator(seed, device)
     limit = min(max_len or model.cfg.l_max, model.cfg.l_max)
     x = [bos_id]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            z = torch.tensor([context], device=device)
-            Z = model.encode(z)  # the encoder runs once
-            while len(x) < limit:
-                logits = model.decode(Z, torch.tensor([x], device=device))[0, -1]
-                q = next_token_distribution(logits, temperature, top_k, top_p)
-                y = _sample(q, gen)
-                x.append(y)
-                yield GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
-                if y == eos_id:
-                    return
-    finally:
-        model.train(was_training)
+    with _inference(model):
+        Z = model.encode(torch.tensor([context], device=device))  # the encoder runs once
+    while len(x) < limit:
+        with _inference(model):
+            logits = model.decode(Z, torch.tensor([x], device=device))[0, -1]
+            q = next_token_distribution(logits, temperature, top_k, top_p)
+            y = _sample(q, gen)
+            step = GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
+        x.append(y)
+        yield step
+        if y == eos_id:
+            return
 
 
 def ed_generate(

@@ -74,3 +74,21 @@ def test_ed_inference_stops_at_eos_and_l_max():
     with torch.no_grad():  # now eos is certain: it stops right after bos
         model.unembed.W_u.bias[8] = 1e4
     assert ed_generate(model, [1, 2, 3], bos_id=7, eos_id=8, temperature=1.0, seed=3) == [7, 8]
+
+
+def test_a_suspended_generation_leaves_the_callers_modes_alone():
+    from explorer.core import ed_inference_steps
+
+    model = _decoder().train()
+    steps = d_inference_steps(model, [1, 2], 5, temperature=0)
+    next(steps)  # suspended between tokens, as the window's Infer tab leaves it
+    assert torch.is_grad_enabled() and model.training
+    loss = model(torch.tensor([[1, 2, 3]])).sum()
+    loss.backward()  # a training step can run meanwhile
+    next(steps)
+    torch.manual_seed(0)
+    ed = build_model(ModelConfig(arch="encoder-decoder", vocab_size=13, l_max=10, d_e=16,
+                                 n_heads=2)).train()
+    ed_steps = ed_inference_steps(ed, [3, 4], bos_id=1, eos_id=2, temperature=0)
+    next(ed_steps)
+    assert torch.is_grad_enabled() and ed.training
