@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TRANSFORMER_EXPLORER_TESTING", "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread():
+    """As the app does (explorer.ui.pyside_fix.collect_garbage_on_gui_thread): no automatic
+    collection, which could run in a training or tracing thread and destroy a Qt object of
+    an earlier test there (a segfault); collect here, on the main thread, after each test."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
