@@ -138,16 +138,20 @@ def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
     if fmt not in ("png", "svg"):
         raise ValueError(f"{path}: render writes pictures (.png or .svg), not .{fmt}")
     app = _ensure_app()
-    view = build_scene_view(scene)
-    view.resize(*size)
-    view.show()
-    app.processEvents()
+    import shiboken6
+
     from explorer.ui.view_export import view_parts
 
-    parts = view_parts(view)
-    export_image(parts.target, path, scale, parts.caption if caption else None, fmt)
-    view.close()
-    view.deleteLater()
+    view = build_scene_view(scene)
+    try:
+        view.resize(*size)
+        view.show()
+        app.processEvents()
+        parts = view_parts(view)
+        export_image(parts.target, path, scale, parts.caption if caption else None, fmt)
+    finally:
+        view.close()
+        shiboken6.delete(view)  # the C++ widgets go now, not whenever gc finds them
 
 
 def build_scene_view(scene):

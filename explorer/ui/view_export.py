@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QWidget
 
 from explorer.ui.export import Caption, Table, curve_series
@@ -156,12 +157,20 @@ def build_view(session: Any, kind: str, layer: int = 0, head: int = 0,
     if kind not in ("attention", "lines"):
         raise ValueError(f"unknown view {kind!r}; choose one of {', '.join(VIEW_KINDS)}")
     _check_head(session, head)
+    prefix = _attention_prefix(session, layer, stack, cross)
     panel = AttentionPanel()
-    panel.set_trace(session.trace, session.x_labels, session.z_labels)
-    panel.select(_attention_prefix(session, layer, stack, cross), layer, head)
+    try:
+        panel.set_trace(session.trace, session.x_labels, session.z_labels)
+        panel.select(prefix, layer, head)
+    except BaseException:
+        shiboken6.delete(panel)  # now, on this thread: no half-built Qt object for gc
+        raise
     child = panel.pattern if kind == "attention" else panel.lines
     child.setParent(None)
-    child._owner_panel = panel  # keeps the panel (and its connections) alive
+    # Qt ownership, not a Python reference cycle: the hidden panel (and its connections)
+    # lives exactly as long as the view and is deleted with it.
+    panel.setParent(child)
+    panel.hide()
     return child
 
 
