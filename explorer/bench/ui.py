@@ -109,11 +109,24 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
         key = Qt.Key.Key_Backspace if i % 2 else Qt.Key.Key_A
         expected = window.session.generation
         start = time.perf_counter()
+        loop = QEventLoop()
+
+        def updated(expected=expected, loop=loop) -> bool:
+            s = window.session
+            done = (s.generation != expected and s.trace_inputs[0] == s.x_labels
+                    and window._runner.idle() and not window._debounce.isActive())
+            if done:
+                loop.quit()
+            return done
+
+        # Sleep in an event loop until the views say they are updated: polling here
+        # would take the CPU the forward pass needs on a 2-core machine.
+        window.views_updated.connect(updated)
         QTest.keyClick(box, key)
-        while (window.session.generation == expected or window.session.trace_inputs[0]
-               != window.session.x_labels or not window._runner.idle()
-               or window._debounce.isActive()):
-            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+        if not updated():
+            QTimer.singleShot(10_000, loop.quit)
+            loop.exec()
+        window.views_updated.disconnect(updated)
         app.processEvents()  # the paints the updates asked for
         edit_ms.append((time.perf_counter() - start) * 1000)
 
