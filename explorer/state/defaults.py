@@ -199,7 +199,7 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
         raise ValueError(f"{folder}: the model has no tokenizer.json, so text cannot be fed")
     model.eval()
     where = "bundled" if source == "bundled" else f"from …/{folder.name}"
-    if folder.name in name:  # a Hugging Face name made from the folder already says where
+    if source != "bundled" and folder.name in name:  # the name already says which folder
         where = "folder"
     return LoadedModel(model, tokenizer, f"trained: {name} ({where})", source, folder, notes)
 
