@@ -87,6 +87,7 @@ class AttentionPatternWidget(QWidget):
         self.note_label.setFont(scaled_font(self, 1.05))
         self.note_label.setWordWrap(True)
         self.hover_label = QLabel("Hover a cell for its exact weight.")
+        self.hover_label.setProperty("export_hidden", True)  # not on slides
         self.hover_label.setFont(scaled_font(self, 1.1))
         self.hover_label.setMinimumHeight(self.hover_label.fontMetrics().height() * 2 + 4)
         self.hover_label.setWordWrap(True)

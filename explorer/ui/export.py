@@ -137,10 +137,26 @@ def _paint_caption(painter: QPainter, rect: QRectF, caption: Caption, scale: flo
         y += height + 2 * scale
 
 
+EXPORT_HIDDEN = "export_hidden"  # a widget property: True leaves the widget out of exports
+
+
 def _paint_target(target: Target, painter: QPainter, size: QSize) -> None:
     if isinstance(target, QWidget):
         flags = QWidget.RenderFlag.DrawChildren | QWidget.RenderFlag.DrawWindowBackground
-        target.render(painter, QPoint(0, 0), target.rect(), flags)
+        # Hover read-outs ("Hover a cell…") mean nothing on a slide: left out, their
+        # place kept so nothing else moves.
+        hidden = [w for w in target.findChildren(QWidget)
+                  if w.property(EXPORT_HIDDEN) and w.isVisible()]
+        for w in hidden:
+            policy = w.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(policy)
+            w.hide()
+        try:
+            target.render(painter, QPoint(0, 0), target.rect(), flags)
+        finally:
+            for w in hidden:
+                w.show()
         return
     scene = target.scene()
     if scene is None:

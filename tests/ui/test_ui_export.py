@@ -115,3 +115,21 @@ def test_loss_curves_to_csv(widget, tmp_path):
     rows = list(csv.reader(path.open(encoding="utf-8")))
     assert rows == [["series", "step", "value"], ["loss", "0", "3"], ["loss", "1", "1"],
                     ["loss", "2", "2"]]
+
+
+def test_hover_read_outs_are_left_out_of_pictures(widget):
+    from explorer.ui.export import EXPORT_HIDDEN, render_image
+
+    label = widget.findChild(QLabel)
+    plain = render_image(widget)
+    label.setProperty(EXPORT_HIDDEN, True)
+    without = render_image(widget)
+    assert label.isVisible()  # shown again in the window
+    def has_red(image: QImage) -> bool:  # the label's red background
+        rect = label.geometry()
+        pixels = (image.pixelColor(x, y) for x in range(rect.left(), rect.right(), 4)
+                  for y in range(rect.top(), rect.bottom()))
+        return any(c.red() > 150 and c.green() < 90 for c in pixels)
+
+    assert has_red(plain) and not has_red(without)
+    assert without.size() == plain.size()  # nothing else moved
