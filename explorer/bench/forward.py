@@ -4,8 +4,9 @@ For the default small decoder (d_e 64, 4 heads, 2 layers, l_max 64) and a GPT-2-
 sized one (12 layers, 12 heads, d_e 768, N_V 50257, 124M parameters) at l = 64 and 256,
 and for ``--model FOLDER`` (load time too): the median over ``--repeats`` runs of a
 plain forward pass and of ``explorer.trace.record`` (every step kept), the size of the
-trace, and of a lean trace without the steps a view can recompute (masked scores,
-probabilities, MLP activations). Batch size 1, as the window runs.
+trace, and of the lean trace the window keeps (``record(..., lean=True)``: the same steps,
+with scores, masked scores, MLP activations and output probabilities recomputed when a
+view asks). Batch size 1, as the window runs.
 
 Memory: on CPU, ``resource.getrusage`` max RSS (the process's high-water mark; the
 growth during each measurement is reported, 0 when an earlier peak was higher);
@@ -25,12 +26,12 @@ import torch
 from explorer.core import ModelConfig, TransformerModel, build_model
 from explorer.io import open_model
 from explorer.trace import record
+from explorer.trace.record import DERIVABLE, derivable
 from explorer.train.devices import describe_device, resolve_device
 
 SMALL = ModelConfig(arch="decoder", vocab_size=256, l_max=64, d_e=64, n_heads=4, n_layers=2)
 GPT2_SMALL = ModelConfig(arch="decoder", vocab_size=50257, l_max=1024, d_e=768, n_heads=12,
                          n_layers=12, activation="gelu_tanh", tie_unembedding=True)
-DERIVED = ("masked_scores", "probs", "mlp.hidden")  # recomputable from other steps
 MB = 2**20
 
 
@@ -82,11 +83,6 @@ def _inputs(model: TransformerModel, length: int, device: torch.device) -> tuple
     return (x, x) if model.cfg.arch == "encoder-decoder" else (x,)
 
 
-def _lean_names(model: TransformerModel, inputs: tuple) -> list[str]:
-    _, trace = record(model, *inputs)
-    return [n for n in trace if not n.endswith(DERIVED)]
-
-
 def _measure(model: TransformerModel, length: int, repeats: int,
              device: torch.device) -> dict[str, Any]:
     inputs = _inputs(model, length, device)
@@ -101,9 +97,8 @@ def _measure(model: TransformerModel, length: int, repeats: int,
     forward_ms = _median_ms(forward, repeats, device)
     record_ms = _median_ms(lambda: record(model, *inputs), repeats, device)
     _, trace = record(model, *inputs)
-    lean = _lean_names(model, inputs)
-    lean_ms = _median_ms(lambda: record(model, *inputs, names=lean), repeats, device)
-    _, lean_trace = record(model, *inputs, names=lean)
+    lean_ms = _median_ms(lambda: record(model, *inputs, lean=True), repeats, device)
+    _, lean_trace = record(model, *inputs, lean=True)
     row = {
         "l": length,
         "forward_ms": forward_ms,
@@ -112,7 +107,7 @@ def _measure(model: TransformerModel, length: int, repeats: int,
         "trace_steps": len(trace),
         "trace_mb": round(trace.nbytes() / MB, 1),
         "lean_record_ms": lean_ms,
-        "lean_trace_steps": len(lean_trace),
+        "lean_trace_stored_steps": sum(1 for n in lean_trace if not derivable(n)),
         "lean_trace_mb": round(lean_trace.nbytes() / MB, 1),
         "max_rss_mb": round(_max_rss_mb(), 1),
         "rss_growth_mb": round(_max_rss_mb() - rss_before, 1),
@@ -168,7 +163,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                    device.type == "cuda" else "") + "max RSS (getrusage high-water mark) "
                   "after each measurement and its growth during it; trace_mb = "
                   "Trace.nbytes() of one recording (kept on the CPU)",
-        "lean_trace_drops": list(DERIVED),
+        "lean_trace_recomputes": list(DERIVABLE),
         "results": results,
     }
     if args.model:

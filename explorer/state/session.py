@@ -47,15 +47,19 @@ class TraceResult:
 
 
 def run_request(request: TraceRequest) -> TraceResult:
-    """Record every step of the forward pass for ``request`` (safe on a worker thread)."""
+    """Record every step of the forward pass for ``request`` (safe on a worker thread).
+
+    The trace is lean: scores, masked scores, the MLP activation and the output softmax
+    are recomputed when a view asks (a 12-layer model at 256 tokens keeps ~200 MB, not
+    ~380 MB)."""
     start = time.perf_counter()
     try:
         x = torch.tensor([request.x], dtype=torch.long)
         if request.z is not None:
             z = torch.tensor([request.z], dtype=torch.long)
-            logits, trace = record(request.model, z, x)
+            logits, trace = record(request.model, z, x, lean=True)
         else:
-            logits, trace = record(request.model, x)
+            logits, trace = record(request.model, x, lean=True)
     except (ValueError, RuntimeError, IndexError) as exc:
         return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
     return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start)

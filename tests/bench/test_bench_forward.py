@@ -11,7 +11,7 @@ from explorer.core import ModelConfig, build_model
 from explorer.io import save_model
 
 RUN_KEYS = {"l", "forward_ms", "record_ms", "record_over_forward", "trace_steps", "trace_mb",
-            "lean_record_ms", "lean_trace_steps", "lean_trace_mb", "max_rss_mb",
+            "lean_record_ms", "lean_trace_stored_steps", "lean_trace_mb", "max_rss_mb",
             "rss_growth_mb"}
 
 
@@ -33,7 +33,8 @@ def test_quick_run_structure_with_a_model_folder(tmp_path):
     assert [run["l"] for run in small["runs"]] == [16]
     assert set(small["runs"][0]) >= RUN_KEYS
     run = small["runs"][0]
-    assert run["forward_ms"] > 0 and run["lean_trace_steps"] < run["trace_steps"]
+    assert run["forward_ms"] > 0 and run["lean_trace_stored_steps"] < run["trace_steps"]
+    assert run["lean_trace_mb"] <= run["trace_mb"]
     assert run["lean_trace_mb"] <= run["trace_mb"]
     model = out["model"]
     assert model["load_s"] >= 0 and model["algorithm"] == "EDTransformer"

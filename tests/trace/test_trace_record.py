@@ -156,3 +156,24 @@ def test_variant_steps():
 def test_unknown_step_name():
     with pytest.raises(KeyError):
         describe("blocks.0.nothing", _model("decoder").cfg)
+
+
+@pytest.mark.parametrize("arch", list(GOLDEN))
+@pytest.mark.parametrize("activation", ["gelu", "relu"])
+def test_a_lean_trace_recomputes_exactly_what_it_does_not_store(arch, activation):
+    model = _model(arch, activation=activation)
+    inputs = _inputs(arch)
+    logits, full = record(model, *inputs)
+    lean_logits, lean = record(model, *inputs, lean=True)
+    assert torch.equal(logits, lean_logits)
+    assert list(lean) == list(full) and [s.name for s in lean.steps] == list(full)
+    assert lean.nbytes() < full.nbytes()
+    for name in full:
+        a, b = full[name], lean[name]
+        assert a.shape == b.shape, name
+        assert torch.equal(torch.isinf(a), torch.isinf(b)), name  # the same masked cells
+        finite = torch.isfinite(a)
+        torch.testing.assert_close(b[finite], a[finite], rtol=1e-5, atol=1e-6, msg=name)
+    assert torch.equal(lean.paper("probs"), full.paper("probs"))
+    with pytest.raises(ValueError, match="lean=False"):
+        record(model, *inputs, lean=True, mask=None)
