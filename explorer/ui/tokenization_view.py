@@ -121,6 +121,7 @@ class TokenizationWidget(QWidget):
         self.tokens_view.highlighted.connect(self._on_hover)
         self.ids_view = QTextBrowser()
         self.ids_view.setToolTip("Token ids x[1..ℓ]; red bars mark chunks of at most ℓ_max")
+        self.ids_view.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
 
         top = QHBoxLayout()
         top.addWidget(self.kind_box, 2)
@@ -155,7 +156,9 @@ class TokenizationWidget(QWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSize(max(9, points - 3))
         self.ids_view.setFont(mono)
-        self.ids_view.setMaximumHeight(QFontMetrics(mono).lineSpacing() * 2 + 12)
+        # One line that scrolls sideways: a short dock still shows whole ids.
+        bar = self.ids_view.horizontalScrollBar().sizeHint().height()
+        self.ids_view.setFixedHeight(QFontMetrics(mono).lineSpacing() + bar + 12)
         for w in (
             self.kind_box,
             self.vocab_box,
