@@ -89,10 +89,12 @@ class FontZoom:
         if axis not in self._axes:
             tick = axis.style.get("tickFont")
             self._axes[axis] = (QFont(tick) if tick is not None else None,
-                                QFont(axis.label.font()))
-        tick, label = self._axes[axis]
+                                QFont(axis.label.font()), axis.fixedWidth)
+        tick, label, width = self._axes[axis]
         axis.setStyle(tickFont=self._scaled(tick if tick is not None else self._app_font))
         axis.label.setFont(self._scaled(label))
+        if width is not None:  # a fixed-width axis (the colour bar's) widens with its text,
+            axis.setWidth(width * self.factor)  # or its tick labels are dropped
         axis.update()
 
     def _scaled(self, font: QFont) -> QFont:
@@ -111,10 +113,12 @@ class FontZoom:
                 widget.setFont(font)
             except RuntimeError:  # deleted meanwhile
                 continue
-        for axis, (tick, label) in self._axes.items():
+        for axis, (tick, label, width) in self._axes.items():
             try:
                 axis.setStyle(tickFont=tick)
                 axis.label.setFont(label)
+                if width is not None:
+                    axis.setWidth(width)
                 axis.update()
             except RuntimeError:
                 continue

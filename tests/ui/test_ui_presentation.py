@@ -36,10 +36,14 @@ def test_presentation_scales_fonts_and_restores_them(window, qtbot):
     title = window.heatmap.title.font().pointSizeF()
     axis = window.heatmap.plot_item.getAxis("bottom")
     tick = axis.style["tickFont"].pointSizeF()
+    bar_axis = window.heatmap.colorbar.axis
+    bar_width = bar_axis.fixedWidth
     docks = [d for d in window.findChildren(QDockWidget) if d.isVisible()]
     assert docks
     window.presentation.toggle_action.trigger()
     p = window.presentation
+    # the colour bar's fixed-width axis widens with its labels, or they would be dropped
+    assert bar_axis.fixedWidth == pytest.approx(bar_width * p.zoom_factor)
     assert p.presenting and window.isFullScreen()
     assert app.font().pointSizeF() == pytest.approx(base * p.zoom_factor)
     assert window.heatmap.title.font().pointSizeF() == pytest.approx(title * p.zoom_factor)
@@ -58,6 +62,9 @@ def test_presentation_scales_fonts_and_restores_them(window, qtbot):
     assert app.palette().color(app.palette().ColorRole.Window).lightness() < 50
     p.leave()
     assert not p.presenting and not window.isFullScreen()
+    assert bar_axis.fixedWidth == pytest.approx(bar_width * p.zoom_factor)
+    p.set_zoom(1.0)
+    assert bar_axis.fixedWidth == bar_width
     assert app.font().pointSizeF() == pytest.approx(base)
     assert window.heatmap.title.font().pointSizeF() == pytest.approx(title)
     assert axis.style["tickFont"].pointSizeF() == pytest.approx(tick)
