@@ -108,7 +108,13 @@ class AttentionPanel(QWidget):
         self._x_labels = list(x_labels) if x_labels is not None else None
         self._z_labels = list(z_labels) if z_labels is not None else None
         self._cache = {}
+        kinds_before = len(self.grid.section_titles())
         self.grid.set_trace(trace, batch)
+        kinds = len(self.grid.section_titles())
+        if kinds != kinds_before and kinds:  # three kinds of attention (Alg 8) need more room
+            total = sum(self.splitter.sizes()) or 940
+            share = 0.25 if kinds == 1 else 0.45
+            self.splitter.setSizes([round(total * (1 - share)), round(total * share)])
         sites = attention_sites(trace)
         if not sites:
             self.current = None

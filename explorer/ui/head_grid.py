@@ -141,9 +141,6 @@ class HeadGridWidget(QWidget):
         label_h = self.fontMetrics().height() + 2
         return title_h, label_w, label_h
 
-    def _title_width(self, title: str) -> float:
-        return QFontMetricsF(scaled_font(self, 1.2, bold=True)).horizontalAdvance(title) + 8
-
     def _fit(self, horizontal: bool) -> float:
         """The thumbnail size that fits every section, side by side or stacked."""
         title_h, label_w, label_h = self._text_sizes()
@@ -152,12 +149,8 @@ class HeadGridWidget(QWidget):
             cols = sum(s.n_heads for s in self._sections)
             rows = max(len(s.sites) for s in self._sections)
             fixed_w = len(self._sections) * (label_w + SECTION_GAP) + cols * GAP
-            size = min((w - fixed_w) / max(cols, 1), (h - title_h - label_h - rows * GAP) / rows)
-            # a section is at least as wide as its title
-            if sum(max(label_w + s.n_heads * (size + GAP), self._title_width(s.title))
-                   + SECTION_GAP for s in self._sections) > w:
-                return 0.0
-            return size
+            # side by side, a title longer than its section is elided (full in the tooltip)
+            return min((w - fixed_w) / max(cols, 1), (h - title_h - label_h - rows * GAP) / rows)
         else:
             cols = max(s.n_heads for s in self._sections)
             rows = sum(len(s.sites) for s in self._sections)
@@ -173,11 +166,16 @@ class HeadGridWidget(QWidget):
         size = float(np.clip(max(self._fit(True), self._fit(False)), MIN_THUMB, MAX_THUMB))
         title_h, label_w, label_h = self._text_sizes()
         x0, y0 = 4.0, 4.0
+        title_metrics = QFontMetricsF(scaled_font(self, 1.2, bold=True))
         for section in self._sections:
-            self._labels.append((QRectF(x0, y0, 2000, title_h), section.title, True))
             top = y0 + title_h + label_h
             left = x0 + label_w
             step = size + GAP
+            title = section.title
+            if horizontal:
+                room = left + section.n_heads * step - x0
+                title = title_metrics.elidedText(title, Qt.TextElideMode.ElideRight, room)
+            self._labels.append((QRectF(x0, y0, 2000, title_h), title, True))
             every = max(1, int(np.ceil(label_h * 1.6 / step)))
             for head in range(section.n_heads):
                 if head % every == 0:
@@ -191,8 +189,7 @@ class HeadGridWidget(QWidget):
                     rect = QRectF(left + head * step, y, size, size)
                     self._cells.append((rect, site.prefix, site.layer, head))
             if horizontal:
-                x0 = max(left + section.n_heads * step, x0 + self._title_width(section.title))
-                x0 += SECTION_GAP
+                x0 = left + section.n_heads * step + SECTION_GAP
             else:
                 y0 = top + len(section.sites) * step + SECTION_GAP
 
