@@ -180,6 +180,11 @@ class OverviewWidget(QWidget):
             painter.setFont(font)
             painter.setPen(Qt.GlobalColor.black)
             label = self._fitting_label(box, painter.fontMetrics())
+            small = QFont(font)
+            while not label and small.pointSizeF() > 7:  # a narrow box: smaller type, not none
+                small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+                painter.setFont(small)
+                label = self._fitting_label(box, painter.fontMetrics())
             painter.drawText(box.rect.adjusted(3, 1, -3, -1),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, label)
         painter.end()
