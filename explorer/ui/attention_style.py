@@ -97,3 +97,10 @@ def paint_mask_swatch(painter: QPainter, rect: QRectF) -> None:
     painter.setPen(QPen(QColor(*MASK_DARK), 1))
     painter.setBrush(Qt.BrushStyle.NoBrush)
     painter.drawRect(rect)
+
+
+def percent(v: float) -> str:
+    """A probability as a readable percentage: "12.3 %", "0.05 %", "< 0.01 %" (never 2e-06)."""
+    if v == 0 or v >= 0.001:
+        return f"{100 * v:.1f}\u00a0%"
+    return f"{100 * v:.2f}\u00a0%" if v >= 1e-4 else "<\u00a00.01\u00a0%"

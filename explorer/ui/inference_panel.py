@@ -35,11 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.ui.attention_style import (
-    scaled_font,
-    visible_token,
-)
-from explorer.ui.inference_widgets import CrossAttentionMatrix, RankedBars, percent
+from explorer.ui.attention_style import percent, scaled_font, visible_token
+from explorer.ui.inference_widgets import CrossAttentionMatrix, RankedBars
 from explorer.ui.pyside_fix import keep_none_alive
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from explorer.ui.attention_style import (
     MUTED_COLOR,
     SELECTION_COLOR,
     TEXT_COLOR,
+    percent,
     probs_to_rgba,
     scaled_font,
     text_color_on,
@@ -24,12 +25,6 @@ from explorer.ui.attention_style import (
 
 BAR_COLOR = QColor(33, 102, 172)
 GHOST_COLOR = QColor(90, 90, 90)
-
-
-def percent(v: float) -> str:
-    if v == 0 or v >= 0.001:
-        return f"{100 * v:.1f}\u00a0%"
-    return f"{100 * v:.2f}\u00a0%" if v >= 1e-4 else "<\u00a00.01\u00a0%"
 
 
 class RankedBars(QWidget):

@@ -43,7 +43,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.ui.attention_style import MUTED_COLOR, TEXT_COLOR, scaled_font, visible_token
+from explorer.ui.attention_style import (
+    MUTED_COLOR,
+    TEXT_COLOR,
+    percent,
+    scaled_font,
+    visible_token,
+)
 from explorer.ui.pyside_fix import keep_none_alive
 
 TAU_MIN, TAU_MAX = 0.05, 5.0
@@ -181,7 +187,7 @@ class BarsCanvas(QWidget):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawRect(QRectF(area.left(), area.top() + 1, p * area.width(),
                                         area.height() - 2))
-            text = f"{100 * q:.1f} %" if q >= 0.001 or q == 0 else f"{100 * q:.2g} %"
+            text = percent(q)
             painter.setFont(font)
             width = metrics.horizontalAdvance(text) + 12
             outside = max(bar.right(), area.left() + p * area.width() if self.show_ghost else 0)

@@ -125,3 +125,12 @@ def test_grab_png(view, tmp_path: Path) -> None:
     view.temperature = 2.0
     path = tmp_path / "views_output.png"
     assert view.grab().save(str(path)) and path.stat().st_size > 5000
+
+
+def test_tiny_probabilities_read_as_percentages_not_exponents():
+    from explorer.ui.attention_style import percent
+
+    assert percent(0.5) == "50.0\u00a0%" and percent(0.0) == "0.0\u00a0%"
+    assert percent(0.0005) == "0.05\u00a0%"
+    assert percent(2.5e-8) == "<\u00a00.01\u00a0%"
+    assert "e-" not in "".join(percent(10.0 ** -k) for k in range(1, 12))
