@@ -290,7 +290,9 @@ class TokenizationWidget(QWidget):
         self.ids_view.setHtml(" ".join(ids))
         total = self._total
         counted = f"<b>{total:,}</b>" if total is not None else "<i>counting…</i>"
-        self.count_label.setText(f"{counted} tokens · N_V = {tok.vocab_size:,}")
+        self.count_label.setText(f"{counted} tokens")  # N_V is in the box beside it
+        self.count_label.setToolTip(f"Number of tokens ℓ of the text (without bos/eos); "
+                                    f"vocabulary N_V = {tok.vocab_size:,}")
         notes = list(enc.notes)
         n = total if total is not None else len(enc.ids)
         if total is None:
