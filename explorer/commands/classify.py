@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
+from explorer.commands.model_arg import add_model_argument, open_model_arg
 
 HELP = "Class probabilities P(c|x) from an encoder classifier."
 
@@ -18,17 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def class_probabilities(model, tok, text: str) -> list[tuple[str, float]]:
-    import torch
+    """(label, P(c | x)), likeliest first (``explorer.state.generation``)."""
+    from explorer.state.generation import class_probabilities as probabilities
 
-    if model.cfg.arch != "encoder" or not model.cfg.n_classes:
-        raise ValueError("classify needs an encoder with a class head (n_classes > 0)")
-    ids = model_input_ids(model, tok, text)
-    if len(ids) > model.cfg.l_max:
-        raise ValueError(f"the text has {len(ids)} tokens, more than l_max={model.cfg.l_max}")
-    with torch.no_grad():
-        p = torch.softmax(model.classify(torch.tensor([ids]))[0], dim=-1)
-    labels = model.cfg.extra.get("labels") or [f"class {c}" for c in range(len(p))]
-    return sorted(zip(labels, (float(v) for v in p)), key=lambda kv: -kv[1])
+    return sorted(probabilities(model, tok, text), key=lambda kv: -kv[1])
 
 
 def run(args: argparse.Namespace) -> int:

@@ -31,24 +31,24 @@ DEFAULT_SIZES: dict[str, Any] = {"d_e": 64, "n_heads": 4, "n_layers": 2, "l_max"
 DEFAULT_SEED = 0
 DEFAULT_TEXT = "the wise girl follows the sad witch ."
 DEFAULT_CONTEXT = "the red girl sees a red girl"
+_FALLBACK_CORPUS = (
+    "the girl sees a cat .\nthe wise king helps the dog .\nmany wizards carry the pear .\n"
+    "a boy who sings follows the red witch .\n"
+)
 
 
 def default_text(arch: str) -> str:
     """The text x a fresh window shows for ``arch``: an English-like grammar sentence, or
     for the encoder-decoder the bundled toy translation of ``DEFAULT_CONTEXT`` (the target
     language the bundled seq2seq model writes)."""
-    if arch == "encoder-decoder":
-        try:
-            from explorer.data import translate
+    if arch != "encoder-decoder":
+        return DEFAULT_TEXT
+    try:
+        from explorer.data import translate
 
-            return translate(DEFAULT_CONTEXT)
-        except (ImportError, ValueError, KeyError):
-            pass
-    return DEFAULT_TEXT
-_FALLBACK_CORPUS = (
-    "the girl sees a cat .\nthe wise king helps the dog .\nmany wizards carry the pear .\n"
-    "a boy who sings follows the red witch .\n"
-)
+        return translate(DEFAULT_CONTEXT)
+    except (ImportError, ValueError, KeyError):  # no bundled data: the grammar sentence
+        return DEFAULT_TEXT
 
 
 @dataclass

@@ -119,9 +119,8 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     ids = [int(i) for i in enc.ids]
     tokens = list(enc.tokens)
     offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
-    head = {"encoder": special_id(tokenizer, "bos", "cls"),
-            "decoder": special_id(tokenizer, "bos", "cls"),
-            "cls": special_id(tokenizer, "cls", "bos")}.get(role)
+    head = (None if role == "raw" else special_id(tokenizer, "cls", "bos") if role == "cls"
+            else special_id(tokenizer, "bos", "cls"))
     tail = special_id(tokenizer, "eos", "sep") if role == "encoder" else None
     if head is None and not ids:  # an empty raw text: one start token, so there is a pass
         head = special_id(tokenizer, "bos", "cls")

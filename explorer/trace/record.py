@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import torch
 
 from explorer.core.config import ModelConfig
+from explorer.core.mlp import activate
 from explorer.core.models import TransformerModel
 from explorer.trace.steps import Step, describe
 
@@ -62,8 +63,6 @@ class Trace(Mapping[str, torch.Tensor]):
             allowed = torch.ones(l_x, l_z, dtype=torch.bool).tril()  # Mask[t_z, t_x] = t_z ≤ t_x
             return s.masked_fill(~allowed, float("-inf"))
         if name.endswith(".mlp.hidden"):
-            from explorer.core.mlp import activate
-
             return activate(self.cfg.activation, self[f"{name}_pre"])
         raise KeyError(name)
 
