@@ -42,9 +42,9 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui.pyside_fix import collect_garbage_on_gui_thread, keep_none_alive
+    from explorer.ui.pyside_fix import collect_garbage_on_gui_thread, keep_constants_alive
 
-    keep_none_alive()
+    keep_constants_alive()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collect_garbage_on_gui_thread(app)
     app.setOrganizationName("TransformerExplorer")

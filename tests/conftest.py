@@ -28,3 +28,17 @@ def _collect_garbage_on_the_main_thread():
     _tests_run[0] += 1
     gc.collect(2 if _tests_run[0] % 25 == 0 else 0)
     gc.enable()
+
+
+_soak_lines: list[str] = []
+
+
+@pytest.fixture
+def soak_report():
+    """Lines a long-running test wants in the session summary (memory growth, steps)."""
+    return _soak_lines.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _soak_lines:
+        terminalreporter.write_line(line)

@@ -35,3 +35,17 @@ def test_readme_commands_are_what_ci_runs():
     assert "<!-- test-command -->" in readme and "<!-- app-command -->" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "test-command" in ci and "torch==2.13.0" in readme
+
+
+def test_installs_stay_off_pyside6_6_12_0():
+    """6.12.0 leaks references to True on every signal emit (a crash after ~100 s of live
+    training on Python 3.11): pyproject's requirement must exclude it."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pyside = [Requirement(d) for d in deps["project"]["dependencies"]
+              if d.startswith("PySide6")]
+    assert pyside and not pyside[0].specifier.contains("6.12.0")
+    assert pyside[0].specifier.contains("6.11.3")

@@ -73,9 +73,9 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
 
     from explorer.ui import theme
     from explorer.ui.main_window import MainWindow
-    from explorer.ui.pyside_fix import keep_none_alive
+    from explorer.ui.pyside_fix import keep_constants_alive
 
-    keep_none_alive()
+    keep_constants_alive()
     app = QApplication.instance() or QApplication([])
     theme.apply_theme(app)
     built = time.perf_counter()

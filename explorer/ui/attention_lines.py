@@ -48,7 +48,6 @@ from explorer.ui.attention_style import (
     scaled_font,
     visible_token,
 )
-from explorer.ui.pyside_fix import keep_none_alive
 
 MIN_WEIGHT = 0.01  # lines below this weight are not drawn
 MAX_ROW = 56.0
@@ -65,7 +64,6 @@ class LinesCanvas(QWidget):
     token_hovered = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        keep_none_alive()  # PySide6 6.12 on Python 3.11: thousands of repaints per session
         super().__init__(parent)
         self.weights = np.zeros((0, 0, 0), dtype=np.float32)
         self.masked = np.zeros((0, 0, 0), dtype=bool)

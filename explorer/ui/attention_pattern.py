@@ -41,7 +41,6 @@ from explorer.ui.attention_style import (
     text_color_on,
     visible_token,
 )
-from explorer.ui.pyside_fix import keep_none_alive
 from explorer.ui.token_axis import TokenAxis
 
 VALUE_TEXT_MAX = 12
@@ -73,7 +72,6 @@ class AttentionPatternWidget(QWidget):
     cell_hovered = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        keep_none_alive()  # PySide6 6.12 on Python 3.11: thousands of repaints per session
         super().__init__(parent)
         self.weights = np.zeros((0, 0), dtype=np.float32)
         self.masked = np.zeros((0, 0), dtype=bool)

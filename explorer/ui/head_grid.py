@@ -34,7 +34,6 @@ from explorer.ui.attention_style import (
     probs_to_rgba,
     scaled_font,
 )
-from explorer.ui.pyside_fix import keep_none_alive
 
 GAP = 4  # pixels between thumbnails
 SECTION_GAP = 28
@@ -65,7 +64,6 @@ class HeadGridWidget(QWidget):
     head_selected = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        keep_none_alive()  # PySide6 6.12 on Python 3.11: thousands of repaints per session
         super().__init__(parent)
         self._sections: list[_Section] = []
         self._cells: list[tuple[QRectF, str, int, int]] = []

@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.attention_style import percent, scaled_font, visible_token
 from explorer.ui.inference_widgets import CrossAttentionMatrix, RankedBars
-from explorer.ui.pyside_fix import keep_none_alive
 
 if TYPE_CHECKING:
     from explorer.state.generation import FillResult, Generation, StepRecord
@@ -592,7 +591,6 @@ class InferencePanel(QWidget):
     text_generated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        keep_none_alive()
         super().__init__(parent)
         self.setFont(scaled_font(self, 1.1))
         self.mode = ""

@@ -29,7 +29,6 @@ from explorer.ui.input_panel import InputPanel
 from explorer.ui.overview_view import OverviewWidget
 from explorer.ui.presentation import install_lecture_features
 from explorer.ui.pseudocode_view import PseudocodeWidget
-from explorer.ui.pyside_fix import keep_none_alive
 from explorer.ui.settings import make_settings
 from explorer.ui.step_list import StepListWidget
 from explorer.ui.window_actions import build_menus, build_toolbars
@@ -63,7 +62,6 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, model_dir: str | None = None,
                  arch: str | None = None, text: str | None = None) -> None:
         super().__init__()
-        keep_none_alive()
         self.settings = settings if settings is not None else make_settings()
         self.session: Session | None = None
         self._model_dir = model_dir

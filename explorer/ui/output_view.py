@@ -50,7 +50,6 @@ from explorer.ui.attention_style import (
     scaled_font,
     visible_token,
 )
-from explorer.ui.pyside_fix import keep_none_alive
 
 TAU_MIN, TAU_MAX = 0.05, 5.0
 SLIDER_STEPS = 1000
@@ -209,7 +208,6 @@ class OutputDistributionWidget(QWidget):
     position_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        keep_none_alive()  # PySide6 6.12 on Python 3.11: thousands of repaints per session
         super().__init__(parent)
         self._logits = np.zeros((0, 0))
         self._tokens: list[str] = []

@@ -1,11 +1,16 @@
-"""Work-arounds every window needs: None's refcount under PySide6 6.12 on Python 3.11,
-and garbage collection kept on the GUI thread (``collect_garbage_on_gui_thread``).
+"""Work-arounds every window needs: the refcounts of None, True and False under PySide6
+6.12.0 on Python 3.11 (``keep_constants_alive``), and garbage collection kept on the GUI
+thread (``collect_garbage_on_gui_thread``).
 
-Each call of a Qt method returning void drops one reference to ``None`` without taking
-it; a long session (thousands of calls a second while typing, stepping or training)
-would end in "Fatal Python error: none_dealloc". Python 3.12 makes ``None`` immortal
-(PEP 683); on 3.11 we give it the same effectively endless reference count, once per
-process. Harmless where the bug is absent.
+PySide6 6.12.0 drops references it never took: each call of a Qt method returning void
+drops one reference to ``None``, and each ``SignalInstance.emit()`` one reference to
+``True``. pyqtgraph emits twice per redraw, so live training at 30 redraws a second
+drained ``True`` in about 100 s and the process aborted with "Fatal Python error:
+bool_dealloc" (typing and stepping did the same to ``None``). Python 3.12 makes these
+constants immortal (PEP 683); on 3.11 we give them the same effectively endless reference
+count, once per process, as soon as ``explorer.ui`` is imported. pyproject.toml also keeps
+installs off 6.12.0; this guard keeps a user who installed it anyway safe. Harmless where
+the bug is absent.
 """
 
 from __future__ import annotations
@@ -14,10 +19,17 @@ import ctypes
 import gc
 import sys
 
+IMMORTAL = 1 << 40  # far more references than a session can ever drop
 
-def keep_none_alive() -> None:
-    if sys.version_info < (3, 12) and sys.getrefcount(None) < 1 << 40:
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
+
+def keep_constants_alive() -> None:
+    """Give ``None``, ``True`` and ``False`` an effectively endless reference count on
+    Python < 3.12 (where they are not immortal), once per process."""
+    if sys.version_info >= (3, 12):
+        return
+    for constant in (None, True, False):
+        if sys.getrefcount(constant) < IMMORTAL:
+            ctypes.c_ssize_t.from_address(id(constant)).value += IMMORTAL
 
 
 def collect_garbage_on_gui_thread(app, interval_ms: int = 500) -> None:

@@ -18,14 +18,10 @@ Methods: ``start()``, ``pause()``, ``resume()``, ``stop()`` (saves), ``save_chec
 ``open_data_file(path)``, ``resume_from(path)``, ``is_training()``, ``confirm_close()``
 (ask, then stop and save; the window calls it from its closeEvent), ``wait(ms)``.
 Training runs on a worker QThread; the GUI thread only draws, at most ~30 times a second.
-Constructing a panel calls ``keep_none_alive()`` (a PySide6 6.12 / Python 3.11 workaround,
-see there); the window may call it at start-up too.
 """
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import time
 from pathlib import Path
 
@@ -82,15 +78,6 @@ OPEN_FILE = "Open text file…"
 REDRAW_MS = 33
 
 
-def keep_none_alive() -> None:
-    """Work around PySide6 6.12 on Python 3.11: every call of a Qt method returning void
-    drops one reference to None without taking it, so a long run (a thousand calls per
-    second while training) would end in "Fatal Python error: none_dealloc". Python 3.12
-    makes None immortal (PEP 683); on 3.11 we give it the same effectively endless
-    reference count, once per process. Harmless where the bug is absent."""
-    if sys.version_info < (3, 12) and sys.getrefcount(None) < 1 << 40:
-        ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-
 
 class TrainPanel(QWidget):
     """Data, task, size and optimiser choices; Start/Pause/Stop; live curves and samples."""
@@ -104,7 +91,6 @@ class TrainPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
                  snapshot_interval_s: float = 3.0) -> None:
         super().__init__(parent)
-        keep_none_alive()
         if runs_dir is None:
             base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
             runs_dir = Path(base or Path.home() / ".transformer-explorer") / "runs"
