@@ -42,7 +42,7 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui.pyside_fix import collect_garbage_on_gui_thread, keep_constants_alive
+    from explorer.ui.widgets.pyside_fix import collect_garbage_on_gui_thread, keep_constants_alive
 
     keep_constants_alive()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -51,9 +51,9 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("transformer-explorer")
     app.setApplicationDisplayName("Transformer Explorer")
     app.setDesktopFileName("transformer-explorer")
-    from explorer.ui import theme
-    from explorer.ui.icon import app_icon
-    from explorer.ui.main_window import MainWindow
+    from explorer.ui.widgets import theme
+    from explorer.ui.widgets.icon import app_icon
+    from explorer.ui.window.main_window import MainWindow
 
     app.setWindowIcon(app_icon())
     screen = app.primaryScreen()

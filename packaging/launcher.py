@@ -63,7 +63,7 @@ def self_check() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui.icon import app_icon
+    from explorer.ui.widgets.icon import app_icon
 
     root = files("explorer.resources")
     found: list[str] = []

@@ -19,7 +19,7 @@ _tests_run = [0]
 
 @pytest.fixture(autouse=True)
 def _collect_garbage_on_the_main_thread():
-    """As the app does (explorer.ui.pyside_fix.collect_garbage_on_gui_thread): no automatic
+    """As the app does (explorer.ui.widgets.pyside_fix.collect_garbage_on_gui_thread): no automatic
     collection, which could run in a training or tracing thread and destroy a Qt object of
     an earlier test there (a segfault); collect here, on the main thread, after each test:
     the young objects every time (cheap), everything every 25 tests."""

@@ -162,7 +162,7 @@ def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui.train_panel import MODEL_SIZES, TrainPanel
+    from explorer.ui.train.panel import MODEL_SIZES, TrainPanel
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:

@@ -71,9 +71,9 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui import theme
-    from explorer.ui.main_window import MainWindow
-    from explorer.ui.pyside_fix import keep_constants_alive
+    from explorer.ui.widgets import theme
+    from explorer.ui.widgets.pyside_fix import keep_constants_alive
+    from explorer.ui.window.main_window import MainWindow
 
     keep_constants_alive()
     app = QApplication.instance() or QApplication([])

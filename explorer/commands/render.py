@@ -2,7 +2,7 @@
 
 The view widgets are the window's own (the step heatmap, the attention pattern, the head
 grid, the attention lines, the output distribution), filled from an ``explorer.state``
-session the same way, and exported with ``explorer.ui.export``: the same pixels as the
+session the same way, and exported with ``explorer.ui.lecture.export``: the same pixels as the
 window's File ▸ Export view… for a view of the same size. ``--scene FILE`` renders a saved
 scene (its model, text, step, head and view); the other options then override it.
 """
@@ -101,13 +101,10 @@ def _model_name(value: str) -> str:
 
     if value in bundled_models():
         return value
-    try:
-        from explorer.commands.model_arg import BUNDLED, bundled_model_dir
+    from explorer.commands.model_arg import BUNDLED, bundled_model_dir
 
-        if value in BUNDLED:
-            return str(bundled_model_dir(value))
-    except ImportError:
-        pass
+    if value in BUNDLED:
+        return str(bundled_model_dir(value))
     if not Path(value).is_dir():
         names = ", ".join(bundled_models()) or "none bundled"
         raise ValueError(f"--model {value}: no such folder, nor a bundled model ({names})")
@@ -122,7 +119,7 @@ def _ensure_app():
 
     app = QApplication.instance()
     if app is None:
-        from explorer.ui import theme
+        from explorer.ui.widgets import theme
 
         app = QApplication(sys.argv[:1])
         theme.apply_theme(app)
@@ -132,7 +129,7 @@ def _ensure_app():
 def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
                  size: tuple[int, int] = (1200, 800), caption: bool = True) -> None:
     """Build the scene's view offscreen and export it (ValueError for bad input)."""
-    from explorer.ui.export import export_image, format_of
+    from explorer.ui.lecture.export import export_image, format_of
 
     fmt = format_of(path, fmt)
     if fmt not in ("png", "svg"):
@@ -140,7 +137,7 @@ def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
     app = _ensure_app()
     import shiboken6
 
-    from explorer.ui.view_export import view_parts
+    from explorer.ui.lecture.view_parts import view_parts
 
     view = build_scene_view(scene)
     try:
@@ -158,7 +155,7 @@ def build_scene_view(scene):
     """The scene's view widget, filled from a session recorded on this thread."""
     from explorer.state import Session
     from explorer.state.scene import apply_to_session, resolve_model
-    from explorer.ui.view_export import build_view
+    from explorer.ui.window.render_views import build_view
 
     _ensure_app()
     session = Session(resolve_model(scene), scene.text, scene.context)

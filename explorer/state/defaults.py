@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from explorer.core import ModelConfig, build_model, load_model
+from explorer.core import ModelConfig, build_model
 from explorer.state.inputs import Tokenizer
 
 ARCHS = ("decoder", "encoder", "encoder-decoder")
@@ -170,31 +170,19 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
     folder = Path(path)
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a folder")
-    try:
-        from explorer.io import open_model
-    except ImportError:
-        open_model = None
-    if open_model is not None:
-        try:
-            model, tokenizer, info = open_model(folder)
-        except (ValueError, OSError, KeyError) as exc:
-            raise ValueError(f"could not open {folder}: {exc}") from exc
-        info = info if isinstance(info, dict) else {}
-        name = info.get("name") or info.get("family") or folder.name
-        if info.get("family") and info.get("format") == "huggingface":
-            params = info.get("parameters")
-            size = f", {params / 1e6:.1f} M parameters" if params else ""
-            name = f"{info['family']} {name}{size}"
-        notes = tuple(str(n) for n in info.get("notes") or ())
-    else:
-        tok_file = folder / "tokenizer.json"
-        if not tok_file.is_file():
-            raise ValueError(f"{folder}: no tokenizer.json beside the model")
-        from explorer.tokenize import load_tokenizer
+    from explorer.io import open_model
 
-        model = load_model(folder)
-        tokenizer = load_tokenizer(tok_file)
-        name, notes = folder.name, ()
+    try:
+        model, tokenizer, info = open_model(folder)
+    except (ValueError, OSError, KeyError) as exc:
+        raise ValueError(f"could not open {folder}: {exc}") from exc
+    info = info if isinstance(info, dict) else {}
+    name = info.get("name") or info.get("family") or folder.name
+    if info.get("family") and info.get("format") == "huggingface":
+        params = info.get("parameters")
+        size = f", {params / 1e6:.1f} M parameters" if params else ""
+        name = f"{info['family']} {name}{size}"
+    notes = tuple(str(n) for n in info.get("notes") or ())
     if tokenizer is None:
         raise ValueError(f"{folder}: the model has no tokenizer.json, so text cannot be fed")
     model.eval()

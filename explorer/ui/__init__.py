@@ -4,6 +4,6 @@ Importing it first makes ``None``, ``True`` and ``False`` safe from PySide6 6.12
 reference leaks (see ``pyside_fix``), so no widget, signal or redraw can drain them.
 """
 
-from explorer.ui.pyside_fix import keep_constants_alive
+from explorer.ui.widgets.pyside_fix import keep_constants_alive
 
 keep_constants_alive()

@@ -29,10 +29,10 @@ def _same_pixels(a: QImage, b: QImage) -> bool:
 
 
 def test_render_matches_the_export_of_the_window_view(qtbot, tmp_path):
-    from explorer.ui.export import export_png
-    from explorer.ui.heatmap_view import HeatmapWidget
-    from explorer.ui.step_data import heatmap_data
-    from explorer.ui.view_export import view_parts
+    from explorer.state.step_data import heatmap_data
+    from explorer.ui.inspect.heatmap_view import HeatmapWidget
+    from explorer.ui.lecture.export import export_png
+    from explorer.ui.lecture.view_parts import view_parts
 
     out = tmp_path / "r.png"
     code = render.run(_args("-o", str(out), "--step", "blocks.0.attn.pattern", "--head", "2",

@@ -11,7 +11,7 @@ from importlib.resources import files  # noqa: E402
 
 import pytest  # noqa: E402
 
-from explorer.ui.icon import ICON_NAME, ICON_SIZES, app_icon, icon_bytes  # noqa: E402
+from explorer.ui.widgets.icon import ICON_NAME, ICON_SIZES, app_icon, icon_bytes  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

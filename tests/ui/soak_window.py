@@ -32,9 +32,9 @@ def main() -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui import theme
-    from explorer.ui.main_window import MainWindow
-    from explorer.ui.pyside_fix import collect_garbage_on_gui_thread
+    from explorer.ui.widgets import theme
+    from explorer.ui.widgets.pyside_fix import collect_garbage_on_gui_thread
+    from explorer.ui.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collect_garbage_on_gui_thread(app)
@@ -46,7 +46,7 @@ def main() -> int:
     state = {"tick": 0, "t0": None, "rss0": None, "closing": False}
 
     def train_panel():
-        return window.train_panel
+        return window.panel("Train").view
 
     def begin() -> None:
         panel = train_panel()

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QToolTip  # noqa: E402
 
 from explorer.tokenize import train_tokenizer  # noqa: E402
 from explorer.tokenize.sample_text import generate_sentences  # noqa: E402
-from explorer.ui.tokenization_view import TokenizationWidget  # noqa: E402
+from explorer.ui.tokens.view import TokenizationWidget  # noqa: E402
 
 CORPUS = generate_sentences(400, seed=5) + ["the old wizard sees a red apple ."] * 20
 

@@ -16,18 +16,18 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from explorer.core import ModelConfig, build_model  # noqa: E402
-from explorer.trace import record  # noqa: E402
-from explorer.ui.attention_data import (  # noqa: E402
+from explorer.state.attention_data import (  # noqa: E402
     AttentionSite,
     attention_sections,
     head_weights,
     mask_note,
 )
-from explorer.ui.attention_lines import AttentionLinesWidget  # noqa: E402
-from explorer.ui.attention_pattern import AttentionPatternWidget  # noqa: E402
-from explorer.ui.attention_style import pattern_lut  # noqa: E402
-from explorer.ui.attention_views import AttentionPanel  # noqa: E402
-from explorer.ui.head_grid import HeadGridWidget  # noqa: E402
+from explorer.trace import record  # noqa: E402
+from explorer.ui.attention.head_grid import HeadGridWidget  # noqa: E402
+from explorer.ui.attention.lines import AttentionLinesWidget  # noqa: E402
+from explorer.ui.attention.pattern import AttentionPatternWidget  # noqa: E402
+from explorer.ui.attention.views import AttentionPanel  # noqa: E402
+from explorer.ui.widgets.style import pattern_lut  # noqa: E402
 
 X_WORDS = ["The", " cat", " sat", " on", " the", " mat", "."]
 Z_WORDS = ["Le", " chat", " est", " assis", "."]

@@ -14,11 +14,8 @@ import pytest  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget  # noqa: E402
 
-from explorer.ui.export import (  # noqa: E402
-    Caption,
-    Table,
+from explorer.ui.lecture.export import (  # noqa: E402
     caption_height,
-    curve_series,
     export_csv,
     export_curves_csv,
     export_npy,
@@ -27,6 +24,7 @@ from explorer.ui.export import (  # noqa: E402
     export_table,
     render_image,
 )
+from explorer.ui.widgets.export_parts import Caption, Table, curve_series  # noqa: E402
 
 
 @pytest.fixture
@@ -118,7 +116,7 @@ def test_loss_curves_to_csv(widget, tmp_path):
 
 
 def test_hover_read_outs_are_left_out_of_pictures(widget):
-    from explorer.ui.export import EXPORT_HIDDEN, render_image
+    from explorer.ui.lecture.export import EXPORT_HIDDEN, render_image
 
     label = widget.findChild(QLabel)
     plain = render_image(widget)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
-from explorer.ui.pyside_fix import collect_garbage_on_gui_thread
+from explorer.ui.widgets.pyside_fix import collect_garbage_on_gui_thread
 
 
 class _Cycle:

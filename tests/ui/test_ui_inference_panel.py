@@ -12,8 +12,8 @@ import torch  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 
 from explorer.state import bundled_models  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from explorer.ui.settings import SETTINGS_ENV  # noqa: E402
+from explorer.ui.window.main_window import MainWindow  # noqa: E402
+from explorer.ui.window.settings import SETTINGS_ENV  # noqa: E402
 
 TIMEOUT = 30_000
 PROMPT = "the king sings ."
@@ -32,7 +32,7 @@ def open_window(qtbot, arch="decoder", text=PROMPT, model_dir=None):
     window.show()
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         window.start()
-    qtbot.waitUntil(lambda: getattr(window, "inference_panel", None) is not None,
+    qtbot.waitUntil(lambda: any(p.title == "Infer" for p in window.panels),
                     timeout=TIMEOUT)
     return window
 
@@ -50,7 +50,7 @@ def click(qtbot, button):
 
 def test_decoder_step_is_greedy_and_the_inspector_follows(qtbot, decoder_window):
     window = decoder_window
-    panel = window.inference_panel
+    panel = window.panel("Infer").view
     gen = panel.generator
     assert panel.mode == "decoder" and "Algorithm 14" in panel.title.text()
     assert panel.current is gen and gen.isVisibleTo(panel)
@@ -80,7 +80,7 @@ def test_decoder_step_is_greedy_and_the_inspector_follows(qtbot, decoder_window)
 
 
 def test_generate_animates_and_stop_stops(qtbot, decoder_window):
-    gen = decoder_window.inference_panel.generator
+    gen = decoder_window.panel("Infer").view.generator
     gen.new_tokens.setValue(200)
     click(qtbot, gen.generate_button)
     assert gen.timer.isActive() and gen.timer.interval() >= 100
@@ -101,7 +101,7 @@ def test_generate_animates_and_stop_stops(qtbot, decoder_window):
 
 
 def test_without_follow_the_window_text_stays(qtbot, decoder_window):
-    gen = decoder_window.inference_panel.generator
+    gen = decoder_window.panel("Infer").view.generator
     gen.follow.setChecked(False)
     gen.prompt.setText("the wise girl")
     click(qtbot, gen.step_button)
@@ -111,7 +111,7 @@ def test_without_follow_the_window_text_stays(qtbot, decoder_window):
 
 
 def test_an_empty_prompt_says_so(qtbot, decoder_window):
-    panel = decoder_window.inference_panel
+    panel = decoder_window.panel("Infer").view
     cfg = decoder_window.session.cfg
     if (cfg.extra or {}).get("task") != "next-token":
         pytest.skip("a model with bos starts from an empty prompt")
@@ -126,7 +126,7 @@ def test_an_empty_prompt_says_so(qtbot, decoder_window):
 
 def test_encoder_decoder_shows_growing_cross_attention(qtbot, settings_file):
     window = open_window(qtbot, "encoder-decoder", text="")
-    panel = window.inference_panel
+    panel = window.panel("Infer").view
     gen = panel.generator
     assert panel.mode == "encoder-decoder" and "Algorithm 15" in panel.title.text()
     assert not gen.prompt.isVisibleTo(panel) and gen.matrix_box.isVisibleTo(panel)
@@ -159,7 +159,7 @@ def test_encoder_decoder_shows_growing_cross_attention(qtbot, settings_file):
 
 def test_the_tab_follows_the_architecture(qtbot, decoder_window):
     window = decoder_window
-    panel = window.inference_panel
+    panel = window.panel("Infer").view
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
         window.set_architecture("encoder")
     assert panel.mode == "fill-mask" and panel.current is panel.fill_mask
@@ -188,7 +188,7 @@ def test_classifier_follows_the_typed_text(qtbot, settings_file):
     if folder is None:
         pytest.skip("no bundled classifier")
     window = open_window(qtbot, text="the film is wonderful .", model_dir=str(folder))
-    panel = window.inference_panel
+    panel = window.panel("Infer").view
     assert panel.mode == "classify" and panel.current is panel.classifier
     probs = dict(panel.classifier.probabilities)
     assert list(probs) == window.session.cfg.extra["labels"]
@@ -205,9 +205,9 @@ def test_classifier_follows_the_typed_text(qtbot, settings_file):
 
 def test_closing_stops_the_timers(qtbot, settings_file):
     window = open_window(qtbot)
-    gen = window.inference_panel.generator
+    gen = window.panel("Infer").view.generator
     click(qtbot, gen.generate_button)
     assert gen.timer.isActive()
-    assert any(getattr(v, "panel", None) is window.inference_panel for v in window.trace_views)
+    assert window.panel("Infer") in window.panels
     window.close()
     assert not gen.timer.isActive()

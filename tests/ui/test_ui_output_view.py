@@ -14,7 +14,7 @@ import torch  # noqa: E402
 
 from explorer.core import ModelConfig, build_model  # noqa: E402
 from explorer.trace import record  # noqa: E402
-from explorer.ui.output_view import (  # noqa: E402
+from explorer.ui.output.view import (  # noqa: E402
     OutputDistributionWidget,
     slider_to_tau,
     tau_to_slider,
@@ -128,7 +128,7 @@ def test_grab_png(view, tmp_path: Path) -> None:
 
 
 def test_tiny_probabilities_read_as_percentages_not_exponents():
-    from explorer.ui.attention_style import percent
+    from explorer.ui.widgets.style import percent
 
     assert percent(0.5) == "50.0\u00a0%" and percent(0.0) == "0.0\u00a0%"
     assert percent(0.0005) == "0.05\u00a0%"

@@ -12,8 +12,8 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
 
 from explorer.state.scene import Scene, load_scene, save_scene  # noqa: E402
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from explorer.ui.presentation import install_lecture_features  # noqa: E402
+from explorer.ui.lecture.presentation import install_lecture_features  # noqa: E402
+from explorer.ui.window.main_window import MainWindow  # noqa: E402
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel
 
 import explorer.ui  # noqa: F401  (the guard runs on import)
-from explorer.ui.pyside_fix import IMMORTAL
+from explorer.ui.widgets.pyside_fix import IMMORTAL
 
 CONSTANTS = {"None": None, "True": True, "False": False}
 N = 20_000

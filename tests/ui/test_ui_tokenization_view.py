@@ -14,7 +14,7 @@ from PySide6.QtCore import QUrl  # noqa: E402
 from PySide6.QtWidgets import QToolTip  # noqa: E402
 
 from explorer.tokenize import KINDS, train_tokenizer  # noqa: E402
-from explorer.ui.tokenization_view import (  # noqa: E402
+from explorer.ui.tokens.view import (  # noqa: E402
     MAX_SHOWN_TOKENS,
     TokenizationWidget,
     visible,

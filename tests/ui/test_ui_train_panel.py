@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from explorer.train import Snapshot  # noqa: E402
-from explorer.ui.train_panel import TrainPanel  # noqa: E402
+from explorer.ui.train.panel import TrainPanel  # noqa: E402
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
-from explorer.ui.main_window import MainWindow  # noqa: E402
-from explorer.ui.pseudocode_view import algorithms_for  # noqa: E402
-from explorer.ui.settings import SETTINGS_ENV  # noqa: E402
+from explorer.ui.inspect.pseudocode_view import algorithms_for  # noqa: E402
+from explorer.ui.window.main_window import MainWindow  # noqa: E402
+from explorer.ui.window.settings import SETTINGS_ENV  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -144,9 +144,7 @@ def test_encoder_decoder_shows_self_and_cross_attention(qtbot, settings_file):
     s.select_name("decoder.blocks.0.attn.pattern")
     assert "self-attention" in window.heatmap.title.text()
     assert window.heatmap.legend.isVisibleTo(window.heatmap)  # the causal mask
-    panel = getattr(window, "attention_panel", None)
-    if panel is not None:
-        assert panel.current[0] == "decoder.blocks.0.attn"
+    assert window.panel("Attention").view.current[0] == "decoder.blocks.0.attn"
     window.close()
 
 
@@ -237,10 +235,9 @@ def test_a_real_bert_folder_says_what_it_is(qtbot, window):
 
 
 def test_clicking_a_head_thumbnail_opens_that_head(qtbot, window):
-    panel = getattr(window, "attention_panel", None)
-    if panel is None:
-        pytest.skip("the attention views are not in this tree")
-    window.tabs.setCurrentIndex(window.tabs.indexOf(panel.parentWidget().parentWidget()))
+    tab = window.panel("Attention")
+    panel = tab.view
+    window.tabs.setCurrentIndex(window.tabs.indexOf(tab.widget))
     qtbot.waitUntil(lambda: panel.grid.isVisible(), timeout=TIMEOUT)
     rect = panel.grid.thumbnail_rect("blocks.1.attn", 2)
     qtbot.mouseClick(panel.grid, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())

@@ -1,0 +1,129 @@
+"""What the heatmap draws for the current step: a float32 matrix in the paper's orientation,
+its axis labels, its masked cells and its colour levels. Built from the session, no Qt."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from explorer.state import Session
+    from explorer.trace import Step
+
+DIM_NAMES = {
+    "l": "ℓ (tokens)", "l_x": "ℓ_x (tokens x)", "l_z": "ℓ_z (tokens z)", "d_e": "d_e",
+    "d_attn": "d_attn", "d_mid": "d_mid", "H*d_mid": "H·d_mid", "d_mlp": "d_mlp",
+    "N_V": "N_V (vocabulary)", "N_C": "N_C (classes)",
+}
+TOKEN_DIMS = ("l", "l_x", "l_z")
+
+
+@dataclass
+class HeatmapData:
+    """One matrix to draw (rows × columns) and how to read it."""
+
+    step: Step
+    values: np.ndarray  # (rows, cols) float32, NaN where masked
+    raw: np.ndarray  # (rows, cols) float32, the recorded values (−inf kept)
+    mask: np.ndarray | None  # (rows, cols) bool, True where the mask forbids attention
+    row_dim: str
+    col_dim: str
+    row_labels: tuple[str, ...] | None  # token labels when rows are tokens
+    col_labels: tuple[str, ...] | None
+    levels: tuple[float, float]
+    kind: str  # "signed", "pattern", "probs", "scores", "ids"
+    head: int | None  # the head shown for per-head steps
+    n_heads: int
+    row_names: tuple[str, ...] | None = None  # vocabulary entries for N_V rows
+
+
+def _mask_for(session: Session, step: Step) -> np.ndarray | None:
+    """The attention mask of the step's attention (from its masked scores), (H, l_z, l_x)."""
+    if step.kind not in ("pattern", "scores") or session.trace is None:
+        return None
+    sibling = step.name.rsplit(".", 1)[0] + ".masked_scores"
+    if sibling not in session.trace:
+        return None
+    return np.isneginf(session.trace.paper(sibling).numpy())
+
+
+def _levels(kind: str, finite: np.ndarray, vocab: int) -> tuple[float, float]:
+    if kind == "pattern":
+        return (0.0, 1.0)
+    if kind == "probs":
+        top = float(finite.max()) if finite.size else 1.0
+        return (0.0, max(top, 1e-6))
+    if kind == "ids":
+        return (0.0, float(max(vocab - 1, 1)))
+    top = float(np.abs(finite).max()) if finite.size else 1.0
+    top = top if top > 0 else 1.0
+    return (-top, top)
+
+
+def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | None:
+    """The current (or given) step of ``session`` as a matrix to draw; None without a trace."""
+    step = step if step is not None else session.step
+    if step is None or session.trace is None:
+        return None
+    arr = session.trace.paper(step.name).numpy().astype(np.float32, copy=False)
+    dims = list(step.dims)
+    head = None
+    mask = _mask_for(session, step)
+    if step.per_head:
+        head = max(0, min(arr.shape[0] - 1, session.head))
+        arr, dims = arr[head], dims[1:]
+        mask = mask[head] if mask is not None else None
+    if arr.ndim == 1:  # ids, class logits: one row
+        arr, dims = arr[None, :], ["", *dims]
+    raw = np.ascontiguousarray(arr, dtype=np.float32)
+    values = raw
+    if mask is not None and mask.any():
+        values = raw.copy()
+        values[mask] = np.nan
+    else:
+        mask = None
+    finite = raw[np.isfinite(raw)]
+    kind = "ids" if step.kind == "ids" else step.kind
+    row_dim, col_dim = dims[0], dims[1]
+    row_names = None
+    if row_dim == "N_V":
+        row_names = _vocab_names(session, raw.shape[0])
+    return HeatmapData(
+        step=step, values=values, raw=raw, mask=mask, row_dim=row_dim, col_dim=col_dim,
+        row_labels=session.labels_for(row_dim) if row_dim in TOKEN_DIMS else None,
+        col_labels=session.labels_for(col_dim) if col_dim in TOKEN_DIMS else None,
+        levels=_levels(kind, finite, int(session.cfg.vocab_size)), kind=kind, head=head,
+        n_heads=session.n_heads if step.per_head else 0, row_names=row_names,
+    )
+
+
+def _vocab_names(session: Session, n: int) -> tuple[str, ...] | None:
+    return _names(session.tokenizer, n)
+
+
+def vocabulary(tokenizer: object, n: int) -> list[str]:
+    """The string of each token id 0..n-1 (``#i`` where the tokenizer has none)."""
+    lookup = getattr(tokenizer, "id_to_token", None)
+    if lookup is None:
+        return [f"#{i}" for i in range(n)]
+    return [lookup(i) or f"#{i}" for i in range(n)]
+
+
+def vocabulary_labels(tokenizer: object, n: int) -> list[str]:
+    """Each token id 0..n-1 as shown on screen (``token_label``), ``#i`` without a
+    tokenizer's lookup."""
+    names = _names(tokenizer, n)
+    return list(names) if names is not None else [f"#{i}" for i in range(n)]
+
+
+@functools.lru_cache(maxsize=4)
+def _names(tok: object, n: int) -> tuple[str, ...] | None:
+    lookup = getattr(tok, "id_to_token", None)
+    if lookup is None:
+        return None
+    from explorer.state import token_label
+
+    return tuple(token_label(lookup(i) or "") for i in range(n))

@@ -1,0 +1,50 @@
+"""The Attention tab: one head's pattern, token-to-token lines and every head of every
+layer, following the stepped-to head both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from explorer.ui.attention.views import AttentionPanel
+from explorer.ui.widgets.panel import Panel
+
+
+def attention_prefix(step: Any) -> str | None:
+    """``blocks.1.attn`` for a step inside an attention (self or cross), else None."""
+    if step is None or step.block not in ("attn", "cross_attn") or step.layer is None:
+        return None
+    prefix = step.name.rpartition(".")[0]
+    return prefix if prefix.endswith(("attn", "cross_attn")) else None
+
+
+class AttentionTab(Panel):
+    title = "Attention"
+    tooltip = ("One head's pattern with the mask, token-to-token lines, and every head of "
+               "every layer (click one to open it)")
+
+    def __init__(self) -> None:
+        super().__init__(AttentionPanel())
+        self.view.head_selected.connect(self._on_head_selected)
+
+    def refresh(self, session: Any) -> None:
+        x_labels, z_labels = session.trace_inputs
+        self.view.set_trace(session.trace, x_labels, z_labels)
+        self.refresh_selection(session)
+
+    def refresh_selection(self, session: Any) -> None:
+        prefix = attention_prefix(session.step)
+        if prefix is None:
+            return
+        wanted = (prefix, session.step.layer, session.head)
+        if self.view.current != wanted:
+            try:
+                self.view.select(*wanted)
+            except KeyError:
+                pass  # the trace does not record this attention's pattern
+
+    def _on_head_selected(self, prefix: str, layer: int, head: int) -> None:
+        session = self.session
+        if session is None:
+            return
+        session.select_name(f"{prefix}.pattern")
+        session.select_head(head)

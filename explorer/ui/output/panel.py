@@ -1,0 +1,31 @@
+"""The Output tab: the output distribution at a position, with a temperature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from explorer.state.step_data import vocabulary
+from explorer.ui.output.view import OutputDistributionWidget
+from explorer.ui.widgets.panel import Panel
+
+
+class OutputTab(Panel):
+    title = "Output"
+    tooltip = ("The output distribution at a position as ranked bars, with a temperature "
+               "slider (Algorithm 14: p^(1/τ))")
+
+    def __init__(self) -> None:
+        super().__init__(OutputDistributionWidget())
+
+    def refresh(self, session: Any) -> None:
+        trace = session.trace
+        if "logits" not in trace:
+            self.view.clear("This model has no token output (a classifier): see the class "
+                            "probabilities step.")
+            return
+        logits = trace["logits"][0]
+        names = vocabulary(session.tokenizer, int(logits.shape[-1]))
+        title = None
+        if session.arch == "encoder":
+            title = "Token distribution P[:, t] at a position (a masked-token model)"
+        self.view.set_logits(logits, names, session.trace_inputs[0], title)

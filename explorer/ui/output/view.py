@@ -1,0 +1,431 @@
+"""The output distribution at one position as ranked bars, reshaped live by a temperature.
+
+Public API: ``OutputDistributionWidget(parent=None)`` (a QWidget).
+
+- ``set_logits(logits, token_strings, position_labels, title=None)``: ``logits`` a numpy array
+  or torch tensor (l, N_V) (a leading batch of 1 is dropped), the unembedding's output W_u X
+  with tokens along the first axis; ``token_strings[i]`` the string of token id i (N_V of
+  them; missing ones show as "#i"); ``position_labels[t]`` the input token at position t
+  (l of them). ``title`` replaces the default "Next-token distribution P[:, t]" (e.g. for a
+  masked-token model). Keeps the position when it still exists, else shows the last one.
+- ``set_position(t)``: which column t of P (0-based; negative counts from the end);
+  ``position`` -> int. Signal ``position_changed(int)``.
+- ``temperature`` (property, float): τ ≥ 0; 0 means greedy ("τ → 0 (greedy)": all mass on
+  the arg max), otherwise clipped to 0.05 .. 5. The slider is log-scaled over 0.05 .. 5 with
+  its leftmost stop = greedy. Signal ``temperature_changed(float)`` on every change.
+- ``top_k`` (property, int, default 10, 1 .. 50): how many bars.
+- ``distribution() -> np.ndarray`` (N_V,) float64: q = softmax(logits[t] / τ), i.e.
+  q ∝ p^(1/τ) (Algorithm 14), one-hot for τ = 0. ``base_distribution()``: p (τ = 1).
+- ``shown() -> list[tuple[int, str, float, float]]``: the bars, ranked: (token id, token
+  string, q, p).
+- ``entropy_bits`` -> float: the entropy of q in bits (shown in the widget, with 2^H).
+- ``clear(message)``; children ``position_box``, ``k_spin``, ``tau_slider``, ``tau_label``,
+  ``entropy_label``, ``bars`` (the painted bar chart).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.ui.widgets.export_parts import Caption, Table, ViewParts
+from explorer.ui.widgets.style import (
+    MUTED_COLOR,
+    TEXT_COLOR,
+    percent,
+    scaled_font,
+    visible_token,
+)
+
+TAU_MIN, TAU_MAX = 0.05, 5.0
+SLIDER_STEPS = 1000
+BAR_COLOR = QColor(33, 102, 172)
+GHOST_COLOR = QColor(90, 90, 90)
+DEFAULT_TITLE = "Next-token distribution P[:, t]"
+
+
+def tau_to_slider(tau: float) -> int:
+    if tau <= 0:
+        return 0
+    tau = min(max(tau, TAU_MIN), TAU_MAX)
+    frac = math.log(tau / TAU_MIN) / math.log(TAU_MAX / TAU_MIN)
+    return 1 + round(frac * (SLIDER_STEPS - 1))
+
+
+def slider_to_tau(value: int) -> float:
+    if value <= 0:
+        return 0.0
+    frac = (value - 1) / (SLIDER_STEPS - 1)
+    return TAU_MIN * (TAU_MAX / TAU_MIN) ** frac
+
+
+def tempered(logits: np.ndarray, tau: float) -> np.ndarray:
+    """Algorithm 14's q ∝ p^(1/τ) = softmax(logits / τ); τ = 0 puts all mass on the arg max."""
+    z = np.asarray(logits, dtype=np.float64)
+    if tau <= 0:
+        q = np.zeros_like(z)
+        q[int(np.argmax(z))] = 1.0
+        return q
+    s = z / tau
+    s -= s.max()
+    e = np.exp(s)
+    return e / e.sum()
+
+
+def entropy_bits(q: np.ndarray) -> float:
+    nz = q[q > 0]
+    return max(0.0, float(-(nz * np.log2(nz)).sum()))
+
+
+def _numpy(logits) -> np.ndarray:
+    if hasattr(logits, "detach"):
+        logits = logits.detach().float().cpu().numpy()
+    array = np.asarray(logits, dtype=np.float64)
+    if array.ndim == 3 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise ValueError(f"expected logits of shape (l, N_V), got {array.shape}")
+    return array
+
+
+class BarsCanvas(QWidget):
+    """Ranked horizontal bars on an absolute 0..1 scale, probabilities written on them."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[int, str, float, float]] = []
+        self.show_ghost = False
+        self.message = "No output yet."
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(360, 200)
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(560, 440)
+
+    def _row_height(self) -> float:
+        return min(46.0, max(14.0, (self.height() - 36) / max(len(self.rows), 1)))
+
+    def bar_rect(self, rank: int) -> QRectF:
+        """The full-width (probability 1) bar area of row ``rank``."""
+        label_w = self._label_width()
+        row = self._row_height()
+        left = label_w + 16
+        return QRectF(left, 28 + rank * row + 3, max(20.0, self.width() - left - 14), row - 6)
+
+    def _label_width(self) -> float:
+        metrics = QFontMetricsF(scaled_font(self, 1.15))
+        texts = [self._label(i, r) for i, r in enumerate(self.rows)] or ["token"]
+        return min(self.width() * 0.4, max(metrics.horizontalAdvance(t) for t in texts) + 8)
+
+    @staticmethod
+    def _label(rank: int, row: tuple[int, str, float, float]) -> str:
+        return f"{rank + 1}.  {visible_token(row[1])}"
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.fillRect(self.rect(), QColor(255, 255, 255))
+        if not self.rows:
+            painter.setPen(MUTED_COLOR)
+            painter.setFont(scaled_font(self, 1.1))
+            painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter), self.message)
+            return
+        small = scaled_font(self, 0.95)
+        scale = self.bar_rect(0)
+        painter.setFont(small)
+        for frac in (0.0, 0.25, 0.5, 0.75, 1.0):  # the 0..1 scale, on top
+            x = scale.left() + frac * scale.width()
+            painter.setPen(QPen(QColor(225, 225, 225), 1))
+            painter.drawLine(int(x), 26, int(x), int(self.height() - 4))
+            painter.setPen(MUTED_COLOR)
+            text = f"{frac:g}"
+            w = QFontMetricsF(small).horizontalAdvance(text)
+            painter.drawText(QRectF(min(x - w / 2, self.width() - w - 2), 2, w + 2, 22),
+                             int(Qt.AlignmentFlag.AlignCenter), text)
+        if self.show_ghost:
+            painter.setPen(QPen(GHOST_COLOR, 2, Qt.PenStyle.DashLine))
+            painter.drawRect(QRectF(6, 6, 22, 14))
+            painter.setPen(MUTED_COLOR)
+            painter.drawText(QRectF(34, 0, scale.left() - 40, 26),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             "p (τ = 1)")
+        font = scaled_font(self, 1.15)
+        bold = scaled_font(self, 1.15, bold=True)
+        metrics = QFontMetricsF(font)
+        label_w = self._label_width()
+        for rank, row in enumerate(self.rows):
+            area = self.bar_rect(rank)
+            q, p = row[2], row[3]
+            painter.setFont(bold if rank == 0 else font)
+            painter.setPen(TEXT_COLOR)
+            label = metrics.elidedText(self._label(rank, row), Qt.TextElideMode.ElideRight,
+                                       label_w)
+            painter.drawText(QRectF(4, area.top(), label_w, area.height()),
+                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                             label)
+            bar = QRectF(area.left(), area.top(), max(1.0, q * area.width()), area.height())
+            painter.fillRect(bar, BAR_COLOR)
+            if self.show_ghost:
+                painter.setPen(QPen(GHOST_COLOR, 2, Qt.PenStyle.DashLine))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawRect(QRectF(area.left(), area.top() + 1, p * area.width(),
+                                        area.height() - 2))
+            text = percent(q)
+            painter.setFont(font)
+            width = metrics.horizontalAdvance(text) + 12
+            outside = max(bar.right(), area.left() + p * area.width() if self.show_ghost else 0)
+            if bar.width() >= width:
+                painter.setPen(QColor(255, 255, 255))
+                target = QRectF(bar.right() - width, bar.top(), width - 6, bar.height())
+                align = Qt.AlignmentFlag.AlignRight
+            else:
+                painter.setPen(TEXT_COLOR)
+                target = QRectF(outside + 6, bar.top(), width, bar.height())
+                align = Qt.AlignmentFlag.AlignLeft
+            painter.drawText(target, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+
+class OutputDistributionWidget(QWidget):
+    """Algorithm 14's distribution: the top-k tokens of q ∝ p^(1/τ) at one position."""
+
+    temperature_changed = Signal(float)
+    position_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._logits = np.zeros((0, 0))
+        self._tokens: list[str] = []
+        self._tau = 1.0
+        self._position = 0
+        self._follow_last = True  # the position tracks the last token until one is chosen
+        self._q = np.zeros(0)
+
+        self.title_label = QLabel(DEFAULT_TITLE)
+        self.title_label.setFont(scaled_font(self, 1.35, bold=True))
+        self.title_label.setWordWrap(True)
+        self.position_box = QComboBox()
+        self.position_box.setToolTip("Which column t of P: the distribution after this token")
+        self.position_box.setMinimumContentsLength(12)
+        self.position_box.currentIndexChanged.connect(self._on_position_box_changed)
+        self.k_spin = QSpinBox()
+        self.k_spin.setRange(1, 50)
+        self.k_spin.setValue(10)
+        self.k_spin.setToolTip("How many of the most likely tokens to show")
+        self.k_spin.valueChanged.connect(self._refresh)
+        self.tau_slider = QSlider(Qt.Orientation.Horizontal)
+        self.tau_slider.setRange(0, SLIDER_STEPS)
+        self.tau_slider.setValue(tau_to_slider(1.0))
+        self.tau_slider.setToolTip("Temperature τ (log scale 0.05 … 5); far left: τ → 0, greedy")
+        self.tau_slider.valueChanged.connect(self._on_slider_changed)
+        self.tau_label = QLabel()
+        self.tau_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("τ → 0 (greedy)")
+                                       * 1.3)
+        self.tau_reset = QToolButton()
+        self.tau_reset.setText("τ = 1")
+        self.tau_reset.setToolTip("Back to the model's own distribution (τ = 1)")
+        self.tau_reset.clicked.connect(self._on_tau_reset_clicked)
+        self.formula_label = QLabel("q ∝ p^(1/τ) = softmax(W_u X[:, t] / τ)   (Algorithm 14)")
+        self.entropy_label = QLabel()
+        self.entropy_label.setWordWrap(True)
+        self.formula_label.setWordWrap(True)
+        self.bars = BarsCanvas()
+
+        for w in (self.position_box, self.k_spin, self.tau_label, self.tau_reset,
+                  self.formula_label, self.entropy_label):
+            w.setFont(scaled_font(self, 1.1))
+        self.entropy_label.setFont(scaled_font(self, 1.1, bold=True))
+        controls = QHBoxLayout()
+        for text, widget in (("Position t:", self.position_box), ("Top k:", self.k_spin)):
+            label = QLabel(text)
+            label.setFont(scaled_font(self, 1.1))
+            controls.addWidget(label)
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        tau_row = QHBoxLayout()
+        tau_name = QLabel("Temperature:")
+        tau_name.setFont(scaled_font(self, 1.1))
+        tau_row.addWidget(tau_name)
+        tau_row.addWidget(self.tau_slider, 1)
+        tau_row.addWidget(self.tau_label)
+        tau_row.addWidget(self.tau_reset)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title_label)
+        layout.addLayout(controls)
+        layout.addLayout(tau_row)
+        layout.addWidget(self.formula_label)
+        layout.addWidget(self.entropy_label)
+        layout.addWidget(self.bars, 1)
+        self._show_tau()
+        self.clear()
+
+    # data ---------------------------------------------------------------------------------
+    def clear(self, message: str = "No output yet: type some text.") -> None:
+        self._logits = np.zeros((0, 0))
+        self._q = np.zeros(0)
+        self.position_box.blockSignals(True)
+        self.position_box.clear()
+        self.position_box.blockSignals(False)
+        self.bars.rows = []
+        self.bars.message = message
+        self.entropy_label.setText("")
+        self.bars.update()
+
+    def set_logits(self, logits, token_strings: Sequence[str],
+                   position_labels: Sequence[str], title: str | None = None) -> None:
+        array = _numpy(logits)
+        l, n_vocab = array.shape
+        if l == 0 or n_vocab == 0:
+            self.clear("No tokens: nothing to predict.")
+            return
+        self._logits = array
+        self._tokens = [str(s) for s in token_strings]
+        self.title_label.setText(title or DEFAULT_TITLE)
+        labels = list(position_labels)
+        if len(labels) != l:
+            labels = [f"#{t + 1}" for t in range(l)]
+        keep = not self._follow_last and 0 <= self._position < l
+        position = self._position if keep else l - 1
+        self.position_box.blockSignals(True)
+        self.position_box.clear()
+        self.position_box.addItems([f"t = {t + 1} · {visible_token(s)}"
+                                    for t, s in enumerate(labels)])
+        self.position_box.setCurrentIndex(position)
+        self.position_box.blockSignals(False)
+        self._position = position
+        self._refresh()
+
+    def set_position(self, t: int) -> None:
+        l = self._logits.shape[0]
+        if l == 0:
+            return
+        if t < 0:
+            t += l
+        t = int(np.clip(t, 0, l - 1))
+        self.position_box.setCurrentIndex(t)  # refreshes through _on_position_box_changed
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    @property
+    def temperature(self) -> float:
+        return self._tau
+
+    @temperature.setter
+    def temperature(self, tau: float) -> None:
+        tau = float(tau)
+        if not math.isfinite(tau) or tau < 0:
+            raise ValueError(f"temperature must be ≥ 0 (0 = greedy), got {tau}")
+        if tau > 0:
+            tau = min(max(tau, TAU_MIN), TAU_MAX)
+        self.tau_slider.blockSignals(True)
+        self.tau_slider.setValue(tau_to_slider(tau))
+        self.tau_slider.blockSignals(False)
+        self._set_tau(tau)
+
+    @property
+    def top_k(self) -> int:
+        return self.k_spin.value()
+
+    @top_k.setter
+    def top_k(self, k: int) -> None:
+        self.k_spin.setValue(int(k))
+
+    def distribution(self) -> np.ndarray:
+        return self._q.copy()
+
+    def base_distribution(self) -> np.ndarray:
+        if self._logits.size == 0:
+            return np.zeros(0)
+        return tempered(self._logits[self._position], 1.0)
+
+    def shown(self) -> list[tuple[int, str, float, float]]:
+        return list(self.bars.rows)
+
+    @property
+    def entropy_bits(self) -> float:
+        return entropy_bits(self._q) if self._q.size else 0.0
+
+    # updates ------------------------------------------------------------------------------
+    def _set_tau(self, tau: float) -> None:
+        changed = tau != self._tau
+        self._tau = tau
+        self._show_tau()
+        self._refresh()
+        if changed:
+            self.temperature_changed.emit(tau)
+
+    def _show_tau(self) -> None:
+        tau = self._tau
+        if tau == 0:
+            text = "τ → 0 (greedy)"
+        elif abs(tau - 1.0) < 5e-3:
+            text = f"τ = {tau:.2f} (p itself)"
+        else:
+            text = f"τ = {tau:.2f} ({'sharper' if tau < 1 else 'flatter'})"
+        self.tau_label.setText(text)
+
+    def _on_tau_reset_clicked(self) -> None:
+        self.temperature = 1.0
+
+    def _on_slider_changed(self, value: int) -> None:
+        self._set_tau(slider_to_tau(value))
+
+    def _on_position_box_changed(self, index: int) -> None:
+        if index < 0 or index == self._position:
+            return
+        self._position = index
+        self._follow_last = index == self.position_box.count() - 1
+        self._refresh()
+        self.position_changed.emit(index)
+
+    def _refresh(self) -> None:
+        if self._logits.size == 0:
+            return
+        z = self._logits[self._position]
+        self._q = tempered(z, self._tau)
+        p = tempered(z, 1.0) if self._tau != 1.0 else self._q
+        k = min(self.top_k, z.size)
+        top = np.argpartition(-z, k - 1)[:k]
+        top = top[np.argsort(-z[top], kind="stable")]
+        self.bars.rows = [(int(i), self._token(int(i)), float(self._q[i]), float(p[i]))
+                          for i in top]
+        self.bars.show_ghost = self._tau != 1.0
+        h = entropy_bits(self._q)
+        self.entropy_label.setText(
+            f"entropy H(q) = {h:.2f} bits (as uncertain as a uniform pick among "
+            f"{2 ** h:.1f} tokens)")
+        self.bars.update()
+
+    def _token(self, i: int) -> str:
+        return self._tokens[i] if i < len(self._tokens) else f"#{i}"
+
+    def export_parts(self) -> ViewParts:
+        """The bars with the position and temperature, and the distribution q over N_V."""
+        table = None
+        q = np.asarray(self.distribution())
+        if q.size:
+            table = Table(q[None, :], ["q"], [self._token(i) for i in range(q.size)], "", "N_V")
+        caption = Caption(f"{self.title_label.text()} · τ = {self.temperature:g}", "N_V",
+                          "q ∝ p^(1/τ) = softmax(W_u X[:, t] / τ)   (Algorithm 14)")
+        return ViewParts(self, caption, table)
+
+

@@ -1,0 +1,480 @@
+"""The Train panel: train a small transformer live and watch it learn.
+
+API (the window adds it as a "Train" tab)::
+
+    panel = TrainPanel(parent=None, runs_dir=None, snapshot_interval_s=3.0)
+
+``runs_dir``: where each run gets its folder (checkpoint + metrics.jsonl); default the
+app-data folder's ``runs/``. Signals:
+
+- ``weights_updated(object)``: an ``explorer.train.Snapshot`` (``.model`` a CPU copy in
+  eval mode, ``.tokenizer``, ``.step``, ``.task``, ``.sample``) every
+  ``snapshot_interval_s`` seconds and at the end, so the inspector can re-render its view.
+- ``training_started()``, ``training_finished(str)`` ("done" | "stopped" | "failed").
+- ``checkpoint_saved(str)`` the checkpoint folder; ``error_occurred(str)`` a message
+  also shown in the panel.
+
+Methods: ``start()``, ``pause()``, ``resume()``, ``stop()`` (saves), ``save_checkpoint()``,
+``open_data_file(path)``, ``resume_from(path)``, ``is_training()``, ``confirm_close()``
+(ask, then stop and save; the window calls it from its closeEvent), ``wait(ms)``.
+Training runs on a worker QThread; the GUI thread only draws, at most ~30 times a second.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.train import (
+    TASKS,
+    Snapshot,
+    TrainConfig,
+    TrainControl,
+    Trainer,
+    available_devices,
+    bundled_names,
+    new_trainer,
+    resume_trainer,
+    save_checkpoint,
+)
+from explorer.train.progress import format_duration, format_rate
+from explorer.ui.train.plots import TrainCurves
+from explorer.ui.train.worker import TrainWorker
+from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
+
+MODEL_SIZES = {
+    "tiny (1 layer, d_e 32)": {"n_layers": 1, "d_e": 32, "n_heads": 2, "l_max": 32},
+    "small (2 layers, d_e 64)": {"n_layers": 2, "d_e": 64, "n_heads": 4, "l_max": 64},
+    "medium (4 layers, d_e 128)": {"n_layers": 4, "d_e": 128, "n_heads": 4, "l_max": 64},
+}
+TASK_LABELS = {
+    "next-token": "next token · DTransformer (Alg 13)",
+    "masked": "masked tokens · ETransformer (Alg 12)",
+    "seq2seq": "sequence to sequence · EDTransformer (Alg 11)",
+    "classify": "classification · ETransformer + class head",
+}
+OPEN_FILE = "Open text file…"
+REDRAW_MS = 33
+
+
+class TrainPanel(QWidget):
+    """Data, task, size and optimiser choices; Start/Pause/Stop; live curves and samples."""
+
+    weights_updated = Signal(object)
+    training_started = Signal()
+    training_finished = Signal(str)
+    checkpoint_saved = Signal(str)
+    error_occurred = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
+                 snapshot_interval_s: float = 3.0) -> None:
+        super().__init__(parent)
+        if runs_dir is None:
+            base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+            runs_dir = Path(base or Path.home() / ".transformer-explorer") / "runs"
+        self.runs_dir = Path(runs_dir)
+        self.snapshot_interval_s = snapshot_interval_s
+        self.trainer: Trainer | None = None
+        self.run_dir: Path | None = None
+        self._control = TrainControl()
+        self._thread: QThread | None = None
+        self._worker: TrainWorker | None = None
+        self._last_val: float | None = None
+        self._ask = self._ask_user
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._on_tick)
+        self._update_buttons()
+
+    # -- layout ----------------------------------------------------------------------
+    def _build(self) -> None:
+        font = self.font()
+        font.setPointSize(max(font.pointSize(), 13))
+        self.setFont(font)
+        self.data_box = QComboBox()
+        self.data_box.addItems(bundled_names())
+        self.data_box.addItem(OPEN_FILE)
+        self.data_box.activated.connect(self._on_data_chosen)
+        self.task_box = QComboBox()
+        for task in TASKS:
+            self.task_box.addItem(TASK_LABELS[task], task)
+        self.size_box = QComboBox()
+        self.size_box.addItems(list(MODEL_SIZES))
+        self.size_box.setCurrentIndex(1)
+        self.tokenizer_box = QComboBox()
+        self.tokenizer_box.addItems(["char", "word", "bpe", "wordpiece", "unigram"])
+        self.batch_spin = QSpinBox(minimum=1, maximum=4096, value=32)
+        self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, value=1e-3,
+                                      singleStep=1e-4)
+        self.steps_spin = QSpinBox(minimum=1, maximum=10_000_000, value=2000, singleStep=100)
+        self.device_box = QComboBox()
+        self.device_box.addItems(["auto", *available_devices()])
+        form = QFormLayout()
+        for label, widget in (("Data", self.data_box), ("Task", self.task_box),
+                              ("Model size", self.size_box), ("Tokenizer", self.tokenizer_box),
+                              ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
+                              ("Steps", self.steps_spin), ("Device", self.device_box)):
+            form.addRow(label, widget)
+        settings = QGroupBox("Run")
+        settings.setLayout(form)
+
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.save_button = QPushButton("Save checkpoint…")
+        self.resume_button = QPushButton("Resume checkpoint…")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self._on_pause_clicked)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button.clicked.connect(self._on_save_clicked)
+        self.resume_button.clicked.connect(self._on_resume_clicked)
+        buttons = QGridLayout()  # two rows, so a narrow tab still shows every button
+        for i, b in enumerate((self.start_button, self.pause_button, self.stop_button)):
+            buttons.addWidget(b, 0, i)
+        buttons.addWidget(self.save_button, 1, 0, 1, 2)
+        buttons.addWidget(self.resume_button, 1, 2)
+
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("ready")
+        self.device_label = QLabel("")
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.smaller_button = QPushButton("Continue with a smaller batch")
+        self.cpu_button = QPushButton("Continue on the CPU")
+        self.smaller_button.clicked.connect(lambda: self._continue_after_oom(smaller=True))
+        self.cpu_button.clicked.connect(lambda: self._continue_after_oom(cpu=True))
+        oom_row = QHBoxLayout()
+        oom_row.addWidget(self.smaller_button)
+        oom_row.addWidget(self.cpu_button)
+        self._show_oom_actions(False)
+
+        self.curves = TrainCurves()
+        self.log_check = QCheckBox("log-scale loss")
+        self.log_check.toggled.connect(self.curves.set_log_loss)
+        self.sample_view = QPlainTextEdit(readOnly=True)
+        self.sample_view.setPlaceholderText("Samples from the model appear here as it trains.")
+        self.sample_view.setMaximumHeight(140)
+
+        left = QVBoxLayout()
+        left.addWidget(settings)
+        left.addLayout(buttons)
+        left.addWidget(self.progress)
+        left.addWidget(self.device_label)
+        left.addWidget(self.message)
+        left.addLayout(oom_row)
+        left.addWidget(QLabel("Sample"))
+        left.addWidget(self.sample_view)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(self.log_check)
+        right.addWidget(self.curves, 1)
+        # Side by side when there is room; the curves go below the controls in a narrow tab.
+        self._root = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._root.addLayout(left, 2)
+        self._root.addLayout(right, 3)
+
+    NARROW = 980  # px: below this width the curves go under the controls
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        wanted = (QBoxLayout.Direction.TopToBottom if event.size().width() < self.NARROW
+                  else QBoxLayout.Direction.LeftToRight)
+        if self._root.direction() != wanted:
+            self._root.setDirection(wanted)
+            self.curves.setMinimumHeight(320 if wanted == QBoxLayout.Direction.TopToBottom
+                                         else 0)
+        super().resizeEvent(event)
+
+    # -- data ------------------------------------------------------------------------
+    def _on_data_chosen(self, index: int) -> None:
+        if self.data_box.itemText(index) != OPEN_FILE:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open a UTF-8 text file", "",
+                                              "Text files (*.txt *.tsv *.csv);;All files (*)")
+        if path:
+            self.open_data_file(path)
+        else:
+            self.data_box.setCurrentIndex(max(0, index - 1))
+
+    def open_data_file(self, path: str | Path) -> None:
+        """Use a text file as data (it is read and checked when training starts)."""
+        path = str(path)
+        if self.data_box.findText(path) < 0:
+            self.data_box.insertItem(self.data_box.count() - 1, path)
+        self.data_box.setCurrentIndex(self.data_box.findText(path))
+
+    # -- state -----------------------------------------------------------------------
+    def is_training(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def _update_buttons(self) -> None:
+        running = self.is_training()
+        for w in (self.start_button, self.resume_button, self.data_box, self.task_box,
+                  self.size_box, self.tokenizer_box, self.batch_spin, self.lr_spin,
+                  self.steps_spin, self.device_box):
+            w.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.pause_button.setText("Resume" if self._control.paused else "Pause")
+        self.stop_button.setEnabled(running)
+        self.save_button.setEnabled(self.trainer is not None)
+
+    def _show_message(self, text: str, error: bool = True) -> None:
+        color = "#b00020" if error else "#205020"
+        size = self.font().pointSize()
+        self.message.setStyleSheet(f"color: {color}; font-weight: bold; font-size: {size}pt")
+        self.message.setText(text)
+        if error and text:
+            self.error_occurred.emit(text)
+
+    def _show_oom_actions(self, visible: bool) -> None:
+        self.smaller_button.setVisible(visible)
+        self.cpu_button.setVisible(visible)
+
+    # -- running ---------------------------------------------------------------------
+    def _config(self) -> TrainConfig:
+        return TrainConfig(task=self.task_box.currentData(), steps=self.steps_spin.value(),
+                           batch_size=self.batch_spin.value(), lr=self.lr_spin.value(),
+                           val_every=max(10, min(200, self.steps_spin.value() // 50)),
+                           device=self.device_box.currentText())
+
+    def start(self) -> None:
+        """Start a new run with the chosen settings."""
+        if self.is_training():
+            return
+        data = self.data_box.currentText()
+        if not data or data == OPEN_FILE:
+            self._show_message("Choose a data set or open a text file first.")
+            return
+        try:
+            config = self._config()
+        except ValueError as exc:
+            self._show_message(str(exc))
+            return
+        sizes = dict(MODEL_SIZES[self.size_box.currentText()])
+        tokenizer = self.tokenizer_box.currentText()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = self.runs_dir / f"{stamp}-{config.task}"
+        n = 1
+        while run_dir.exists():
+            n += 1
+            run_dir = self.runs_dir / f"{stamp}-{config.task}-{n}"
+        self.curves.reset()
+        self._launch(lambda: new_trainer(data, config, tokenizer, **sizes), run_dir)
+
+    def resume_from(self, path: str | Path) -> None:
+        """Continue the run saved in ``path`` (its curves continue too)."""
+        if self.is_training():
+            return
+        path = Path(path)
+        self._launch(lambda: resume_trainer(path), path)
+
+    def _launch(self, make, run_dir: Path, trainer: Trainer | None = None) -> None:
+        self._show_message("")
+        self._show_oom_actions(False)
+        self.run_dir = run_dir
+        self._control = TrainControl()
+        self._last_val = None
+        self.progress.setFormat("preparing data, tokenizer and model…")
+        self.progress.setRange(0, 0)
+        worker = TrainWorker(make, run_dir, self._control, self.snapshot_interval_s)
+        worker.trainer = trainer
+        thread = QThread(self)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.prepared.connect(self._on_prepared)
+        worker.snapshot_taken.connect(self._on_snapshot)
+        worker.checkpoint_saved.connect(self._on_checkpoint_saved)
+        worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_finished)
+        worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        self._worker, self._thread = worker, thread
+        thread.start()
+        self._timer.start()
+        self._update_buttons()
+        self.training_started.emit()
+
+    def pause(self) -> None:
+        if self.is_training():
+            self._control.pause()
+            self.progress.setFormat(self.progress.format() + " · paused")
+            self._update_buttons()
+
+    def resume(self) -> None:
+        if self.is_training():
+            self._control.resume()
+            self._update_buttons()
+
+    def _on_pause_clicked(self) -> None:
+        self.resume() if self._control.paused else self.pause()
+
+    def stop(self) -> None:
+        """Stop after the current step; the run is saved to its folder."""
+        if self.is_training():
+            self._control.stop()
+
+    def wait(self, ms: int = 5000) -> bool:
+        """Block until the worker thread has ended (for closing and tests)."""
+        return self._thread.wait(ms) if self._thread is not None else True
+
+    def save_checkpoint(self, path: str | Path | None = None) -> None:
+        """Save now (between two steps, also while paused) to ``path`` or the run folder."""
+        target = Path(path) if path else self.run_dir
+        if self.is_training() and self._worker is not None:
+            self._worker.save_now(target)
+        elif self.trainer is not None and target is not None:
+            try:
+                self._on_checkpoint_saved(str(save_checkpoint(self.trainer, target)))
+            except (OSError, ValueError) as exc:
+                self._show_message(f"could not save the checkpoint: {exc}")
+
+    def _on_save_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Save the checkpoint into a folder",
+                                                str(self.run_dir or self.runs_dir))
+        if path:
+            self.save_checkpoint(path)
+
+    def _on_resume_clicked(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Resume the run in a folder",
+                                                str(self.runs_dir))
+        if path:
+            self.resume_from(path)
+
+    def _continue_after_oom(self, smaller: bool = False, cpu: bool = False) -> None:
+        trainer = self.trainer
+        if trainer is None or self.is_training():
+            return
+        try:
+            if smaller:
+                trainer.config.batch_size = max(1, trainer.config.batch_size // 2)
+                self.batch_spin.setValue(trainer.config.batch_size)
+            if cpu:
+                trainer.to("cpu")
+        except (RuntimeError, ValueError) as exc:
+            self._show_message(str(exc))
+            return
+        self._launch(lambda: trainer, self.run_dir or self.runs_dir / "run", trainer)
+
+    # -- worker signals (queued onto the GUI thread) ---------------------------------
+    def _on_prepared(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.progress.setRange(0, trainer.config.steps)
+        self.progress.setValue(trainer.step)
+        cfg = trainer.model.cfg
+        self.device_label.setText(
+            f"{cfg.algorithm_name} · {trainer.model.num_parameters():,} parameters · "
+            f"on {trainer.device_label}\n{trainer.data.describe()}"
+        )
+        history = self._worker.history_before if self._worker is not None else None
+        if history is not None and history.step:
+            self.curves.load_history(history)
+        if trainer.info.get("warning"):
+            self._show_message(trainer.info["warning"], error=False)
+        self._update_buttons()
+
+    def _on_tick(self) -> None:
+        worker = self._worker
+        if worker is None:
+            return
+        batch = []
+        while worker.results:
+            batch.append(worker.results.popleft())
+        if batch:
+            self.curves.append(batch)
+            r = batch[-1]
+            self._last_val = next((b.val_loss for b in reversed(batch)
+                                   if b.val_loss is not None), self._last_val)
+            total = self.trainer.config.steps if self.trainer else r.step
+            val = f" · val {self._last_val:.3f}" if self._last_val is not None else ""
+            self.progress.setValue(r.step)
+            self.progress.setFormat(
+                f"step {r.step:,} / {total:,} · loss {r.loss:.3f}{val} · "
+                f"{format_rate(r.tokens_per_s)} · {format_duration(r.eta_s)} left"
+            )
+        self.curves.redraw()
+        if not self.is_training() and not worker.results:
+            self._timer.stop()
+
+    def _on_snapshot(self, snapshot: Snapshot | None) -> None:
+        if snapshot is None:
+            return
+        self.sample_view.setPlainText(f"step {snapshot.step}: {snapshot.sample}")
+        self.weights_updated.emit(snapshot)
+
+    def _on_checkpoint_saved(self, path: str) -> None:
+        self._show_message(f"checkpoint saved: {path}", error=False)
+        self.checkpoint_saved.emit(path)
+
+    def _on_failed(self, kind: str, message: str) -> None:
+        if kind == "warning":
+            self._show_message(message, error=False)
+            return
+        self._show_message(message)
+        self._show_oom_actions(kind == "oom")
+
+    def _on_finished(self, reason: str) -> None:
+        if self._thread is not None:
+            self._thread.wait(2000)
+        self._on_tick()
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("not started")
+        elif reason != "failed":
+            self.progress.setFormat(self.progress.format().split(" · ")[0] + f" · {reason}")
+        self._update_buttons()
+        self.training_finished.emit(reason)
+
+    # -- closing ---------------------------------------------------------------------
+    def _ask_user(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text,
+                                      QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_close(self) -> bool:
+        """If training: ask, then stop and save (True) or keep training (False)."""
+        if not self.is_training():
+            return True
+        if not self._ask("Training is running",
+                         "Stop training and save a checkpoint before closing?"):
+            return False
+        self._control.stop()
+        self.wait(10_000)
+        return True
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.confirm_close():
+            event.accept()
+        else:
+            event.ignore()
+
+    def export_parts(self) -> ViewParts:
+        """Exporting the Train tab exports its loss and learning-rate curves."""
+        series = curve_series(self.curves)
+        return ViewParts(self.curves, Caption("Training curves") if series else None, None,
+                         series)
+
+

@@ -1,0 +1,91 @@
+"""The panel protocol: how a feature's tab and the window talk.
+
+A feature package (``explorer.ui.attention``, ``output``, ``infer``, ``train``, …) gives
+the window a ``Panel``: its ``widget`` (the tab's content), ``title`` and ``tooltip``, and
+the calls it needs. The window (``explorer.ui.window``, which alone knows every panel)
+keeps a list and calls, for each panel:
+
+- ``attach(host)`` once, when the tab is added: ``host`` is what the panel may ask of the
+  window (``PanelHost``); features never import the window;
+- ``refresh(session)`` after each new trace; ``refresh_selection(session)`` after each
+  change of the selected step or head;
+- ``model_changed(session)`` after a model replaced the previous one;
+- ``text_edited()`` as the user types (before the trace follows);
+- ``confirm_close() -> bool`` when the window is about to close (False keeps it open);
+- ``shutdown()`` once, when the window closes (stop timers and threads).
+
+``Panel`` implements each as doing nothing, so a feature overrides only what it needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtWidgets import QWidget
+
+from explorer.ui.widgets.scroll import scrollable
+
+if TYPE_CHECKING:
+    from explorer.state import LoadedModel, Session
+
+
+class PanelHost(Protocol):
+    """What a panel may ask of the window."""
+
+    session: Session | None
+
+    def show_error(self, message: str) -> None:
+        """A message for the user in the banner above the views."""
+
+    def show_status(self, message: str, ms: int = 4000) -> None:
+        """A passing note in the status bar."""
+
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Put ``loaded`` in the inspector (every view follows it)."""
+
+    def input_texts(self) -> tuple[str, str]:
+        """The text and the context (encoder-decoder) as typed."""
+
+    def set_input_text(self, text: str) -> None:
+        """Replace the typed text (the inspector follows it)."""
+
+
+class Panel:
+    """One tab of the window. ``view`` is the feature's widget; ``widget`` is what the tab
+    shows (``view`` in a scroll area unless ``scroll`` is False, so a large minimum size
+    never forces the window larger)."""
+
+    title = ""
+    tooltip = ""
+
+    def __init__(self, view: QWidget, scroll: bool = True) -> None:
+        self.view = view
+        self.widget = scrollable(view) if scroll else view
+        self.host: PanelHost | None = None
+
+    def attach(self, host: PanelHost) -> None:
+        self.host = host
+
+    @property
+    def session(self) -> Session | None:
+        return self.host.session if self.host is not None else None
+
+    def refresh(self, session: Session) -> None:
+        """A new trace."""
+
+    def refresh_selection(self, session: Session) -> None:
+        """The selected step or head changed."""
+
+    def model_changed(self, session: Session) -> None:
+        """A model replaced the previous one."""
+
+    def text_edited(self) -> None:
+        """The user edited the text."""
+
+    def confirm_close(self) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        stop: Any = getattr(self.view, "shutdown", None)
+        if callable(stop):
+            stop()

@@ -1,0 +1,369 @@
+"""The main window: type a text, pick an architecture, step through every stage of the
+forward pass with the paper's pseudocode beside it.
+
+The window paints before torch is imported: ``start()`` then builds the model on a
+``TaskThread`` and creates the ``explorer.state.Session``; every forward pass runs on the
+``TraceRunner`` thread. The tabs after "Step" are ``Panel`` objects
+(``explorer.ui.widgets.panel``) made by ``panel_factory`` once torch is loaded (default:
+``compose.default_panels``); the window calls them through the panel protocol and is the
+``PanelHost`` they talk back to. Layout and settings: ``layout.WindowLayout``; loading
+models on worker threads: ``loading.ModelLoading``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QPaintEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.ui.inspect.heatmap_view import HeatmapWidget
+from explorer.ui.inspect.input_panel import InputPanel
+from explorer.ui.inspect.overview_view import OverviewWidget
+from explorer.ui.inspect.pseudocode_view import PseudocodeWidget
+from explorer.ui.inspect.step_list import StepListWidget
+from explorer.ui.lecture.presentation import install_lecture_features
+from explorer.ui.tokens.view import TokenizationWidget
+from explorer.ui.widgets.panel import Panel
+from explorer.ui.widgets.workers import TaskThread, TraceRunner
+from explorer.ui.window.compose import default_panels
+from explorer.ui.window.layout import WindowLayout
+from explorer.ui.window.loading import ARCH_NAMES, ModelLoading
+from explorer.ui.window.menus import build_menus, build_toolbars
+from explorer.ui.window.settings import make_settings
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+
+    from explorer.state import LoadedModel, Session
+
+DEBOUNCE_MS = 15
+
+
+class MainWindow(ModelLoading, WindowLayout, QMainWindow):
+    """The Transformer Explorer window. Signals (past tense):
+
+    - ``session_ready()``: the first model is loaded and ``self.session`` exists;
+    - ``model_loaded(str)``: a model replaced the previous one (its label);
+    - ``views_updated()``: every view shows the current trace and selection;
+    - ``first_painted()``: the window painted for the first time;
+    - ``error_shown(str)``: a message for the user appeared in the window.
+    """
+
+    session_ready = Signal()
+    model_loaded = Signal(str)
+    views_updated = Signal()
+    first_painted = Signal()
+    error_shown = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, model_dir: str | None = None,
+                 arch: str | None = None, text: str | None = None,
+                 panel_factory: Callable[[], list[Panel]] | None = None) -> None:
+        super().__init__()
+        self._panel_factory = panel_factory or default_panels
+        self.settings = settings if settings is not None else make_settings()
+        self.session: Session | None = None
+        self._model_dir = model_dir
+        self._arch = arch or str(self.settings.value("model/arch", "decoder"))
+        if self._arch not in ARCH_NAMES:
+            self._arch = "decoder"
+        saved = self.settings.value("input/text", None)
+        self._text = text if text is not None else (str(saved) if saved is not None else None)
+        saved_context = self.settings.value("input/context", None)
+        self._context = str(saved_context) if saved_context is not None else None
+        self._tasks: list[TaskThread] = []
+        self._painted = False
+        self._closing = False
+        self.panels: list[Panel] = []  # the tabs after "Step", once torch is loaded
+        self.setWindowTitle("Transformer Explorer")
+        self.setObjectName("MainWindow")
+        self._build()
+        build_toolbars(self)
+        build_menus(self)
+        install_lecture_features(self)  # presentation mode, zoom, scenes, lectures, export
+        self._restore_layout()
+        self._runner = TraceRunner(self._run_request, self)
+        self._runner.finished.connect(self._on_trace_recorded)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._on_debounced_edit)
+
+    # -- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.heatmap = HeatmapWidget()
+        self.heatmap.head_selected.connect(self._on_head_selected)
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 6px;"
+                                  "border: 1px solid #e0c36a;")
+        self.banner.setToolTip("A message about the input or the model")
+        self.banner.hide()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.heatmap, "Step")
+        self.tabs.setTabToolTip(0, "The current step of the forward pass as a heatmap")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.tokens_view = TokenizationWidget()
+        self.tokens_view.setMaximumHeight(180)
+        self.tokens_view.tokenizer_changed.connect(self._on_tokenizer_chosen)
+        self.inputs = InputPanel(self.tokens_view)
+        self.inputs.text_edited.connect(self._on_text_edited)
+        self.inputs.text_edited.connect(self._tell_panels_text_edited)
+        self.inputs.context_edited.connect(self._on_text_edited)
+        self.inputs.chunk_selected.connect(lambda i: self._with_session("set_chunk", i))
+        self.inputs.context_chunk_selected.connect(
+            lambda i: self._with_session("set_chunk", i, True))
+        self.inputs.escaped.connect(self.focus_steps)
+        self.step_list = StepListWidget()
+        self.step_list.step_selected.connect(lambda i: self._with_session("select_step", i))
+        self.pseudocode = PseudocodeWidget()
+        self.pseudocode.setMinimumWidth(330)
+        self.step_list.setMinimumWidth(240)
+        self.pseudocode.line_clicked.connect(
+            lambda a, n: self._with_session("jump_to_line", a, n))
+        self.overview = OverviewWidget()
+        self.overview.step_selected.connect(lambda i: self._with_session("select_step", i))
+        area = Qt.DockWidgetArea
+        self.input_dock = self.add_dock("Input", self.inputs, area.TopDockWidgetArea)
+        self.steps_dock = self.add_dock("Steps", self.step_list, area.LeftDockWidgetArea)
+        self.overview_dock = self.add_dock("Overview", self.overview, area.LeftDockWidgetArea)
+        self.paper_dock = self.add_dock("Paper", self.pseudocode, area.RightDockWidgetArea)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(260)
+        self.progress.setToolTip("Loading")
+        self.statusBar().addPermanentWidget(self.progress)
+        self.progress.hide()
+
+    def _add_panel(self, panel: Panel) -> None:
+        """Add ``panel``'s tab in the centre (after the others) and start calling it."""
+        index = self.tabs.addTab(panel.widget, panel.title)
+        if panel.tooltip:
+            self.tabs.setTabToolTip(index, panel.tooltip)
+        self.panels.append(panel)
+        panel.attach(self)
+        if self.session is not None and self.session.trace is not None:
+            panel.refresh(self.session)
+
+    def panel(self, title: str) -> Panel:
+        """The tab titled ``title`` (KeyError if there is none)."""
+        for panel in self.panels:
+            if panel.title == title:
+                return panel
+        raise KeyError(f"no {title!r} tab")
+
+    def add_dock(self, title: str, widget: QWidget,
+                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
+                 ) -> QDockWidget:
+        """Add a dock (movable, closable, remembered by ``saveState``)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")
+        dock.setWidget(widget)
+        dock.setToolTip(f"The {title} panel: drag its title to move it, or close it and "
+                        "bring it back from the View menu")
+        self.addDockWidget(area, dock)
+        return dock
+
+    def focus_steps(self) -> None:
+        """Give the keyboard to the step-through (arrows step, digits jump to layers)."""
+        self.heatmap.plot.setFocus()
+
+    def _on_model_loaded(self, loaded: LoadedModel) -> None:
+        if self._closing:
+            return
+        if self.session is None:
+            self._create_session(loaded)
+        else:
+            self.session.set_model(loaded)
+            self.inputs.set_texts(self.session.text, self.session.context)
+        self._set_model_label(f"{loaded.cfg.algorithm_name} · {loaded.label}")
+        self.model_label.setToolTip(self._model_tip(loaded))
+        self.arch_box.blockSignals(True)
+        self.arch_box.setCurrentIndex(ARCH_NAMES.index(loaded.cfg.arch))
+        self.arch_box.blockSignals(False)
+        self.tokens_view.set_tokenizer(loaded.tokenizer)
+        self.tokens_view.set_l_max(int(loaded.cfg.l_max))
+        self.statusBar().showMessage(f"Model ready: {loaded.label}", 4000)
+        warnings = [n for n in loaded.notes if "not meaningful" in n]
+        if warnings:
+            self.show_error("This model: " + "; ".join(warnings) + ".")
+        for panel in self.panels:
+            panel.model_changed(self.session)
+        self.model_loaded.emit(loaded.label)
+
+    def _create_session(self, loaded: LoadedModel) -> None:
+        from explorer.state import DEFAULT_CONTEXT, Session, default_text
+
+        text = self._text if self._text is not None else default_text(loaded.cfg.arch)
+        context = self._context if self._context is not None else DEFAULT_CONTEXT
+        self.session = Session(loaded, text, context)
+        self.inputs.set_texts(text, context)
+        from explorer.state.defaults import corpus_lines
+
+        self.tokens_view.set_corpus(corpus_lines())
+        s = self.session
+        s.model_changed.connect(self._on_model_changed)
+        s.inputs_changed.connect(self._on_inputs_changed)
+        s.trace_changed.connect(self._on_trace_changed)
+        s.selection_changed.connect(self._on_selection_changed)
+        s.message_changed.connect(self._on_message)
+        self._on_model_changed()
+        self._on_inputs_changed()
+        self._add_late_panels()
+        self.session_ready.emit()
+
+    def _add_late_panels(self) -> None:
+        """Panels that import torch are created once it is loaded."""
+        for panel in self._panel_factory():
+            self._add_panel(panel)
+
+    # -- what panels may ask (PanelHost) -------------------------------------------------
+    def show_status(self, message: str, ms: int = 4000) -> None:
+        self.statusBar().showMessage(message, ms)
+
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Put ``loaded`` in the inspector, as if it had been opened."""
+        if self.session is not None:
+            self._on_model_loaded(loaded)
+
+    def input_texts(self) -> tuple[str, str]:
+        return self.inputs.text.toPlainText(), self.inputs.context.toPlainText()
+
+    def set_input_text(self, text: str) -> None:
+        self.inputs.text.setPlainText(text)
+
+    def _tell_panels_text_edited(self, _text: str = "") -> None:
+        for panel in self.panels:
+            panel.text_edited()
+
+    # -- session events ------------------------------------------------------------------
+    def _with_session(self, method: str, *args: Any) -> None:
+        if self.session is not None:
+            getattr(self.session, method)(*args)
+
+    def _on_text_edited(self, _text: str = "") -> None:
+        self._debounce.start()
+
+    def _on_debounced_edit(self) -> None:
+        if self.session is None:
+            self._text = self.inputs.text.toPlainText()
+            self._context = self.inputs.context.toPlainText()
+            return
+        self.session.set_text(self.inputs.text.toPlainText())
+        self.session.set_context(self.inputs.context.toPlainText())
+
+    def _on_model_changed(self) -> None:
+        s = self.session
+        self.inputs.set_context_visible(s.arch == "encoder-decoder")
+        self.setWindowTitle(f"Transformer Explorer — {s.cfg.algorithm_name} · {s.loaded.label}")
+
+    def _on_inputs_changed(self) -> None:
+        s = self.session
+        n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
+        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk,
+                               s.input_note())
+        self.tokens_view.set_text(s.text)
+        self._runner.submit(s.request())
+
+    def _run_request(self, request):
+        from explorer.state import run_request
+
+        return run_request(request)
+
+    def _on_trace_recorded(self, result: Any) -> None:
+        if self.session is None or self._closing:
+            return
+        if isinstance(result, BaseException):
+            self.show_error(f"The forward pass failed: {result}")
+            return
+        self.session.apply(result)
+
+    def _on_trace_changed(self) -> None:
+        s = self.session
+        self.step_list.set_steps(s.steps)
+        self.overview.set_steps(s.steps, s.arch)
+        for panel in self.panels:
+            panel.refresh(s)
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        from explorer.state.step_data import heatmap_data
+
+        s = self.session
+        step = s.step
+        if step is None:
+            return
+        self.heatmap.show_data(heatmap_data(s))
+        n_layers = s.cfg.n_layers
+        if step.stack == "encoder":
+            n_layers = s.cfg.n_enc_layers or n_layers
+        elif step.stack == "decoder":
+            n_layers = s.cfg.n_dec_layers or n_layers
+        self.pseudocode.show_step(step, n_layers)
+        self.step_list.set_current(s.step_index)
+        self.overview.set_current(s.step_index)
+        self.step_counter.setText(f"Step {s.step_index + 1} / {len(s.steps)}")
+        for panel in self.panels:
+            panel.refresh_selection(s)
+        self.views_updated.emit()
+
+    def _on_head_selected(self, head: int) -> None:
+        self._with_session("select_head", head)
+
+    def _on_message(self, message: str) -> None:
+        if message:
+            self.show_error(message)
+        else:
+            self.banner.hide()
+
+    def show_error(self, message: str) -> None:
+        """Show ``message`` in the banner above the views (and the status bar)."""
+        self.banner.setText(message)
+        self.banner.show()
+        self.statusBar().showMessage(message, 8000)
+        self.error_shown.emit(message)
+
+    # -- painting, closing ---------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_paint_time = time.perf_counter()
+            QTimer.singleShot(0, self.first_painted.emit)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if not all(panel.confirm_close() for panel in self.panels):
+            event.ignore()
+            return
+        self._closing = True
+        self.save_settings()
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop every worker thread and wait for it (idempotent)."""
+        self._debounce.stop()
+        self._runner.stop()
+        for task in list(self._tasks):
+            task.wait()
+        self.tokens_view.close()
+        for panel in self.panels:
+            panel.shutdown()

@@ -1,0 +1,176 @@
+"""The window's toolbars, menus and keyboard shortcuts.
+
+Stepping keys are window-wide actions; text boxes take the same keys for editing first
+(Qt's shortcut override), so typing never steps. Esc in a text box hands the keys back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from explorer.ui.widgets.actions import make_action
+
+if TYPE_CHECKING:
+    from explorer.ui.window.main_window import MainWindow
+
+ARCH_ITEMS = (
+    ("decoder", "Decoder-only · GPT-like · Alg 10"),
+    ("encoder", "Encoder-only · BERT-like · Alg 9"),
+    ("encoder-decoder", "Encoder–decoder · Alg 8"),
+)
+SHORTCUTS = (
+    ("→", "next step"), ("←", "previous step"), ("Home / End", "first / last step"),
+    ("PageDown / PageUp", "next / previous layer or block"),
+    ("1 … 9", "go to layer 1 … 9 (again: the decoder's layer of that number)"),
+    ("Esc", "leave the text box, so the keys above step again"),
+    ("Ctrl+L", "edit the text"), ("Ctrl+O", "open a model folder"),
+    ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
+    ("F5 / F11", "presentation mode (Esc leaves)"), ("Ctrl+plus / minus / 0", "zoom"),
+    ("Ctrl+Shift+S / O", "save / open a scene"),
+    ("Ctrl+PageDown / PageUp", "next / previous scene of a lecture"),
+    ("Ctrl+E", "export the view (PNG, SVG, CSV, NPY)"), ("Ctrl+Shift+C", "copy the view"),
+)
+
+
+def _action(window: MainWindow, text: str, slot, keys=None, tip: str = "") -> QAction:
+    return make_action(window, text, slot, keys, tip)
+
+
+def _session_call(window: MainWindow, method: str, *args):
+    return lambda: window._with_session(method, *args)
+
+
+def build_toolbars(window: MainWindow) -> None:
+    model_bar = QToolBar("Model", window)
+    model_bar.setObjectName("toolbar-model")
+    model_bar.addWidget(QLabel(" Architecture: "))
+    window.arch_box = QComboBox()
+    for arch, label in ARCH_ITEMS:
+        window.arch_box.addItem(label, arch)
+    window.arch_box.setToolTip("Switch the architecture: a fresh seeded model (or the bundled "
+                               "trained one) of that kind; your text is kept")
+    window.arch_box.activated.connect(
+        lambda i: window.set_architecture(window.arch_box.itemData(i)))
+    window.arch_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    model_bar.addWidget(window.arch_box)
+    window.model_label = QLabel("  Loading…")
+    window.model_label.setToolTip("Which model is shown, and whether it is trained")
+    font = window.model_label.font()
+    font.setBold(True)
+    window.model_label.setFont(font)
+    model_bar.addWidget(window.model_label)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, model_bar)
+
+    step_bar = QToolBar("Step", window)
+    step_bar.setObjectName("toolbar-step")
+    window.step_actions = {
+        "first": _action(window, "◀◀ First", _session_call(window, "first_step"), "Home",
+                         "First step (Home)"),
+        "prev_layer": _action(window, "▲ Layer", _session_call(window, "prev_group"),
+                              "PgUp", "Previous layer or block (PageUp)"),
+        "prev": _action(window, "◀ Back", _session_call(window, "step_by", -1), "Left",
+                        "Previous step (←)"),
+        "next": _action(window, "Next ▶", _session_call(window, "step_by", 1), "Right",
+                        "Next step (→)"),
+        "next_layer": _action(window, "Layer ▼", _session_call(window, "next_group"),
+                              "PgDown", "Next layer or block (PageDown)"),
+        "last": _action(window, "Last ▶▶", _session_call(window, "last_step"), "End",
+                        "Last step (End)"),
+    }
+    for action in window.step_actions.values():
+        step_bar.addAction(action)
+    for n in range(1, 10):
+        _action(window, f"Layer {n}", _session_call(window, "jump_to_layer", n), str(n),
+                f"Go to layer {n} ({n})")
+    window.step_counter = QLabel("  Step – / –  ")
+    window.step_counter.setToolTip("Which step of the forward pass is shown")
+    step_bar.addWidget(window.step_counter)
+    for child in step_bar.findChildren(QToolButton):
+        child.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, step_bar)
+
+
+def _open_folder(window: MainWindow) -> None:
+    path = QFileDialog.getExistingDirectory(
+        window, "Open a model folder (config.json, model.safetensors, tokenizer.json)")
+    if path:
+        window.open_model_folder(path)
+
+
+def _new_model(window: MainWindow) -> None:
+    from explorer.ui.window.model_dialog import NewModelDialog
+
+    arch = window.session.arch if window.session is not None else "decoder"
+    dialog = NewModelDialog(arch, window)
+    if dialog.exec():
+        choice = dialog.choice()
+        window.new_model(choice.pop("arch"), choice.pop("seed"), **choice)
+
+
+def _about(window: MainWindow) -> None:
+    QMessageBox.about(
+        window, "About Transformer Explorer",
+        "<h3>Transformer Explorer</h3><p>See, step through and train the algorithms of "
+        "<i>Formal Algorithms for Transformers</i> (Mary Phuong and Marcus Hutter, 2022, "
+        "arXiv 2207.09238).</p><p>Every view is one step of the paper's Algorithms 1-10, "
+        "in its notation: tokens along the columns, X ∈ ℝ<sup>d×ℓ</sup>.</p>")
+
+
+def _shortcuts(window: MainWindow) -> None:
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+    QMessageBox.information(window, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+
+def _edit_text(window: MainWindow) -> None:
+    window.input_dock.show()
+    window.inputs.text.setFocus()
+
+
+def build_menus(window: MainWindow) -> None:
+    bar = window.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(_action(window, "Open model folder…", lambda: _open_folder(window),
+                                QKeySequence.StandardKey.Open,
+                                "Open a saved model folder (ours or Hugging Face)"))
+    file_menu.addAction(_action(window, "New model…", lambda: _new_model(window), "Ctrl+N",
+                                "A fresh seeded model: size, norm, positions, activation"))
+    file_menu.addSeparator()
+    file_menu.addAction(_action(window, "Quit", window.close, "Ctrl+Q", "Quit (Ctrl+Q)"))
+
+    step_menu = bar.addMenu("&Step")
+    for action in window.step_actions.values():
+        step_menu.addAction(action)
+    step_menu.addSeparator()
+    step_menu.addAction(_action(window, "Edit the text", lambda: _edit_text(window), "Ctrl+L",
+                                "Put the cursor in the text box (Esc leaves it)"))
+
+    view_menu = bar.addMenu("&View")
+    for dock in (window.input_dock, window.steps_dock, window.overview_dock, window.paper_dock):
+        action = dock.toggleViewAction()
+        action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
+        view_menu.addAction(action)
+    window.view_menu = view_menu
+
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(_action(window, "Keyboard shortcuts", lambda: _shortcuts(window), "F1"))
+    help_menu.addAction(_action(window, "About Transformer Explorer", lambda: _about(window)))
+
+
+def focusable_text(widget: QWidget | None) -> bool:
+    """True for widgets that take typed keys (the stepping keys must not steal them)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QTextEdit
+
+    return isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
