@@ -14,11 +14,8 @@ from PySide6.QtCore import QUrl  # noqa: E402
 from PySide6.QtWidgets import QToolTip  # noqa: E402
 
 from explorer.tokenize import KINDS, train_tokenizer  # noqa: E402
-from explorer.ui.tokens.view import (  # noqa: E402
-    MAX_SHOWN_TOKENS,
-    TokenizationWidget,
-    visible,
-)
+from explorer.ui.tokens.pieces import MAX_SHOWN_TOKENS, visible  # noqa: E402
+from explorer.ui.tokens.view import TokenizationWidget  # noqa: E402
 
 CORPUS = ["the old wizard sees a red apple .", "two dogs chase the cat ."] * 30
 TOKS = {kind: train_tokenizer(kind, CORPUS, 300) for kind in KINDS}

@@ -1,0 +1,83 @@
+"""The window composes its tabs from Panel objects and calls them through the protocol."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel
+
+from explorer.ui.widgets.panel import Panel
+from explorer.ui.window.compose import default_panels
+from explorer.ui.window.main_window import MainWindow
+
+TIMEOUT = 30_000
+
+
+class Recorder(Panel):
+    title = "Recorder"
+    tooltip = "records the calls it gets"
+
+    def __init__(self, allow_close: bool = True) -> None:
+        super().__init__(QLabel("recorder"))
+        self.calls: list[str] = []
+        self.allow_close = allow_close
+
+    def refresh(self, session) -> None:
+        self.calls.append("refresh")
+
+    def refresh_selection(self, session) -> None:
+        self.calls.append("selection")
+
+    def model_changed(self, session) -> None:
+        self.calls.append("model")
+
+    def text_edited(self) -> None:
+        self.calls.append("text")
+
+    def confirm_close(self) -> bool:
+        self.calls.append("confirm")
+        return self.allow_close
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    window = MainWindow(arch="decoder", text="the king sings .")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles == ["Step", *(p.title for p in default_panels())]
+    assert titles == ["Step", "Attention", "Output", "Infer", "Train"]
+    for panel in window.panels:
+        assert window.tabs.indexOf(panel.widget) >= 0 and panel.host is window
+    window.close()
+
+
+def test_a_panel_gets_every_call_of_the_protocol(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    keep_open = Recorder(allow_close=False)
+    window = MainWindow(arch="decoder", text="the king sings .",
+                        panel_factory=lambda: [keep_open])
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    assert window.panel("Recorder") is keep_open and keep_open.host is window
+    assert "refresh" in keep_open.calls and "selection" in keep_open.calls
+    keep_open.calls.clear()
+    window.inputs.text.setFocus()
+    qtbot.keyClicks(window.inputs.text, "x")
+    assert "text" in keep_open.calls
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        pass
+    assert "refresh" in keep_open.calls
+    with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
+        window.set_architecture("encoder")
+    assert "model" in keep_open.calls
+    window.close()  # the panel says no: the window stays open
+    assert window.isVisible() and "confirm" in keep_open.calls
+    keep_open.allow_close = True
+    window.close()
+    assert not window.isVisible() and keep_open.calls[-1] == "shutdown"
