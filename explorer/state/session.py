@@ -77,8 +77,10 @@ class Session:
     def __init__(self, loaded: LoadedModel, text: str = DEFAULT_TEXT,
                  context: str = DEFAULT_CONTEXT) -> None:
         self.loaded = loaded
-        self.text = text
-        self.context = context
+        self.message = ""
+        self._length_warnings: dict[str, str] = {}
+        self.text = self._check_length("text", text)
+        self.context = self._check_length("context", context)
         self.chunk = 0
         self.context_chunk = 0
         self.trace: Trace | None = None
@@ -88,7 +90,6 @@ class Session:
         self.head = 0
         self.generation = 0
         self._wanted_step: str | None = None  # kept across a model change
-        self.message = ""
         self.last_seconds = 0.0
         self.encoded: EncodedText = self._encode(text, self._x_role())
         self.encoded_context: EncodedText | None = self._encode_context()
@@ -141,11 +142,26 @@ class Session:
         self.inputs_changed.emit()
 
     # -- inputs --------------------------------------------------------------------------
-    def set_text(self, text: str) -> None:
+    def _check_length(self, which: str, text: str) -> str:
+        """``text`` cut to ``MAX_TEXT``; the warning about it stays (in ``message``, also
+        after each trace) until that box's text fits again."""
+        warning = ""
         if len(text) > MAX_TEXT:
-            self._say(f"The text has {len(text):,} characters; the window reads at most "
-                      f"{MAX_TEXT:,}. Only the first {MAX_TEXT:,} are used.")
-            text = text[:MAX_TEXT]
+            name = "The text" if which == "text" else "The context z"
+            warning = (f"{name} has {len(text):,} characters; the window reads at most "
+                       f"{MAX_TEXT:,}. Only the first {MAX_TEXT:,} are used.")
+        if warning != self._length_warnings.get(which, ""):
+            self._length_warnings[which] = warning
+            self._say(self.input_warning)
+        return text[:MAX_TEXT]
+
+    @property
+    def input_warning(self) -> str:
+        """What stays said about the inputs while they are as they are (too long)."""
+        return " ".join(w for w in self._length_warnings.values() if w)
+
+    def set_text(self, text: str) -> None:
+        text = self._check_length("text", text)
         if text == self.text:
             return
         self.text = text
@@ -155,7 +171,7 @@ class Session:
         self.inputs_changed.emit()
 
     def set_context(self, text: str) -> None:
-        text = text[:MAX_TEXT]
+        text = self._check_length("context", text)
         if text == self.context:
             return
         self.context = text
@@ -232,7 +248,7 @@ class Session:
         self.step_index = names.index(old) if old in names else min(self.step_index,
                                                                       len(names) - 1)
         self.head = min(self.head, self.n_heads - 1)
-        self._say("")
+        self._say(self.input_warning)
         self.trace_changed.emit()
         return True
 

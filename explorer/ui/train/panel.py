@@ -48,6 +48,7 @@ from explorer.ui.train.worker import TrainWorker
 from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
 
 REDRAW_MS = 33
+CLOSE_WAIT_MS = 300  # a run that ends this fast closes the window at once
 
 
 class TrainPanel(TrainPanelLayout, QWidget):
@@ -58,6 +59,7 @@ class TrainPanel(TrainPanelLayout, QWidget):
     training_finished = Signal(str)
     checkpoint_saved = Signal(str)
     error_occurred = Signal(str)
+    close_ready = Signal()  # a close that waited for the run to stop and save may go on
 
     def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
                  snapshot_interval_s: float = 3.0) -> None:
@@ -74,6 +76,7 @@ class TrainPanel(TrainPanelLayout, QWidget):
         self._worker: TrainWorker | None = None
         self._last_val: float | None = None
         self._ask = self._ask_user
+        self.close_pending = False  # the user closed the window; it closes once saved
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -318,6 +321,9 @@ class TrainPanel(TrainPanelLayout, QWidget):
             self.progress.setFormat(self.progress.format().split(" · ")[0] + f" · {reason}")
         self._update_buttons()
         self.training_finished.emit(reason)
+        if self.close_pending:
+            self.close_pending = False
+            self.close_ready.emit()
 
     # -- closing ---------------------------------------------------------------------
     def _ask_user(self, title: str, text: str) -> bool:
@@ -327,15 +333,29 @@ class TrainPanel(TrainPanelLayout, QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def confirm_close(self) -> bool:
-        """If training: ask, then stop and save (True) or keep training (False)."""
+        """May the window close now? Not training: yes. Training: ask; on Yes the run is
+        asked to stop and save. If it ends within a moment the answer is yes; otherwise
+        (a long step, data still being prepared) the answer is no for now, the panel says
+        what it is waiting for, and ``close_ready`` is emitted once the run is saved, so
+        the window closes then: the GUI never blocks on a step, however long."""
         if not self.is_training():
             return True
-        if not self._ask("Training is running",
-                         "Stop training and save a checkpoint before closing?"):
-            return False
-        self._control.stop()
-        self.wait(10_000)
-        return True
+        if not self.close_pending:
+            if not self._ask("Training is running",
+                             "Stop training and save a checkpoint before closing?"):
+                return False
+            self.close_pending = True
+            self._control.stop()
+        if self.wait(CLOSE_WAIT_MS):
+            self.close_pending = False
+            self._on_tick()
+            return True
+        step = self.trainer.step if self.trainer is not None else 0
+        where = f"after step {step:,}" if self.trainer is not None else "while preparing the data"
+        self._show_message(f"Closing: stopping the run {where} and saving it to {self.run_dir}. "
+                           "The window closes by itself when the run is saved.", error=False)
+        self.progress.setFormat("stopping and saving before the window closes…")
+        return False
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.confirm_close():

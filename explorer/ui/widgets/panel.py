@@ -11,6 +11,8 @@ keeps a list and calls, for each panel:
   change of the selected step or head;
 - ``model_changed(session)`` after a model replaced the previous one;
 - ``text_edited()`` as the user types (before the trace follows);
+- ``may_replace_model(what) -> bool`` before the user's choice of another model replaces
+  the one shown (False: keep it; the panel has said why);
 - ``confirm_close() -> bool`` when the window is about to close (False keeps it open);
 - ``shutdown()`` once, when the window closes (stop timers and threads).
 
@@ -81,6 +83,10 @@ class Panel:
 
     def text_edited(self) -> None:
         """The user edited the text."""
+
+    def may_replace_model(self, what: str) -> bool:
+        """The user chose ``what`` (a sentence: "the encoder model") to replace the model."""
+        return True
 
     def confirm_close(self) -> bool:
         return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 
+from explorer.ui.window.settings import NOTE_KEY, bounded_text
+
 
 class WindowLayout:
     """Expects ``settings``, ``inputs``, ``session`` and the docks of ``MainWindow``."""
@@ -47,8 +49,11 @@ class WindowLayout:
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("input/text", self.inputs.text.toPlainText())
-        self.settings.setValue("input/context", self.inputs.context.toPlainText())
+        text, note = bounded_text(self.inputs.text.toPlainText(), "The text")
+        context, context_note = bounded_text(self.inputs.context.toPlainText(), "The context")
+        self.settings.setValue("input/text", text)
+        self.settings.setValue("input/context", context)
+        self.settings.setValue(NOTE_KEY, " ".join(n for n in (note, context_note) if n))
         if self.session is not None:
             self.settings.setValue("model/arch", self.session.arch)
         self.settings.sync()

@@ -45,6 +45,8 @@ class ModelLoading:
         if arch not in ARCH_NAMES:
             self.show_error(f"Unknown architecture {arch!r}.")
             return
+        if not self._may_replace_model(f"the {arch} model"):
+            return
 
         def load(report):
             from explorer.state import default_model
@@ -55,6 +57,9 @@ class ModelLoading:
         self._run_task(load, f"Building the {arch} model…")
 
     def open_model_folder(self, path: str) -> None:
+        if not self._may_replace_model(f"the model in {path}"):
+            return
+
         def load(report):
             from explorer.state import load_folder
 
@@ -65,6 +70,8 @@ class ModelLoading:
 
     def new_model(self, arch: str, seed: int = 0, **sizes: Any) -> None:
         """A fresh seeded model of ``arch`` with the chosen sizes and variants."""
+        if not self._may_replace_model(f"a new {arch} model"):
+            return
         tokenizer = self.session.tokenizer if self.session is not None else None
 
         def load(report):
@@ -76,6 +83,8 @@ class ModelLoading:
         self._run_task(load, f"Building a new {arch} model…")
 
     def _on_tokenizer_chosen(self, tokenizer: Any) -> None:
+        if not self._may_replace_model("a model for the new tokenizer"):
+            return
         arch = self.session.arch if self.session is not None else self._arch
         sizes = {}
         if self.session is not None:
@@ -91,6 +100,17 @@ class ModelLoading:
             return loaded
 
         self._run_task(load, "Building a model for the new tokenizer…")
+
+    def _may_replace_model(self, what: str) -> bool:
+        """Every panel agrees that the model shown may be replaced by ``what``; if one does
+        not (a training run the views follow), the architecture picker shows the model that
+        stays, never silently another."""
+        if all(panel.may_replace_model(what) for panel in self.panels):
+            return True
+        if self.session is not None:
+            self.arch_box.setCurrentIndex(ARCH_NAMES.index(self.session.arch))
+        self.show_status("Kept the model being trained: the run goes on.", 5000)
+        return False
 
     def _run_task(self, fn, what: str) -> None:
         task = TaskThread(fn, self)

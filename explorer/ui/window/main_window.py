@@ -41,7 +41,7 @@ from explorer.ui.window.compose import default_panels
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ARCH_NAMES, ModelLoading
 from explorer.ui.window.menus import build_menus, build_toolbars
-from explorer.ui.window.settings import make_settings
+from explorer.ui.window.settings import NOTE_KEY, make_settings
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
@@ -82,6 +82,7 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         self._text = text if text is not None else (str(saved) if saved is not None else None)
         saved_context = self.settings.value("input/context", None)
         self._context = str(saved_context) if saved_context is not None else None
+        self._settings_note = str(self.settings.value(NOTE_KEY, "") or "")
         self._tasks: list[TaskThread] = []
         self._painted = False
         self._closing = False
@@ -228,6 +229,8 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         self._on_model_changed()
         self._on_inputs_changed()
         self._add_late_panels()
+        if self._settings_note:
+            self.show_error(self._settings_note)
         self.session_ready.emit()
 
     def _add_late_panels(self) -> None:

@@ -1,0 +1,88 @@
+"""The Train tab inside the window: closing during a long step never blocks the GUI and
+still saves; choosing another model while the views follow a run asks first."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from explorer.ui.window.main_window import MainWindow
+from explorer.ui.window.settings import SETTINGS_ENV
+
+TIMEOUT = 30_000
+STEP_S = 2.5  # one slow step, as a large batch on a laptop
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
+    w = MainWindow(arch="decoder", text="the king sings .")
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.views_updated, timeout=TIMEOUT):
+        w.start()
+    panel = w.panel("Train").view
+    panel.runs_dir = tmp_path / "runs"
+    panel.size_box.setCurrentIndex(0)
+    panel.batch_spin.setValue(8)
+    panel.steps_spin.setValue(1_000_000)
+    panel.device_box.setCurrentText("cpu")
+    panel._ask = lambda title, text: True
+    yield w
+    if panel.is_training():
+        panel.stop()
+        panel.wait(20_000)
+    w.close()
+
+
+def test_closing_during_a_slow_step_keeps_the_window_live_then_saves_and_closes(
+        qtbot, window, monkeypatch):
+    from explorer.train import loop, read_checkpoint_state
+
+    real_step = loop.Trainer._train_step
+
+    def slow_step(self, lr):
+        if self.step >= 3:
+            time.sleep(STEP_S)
+        return real_step(self, lr)
+
+    monkeypatch.setattr(loop.Trainer, "_train_step", slow_step)
+    panel = window.panel("Train").view
+    panel.snapshot_interval_s = 1e9
+    panel.start()
+    qtbot.waitUntil(lambda: panel.trainer is not None and panel.trainer.step >= 3,
+                    timeout=TIMEOUT)
+    t0 = time.perf_counter()
+    window.close()
+    blocked = time.perf_counter() - t0
+    assert blocked < 1.0  # the GUI thread did not wait for the step
+    assert window.isVisible() and "Closing" in panel.message.text()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)  # closes by itself
+    state = read_checkpoint_state(panel.run_dir)
+    assert state["step"] == panel.trainer.step >= 3
+
+
+def test_choosing_another_architecture_during_training_asks(qtbot, window):
+    panel = window.panel("Train").view
+    tab = window.panel("Train")
+    panel.snapshot_interval_s = 0.2
+    with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):  # the first snapshot
+        panel.start()
+    assert tab.following and window.session.loaded.source == "training"
+    asked: list[str] = []
+    panel._ask = lambda title, text: asked.append(text) or False  # keep the run
+    window.arch_box.setCurrentIndex(1)
+    window.set_architecture("encoder")
+    assert asked and "Stop it" in asked[0]
+    assert window.arch_box.currentIndex() == 0 and panel.is_training()
+    qtbot.wait(600)  # more snapshots arrive: still the run's decoder
+    assert window.session.arch == "decoder"
+    panel._ask = lambda title, text: True  # stop the run and switch
+    with qtbot.waitSignal(panel.training_finished, timeout=TIMEOUT):
+        window.set_architecture("encoder")
+    qtbot.waitUntil(lambda: window.session.arch == "encoder", timeout=TIMEOUT)
+    qtbot.wait(800)  # the run's last snapshot must not bring the decoder back
+    assert window.session.arch == "encoder"
+    assert window.arch_box.currentIndex() == 1
+    assert (panel.run_dir / "checkpoint").is_dir()  # the stopped run was saved
