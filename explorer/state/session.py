@@ -248,7 +248,7 @@ class Session:
         self.step_index = names.index(old) if old in names else min(self.step_index,
                                                                       len(names) - 1)
         self.head = min(self.head, self.n_heads - 1)
-        self._say(self.input_warning)
+        self._say(" ".join(m for m in (self.input_warning, self._nonfinite_note()) if m))
         self.trace_changed.emit()
         return True
 
@@ -342,7 +342,26 @@ class Session:
             return z
         return None
 
+    def _nonfinite_note(self) -> str:
+        """A sentence when the output holds NaN or ∞ (damaged or overflowing weights)."""
+        logits = self.logits
+        if logits is None or not logits.is_floating_point() or bool(torch.isfinite(logits).all()):
+            return ""
+        first = next((s.name for s in self.trace.steps
+                      if s.name in self.trace and self.trace[s.name].is_floating_point()
+                      and not _finite_or_masked(self.trace[s.name], s.name)), "the output")
+        return (f"The model computes values that are not finite (NaN or ∞), first at "
+                f"{first}: its weights are damaged or overflow. Views draw them blank; "
+                "generation is not possible with this model.")
+
     def _say(self, message: str) -> None:
         if message != self.message:
             self.message = message
             self.message_changed.emit(message)
+
+
+def _finite_or_masked(t: torch.Tensor, name: str) -> bool:
+    """True when every value is finite, or −∞ only where a mask put it."""
+    if name.endswith("masked_scores"):
+        return not bool(torch.isnan(t).any() or torch.isposinf(t).any())
+    return bool(torch.isfinite(t).all())

@@ -38,6 +38,7 @@ class HeatmapData:
     head: int | None  # the head shown for per-head steps
     n_heads: int
     row_names: tuple[str, ...] | None = None  # vocabulary entries for N_V rows
+    nonfinite: int = 0  # values that are NaN or ±∞ where no mask put them (damaged weights)
 
 
 def _mask_for(session: Session, step: Step) -> np.ndarray | None:
@@ -85,7 +86,9 @@ def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | No
         values[mask] = np.nan
     else:
         mask = None
-    finite = raw[np.isfinite(raw)]
+    is_finite = np.isfinite(raw)
+    finite = raw[is_finite]
+    nonfinite = int((~is_finite).sum()) - (int(mask.sum()) if mask is not None else 0)
     kind = "ids" if step.kind == "ids" else step.kind
     row_dim, col_dim = dims[0], dims[1]
     row_names = None
@@ -97,6 +100,7 @@ def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | No
         col_labels=session.labels_for(col_dim) if col_dim in TOKEN_DIMS else None,
         levels=_levels(kind, finite, int(session.cfg.vocab_size)), kind=kind, head=head,
         n_heads=session.n_heads if step.per_head else 0, row_names=row_names,
+        nonfinite=max(0, nonfinite),
     )
 
 

@@ -189,3 +189,25 @@ def test_switching_architecture_keeps_typed_text_and_swaps_defaults():
     s.set_text("my own words")
     s.set_model(random_model("encoder-decoder"))
     assert s.text == "my own words"
+
+
+def test_damaged_weights_say_where_values_stop_being_finite_and_views_count_them():
+    from explorer.state.session import MAX_TEXT
+    from explorer.state.step_data import heatmap_data
+
+    loaded = random_model("decoder", 0)
+    params = dict(loaded.model.named_parameters())
+    with torch.no_grad():
+        next(p for n, p in params.items() if n.startswith("stack.blocks.0.mlp")).fill_(
+            float("nan"))
+    session = Session(loaded, "the cat sat")
+    assert session.record_now()
+    assert "not finite" in session.message and "blocks.0" in session.message
+    session.select_name("logits")
+    data = heatmap_data(session)
+    assert data.nonfinite == data.raw.size  # every logit is NaN, and says so
+    session.select_name("blocks.0.attn.pattern")
+    assert heatmap_data(session).nonfinite == 0  # masked −∞ is not damage
+    clean = Session(random_model("decoder", 0), "the cat sat " * (MAX_TEXT // 10))
+    assert clean.record_now() and "at most" in clean.message  # kept after the trace
+    assert "not finite" not in clean.message

@@ -137,7 +137,11 @@ class HeatmapWidget(QWidget):
         step = data.step
         self.plot.show()
         self.title.setText(step.title)
-        self.formula.setText(f"shape {step.shape}     {step.formula}")
+        note = ""
+        if data.nonfinite:
+            note = (f"     ⚠ {data.nonfinite:,} value{'s are' if data.nonfinite != 1 else ' is'} "
+                    "not finite (NaN or ∞), drawn blank")
+        self.formula.setText(f"shape {step.shape}     {step.formula}{note}")
         rows, cols = data.values.shape
         cmap = theme.colormap_for(data.kind)
         self.colorbar.setColorMap(cmap)
