@@ -242,6 +242,7 @@ class PresentationController(QObject):
         w = self.window
         app = QApplication.instance()
         self._saved = {
+            "layout": (w.saveGeometry(), w.saveState()),  # what a quit now should save
             "state": w.windowState(), "zoom": self.zoom_factor, "palette": QPalette(w.palette()),
             "app_palette": QPalette(app.palette()),
             "hidden": [x for x in (*w.findChildren(QDockWidget), *w.findChildren(QToolBar))
@@ -268,6 +269,11 @@ class PresentationController(QObject):
         focus = getattr(w, "focus_steps", None)
         if callable(focus):
             focus()
+
+    def normal_layout(self) -> tuple[Any, Any] | None:
+        """(geometry, dock and toolbar state) of the window as it was before presentation
+        mode, while it is on; None when it is off (the window's own layout is normal)."""
+        return self._saved["layout"] if self.presenting else None
 
     def leave(self) -> None:
         if not self.presenting:

@@ -4,6 +4,7 @@ texts (restored at start, saved at close). A mixin of ``MainWindow``."""
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from explorer.ui.window.settings import NOTE_KEY, bounded_text
 
@@ -11,17 +12,48 @@ from explorer.ui.window.settings import NOTE_KEY, bounded_text
 class WindowLayout:
     """Expects ``settings``, ``inputs``, ``session`` and the docks of ``MainWindow``."""
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> str:
+        """Restore the saved size, docks and toolbars; returns a note for the user when the
+        saved layout could not be used (damaged, from elsewhere, or hiding every panel)."""
+        self._default_state = self.saveState()  # View ▸ Reset layout goes back to it
         geometry = self.settings.value("window/geometry")
         state = self.settings.value("window/state")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
+        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
             self._default_size()
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        else:
+        if not isinstance(state, QByteArray):
             self._needs_dock_sizes = True
+            return ""
+        if self.restoreState(state) and not self._layout_hides_everything():
+            return ""
+        self.restoreState(self._default_state)
+        self._show_every_panel()
+        self._needs_dock_sizes = True
+        return ("The saved window layout could not be used (damaged, or hiding every panel); "
+                "the default layout is shown.")
+
+    def _panels_and_bars(self) -> list:
+        return [*self.findChildren(QDockWidget), *self.findChildren(QToolBar)]
+
+    def _layout_hides_everything(self) -> bool:
+        """The toolbars and the input dock all hidden: a layout no one works with (an
+        older version saved presentation mode's this way)."""
+        return not any(w.isVisibleTo(self) or not w.isHidden()
+                       for w in (self.input_dock, *self.findChildren(QToolBar)))
+
+    def _show_every_panel(self) -> None:
+        for widget in self._panels_and_bars():
+            if widget.parentWidget() is self:
+                widget.show()
+
+    def reset_layout(self) -> None:
+        """View ▸ Reset layout: every dock and toolbar back in its first place and size."""
+        presentation = getattr(self, "presentation", None)
+        if presentation is not None and presentation.presenting:
+            presentation.leave()
+        self.restoreState(self._default_state)
+        self._show_every_panel()
+        self._default_size()
+        self._default_dock_sizes()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
@@ -47,8 +79,12 @@ class WindowLayout:
         self.resize(max(1280, int(screen.width() * 0.9)), max(800, int(screen.height() * 0.9)))
 
     def save_settings(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        """Save the normal layout (never presentation mode's), the texts and the model."""
+        presentation = getattr(self, "presentation", None)
+        normal = presentation.normal_layout() if presentation is not None else None
+        geometry, state = normal or (self.saveGeometry(), self.saveState())
+        self.settings.setValue("window/geometry", geometry)
+        self.settings.setValue("window/state", state)
         text, note = bounded_text(self.inputs.text.toPlainText(), "The text")
         context, context_note = bounded_text(self.inputs.context.toPlainText(), "The context")
         self.settings.setValue("input/text", text)

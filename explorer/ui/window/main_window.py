@@ -93,7 +93,9 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         build_toolbars(self)
         build_menus(self)
         install_lecture_features(self)  # presentation mode, zoom, scenes, lectures, export
-        self._restore_layout()
+        layout_note = self._restore_layout()
+        if layout_note:
+            self._settings_note = " ".join(n for n in (self._settings_note, layout_note) if n)
         self._runner = TraceRunner(self._run_request, self)
         self._runner.finished.connect(self._on_trace_recorded)
         self._debounce = QTimer(self)

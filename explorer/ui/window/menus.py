@@ -162,6 +162,8 @@ def build_menus(window: MainWindow) -> None:
         action = dock.toggleViewAction()
         action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         view_menu.addAction(action)
+    view_menu.addAction(_action(window, "Reset layout", window.reset_layout, None,
+                                "Every panel and toolbar back in its first place and size"))
     window.view_menu = view_menu
 
     help_menu = bar.addMenu("&Help")
