@@ -3,7 +3,7 @@ it, and the chunk selector with a sentence saying what is fed (never a silent cu
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -103,6 +103,7 @@ class InputPanel(QWidget):
             area.setMinimumWidth(280)
             self.splitter.addWidget(area)
             self.splitter.setSizes([1, 1])
+        self._tokens_view = tokens_view
         layout.addWidget(self.splitter)
 
         self.text.textChanged.connect(lambda: self.text_edited.emit(self.text.toPlainText()))
@@ -115,6 +116,31 @@ class InputPanel(QWidget):
         self.context.escaped.connect(self.escaped.emit)
         self.set_context_visible(False)
         self.set_chunks(1, 0, None, 0, "")
+
+    def needed_height(self) -> int:
+        """The height that shows the token strip whole (its ids row included)."""
+        view = self._tokens_view
+        return view.minimumSizeHint().height() + 8 if view is not None else 0
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """When the panel's width changes (the window's first layout, a smaller screen),
+        the token strip gets room for its controls again; dragging the splitter is the
+        user's own choice and is left alone."""
+        super().resizeEvent(event)
+        if self._tokens_view is not None and event.size().width() != event.oldSize().width():
+            QTimer.singleShot(0, self.balance)
+
+    def balance(self) -> None:
+        """Half the width each, but the token strip at least as wide as its controls (a
+        1280-pixel projector must not cut "compare kinds") while the text keeps 240 px."""
+        total = self.splitter.width()
+        if total <= 0 or self._tokens_view is None:
+            return
+        need = self._tokens_view.minimumSizeHint().width() + 4
+        if self.splitter.sizes()[-1] >= need:
+            return
+        right = max(total // 2, min(need, total - 240))
+        self.splitter.setSizes([total - right, right])
 
     @staticmethod
     def _spin(tip: str) -> QSpinBox:

@@ -78,6 +78,10 @@ class TokenizationWidget(TokenRendering, QWidget):
         for kind in KINDS:
             self.kind_box.addItem(KIND_LABELS[kind], kind)
         self.kind_box.setToolTip("Tokenizer kind: train a new one of this kind on the corpus")
+        # as wide as a short name, not the longest one: the row must fit a 1280-px projector
+        self.kind_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind_box.setMinimumContentsLength(12)
         self.vocab_box = QSpinBox()
         self.vocab_box.setRange(32, 50000)
         self.vocab_box.setSingleStep(100)

@@ -62,21 +62,27 @@ class WindowLayout:
             QTimer.singleShot(0, self._default_dock_sizes)
 
     def _default_dock_sizes(self) -> None:
-        self.resizeDocks([self.input_dock], [int(self.height() * 0.21)],
-                         Qt.Orientation.Vertical)
+        input_height = max(int(self.height() * 0.21), self.inputs.needed_height() + 30)
+        self.resizeDocks([self.input_dock], [input_height], Qt.Orientation.Vertical)
         width = max(self.width(), 1000)
         self.resizeDocks([self.steps_dock, self.paper_dock],
                          [int(width * 0.22), int(width * 0.3)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.steps_dock, self.overview_dock], [3, 2],
                          Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self.inputs.balance)  # once the docks have their sizes
 
     def _default_size(self) -> None:
-        """1280x800, or 90% of a larger screen (a 1920x1080 projector gets room)."""
+        """1280x800 where the screen has room, 90% of a larger screen (a 1920x1080
+        projector gets room), and never more than the screen (a 1280x720 projector)."""
         screen = self.screen().availableGeometry() if self.screen() is not None else None
-        if screen is None or screen.width() <= 1280 or screen.height() <= 800:
+        if screen is None:
             self.resize(1280, 800)
             return
-        self.resize(max(1280, int(screen.width() * 0.9)), max(800, int(screen.height() * 0.9)))
+        width, height = screen.width(), screen.height()
+        if width > 1280 and height > 800:
+            self.resize(max(1280, int(width * 0.9)), max(800, int(height * 0.9)))
+        else:
+            self.resize(min(1280, width), min(800, height))
 
     def save_settings(self) -> None:
         """Save the normal layout (never presentation mode's), the texts and the model."""

@@ -4,7 +4,7 @@ foreign saved state, and View ▸ Reset layout."""
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray
-from PySide6.QtWidgets import QDockWidget, QToolBar
+from PySide6.QtWidgets import QDockWidget, QToolBar, QWidget
 
 from explorer.ui.window.main_window import MainWindow
 from explorer.ui.window.settings import SETTINGS_ENV, make_settings
@@ -66,4 +66,30 @@ def test_reset_layout_brings_every_panel_back(qtbot, tmp_path, monkeypatch):
     reset = next(a for a in window.view_menu.actions() if a.text() == "Reset layout")
     reset.trigger()
     assert every_panel_shown(window) and not window.paper_dock.isFloating()
+    window.close()
+
+
+def test_every_tab_fits_a_1280x720_projector(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel
+
+    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
+    window = open_window(qtbot)
+    hint = window.minimumSizeHint()
+    assert hint.width() <= 1280 and hint.height() <= 720
+    window.resize(1280, 720)
+    window._default_dock_sizes()
+    qtbot.wait(50)
+    tokens = window.inputs._tokens_view
+    strip = tokens.parentWidget()  # the scroll area's viewport
+    assert strip.width() >= tokens.minimumSizeHint().width()  # "compare kinds" whole
+    assert window.input_dock.height() >= window.inputs.needed_height()  # the ids row too
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(20)
+        for w in window.findChildren(QWidget):
+            if not w.isVisible() or not isinstance(w, (QAbstractButton, QLabel, QComboBox)):
+                continue
+            if isinstance(w, QLabel) and (w.wordWrap() or not w.text()):
+                continue
+            assert w.width() + 1 >= w.minimumSizeHint().width(), (window.tabs.tabText(i), w)
     window.close()
