@@ -97,3 +97,36 @@ def line_step(steps: Sequence[Step], algorithm: int, line: int, index: int) -> i
             if near:
                 return near[0]
     return hits[0]
+
+
+JUMPS = {  # key -> (what it finds, the sentence when a model has none)
+    "attention": "an attention pattern",
+    "mlp": "an MLP",
+    "output": "an output distribution",
+    "tokens": "token ids",
+}
+
+
+def _is_target(steps: Sequence[Step], i: int, target: str) -> bool:
+    s = steps[i]
+    if target == "attention":
+        return s.kind == "pattern"
+    if target == "mlp":
+        return s.block == "mlp" and (i == 0 or steps[i - 1].block != "mlp"
+                                     or steps[i - 1].layer != s.layer)
+    if target == "output":
+        return s.kind == "probs" or s.name.endswith("class_probs")
+    if target == "tokens":
+        return s.kind == "ids"
+    raise ValueError(f"unknown jump {target!r}; one of {', '.join(JUMPS)}")
+
+
+def next_of(steps: Sequence[Step], index: int, target: str) -> int | None:
+    """The next step after ``index`` that is ``target`` (one of ``JUMPS``), wrapping round
+    to the first; None when the model has none. The lecturer's single-key jumps."""
+    n = len(steps)
+    for k in range(1, n + 1):
+        i = (index + k) % n
+        if _is_target(steps, i, target):
+            return i
+    return None

@@ -317,6 +317,18 @@ class Session:
         self.select_step(index)
         return True
 
+    def jump_to_next(self, target: str) -> bool:
+        """Go to the next step that is ``target`` (``navigation.JUMPS``: "attention",
+        "mlp", "output", "tokens"), wrapping round; False (with a message) if none."""
+        if not self.steps:
+            return False
+        index = navigation.next_of(self.steps, self.step_index, target)
+        if index is None:
+            self._say(f"This model has no {navigation.JUMPS[target]} step.")
+            return False
+        self.select_step(index)
+        return True
+
     def jump_to_line(self, algorithm: int, line: int) -> bool:
         if not self.steps:
             return False

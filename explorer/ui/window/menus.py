@@ -25,6 +25,12 @@ from explorer.ui.widgets.actions import make_action
 if TYPE_CHECKING:
     from explorer.ui.window.main_window import MainWindow
 
+JUMP_KEYS = (  # single keys, as the digits: a text box with the cursor takes them first
+    ("attention", "Next attention pattern", "A", "The next attention pattern (A)"),
+    ("mlp", "Next MLP", "M", "The next MLP block (M)"),
+    ("output", "Output distribution", "O", "The output distribution (O)"),
+    ("tokens", "Token ids", "T", "The token ids (T)"),
+)
 ARCH_ITEMS = (
     ("decoder", "Decoder-only · GPT-like · Alg 10"),
     ("encoder", "Encoder-only · BERT-like · Alg 9"),
@@ -34,6 +40,8 @@ SHORTCUTS = (
     ("→", "next step"), ("←", "previous step"), ("Home / End", "first / last step"),
     ("PageDown / PageUp", "next / previous layer or block"),
     ("1 … 9", "go to layer 1 … 9 (again: the decoder's layer of that number)"),
+    ("A", "the next attention pattern"), ("M", "the next MLP"),
+    ("O", "the output distribution"), ("T", "the token ids"),
     ("Esc", "leave the text box, so the keys above step again"),
     ("Ctrl+L", "edit the text"), ("Ctrl+O", "open a model folder"),
     ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
@@ -94,6 +102,10 @@ def build_toolbars(window: MainWindow) -> None:
     for n in range(1, 10):
         _action(window, f"Layer {n}", _session_call(window, "jump_to_layer", n), str(n),
                 f"Go to layer {n} ({n})")
+    window.jump_actions = {
+        target: _action(window, text, _session_call(window, "jump_to_next", target), key, tip)
+        for target, text, key, tip in JUMP_KEYS
+    }
     window.step_counter = QLabel("  Step – / –  ")
     window.step_counter.setToolTip("Which step of the forward pass is shown")
     step_bar.addWidget(window.step_counter)
@@ -152,6 +164,9 @@ def build_menus(window: MainWindow) -> None:
 
     step_menu = bar.addMenu("&Step")
     for action in window.step_actions.values():
+        step_menu.addAction(action)
+    step_menu.addSeparator()
+    for action in window.jump_actions.values():
         step_menu.addAction(action)
     step_menu.addSeparator()
     step_menu.addAction(_action(window, "Edit the text", lambda: _edit_text(window), "Ctrl+L",
