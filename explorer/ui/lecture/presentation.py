@@ -21,6 +21,8 @@ from PySide6.QtGui import QAction, QColor, QCursor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QGraphicsSimpleTextItem,
+    QGraphicsTextItem,
     QLabel,
     QMainWindow,
     QToolBar,
@@ -66,6 +68,7 @@ class FontZoom:
         self._app_font: QFont | None = None
         self._widgets: dict[QWidget, QFont] = {}
         self._axes: dict[Any, tuple[QFont | None, QFont]] = {}
+        self._texts: dict[Any, QFont] = {}  # text items drawn in plots (cell values, notes)
 
     def set(self, factor: float) -> None:
         app = QApplication.instance()
@@ -85,6 +88,10 @@ class FontZoom:
             for item in view.scene().items():
                 if isinstance(item, pg.AxisItem):
                     self._zoom_axis(item)
+                elif isinstance(item, (QGraphicsTextItem, QGraphicsSimpleTextItem)):
+                    if item not in self._texts:
+                        self._texts[item] = QFont(item.font())
+                    item.setFont(self._scaled(self._texts[item]))
 
     def _zoom_axis(self, axis: pg.AxisItem) -> None:
         if axis not in self._axes:
@@ -123,8 +130,14 @@ class FontZoom:
                 axis.update()
             except RuntimeError:
                 continue
+        for item, font in self._texts.items():
+            try:
+                item.setFont(font)
+            except RuntimeError:
+                continue
         self._widgets.clear()
         self._axes.clear()
+        self._texts.clear()
         self._app_font = None
 
 
