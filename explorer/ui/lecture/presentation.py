@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QCursor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
@@ -273,6 +273,7 @@ class PresentationController(QObject):
         self.set_zoom(max(self.zoom_factor, PRESENT_ZOOM))
         self._apply_palette()
         w.showFullScreen()
+        QTimer.singleShot(0, self._fill_screen)
         self.toggle_action.setChecked(True)
         self.leave_action.setEnabled(True)
         self.overlay.show()
@@ -282,6 +283,14 @@ class PresentationController(QObject):
         focus = getattr(w, "focus_steps", None)
         if callable(focus):
             focus()
+
+    def _fill_screen(self) -> None:
+        """Full screen means the whole screen, also where no window manager honours the
+        request (a bare X server, some projector setups)."""
+        w = self.window
+        screen = w.screen()
+        if self.presenting and screen is not None and w.geometry() != screen.geometry():
+            w.setGeometry(screen.geometry())
 
     def normal_layout(self) -> tuple[Any, Any] | None:
         """(geometry, dock and toolbar state) of the window as it was before presentation
@@ -317,6 +326,7 @@ class PresentationController(QObject):
         for panel in saved["hidden"]:
             panel.show()
         w.setWindowState(saved["state"])
+        w.restoreGeometry(saved["layout"][0])
         self.toggle_action.setChecked(False)
         self.leave_action.setEnabled(False)
         self._saved = {}

@@ -55,6 +55,7 @@ def test_every_text_is_at_least_18_px_in_presentation_mode(qtbot, qapp, tmp_path
     dpi = qapp.primaryScreen().logicalDotsPerInch()
     window.presentation.enter()
     qtbot.wait(50)
+    assert window.geometry() == window.screen().geometry()  # the whole screen
     for i in range(window.tabs.count()):
         window.tabs.setCurrentIndex(i)
         qtbot.wait(30)
