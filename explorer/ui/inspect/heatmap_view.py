@@ -25,9 +25,16 @@ from PySide6.QtWidgets import (
 from explorer.state.step_data import DIM_NAMES, HeatmapData
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
+from explorer.ui.widgets.typeset import escape, notation_font, set_typeset
 
 MAX_HEADS_SHOWN = 16
 MAX_LABELLED = 160  # more rows or columns than this get numbered ticks instead
+
+
+def scaled(font: QFont, factor: float) -> QFont:
+    out = QFont(font)
+    out.setPointSizeF(font.pointSizeF() * factor)
+    return out
 
 
 def _fmt(value: float) -> str:
@@ -52,7 +59,7 @@ class HeatmapWidget(QWidget):
         self.title.setWordWrap(True)
         self.title.setToolTip("The step being shown: where it sits in the model and what it is")
         self.formula = QLabel("")
-        self.formula.setFont(theme.mono_font(1.15))
+        self.formula.setFont(notation_font(scaled(self.font(), 1.15)))
         self.formula.setWordWrap(True)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.formula.setToolTip("The step's shape in the paper's symbols, and its formula")
@@ -136,12 +143,13 @@ class HeatmapWidget(QWidget):
             return
         step = data.step
         self.plot.show()
-        self.title.setText(step.title)
-        note = ""
+        set_typeset(self.title, step.title)
+        set_typeset(self.formula, f"{step.shape}  {step.formula}", "shape ")
         if data.nonfinite:
-            note = (f"     ⚠ {data.nonfinite:,} value{'s are' if data.nonfinite != 1 else ' is'} "
-                    "not finite (NaN or ∞), drawn blank")
-        self.formula.setText(f"shape {step.shape}     {step.formula}{note}")
+            n = data.nonfinite
+            self.formula.setText(self.formula.text() + escape(
+                f"  ⚠ {n:,} value{'s are' if n != 1 else ' is'} not finite "
+                "(NaN or ∞), drawn blank"))
         rows, cols = data.values.shape
         cmap = theme.colormap_for(data.kind)
         self.colorbar.setColorMap(cmap)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.widgets import theme
+from explorer.ui.widgets.typeset import TypesetDelegate, notation_font, set_typeset, typeset_tip
 
 if TYPE_CHECKING:
     from explorer.trace import Step
@@ -56,7 +57,8 @@ class AlgorithmView(QWidget):
         self.caption.setFont(theme.title_font(scale=1.1))
         self.caption.setWordWrap(True)
         self.lines = QListWidget()
-        self.lines.setFont(theme.mono_font())
+        self.lines.setFont(notation_font(self.font()))
+        self.lines.setItemDelegate(TypesetDelegate(self.lines))
         self.lines.setWordWrap(True)
         self.lines.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.lines.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -76,8 +78,8 @@ class AlgorithmView(QWidget):
             self._fill(number)
         alg = _algorithms()[number]
         suffix = f" — {where}" if where else ""
-        self.caption.setText(f"{alg.title}{suffix}")
-        self.caption.setToolTip("\n".join(alg.header))
+        set_typeset(self.caption, f"{alg.title}{suffix}")
+        self.caption.setToolTip(typeset_tip("\n".join(alg.header)).replace("\n", "<br>"))
         self.highlight(line)
 
     def _fill(self, number: int) -> None:
@@ -86,6 +88,7 @@ class AlgorithmView(QWidget):
         alg = _algorithms()[number]
         for i, text in enumerate(alg.lines, start=1):
             item = QListWidgetItem(f"{i:>2}  {text}")
+            item.setToolTip(typeset_tip(text))
             item.setData(LINE_ROLE, i)
             self.lines.addItem(item)
 

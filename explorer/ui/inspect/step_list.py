@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from explorer.ui.widgets.typeset import TypesetDelegate, escape, notation_font, typeset
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole
 
@@ -14,6 +17,18 @@ def short_title(title: str) -> str:
     """The step's title without its layer prefix (the group says it)."""
     parts = title.split(" · ")
     return " · ".join(parts[1:]) if len(parts) > 1 else title
+
+
+def list_title(title: str) -> str:
+    """A title short enough for the list's default width: no layer prefix, "self ·" and
+    "cross ·" for the two attentions, no "= …" or "(…)" tail (the tooltip and the Step view
+    have the whole title and formula)."""
+    text = short_title(title)
+    text = text.replace("self-attention · ", "self · ").replace("cross-attention · ", "cross · ")
+    text = text.replace("attention pattern softmax(S/√d_attn)", "pattern A")
+    text = re.sub(r" = .*$", "", text)
+    text = re.sub(r" \([^()]*\)$", "", text)
+    return text
 
 
 class StepListWidget(QTreeWidget):
@@ -27,6 +42,8 @@ class StepListWidget(QTreeWidget):
         self.setColumnCount(1)
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
+        self.setFont(notation_font(self.font()))
+        self.setItemDelegate(TypesetDelegate(self))
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setToolTip("Every step of the forward pass, in execution order. Click one to "
                         "show it; ← → step, PageUp/PageDown jump a layer, 1-9 go to a layer.")
@@ -57,10 +74,12 @@ class StepListWidget(QTreeWidget):
                 parent.setFont(0, font)
                 parent.setData(0, INDEX_ROLE, i)
                 self.addTopLevelItem(parent)
-            item = QTreeWidgetItem([short_title(step.title)])
+            item = QTreeWidgetItem([list_title(step.title)])
             item.setData(0, INDEX_ROLE, i)
-            item.setToolTip(0, f"{step.title}\nshape {step.shape}\n{step.formula}\n"
-                               f"Algorithm {step.algorithm}, line {step.line}")
+            item.setToolTip(0, "<qt>" + "<br>".join((
+                f"<b>{typeset(step.title)}</b>", "shape " + typeset(step.shape),
+                typeset(step.formula),
+                escape(f"Algorithm {step.algorithm}, line {step.line}"))) + "</qt>")
             parent.addChild(item)
             self._items.append(item)
         self.expandAll()

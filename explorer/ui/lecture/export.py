@@ -24,12 +24,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QImage, QPainter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QPainter,
+    QPalette,
+    QTextDocument,
+)
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
 from explorer.ui.widgets.export_parts import Caption, Table
+from explorer.ui.widgets.typeset import notation_font
 
 IMAGE_FORMATS = ("png", "svg")
 TABLE_FORMATS = ("csv", "npy")
@@ -68,26 +78,32 @@ def _prepare(widget: QWidget) -> None:
 
 
 def _caption_font(scale: float, bold: bool) -> QFont:
-    font = QFont(QApplication.font())
+    font = notation_font(QApplication.font())
     font.setPointSizeF(CAPTION_POINTS * scale)
     font.setBold(bold)
     return font
 
 
-def _wrapped_height(text: str, font: QFont, width: float) -> float:
-    rect = QFontMetricsF(font).boundingRect(QRectF(0, 0, width, 1e6),
-                                            int(Qt.TextFlag.TextWordWrap), text)
-    return rect.height()
+def _line_document(rich: str, font: QFont, width: float) -> QTextDocument:
+    """One caption line, typeset and wrapped to ``width``."""
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setDefaultFont(font)
+    doc.setHtml(rich)
+    doc.setTextWidth(width)
+    return doc
 
 
 def caption_height(caption: Caption | None, width: float, scale: float = 1.0) -> int:
     """Pixels the caption band adds under a picture ``width`` pixels wide."""
-    if caption is None or not caption.lines():
+    lines = caption.html_lines() if caption is not None else []
+    if not lines:
         return 0
     pad = CAPTION_PAD * scale
     inner = max(1.0, width - 2 * pad)
-    total = sum(_wrapped_height(t, _caption_font(scale, b), inner) for t, b in caption.lines())
-    return math.ceil(total + 2 * pad + 2 * scale * (len(caption.lines()) - 1))
+    total = sum(_line_document(t, _caption_font(scale, b), inner).size().height()
+                for t, b in lines)
+    return math.ceil(total + 2 * pad + 2 * scale * (len(lines) - 1))
 
 
 def _paint_caption(painter: QPainter, rect: QRectF, caption: Caption, scale: float,
@@ -98,14 +114,16 @@ def _paint_caption(painter: QPainter, rect: QRectF, caption: Caption, scale: flo
     pad = CAPTION_PAD * scale
     y = rect.top() + pad
     inner = max(1.0, rect.width() - 2 * pad)
-    painter.setPen(QColor(240, 240, 240) if dark else QColor(20, 20, 20))
-    for text, bold in caption.lines():
-        font = _caption_font(scale, bold)
-        painter.setFont(font)
-        height = _wrapped_height(text, font, inner)
-        painter.drawText(QRectF(rect.left() + pad, y, inner, height),
-                         int(Qt.TextFlag.TextWordWrap), text)
-        y += height + 2 * scale
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette.setColor(QPalette.ColorRole.Text,
+                             QColor(240, 240, 240) if dark else QColor(20, 20, 20))
+    for text, bold in caption.html_lines():
+        doc = _line_document(text, _caption_font(scale, bold), inner)
+        painter.save()
+        painter.translate(rect.left() + pad, y)
+        doc.documentLayout().draw(painter, context)
+        painter.restore()
+        y += doc.size().height() + 2 * scale
 
 
 EXPORT_HIDDEN = "export_hidden"  # a widget property: True leaves the widget out of exports

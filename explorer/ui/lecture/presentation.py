@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 
 from explorer.ui.lecture.scenes import SceneController
 from explorer.ui.widgets.actions import make_action
+from explorer.ui.widgets.token_axis import TokenAxis
+from explorer.ui.widgets.typeset import notation_font, set_typeset
 
 PRESENT_ZOOM = 1.5
 ZOOM_STEP = 1.15
@@ -58,6 +60,10 @@ def high_contrast_palette(theme: str) -> QPalette:
     return palette
 
 
+PROJECTED_POINTS = 13.5  # 18 px at 96 dpi: the smallest text on a projected slide
+NORMAL_MIN_POINTS = TokenAxis.min_points
+
+
 class FontZoom:
     """Scales the application font, every widget font set explicitly under ``root``, and the
     tick and label fonts of pyqtgraph axes; ``set(1.0)`` puts every original back."""
@@ -69,6 +75,7 @@ class FontZoom:
         self._widgets: dict[QWidget, QFont] = {}
         self._axes: dict[Any, tuple[QFont | None, QFont]] = {}
         self._texts: dict[Any, QFont] = {}  # text items drawn in plots (cell values, notes)
+        self._token_fonts: dict[Any, QFont] = {}
 
     def set(self, factor: float) -> None:
         app = QApplication.instance()
@@ -84,16 +91,27 @@ class FontZoom:
                 self._widgets[widget] = QFont(widget.font())
             if widget in self._widgets:
                 widget.setFont(self._scaled(self._widgets[widget]))
+        token_axes = []
         for view in self.root.findChildren(pg.GraphicsView):
             for item in view.scene().items():
+                if isinstance(item, TokenAxis):
+                    token_axes.append(item)
                 if isinstance(item, pg.AxisItem):
                     self._zoom_axis(item)
                 elif isinstance(item, (QGraphicsTextItem, QGraphicsSimpleTextItem)):
                     if item not in self._texts:
                         self._texts[item] = QFont(item.font())
                     item.setFont(self._scaled(self._texts[item]))
+        # zoomed in, crowded token labels are thinned rather than shrunk below 18 px
+        TokenAxis.set_min_points(PROJECTED_POINTS if factor > 1 else NORMAL_MIN_POINTS,
+                                 token_axes)
 
     def _zoom_axis(self, axis: pg.AxisItem) -> None:
+        if isinstance(axis, TokenAxis):  # its own font, shrunk or thinned when crowded
+            if axis not in self._token_fonts:
+                self._token_fonts[axis] = axis.base_font
+            axis.set_font(self._scaled(self._token_fonts[axis]))
+            return
         if axis not in self._axes:
             tick = axis.style.get("tickFont")
             self._axes[axis] = (QFont(tick) if tick is not None else None,
@@ -114,6 +132,9 @@ class FontZoom:
         return out
 
     def _restore(self, app: QApplication) -> None:
+        axes = [item for view in self.root.findChildren(pg.GraphicsView)
+                for item in view.scene().items() if isinstance(item, TokenAxis)]
+        TokenAxis.set_min_points(NORMAL_MIN_POINTS, axes)
         if self._app_font is not None:
             app.setFont(self._app_font)
         for widget, font in self._widgets.items():
@@ -135,9 +156,15 @@ class FontZoom:
                 item.setFont(font)
             except RuntimeError:
                 continue
+        for axis, font in self._token_fonts.items():
+            try:
+                axis.set_font(font)
+            except RuntimeError:
+                continue
         self._widgets.clear()
         self._axes.clear()
         self._texts.clear()
+        self._token_fonts.clear()
         self._app_font = None
 
 
@@ -370,7 +397,7 @@ class PresentationController(QObject):
         font = QFont(QApplication.font())
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
-        self.overlay.setFont(font)
+        self.overlay.setFont(notation_font(font))
         dark = self.theme == "dark"
         self.overlay.setStyleSheet(
             "padding: 8px 16px; border-radius: 6px;"
@@ -381,7 +408,7 @@ class PresentationController(QObject):
         room = max(200, self.window.width() - used - 36)
         metrics = self.overlay.fontMetrics()
         text = metrics.elidedText(self.overlay_text(), Qt.TextElideMode.ElideRight, room - 40)
-        self.overlay.setText(text)
+        set_typeset(self.overlay, text)
         self.overlay.adjustSize()
         self.overlay.move(self.window.width() - self.overlay.width() - 12, 2)
         self.overlay.raise_()

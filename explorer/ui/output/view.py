@@ -57,6 +57,7 @@ from explorer.ui.widgets.style import (
     scaled_font,
     visible_token,
 )
+from explorer.ui.widgets.typeset import set_typeset
 
 DEFAULT_TITLE = "Next-token distribution P[:, t]"
 
@@ -100,7 +101,8 @@ class OutputDistributionWidget(QWidget):
         self.tau_reset.setText("τ = 1")
         self.tau_reset.setToolTip("Back to the model's own distribution (τ = 1)")
         self.tau_reset.clicked.connect(self._on_tau_reset_clicked)
-        self.formula_label = QLabel("q ∝ p^(1/τ) = softmax(W_u X[:, t] / τ)   (Algorithm 14)")
+        self.formula_label = QLabel()
+        set_typeset(self.formula_label, "q ∝ p^(1/τ) = softmax(W_u X[:, t] / τ)   (Algorithm 14)")
         self.entropy_label = QLabel()
         self.entropy_label.setWordWrap(True)
         self.formula_label.setWordWrap(True)

@@ -7,6 +7,7 @@ Nothing here knows any feature.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,13 +25,22 @@ class Caption:
     formula: str = ""
     tokens: str = ""
 
-    def lines(self) -> list[tuple[str, bool]]:
-        """(text, bold) for each non-empty line."""
-        second = "     ".join(p for p in (f"shape {self.shape}" if self.shape else "",
-                                          self.formula) if p)
-        tokens = f"tokens: {self.tokens}" if self.tokens else ""
-        return [(t, bold) for t, bold in ((self.title, True), (second, False),
-                                           (tokens, False)) if t]
+    def html_lines(self) -> list[tuple[str, bool]]:
+        """(rich text, bold) for each non-empty line: the title, shape and formula typeset in
+        the paper's notation, the tokens as written."""
+        from explorer.trace.notation import to_html
+
+        out = []
+        if self.title:
+            out.append((to_html(self.title), True))
+        second = "  ".join(p for p in (
+            "shape " + to_html(self.shape) if self.shape else "",
+            to_html(self.formula) if self.formula else "") if p)
+        if second:
+            out.append((second, False))
+        if self.tokens:
+            out.append((html.escape(f"tokens: {self.tokens}", quote=False), False))
+        return out
 
 
 @dataclass

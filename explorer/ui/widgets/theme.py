@@ -20,8 +20,11 @@ MASK_LEGEND = "masked (−∞)"
 
 
 def apply_theme(app: QApplication, point_size: int = BASE_POINT_SIZE) -> None:
-    """Application font and pyqtgraph defaults (light background, antialiased lines)."""
-    font = app.font()
+    """Application font (the bundled Noto Sans, with every glyph of the paper's notation)
+    and pyqtgraph defaults (light background, antialiased lines)."""
+    from explorer.ui.widgets.typeset import notation_font
+
+    font = notation_font(app.font())
     font.setPointSize(point_size)
     app.setFont(font)
     pg.setConfigOptions(background="w", foreground="k", antialias=True)

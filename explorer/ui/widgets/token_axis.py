@@ -26,7 +26,13 @@ def _short(text: str) -> str:
 
 
 class TokenAxis(pg.AxisItem):
-    """Token labels at integer ticks; vertical on a horizontal axis when crowded."""
+    """Token labels at integer ticks; vertical on a horizontal axis when crowded.
+
+    Crowded labels shrink down to ``min_points`` (8 pt), then only every stride-th is
+    drawn. Presentation mode raises the floor (``set_min_points``) so a projected label is
+    never smaller than 18 px: it thins the labels instead."""
+
+    min_points = 8.0
 
     def __init__(self, orientation: str, font: QFont | None = None, **kwargs) -> None:
         self.labels: list[str] = []
@@ -37,6 +43,18 @@ class TokenAxis(pg.AxisItem):
         self._draw_font = QFont(self._font)
         self.setTickFont(self._font)
         self.setStyle(tickLength=-6, autoExpandTextSpace=True)
+
+    @classmethod
+    def set_min_points(cls, points: float, axes: Sequence[TokenAxis] = ()) -> None:
+        """The smallest label size, for every token axis; ``axes`` are laid out again."""
+        cls.min_points = float(points)
+        for axis in axes:
+            axis._relayout(force=True)
+
+    @property
+    def base_font(self) -> QFont:
+        """The labels' font before any shrinking for crowded labels."""
+        return QFont(self._font)
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
@@ -72,8 +90,9 @@ class TokenAxis(pg.AxisItem):
         rotated = not vertical and widest + 8 > spacing
         across = vertical or rotated  # labels stacked across their text height
         line = QFontMetricsF(font).height()
-        if across and line > spacing:  # shrink, down to 8 pt
-            size = max(8.0, font.pointSizeF() * spacing / line)
+        if across and line > spacing:  # shrink, down to the floor
+            size = max(min(self.min_points, font.pointSizeF()),
+                       font.pointSizeF() * spacing / line)
             font.setPointSizeF(size)
             line = QFontMetricsF(font).height()
         stride = max(1, math.ceil(line / max(spacing, 1e-9))) if across else 1

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from explorer.ui.inspect.pseudocode_view import algorithms_for  # noqa: E402
 from explorer.ui.window.main_window import MainWindow  # noqa: E402
 from explorer.ui.window.settings import SETTINGS_ENV  # noqa: E402
+from explorer.trace.notation import to_html  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -51,7 +52,7 @@ def test_opens_on_a_labelled_default_model(window):
 
     bundled = find_bundled("decoder")
     expected = "trained: default-decoder (bundled)" if bundled else "untrained, random weights"
-    assert expected in window.model_label.text()
+    assert expected in window.model_label.property("full_text")  # elided to fit the toolbar
     assert window.session.arch == "decoder"
     assert window.heatmap.title.text() == "Token ids"
     n_layers = window.session.model.cfg.n_layers
@@ -93,7 +94,7 @@ def _check_pseudocode(window):
     if sub is not None:
         assert window.pseudocode.inner.number == sub[0]
         assert window.pseudocode.inner.current_line() == sub[1]
-    assert window.heatmap.title.text() == step.title
+    assert window.heatmap.title.text() == to_html(step.title)  # typeset
 
 
 @pytest.mark.parametrize("arch", ["decoder", "encoder", "encoder-decoder"])
@@ -222,7 +223,7 @@ def test_a_real_bert_folder_says_what_it_is(qtbot, window):
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
         window.open_model_folder(str(folder))
     idle(qtbot, window)
-    label = window.model_label.text()
+    label = window.model_label.property("full_text")
     assert "ETransformer" in label and "BERT" in label and "22.6 M parameters" in label
     assert "no MLM head" in window.banner.text() and window.banner.isVisibleTo(window)
     assert str(folder) in window.model_label.toolTip()

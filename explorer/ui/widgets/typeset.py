@@ -1,0 +1,128 @@
+"""The paper's notation on screen: the bundled fonts, typeset labels and list items.
+
+- ``install_fonts()`` registers Noto Sans and Noto Sans Math (``explorer.resources/fonts``,
+  SIL Open Font License) once; ``notation_font(base)`` is ``base`` in those families, so
+  ℓ, X̃, ᵀ, √, ∈, ℝ and Greek are drawn on every system;
+- ``typeset(text)``: the project's formula markup as rich text (``explorer.trace.notation``);
+- ``set_typeset(label, text)``: a QLabel showing ``text`` typeset;
+- ``TypesetDelegate``: item views (the Steps list, the Paper panel) draw their items
+  typeset; ``typeset_tip(text)`` is a tooltip that Qt shows as rich text.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from importlib.resources import as_file, files
+
+from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt
+from PySide6.QtGui import QAbstractTextDocumentLayout, QFont, QFontDatabase, QPalette, QTextDocument
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
+
+from explorer.trace.notation import to_html
+
+FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Italic.ttf", "NotoSans-Bold.ttf",
+              "NotoSans-BoldItalic.ttf", "NotoSansMath-Regular.ttf")
+NOTATION_FAMILIES = ("Noto Sans", "Noto Sans Math")
+
+
+@functools.cache
+def install_fonts() -> tuple[str, ...]:
+    """Register the bundled fonts with Qt (once); returns the families that loaded."""
+    loaded: list[str] = []
+    folder = files("explorer.resources") / "fonts"
+    for name in FONT_FILES:
+        with as_file(folder / name) as path:
+            font_id = QFontDatabase.addApplicationFont(str(path))
+        if font_id >= 0:
+            loaded.extend(f for f in QFontDatabase.applicationFontFamilies(font_id)
+                          if f not in loaded)
+    return tuple(loaded)
+
+
+def notation_font(base: QFont | None = None) -> QFont:
+    """``base`` (default: the application font) in the notation's families, the system's
+    own font kept as the last fallback."""
+    install_fonts()
+    font = QFont(base) if base is not None else QFont(QApplication.font())
+    families = [*NOTATION_FAMILIES, *(f for f in font.families() if f not in NOTATION_FAMILIES)]
+    font.setFamilies(families)
+    return font
+
+
+def typeset(text: str) -> str:
+    """Rich text for ``text`` in the project's formula markup."""
+    return to_html(text)
+
+
+def typeset_tip(text: str) -> str:
+    """A tooltip Qt shows as rich text (long lines wrap)."""
+    return f"<qt>{to_html(text)}</qt>"
+
+
+def set_typeset(label: QLabel, text: str, prefix_html: str = "") -> None:
+    """Show ``text`` typeset in ``label`` (after ``prefix_html``, already rich text)."""
+    if label.textFormat() != Qt.TextFormat.RichText:
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setFont(notation_font(label.font()))
+    label.setText(prefix_html + to_html(text))
+
+
+def escape(text: str) -> str:
+    """Plain text to put beside typeset text in one rich-text string."""
+    return html.escape(text, quote=False)
+
+
+class TypesetDelegate(QStyledItemDelegate):
+    """Draws an item view's text typeset (the item's own text stays its plain markup, so
+    searching and tests read what was set)."""
+
+    def _document(self, option: QStyleOptionViewItem, index: QModelIndex) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setDocumentMargin(2)
+        doc.setDefaultFont(notation_font(option.font))
+        text = to_html(str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
+        doc.setHtml(f'<span style="white-space: pre-wrap">{text}</span>')  # indentation kept
+        if option.features & QStyleOptionViewItem.ViewItemFeature.WrapText:
+            width = option.rect.width()
+            view = option.widget
+            if width <= 0 and view is not None and hasattr(view, "viewport"):
+                width = view.viewport().width() - 8
+            if width > 0:
+                doc.setTextWidth(width)
+        return doc
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        doc = self._document(opt, index)
+        opt.text = ""
+        style = opt.widget.style() if opt.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        context = QAbstractTextDocumentLayout.PaintContext()
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        foreground = index.data(Qt.ItemDataRole.ForegroundRole)
+        color = foreground.color() if foreground is not None and not selected \
+            else opt.palette.color(role)
+        context.palette.setColor(QPalette.ColorRole.Text, color)
+        painter.save()
+        top = text_rect.top() + max(0.0, (text_rect.height() - doc.size().height()) / 2)
+        painter.translate(QPointF(text_rect.left(), top))
+        painter.setClipRect(text_rect.translated(-text_rect.left(), -int(top)))
+        doc.documentLayout().draw(painter, context)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        doc = self._document(opt, index)
+        base = super().sizeHint(option, index)
+        return QSize(int(doc.idealWidth()) + 8, max(base.height(), int(doc.size().height())))
