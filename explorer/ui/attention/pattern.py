@@ -43,6 +43,7 @@ from explorer.ui.widgets.style import (
     visible_token,
 )
 from explorer.ui.widgets.token_axis import TokenAxis
+from explorer.ui.widgets.typeset import typeset
 
 VALUE_TEXT_MAX = 12
 
@@ -100,8 +101,8 @@ class AttentionPatternWidget(QWidget):
             axisItems={"left": self.key_axis, "bottom": self.query_axis})
         label_style = {"font-size": f"{scaled_font(self, 1.15).pointSizeF():.0f}pt",
                        "color": "#141414"}
-        self.plot.setLabel("left", "key t_z (attended to)", **label_style)
-        self.plot.setLabel("bottom", "query t_x (attends from)", **label_style)
+        self.plot.setLabel("left", typeset("key t_z (attended to)"), **label_style)
+        self.plot.setLabel("bottom", typeset("query t_x (attends from)"), **label_style)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.getViewBox().invertY(True)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from explorer.state.step_data import DIM_NAMES, HeatmapData
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
-from explorer.ui.widgets.typeset import escape, notation_font, set_typeset
+from explorer.ui.widgets.typeset import escape, notation_font, set_typeset, typeset
 
 MAX_HEADS_SHOWN = 16
 MAX_LABELLED = 160  # more rows or columns than this get numbered ticks instead
@@ -194,9 +194,9 @@ class HeatmapWidget(QWidget):
         widest = max((metrics.horizontalAdvance(t) for t in shown), default=0)
         left.setWidth(widest + metrics.height() + 16)
         bottom.setHeight(2 * metrics.height() + 14)
-        bottom.setLabel(DIM_NAMES.get(data.col_dim, data.col_dim) + " → columns")
+        bottom.setLabel(typeset(DIM_NAMES.get(data.col_dim, data.col_dim) + " → columns"))
         row_name = DIM_NAMES.get(data.row_dim, data.row_dim)
-        left.setLabel(f"{row_name} ↓ rows" if row_name else "")
+        left.setLabel(typeset(f"{row_name} ↓ rows") if row_name else "")
 
     @staticmethod
     def _ticks(labels: tuple[str, ...] | None, n: int, room: int = 64) -> list:

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPe
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from explorer.ui.widgets import theme
+from explorer.ui.widgets.typeset import draw_typeset
 
 _RESIDUAL = ("resid_attn", "resid_cross", "resid_mlp")
 COLOURS = {
@@ -185,8 +186,12 @@ class OverviewWidget(QWidget):
                 small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
                 painter.setFont(small)
                 label = self._fitting_label(box, painter.fontMetrics())
-            painter.drawText(box.rect.adjusted(3, 1, -3, -1),
-                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, label)
+            inner = box.rect.adjusted(3, 1, -3, -1)
+            if "_" in label or "^" in label:  # "Embedding W_e + W_p": the paper's symbols
+                draw_typeset(painter, inner, label, painter.font())
+            else:  # "N", "Attn", "MLP": names, not variables
+                painter.drawText(inner, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                                 label)
         painter.end()
 
     @staticmethod

@@ -58,7 +58,7 @@ class AlgorithmView(QWidget):
         self.caption.setWordWrap(True)
         self.lines = QListWidget()
         self.lines.setFont(notation_font(self.font()))
-        self.lines.setItemDelegate(TypesetDelegate(self.lines))
+        self.lines.setItemDelegate(TypesetDelegate(self.lines, QColor("black")))
         self.lines.setWordWrap(True)
         self.lines.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.lines.setFocusPolicy(Qt.FocusPolicy.NoFocus)

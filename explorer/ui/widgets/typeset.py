@@ -15,8 +15,17 @@ import functools
 import html
 from importlib.resources import as_file, files
 
-from PySide6.QtCore import QModelIndex, QPointF, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QFont, QFontDatabase, QPalette, QTextDocument
+from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QFontDatabase,
+    QPainter,
+    QPalette,
+    QTextDocument,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -79,39 +88,74 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def draw_typeset(painter: QPainter, rect: QRectF, text: str, font: QFont,
+                 color: QColor | None = None) -> None:
+    """Paint ``text`` typeset, centred and wrapped in ``rect`` (boxes drawn by hand)."""
+    doc = QTextDocument()
+    doc.setDocumentMargin(0)
+    doc.setDefaultFont(notation_font(font))
+    option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    doc.setDefaultTextOption(option)
+    doc.setHtml(to_html(text))
+    doc.setTextWidth(rect.width())
+    context = QAbstractTextDocumentLayout.PaintContext()
+    context.palette.setColor(QPalette.ColorRole.Text,
+                             color if color is not None else painter.pen().color())
+    painter.save()
+    painter.translate(rect.left(), rect.top() + max(0.0, (rect.height() - doc.size().height()) / 2))
+    doc.documentLayout().draw(painter, context)
+    painter.restore()
+
+
 class TypesetDelegate(QStyledItemDelegate):
     """Draws an item view's text typeset (the item's own text stays its plain markup, so
-    searching and tests read what was set)."""
+    searching and tests read what was set). ``selected_text`` is the colour of a selected
+    item's text when the view's style sheet gives its own highlight."""
 
-    def _document(self, option: QStyleOptionViewItem, index: QModelIndex) -> QTextDocument:
+    def __init__(self, parent=None, selected_text: QColor | None = None) -> None:
+        super().__init__(parent)
+        self.selected_text = selected_text
+
+    def _document(self, option: QStyleOptionViewItem, index: QModelIndex,
+                  width: float = -1) -> QTextDocument:
         doc = QTextDocument()
         doc.setDocumentMargin(2)
         doc.setDefaultFont(notation_font(option.font))
         text = to_html(str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
         doc.setHtml(f'<span style="white-space: pre-wrap">{text}</span>')  # indentation kept
-        if option.features & QStyleOptionViewItem.ViewItemFeature.WrapText:
-            width = option.rect.width()
-            view = option.widget
-            if width <= 0 and view is not None and hasattr(view, "viewport"):
-                width = view.viewport().width() - 8
-            if width > 0:
-                doc.setTextWidth(width)
+        if option.features & QStyleOptionViewItem.ViewItemFeature.WrapText and width > 0:
+            doc.setTextWidth(width)
         return doc
+
+    @staticmethod
+    def _text_width(option: QStyleOptionViewItem) -> float:
+        """The width the item's text gets: the view's, less the style's margins."""
+        view = option.widget
+        style = view.style() if view is not None else QApplication.style()
+        if view is not None and hasattr(view, "viewport"):
+            probe = QStyleOptionViewItem(option)
+            probe.rect = QRect(0, 0, view.viewport().width(), max(option.rect.height(), 1))
+            return style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, probe,
+                                        view).width()
+        return option.rect.width()
 
     def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        doc = self._document(opt, index)
         opt.text = ""
         style = opt.widget.style() if opt.widget is not None else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        doc = self._document(option, index, text_rect.width())
         context = QAbstractTextDocumentLayout.PaintContext()
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         foreground = index.data(Qt.ItemDataRole.ForegroundRole)
         color = foreground.color() if foreground is not None and not selected \
             else opt.palette.color(role)
+        if selected and self.selected_text is not None:
+            color = self.selected_text
         context.palette.setColor(QPalette.ColorRole.Text, color)
         painter.save()
         top = text_rect.top() + max(0.0, (text_rect.height() - doc.size().height()) / 2)
@@ -123,6 +167,6 @@ class TypesetDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        doc = self._document(opt, index)
+        doc = self._document(opt, index, self._text_width(opt))
         base = super().sizeHint(option, index)
         return QSize(int(doc.idealWidth()) + 8, max(base.height(), int(doc.size().height())))
