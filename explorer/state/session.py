@@ -23,6 +23,7 @@ from explorer.state import navigation
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
 from explorer.state.inputs import EncodedText, encode_text, input_roles
 from explorer.trace import Step, Trace, record
+from explorer.trace.norm_inside import NormInside, norm_inside
 
 MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
 
@@ -79,6 +80,7 @@ class Session:
         self.loaded = loaded
         self.message = ""
         self._length_warnings: dict[str, str] = {}
+        self._inside_cache: tuple[tuple[int, str], NormInside] | None = None
         self.text = self._check_length("text", text)
         self.context = self._check_length("context", context)
         self.chunk = 0
@@ -316,6 +318,18 @@ class Session:
             return False
         self.select_step(index)
         return True
+
+    def norm_inside(self, name: str | None = None) -> NormInside:
+        """Algorithm 6's inside (m, v, normalised X, result) of norm step ``name`` (default:
+        the selected step) of the current trace, computed once per trace and step.
+        ValueError (a sentence) for a step that is not a norm."""
+        name = name if name is not None else (self.step.name if self.step else "")
+        key = (id(self.trace), name)
+        if self._inside_cache is None or self._inside_cache[0] != key:
+            if self.trace is None:
+                raise ValueError("no trace yet")
+            self._inside_cache = (key, norm_inside(self.model, self.trace, name))
+        return self._inside_cache[1]
 
     def jump_to_next(self, target: str) -> bool:
         """Go to the next step that is ``target`` (``navigation.JUMPS``: "attention",

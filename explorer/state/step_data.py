@@ -131,3 +131,30 @@ def _names(tok: object, n: int) -> tuple[str, ...] | None:
     from explorer.state import token_label
 
     return tuple(token_label(lookup(i) or "") for i in range(n))
+
+
+def inside_data(session: Session, part: str) -> HeatmapData:
+    """One part of the selected norm step's inside (``explorer.trace.norm_inside``) as a
+    matrix to draw: its own title, formula and shape; ValueError for a non-norm step."""
+    import dataclasses
+
+    step = session.step
+    inside = session.norm_inside(step.name)
+    title, formula, dims, line = inside.describe(part)
+    tokens = step.dims[-1]  # ℓ, ℓ_x or ℓ_z: the columns of the norm's own step
+    dims = tuple(tokens if d == "l" else d for d in dims)
+    arr = inside.part(part).numpy().astype(np.float32, copy=False)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    shown = dataclasses.replace(step, title=f"{step.title} · {title}", formula=formula,
+                                dims=dims, line=line)
+    raw = np.ascontiguousarray(arr)
+    finite = raw[np.isfinite(raw)]
+    kind = "probs" if part == "var" else "signed"
+    row_dim, col_dim = ("", dims[0]) if len(dims) == 1 else (dims[0], dims[1])
+    return HeatmapData(
+        step=shown, values=raw, raw=raw, mask=None, row_dim=row_dim, col_dim=col_dim,
+        row_labels=None, col_labels=session.labels_for(col_dim) if col_dim in TOKEN_DIMS
+        else None, levels=_levels(kind, finite, int(session.cfg.vocab_size)), kind=kind,
+        head=None, n_heads=0, nonfinite=int(raw.size - finite.size),
+    )

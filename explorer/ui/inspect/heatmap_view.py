@@ -133,6 +133,11 @@ class HeatmapWidget(QWidget):
         self.legend.hide()
         self.plot.hide()  # until there is something to draw
 
+    def add_toolbar_row(self, widget: QWidget) -> None:
+        """Put ``widget`` under the head buttons (a row of choices about the step shown)."""
+        layout = self.layout()
+        layout.insertWidget(layout.indexOf(self.heads) + 1, widget)
+
     # -- drawing -------------------------------------------------------------------------
     def show_data(self, data: HeatmapData | None) -> None:
         """Draw ``data`` (None: clear the picture and keep the title)."""

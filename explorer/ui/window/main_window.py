@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.trace.norm_inside import is_norm_step
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.inspect.input_panel import InputPanel
+from explorer.ui.inspect.norm_inside_bar import NormInsideBar
 from explorer.ui.inspect.overview_view import OverviewWidget
 from explorer.ui.inspect.pseudocode_view import PseudocodeWidget
 from explorer.ui.inspect.step_list import StepListWidget
@@ -107,6 +109,10 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
     def _build(self) -> None:
         self.heatmap = HeatmapWidget()
         self.heatmap.head_selected.connect(self._on_head_selected)
+        self.norm_inside = NormInsideBar()
+        self.norm_inside.part_selected.connect(self._on_inside_selected)
+        self.norm_inside.hide()
+        self.heatmap.add_toolbar_row(self.norm_inside)
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 6px;"
@@ -317,18 +323,49 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         if step is None:
             return
         self.heatmap.show_data(heatmap_data(s))
-        n_layers = s.cfg.n_layers
-        if step.stack == "encoder":
-            n_layers = s.cfg.n_enc_layers or n_layers
-        elif step.stack == "decoder":
-            n_layers = s.cfg.n_dec_layers or n_layers
-        self.pseudocode.show_step(step, n_layers)
+        self.norm_inside.reset()
+        self.norm_inside.setVisible(is_norm_step(step.name))
+        self.pseudocode.show_step(step, self._layers_of(step))
         self.step_list.set_current(s.step_index)
         self.overview.set_current(s.step_index)
         self.step_counter.setText(f"Step {s.step_index + 1} / {len(s.steps)}")
         for panel in self.panels:
             panel.refresh_selection(s)
         self.views_updated.emit()
+
+    def _layers_of(self, step) -> int:
+        cfg = self.session.cfg
+        if step.stack == "encoder":
+            return cfg.n_enc_layers or cfg.n_layers
+        if step.stack == "decoder":
+            return cfg.n_dec_layers or cfg.n_layers
+        return cfg.n_layers
+
+    def _on_inside_selected(self, part: str) -> None:
+        """Show one line's values of the selected norm step (Algorithm 6), with that line
+        highlighted in the Paper panel."""
+        from explorer.state.step_data import heatmap_data, inside_data
+
+        s = self.session
+        if s is None or s.step is None or not is_norm_step(s.step.name):
+            return
+        if part == "output":
+            self.heatmap.show_data(heatmap_data(s))
+            self.pseudocode.show_step(s.step, self._layers_of(s.step))
+            return
+        try:
+            data = inside_data(s, part)
+        except ValueError as exc:
+            self.show_error(f"The inside of this norm cannot be shown: {exc}")
+            return
+        self.heatmap.show_data(data)
+        self.pseudocode.inner.highlight(data.step.line)
+
+    def next_inside_part(self) -> None:
+        """I: on a norm step, the next line of Algorithm 6's inside."""
+        s = self.session
+        if s is not None and s.step is not None and is_norm_step(s.step.name):
+            self.norm_inside.next_part()
 
     def _on_head_selected(self, head: int) -> None:
         self._with_session("select_head", head)

@@ -42,6 +42,7 @@ SHORTCUTS = (
     ("1 … 9", "go to layer 1 … 9 (again: the decoder's layer of that number)"),
     ("A", "the next attention pattern"), ("M", "the next MLP"),
     ("O", "the output distribution"), ("T", "the token ids"),
+    ("I", "on a norm step: the next line of Algorithm 6's inside (m, v, …)"),
     ("Esc", "leave the text box, so the keys above step again"),
     ("Ctrl+L", "edit the text"), ("Ctrl+O", "open a model folder"),
     ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
@@ -106,6 +107,9 @@ def build_toolbars(window: MainWindow) -> None:
         target: _action(window, text, _session_call(window, "jump_to_next", target), key, tip)
         for target, text, key, tip in JUMP_KEYS
     }
+    window.jump_actions["inside"] = _action(
+        window, "Inside the norm (Algorithm 6)", window.next_inside_part, "I",
+        "On a norm step: m, v, the normalised X and the result, one line at a time (I)")
     window.step_counter = QLabel("  Step – / –  ")
     window.step_counter.setToolTip("Which step of the forward pass is shown")
     step_bar.addWidget(window.step_counter)

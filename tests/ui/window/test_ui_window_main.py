@@ -9,10 +9,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
+from explorer.trace.notation import to_html  # noqa: E402
 from explorer.ui.inspect.pseudocode_view import algorithms_for  # noqa: E402
 from explorer.ui.window.main_window import MainWindow  # noqa: E402
 from explorer.ui.window.settings import SETTINGS_ENV  # noqa: E402
-from explorer.trace.notation import to_html  # noqa: E402
 
 TIMEOUT = 30_000
 
