@@ -28,6 +28,7 @@ from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_l
 from explorer.ui.widgets.typeset import escape, notation_font, set_typeset, typeset
 
 MAX_HEADS_SHOWN = 16
+GAP = "&nbsp;" * 6  # between the shape and the formula (rich text keeps no runs of spaces)
 MAX_LABELLED = 160  # more rows or columns than this get numbered ticks instead
 
 
@@ -149,11 +150,11 @@ class HeatmapWidget(QWidget):
         step = data.step
         self.plot.show()
         set_typeset(self.title, step.title)
-        set_typeset(self.formula, f"{step.shape}  {step.formula}", "shape ")
+        set_typeset(self.formula, step.formula, f"shape {typeset(step.shape)}{GAP}")
         if data.nonfinite:
             n = data.nonfinite
-            self.formula.setText(self.formula.text() + escape(
-                f"  ⚠ {n:,} value{'s are' if n != 1 else ' is'} not finite "
+            self.formula.setText(self.formula.text() + GAP + escape(
+                f"⚠ {n:,} value{'s are' if n != 1 else ' is'} not finite "
                 "(NaN or ∞), drawn blank"))
         rows, cols = data.values.shape
         cmap = theme.colormap_for(data.kind)
