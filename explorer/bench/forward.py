@@ -1,7 +1,9 @@
 """``transformer-explorer bench forward``: forward and forward+record latency, and memory.
 
 For the default small decoder (d_e 64, 4 heads, 2 layers, l_max 64) and a GPT-2-small-
-sized one (12 layers, 12 heads, d_e 768, N_V 50257, 124M parameters) at l = 64 and 256,
+sized one (12 layers, 12 heads, d_e 768, N_V 50257, 124M parameters) at l = 64 and 256
+(``--configs`` adds a Llama-style one of SmolLM-135M's shape: 30 layers, 9 query and 3
+key/value heads, d_e 576, SwiGLU d_mlp 1536, rotary positions, N_V 49152),
 and for ``--model FOLDER`` (load time too): the median over ``--repeats`` runs of a
 plain forward pass and of ``explorer.trace.record`` (every step kept), the size of the
 trace, and of the lean trace the window keeps (``record(..., lean=True)``: the same steps,
@@ -32,6 +34,12 @@ from explorer.train.devices import describe_device, resolve_device
 SMALL = ModelConfig(arch="decoder", vocab_size=256, l_max=64, d_e=64, n_heads=4, n_layers=2)
 GPT2_SMALL = ModelConfig(arch="decoder", vocab_size=50257, l_max=1024, d_e=768, n_heads=12,
                          n_layers=12, activation="gelu_tanh", tie_unembedding=True)
+# Llama-style (extensions: rotary, SwiGLU, grouped-query) in SmolLM-135M's shape.
+SMOLLM_135M = ModelConfig(arch="decoder", vocab_size=49152, l_max=2048, d_e=576, n_heads=9,
+                          n_kv_heads=3, n_layers=30, d_mlp=1536, norm="rms", norm_eps=1e-5,
+                          norm_placement="pre", positions="rotary", activation="swiglu",
+                          bias=False, tie_unembedding=True)
+CONFIGS = {"small": SMALL, "gpt2-small-sized": GPT2_SMALL, "smollm-135m-shaped": SMOLLM_135M}
 MB = 2**20
 
 
@@ -42,6 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement")
     parser.add_argument("--lengths", default="64,256", help="sequence lengths (default 64,256)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--configs", default="small,gpt2-small-sized",
+                        help=f"random-weight models to time, of {', '.join(CONFIGS)} "
+                        "(default small,gpt2-small-sized)")
     parser.add_argument("--quick", action="store_true", help="small model only, l=16, 2 runs "
                         "(for tests)")
 
@@ -124,7 +135,8 @@ def _bench_model(name: str, model: TransformerModel, lengths: list[int], repeats
     result = {
         "name": name, **extra, "arch": cfg.arch, "algorithm": cfg.algorithm_name,
         "parameters": model.num_parameters(), "vocab_size": cfg.vocab_size, "d_e": cfg.d_e,
-        "n_heads": cfg.n_heads, "n_layers": cfg.n_layers, "l_max": cfg.l_max,
+        "n_heads": cfg.n_heads, "n_kv_heads": cfg.n_kv_heads, "n_layers": cfg.n_layers,
+        "l_max": cfg.l_max, "extensions": cfg.extensions,
         "runs": [_measure(model, length, repeats, device) for length in usable],
     }
     skipped = sorted(set(lengths) - set(usable))
@@ -146,8 +158,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     repeats = 2 if args.quick else max(1, args.repeats)
     lengths = [16] if args.quick else sorted({int(v) for v in args.lengths.split(",") if v})
-    configs = [("small", SMALL)] if args.quick else [("small", SMALL), ("gpt2-small-sized",
-                                                                       GPT2_SMALL)]
+    names = [n.strip() for n in getattr(args, "configs", "small,gpt2-small-sized").split(",")]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown --configs {unknown[0]!r}; choose from {', '.join(CONFIGS)}")
+    configs = [("small", SMALL)] if args.quick else [(n, CONFIGS[n]) for n in names if n]
     results = []
     for name, cfg in configs:
         model, build_s = _built(cfg, device)

@@ -77,6 +77,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--n-layers", type=int, help="layers L (default 2)")
     p.add_argument("--l-max", type=int, help="context length l_max (default 64)")
     p.add_argument("--d-mlp", type=int, help="MLP width d_mlp (default 4 d_e)")
+    p.add_argument("--norm", choices=("layer", "rms"), help="layer norm or RMSnorm")
+    p.add_argument("--positions", choices=("learned", "sinusoidal", "none", "rotary"),
+                   help="W_p learned or sinusoidal (the paper), none, or rotary (an "
+                   "extension: Su et al. 2021)")
+    p.add_argument("--activation", choices=("gelu", "gelu_tanh", "relu", "silu", "swiglu"),
+                   help="MLP activation (swiglu: the gated SiLU MLP, an extension)")
+    p.add_argument("--n-kv-heads", type=int, help="key/value heads, dividing H (fewer than "
+                   "H: grouped-query attention, an extension)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -115,7 +123,7 @@ def _build(args: argparse.Namespace) -> tuple[Trainer, Path, dict[str, Any]]:
                          "or choose another --out folder")
     sizes = {k: options.get(k) for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
                                          "norm", "norm_placement", "positions", "activation",
-                                         "tie_unembedding")}
+                                         "tie_unembedding", "n_kv_heads")}
     trainer = new_trainer(options["data"], _config(options), options["tokenizer"],
                           options["vocab_size"], options["val_fraction"], **sizes)
     return trainer, out, options

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.core.hooks import HookPoint
+from explorer.core.rotary import Rotary
 
 
 def single_query_attention(
@@ -77,6 +78,12 @@ class MHAttention(nn.Module):
     Parameters as the paper names them, one matrix for all heads (head h owns rows
     h·d_attn … (h+1)·d_attn of W_q and W_k, and h·d_mid … of W_v):
     W_q, W_k ∈ ℝ^{H·d_attn × d_in}, W_v ∈ ℝ^{H·d_mid × d_in}, W_o ∈ ℝ^{d_out × H·d_mid}.
+
+    Extensions (not in the paper): ``n_kv_heads`` < H is grouped-query attention, W_k
+    and W_v have n_kv_heads heads and query head h uses key/value head
+    h // (H / n_kv_heads); the recorded K and V hold each query head's copy.
+    ``rotary`` rotates Q and K by position before the scores (then ``q_pre`` and
+    ``k_pre`` record them unrotated).
     """
 
     def __init__(
@@ -88,14 +95,21 @@ class MHAttention(nn.Module):
         d_attn: int,
         d_mid: int,
         bias: bool = True,
+        n_kv_heads: int | None = None,
+        rotary: Rotary | None = None,
+        out_bias: bool | None = None,
     ) -> None:
         super().__init__()
         self.n_heads, self.d_attn, self.d_mid = n_heads, d_attn, d_mid
+        self.n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
         self.W_q = nn.Linear(d_x, n_heads * d_attn, bias=bias)
-        self.W_k = nn.Linear(d_z, n_heads * d_attn, bias=bias)
-        self.W_v = nn.Linear(d_z, n_heads * d_mid, bias=bias)
-        self.W_o = nn.Linear(n_heads * d_mid, d_out, bias=bias)
+        self.W_k = nn.Linear(d_z, self.n_kv_heads * d_attn, bias=bias)
+        self.W_v = nn.Linear(d_z, self.n_kv_heads * d_mid, bias=bias)
+        self.W_o = nn.Linear(n_heads * d_mid, d_out, bias=bias if out_bias is None else out_bias)
+        self.rotary = rotary
         self.fused = False  # training may switch to scaled_dot_product_attention
+        self.hook_q_pre = HookPoint()
+        self.hook_k_pre = HookPoint()
         self.hook_q = HookPoint()
         self.hook_k = HookPoint()
         self.hook_v = HookPoint()
@@ -106,18 +120,32 @@ class MHAttention(nn.Module):
         self.hook_stacked = HookPoint()
         self.hook_out = HookPoint()
 
-    def _split(self, t: torch.Tensor, d: int) -> torch.Tensor:
+    def _split(self, t: torch.Tensor, d: int, heads: int | None = None) -> torch.Tensor:
         B, l, _ = t.shape
-        return t.view(B, l, self.n_heads, d).transpose(1, 2)  # (B, H, l, d)
+        heads = self.n_heads if heads is None else heads
+        return t.view(B, l, heads, d).transpose(1, 2)  # (B, H, l, d)
+
+    def _shared(self, t: torch.Tensor) -> torch.Tensor:
+        """(B, n_kv_heads, l, d) -> (B, H, l, d): each query head's key/value head."""
+        if self.n_kv_heads == self.n_heads:
+            return t
+        return t.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
 
     def forward(
         self, x: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """x (B, l_x, d_x), z (B, l_z, d_z); mask broadcastable to (B, H, l_x, l_z),
         True where a query may attend (the transpose of the paper's Mask)."""
-        q = self.hook_q(self._split(self.W_q(x), self.d_attn))  # (B, H, l_x, d_attn)
-        k = self.hook_k(self._split(self.W_k(z), self.d_attn))  # (B, H, l_z, d_attn)
-        v = self.hook_v(self._split(self.W_v(z), self.d_mid))  # (B, H, l_z, d_mid)
+        kv = self.n_kv_heads
+        q = self._split(self.W_q(x), self.d_attn)  # (B, H, l_x, d_attn)
+        k = self._split(self.W_k(z), self.d_attn, kv)  # (B, H_kv, l_z, d_attn)
+        if self.rotary is not None:
+            q, k = self.hook_q_pre(q), self.hook_k_pre(self._shared(k))
+            v = self.hook_v(self._shared(self._split(self.W_v(z), self.d_mid, kv)))
+            q, k = self.hook_q(self.rotary(q)), self.hook_k(self.rotary(k))
+        else:
+            q, k = self.hook_q(q), self.hook_k(self._shared(k))  # (B, H, l_z, d_attn)
+            v = self.hook_v(self._shared(self._split(self.W_v(z), self.d_mid, kv)))
         if self.fused and not self.hook_pattern.active:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:

@@ -10,11 +10,19 @@ from explorer.core.config import ModelConfig
 from explorer.core.hooks import HookPoint
 from explorer.core.mlp import MLP
 from explorer.core.norm import make_norm
+from explorer.core.rotary import Rotary
 
 
-def _mha(cfg: ModelConfig) -> MHAttention:
+def _mha(cfg: ModelConfig, stack: str | None, cross: bool = False) -> MHAttention:
+    """Self-attention (or the decoder's cross-attention) with the stack's sizes."""
+    sizes = cfg.stack_sizes(stack)
+    rotary = None
+    if cfg.positions == "rotary" and not cross:
+        rotary = Rotary(sizes["d_attn"], cfg.rope_base, cfg.rope_scale)
     return MHAttention(
-        cfg.d_e, cfg.d_e, cfg.d_e, cfg.n_heads, cfg.d_attn, cfg.d_mid, bias=cfg.bias
+        cfg.d_e, cfg.d_e, cfg.d_e, sizes["n_heads"], sizes["d_attn"], sizes["d_mid"],
+        bias=cfg.qkv_bias, n_kv_heads=sizes["n_kv_heads"], rotary=rotary,
+        out_bias=cfg.out_bias,
     )
 
 
@@ -25,18 +33,19 @@ class Layer(nn.Module):
     normalises the input of each sub-block (X̃) and leaves the residual stream as is.
     """
 
-    def __init__(self, cfg: ModelConfig, cross: bool = False) -> None:
+    def __init__(self, cfg: ModelConfig, cross: bool = False, stack: str | None = None) -> None:
         super().__init__()
         self.pre = cfg.norm_placement == "pre"
-        self.attn = _mha(cfg)
+        self.attn = _mha(cfg, stack)
         self.attn_norm = make_norm(cfg)
         self.hook_attn_norm = HookPoint()
         self.hook_resid_attn = HookPoint()
-        self.cross_attn = _mha(cfg) if cross else None
+        self.cross_attn = _mha(cfg, stack, cross=True) if cross else None
         self.cross_norm = make_norm(cfg) if cross else None
         self.hook_cross_norm = HookPoint()
         self.hook_resid_cross = HookPoint()
-        self.mlp = MLP(cfg.d_e, cfg.d_mlp, cfg.activation, bias=cfg.bias)
+        d_mlp = cfg.stack_sizes(stack)["d_mlp"]
+        self.mlp = MLP(cfg.d_e, d_mlp, cfg.activation, bias=cfg.bias)
         self.mlp_norm = make_norm(cfg)
         self.hook_mlp_norm = HookPoint()
         self.hook_resid_mlp = HookPoint()

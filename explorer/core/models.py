@@ -127,10 +127,13 @@ class _Stack(nn.Module):
         n_layers: int,
         cross: bool,
         position: PositionalEmbedding | None = None,
+        stack: str | None = None,
     ) -> None:
         super().__init__()
         self.embed = Embedding(cfg, token, position)
-        self.blocks = nn.ModuleList(Layer(cfg, cross=cross) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(
+            Layer(cfg, cross=cross, stack=stack) for _ in range(n_layers)
+        )
         self.final_norm = make_norm(cfg) if cfg.norm_placement == "pre" else None
         self.hook_final_norm = HookPoint()
 
@@ -253,9 +256,11 @@ class EDTransformer(TransformerModel):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__(cfg)
         token = TokenEmbedding(cfg.vocab_size, cfg.d_e)
-        self.encoder = _Stack(cfg, token, cfg.n_enc_layers, cross=False)
+        self.encoder = _Stack(cfg, token, cfg.n_enc_layers, cross=False, stack="encoder")
         position = self.encoder.embed.position if cfg.shared_positions else None
-        self.decoder = _Stack(cfg, token, cfg.n_dec_layers, cross=True, position=position)
+        self.decoder = _Stack(
+            cfg, token, cfg.n_dec_layers, cross=True, position=position, stack="decoder"
+        )
         self.unembed = Unembedding(cfg, token)
         self._init_weights()
 

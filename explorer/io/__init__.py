@@ -2,7 +2,10 @@
 
 ```python
 from explorer.io import open_model, load_pretrained, describe_pretrained, CheckpointError
-model, tokenizer, info = open_model(folder)   # ours, a training run, GPT-2, BERT, BART, Marian
+model, tokenizer, info = open_model(folder)   # ours, a run, GPT-2, OPT, Llama, Qwen2, BERT,
+                                              # RoBERTa, DistilBERT, BART, Marian
+info["label"]                                 # "name · Llama → DTransformer (Algorithm 10)
+                                              #  + 3 extensions"
 model, tokenizer = load_pretrained(folder)    # Hugging Face folders only
 info = describe_pretrained(folder)            # config.json only, no weights read
 enc = encode_text(tokenizer, text, info)      # ids/tokens/offsets with the model's specials
@@ -13,7 +16,13 @@ save_model(model, folder); load_model(folder) # our own format (explorer.core)
 from explorer.core import load_model, save_model
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import encode_text
-from explorer.io.pretrained import FAMILIES, describe_pretrained, load_pretrained, open_model
+from explorer.io.pretrained import (
+    FAMILIES,
+    describe_pretrained,
+    load_pretrained,
+    model_label,
+    open_model,
+)
 
 __all__ = [
     "FAMILIES",
@@ -22,6 +31,7 @@ __all__ = [
     "encode_text",
     "load_model",
     "load_pretrained",
+    "model_label",
     "open_model",
     "save_model",
 ]

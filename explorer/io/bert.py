@@ -57,25 +57,9 @@ def model_config(hf: HFConfig, source: TensorSource | None = None) -> tuple[Mode
     return cfg, notes
 
 
-def load_weights(hf: HFConfig, cfg: ModelConfig, source: TensorSource) -> WeightMap:
-    anchor = "embeddings.word_embeddings.weight"
-    prefix = source.find_prefix(anchor, ("bert.", ""))
-    maps = WeightMap(source, "bert." if prefix is None else prefix)
-    d, V = cfg.d_e, cfg.vocab_size
-    maps.put("stack.embed.token.W_e.weight", anchor, (V, d), "token embedding W_e")
-    maps.put(
-        "stack.embed.position.W_p.weight",
-        "embeddings.position_embeddings.weight",
-        (cfg.l_max, d),
-        "position embedding W_p",
-    )
-    maps.put(
-        "stack.embed.W_t.weight",
-        "embeddings.token_type_embeddings.weight",
-        (cfg.n_token_types, d),
-        "token-type embedding",
-    )
-    maps.norm("stack.embed.norm", "embeddings.LayerNorm", d, "embedding norm", legacy=True)
+def bert_layers(maps: WeightMap, cfg: ModelConfig) -> None:
+    """The L post-norm layers as BERT (and RoBERTa) name them, ``encoder.layer.{i}``."""
+    d = cfg.d_e
     for i in range(cfg.n_layers):
         ours, name = f"stack.blocks.{i}", f"encoder.layer.{i}"
         for part, hf_part in (("W_q", "query"), ("W_k", "key"), ("W_v", "value")):
@@ -97,6 +81,28 @@ def load_weights(hf: HFConfig, cfg: ModelConfig, source: TensorSource) -> Weight
         maps.norm(
             f"{ours}.mlp_norm", f"{name}.output.LayerNorm", d, f"layer {i} MLP norm", legacy=True
         )
+
+
+def load_weights(hf: HFConfig, cfg: ModelConfig, source: TensorSource) -> WeightMap:
+    anchor = "embeddings.word_embeddings.weight"
+    prefix = source.find_prefix(anchor, ("bert.", ""))
+    maps = WeightMap(source, "bert." if prefix is None else prefix)
+    d, V = cfg.d_e, cfg.vocab_size
+    maps.put("stack.embed.token.W_e.weight", anchor, (V, d), "token embedding W_e")
+    maps.put(
+        "stack.embed.position.W_p.weight",
+        "embeddings.position_embeddings.weight",
+        (cfg.l_max, d),
+        "position embedding W_p",
+    )
+    maps.put(
+        "stack.embed.W_t.weight",
+        "embeddings.token_type_embeddings.weight",
+        (cfg.n_token_types, d),
+        "token-type embedding",
+    )
+    maps.norm("stack.embed.norm", "embeddings.LayerNorm", d, "embedding norm", legacy=True)
+    bert_layers(maps, cfg)
     W_e = maps.state["stack.embed.token.W_e.weight"]
     maps.set("unembed.W_u.weight", W_e, maps.origin["stack.embed.token.W_e.weight"])
     if cfg.final_head:

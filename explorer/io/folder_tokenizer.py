@@ -1,9 +1,10 @@
 """The tokenizer that ships with a model folder, through ``explorer.tokenize``.
 
 ``tokenizer.json`` is opened as it is. Older folders carry only the files a slow
-tokenizer reads: ``vocab.json`` + ``merges.txt`` (GPT-2 and BART byte-level BPE) or
-``vocab.txt`` (BERT WordPiece); those are rebuilt with Hugging Face ``tokenizers``
-into a standard tokenizer.json first. Anything else (Marian's sentencepiece
+tokenizer reads: ``vocab.json`` + ``merges.txt`` (byte-level BPE: GPT-2; BART and
+RoBERTa, which wrap texts in <s> … </s>; OPT, which starts them with </s>) or
+``vocab.txt`` (BERT and DistilBERT WordPiece); those are rebuilt with Hugging Face
+``tokenizers`` into a standard tokenizer.json first. Anything else (Marian's sentencepiece
 ``source.spm``) gives no tokenizer and a note saying why.
 """
 
@@ -34,11 +35,26 @@ def _byte_level_bpe(folder: Path, model_type: str) -> Tokenizer:
     tok = Tokenizer(BPE.from_file(str(folder / "vocab.json"), str(folder / "merges.txt")))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    if model_type == "bart":  # BART wraps every sequence in <s> … </s>, as RoBERTa does
+    if model_type in ("bart", "roberta"):  # every sequence wrapped in <s> … </s>
         bos, eos = tok.token_to_id("<s>"), tok.token_to_id("</s>")
         if bos is not None and eos is not None:
             tok.post_processor = processors.RobertaProcessing(("</s>", eos), ("<s>", bos))
+    if model_type == "opt":  # OPT starts every sequence with its bos token, </s>
+        settings = _tokenizer_config(folder)
+        bos = _token_text(settings.get("bos_token", "</s>"))
+        bos_id = tok.token_to_id(bos)
+        if bos_id is not None and settings.get("add_bos_token", True):
+            tok.post_processor = processors.TemplateProcessing(
+                single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+            )
     return tok
+
+
+def _token_text(value) -> str:
+    """A special token as tokenizer_config.json writes it: a string or {"content": …}."""
+    if isinstance(value, dict):
+        return str(value.get("content", ""))
+    return str(value)
 
 
 def _wordpiece(folder: Path) -> Tokenizer:

@@ -26,13 +26,25 @@ from explorer.core import (
     load_model,
     read_config,
 )
-from explorer.io import bert, gpt2, seq2seq
+from explorer.io import bert, encoders, gpt2, llama, opt, seq2seq
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
 from explorer.io.hf_config import CONFIG_FILE, HFConfig, read_json_config
 from explorer.io.tensors import TensorSource
 
-FAMILIES: dict[str, ModuleType] = {"gpt2": gpt2, "bert": bert, "bart": seq2seq, "marian": seq2seq}
+FAMILIES: dict[str, ModuleType] = {
+    "gpt2": gpt2,
+    "bert": bert,
+    "bart": seq2seq,
+    "marian": seq2seq,
+    "roberta": encoders,
+    "distilbert": encoders,
+    "opt": opt,
+    "llama": llama,
+    "qwen2": llama,
+}
+# Families whose config needs the tensors (to see whether a head is stored).
+_READS_TENSORS = (bert, encoders)
 OWN_MODEL_TYPE = "transformer-explorer"
 RUN_CHECKPOINT = "checkpoint"  # a training run folder keeps its model here
 GENERIC_NAMES = ("model", "checkpoint", "snapshot", "weights")
@@ -61,8 +73,8 @@ def _family_name(hf: HFConfig, module: ModuleType) -> str:
 
 
 def _model_config(hf: HFConfig, module: ModuleType, source: TensorSource | None):
-    if module is bert:
-        return bert.model_config(hf, source)
+    if module in _READS_TENSORS:
+        return module.model_config(hf, source)
     return module.model_config(hf)
 
 
@@ -71,6 +83,33 @@ def _display_name(folder: Path) -> str:
     if folder.name.lower() in GENERIC_NAMES and folder.parent.name:
         return f"{folder.parent.name}/{folder.name}"
     return folder.name
+
+
+def _size_info(cfg: ModelConfig) -> dict[str, Any]:
+    """Heads and layers (per stack for Algorithm 8), key/value heads and extensions."""
+    if cfg.arch == "encoder-decoder":
+        heads: Any = {"encoder": cfg.n_enc_heads, "decoder": cfg.n_dec_heads}
+        layers: Any = {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
+        if cfg.n_enc_heads == cfg.n_dec_heads:
+            heads = cfg.n_heads
+    else:
+        heads, layers = cfg.n_heads, cfg.n_layers
+    return {"n_heads": heads, "n_kv_heads": cfg.n_kv_heads, "n_layers": layers,
+            "extensions": cfg.extensions}
+
+
+def model_label(info: dict[str, Any]) -> str:
+    """One line naming the model, its family and algorithm, e.g.
+    "SmolLM-135M · Llama → DTransformer (Algorithm 10) + 3 extensions"."""
+    extensions = info.get("extensions") or []
+    more = ""
+    if extensions:
+        more = f" + {len(extensions)} extension{'s' if len(extensions) > 1 else ''}"
+    family = info.get("family") or ""
+    name = info.get("name") or family
+    head = f"{name} · {family}" if family and family not in name else name
+    return (f"{head} → {info.get('algorithm_name', '')} (Algorithm {info.get('algorithm')})"
+            f"{more}")
 
 
 def _info(
@@ -92,12 +131,7 @@ def _info(
         "vocab_size": cfg.vocab_size,
         "l_max": cfg.l_max,
         "d_e": cfg.d_e,
-        "n_heads": cfg.n_heads,
-        "n_layers": (
-            cfg.n_layers
-            if cfg.arch != "encoder-decoder"
-            else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
-        ),
+        **_size_info(cfg),
         "tokenizer": None,
         "add_special_tokens": True,
         "notes": list(notes),
@@ -128,6 +162,7 @@ def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
     cfg, notes = _model_config(hf, module, None)
     info = _info(path, hf, module, cfg, notes)
     info["parameters"] = _parameter_count(cfg)
+    info["label"] = model_label(info)
     return info
 
 
@@ -208,9 +243,11 @@ def _load_hf(folder: Path, device: str | torch.device):
 def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu"):
     """``(model, tokenizer)`` for a Hugging Face folder; tokenizer is None without one.
 
-    GPT-2 -> DTransformer (Alg 10), BERT/MiniLM -> ETransformer (Alg 9), BART and
-    Marian -> EDTransformer (Alg 8). Raises CheckpointError (a ValueError) naming the
-    file and the field or tensor for anything it cannot map.
+    GPT-2, OPT -> DTransformer (Alg 10); Llama, Qwen2 -> DTransformer with extensions
+    (rotary positions, SwiGLU, grouped-query attention); BERT/MiniLM, RoBERTa,
+    DistilBERT -> ETransformer (Alg 9); BART and Marian -> EDTransformer (Alg 8).
+    Raises CheckpointError (a ValueError) naming the file and the field or tensor for
+    anything it cannot map.
     """
     model, tokenizer, _ = _load_hf(Path(folder), device)
     return model, tokenizer
@@ -247,12 +284,7 @@ def _own_info(
         "vocab_size": cfg.vocab_size,
         "l_max": cfg.l_max,
         "d_e": cfg.d_e,
-        "n_heads": cfg.n_heads,
-        "n_layers": (
-            cfg.n_layers
-            if cfg.arch != "encoder-decoder"
-            else {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}
-        ),
+        **_size_info(cfg),
         "tokenizer": tok_note,
         "add_special_tokens": False,
         "notes": notes,
@@ -275,8 +307,10 @@ def open_model(folder: str | os.PathLike, device: str | torch.device = "cpu"):
 
     ``info`` is a JSON-friendly dict: name, folder, format, family, model_type,
     architecture, arch, algorithm (8/9/10), algorithm_name, parameters, vocab_size,
-    l_max, d_e, n_heads, n_layers, tokenizer (where it came from), add_special_tokens
-    (whether ``encode_text`` adds the reference's special tokens), notes (list of str,
+    l_max, d_e, n_heads and n_layers (per stack for Algorithm 8 when they differ),
+    n_kv_heads, extensions (what is not in the paper), label, tokenizer (where it came
+    from), add_special_tokens (whether ``encode_text`` adds the reference's special
+    tokens), notes (list of str,
     e.g. "no MLM head: output distribution not meaningful"), load_seconds.
     """
     start = time.perf_counter()
@@ -284,7 +318,9 @@ def open_model(folder: str | os.PathLike, device: str | torch.device = "cpu"):
     own = _own_folder(path) if path.is_dir() else None
     model, tokenizer, info = _open_own(own, device) if own else _load_hf(path, device)
     info["load_seconds"] = round(time.perf_counter() - start, 3)
+    info["label"] = model_label(info)
     return model, tokenizer, info
 
 
-__all__ = ["TOKENIZER_JSON", "describe_pretrained", "load_pretrained", "open_model"]
+__all__ = ["TOKENIZER_JSON", "describe_pretrained", "load_pretrained", "model_label",
+           "open_model"]

@@ -30,14 +30,11 @@ BART_POSITION_OFFSET = 2
 MARIAN_SINUSOID_BASE = 10000.0
 
 
-def _same(hf: HFConfig, a: str, b: str, default: int) -> int:
-    x, y = hf.int(a, default), hf.int(b, default)
-    if x != y:
-        raise CheckpointError(
-            f"{hf.path}: {a}={x} differs from {b}={y}; the paper's EDTransformer (and ours) "
-            "uses one value for both stacks"
-        )
-    return x
+def _heads(hf: HFConfig, key: str, d_e: int) -> int:
+    heads = hf.int(key, 16)
+    if heads < 1 or d_e % heads:
+        raise CheckpointError(f"{hf.path}: {key}={heads} does not divide d_model={d_e}")
+    return heads
 
 
 def model_config(hf: HFConfig) -> tuple[ModelConfig, list[str]]:
@@ -66,11 +63,15 @@ def model_config(hf: HFConfig) -> tuple[ModelConfig, list[str]]:
         vocab_size=vocab,
         l_max=hf.int("max_position_embeddings", 1024),
         d_e=d_e,
-        n_heads=_same(hf, "encoder_attention_heads", "decoder_attention_heads", 16),
+        n_heads=_heads(hf, "encoder_attention_heads", d_e),
+        n_enc_heads=_heads(hf, "encoder_attention_heads", d_e),
+        n_dec_heads=_heads(hf, "decoder_attention_heads", d_e),
         n_layers=hf.int("encoder_layers", 12),
         n_enc_layers=hf.int("encoder_layers", 12),
         n_dec_layers=hf.int("decoder_layers", 12),
-        d_mlp=_same(hf, "encoder_ffn_dim", "decoder_ffn_dim", 4096),
+        d_mlp=hf.int("encoder_ffn_dim", 4096),
+        d_enc_mlp=hf.int("encoder_ffn_dim", 4096),
+        d_dec_mlp=hf.int("decoder_ffn_dim", 4096),
         norm_placement="post",
         activation=hf.activation("activation_function", "gelu"),
         tie_unembedding=hf.bool("tie_word_embeddings", True),
@@ -127,7 +128,7 @@ def _attention(maps: WeightMap, ours: str, name: str, d: int, what: str) -> None
 
 
 def _stack(maps: WeightMap, cfg: ModelConfig, stack: str, n_layers: int) -> None:
-    d = cfg.d_e
+    d, d_mlp = cfg.d_e, cfg.stack_sizes(stack)["d_mlp"]
     _positions(maps, cfg, stack)
     if cfg.embed_norm:
         maps.norm(
@@ -148,8 +149,8 @@ def _stack(maps: WeightMap, cfg: ModelConfig, stack: str, n_layers: int) -> None
                 d,
                 f"{what} cross-attention norm",
             )
-        maps.linear(f"{ours}.mlp.W_mlp1", f"{name}.fc1", cfg.d_mlp, d, f"{what} W_mlp1")
-        maps.linear(f"{ours}.mlp.W_mlp2", f"{name}.fc2", d, cfg.d_mlp, f"{what} W_mlp2")
+        maps.linear(f"{ours}.mlp.W_mlp1", f"{name}.fc1", d_mlp, d, f"{what} W_mlp1")
+        maps.linear(f"{ours}.mlp.W_mlp2", f"{name}.fc2", d, d_mlp, f"{what} W_mlp2")
         maps.norm(f"{ours}.mlp_norm", f"{name}.final_layer_norm", d, f"{what} MLP norm")
 
 

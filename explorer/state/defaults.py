@@ -182,6 +182,8 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
         params = info.get("parameters")
         size = f", {params / 1e6:.1f} M parameters" if params else ""
         name = f"{info['family']} {name}{size}"
+        if info.get("extensions"):  # Llama-style: the paper's Algorithm 10, extended
+            name += f", Algorithm {info.get('algorithm')} + extensions"
     notes = tuple(str(n) for n in info.get("notes") or ())
     if tokenizer is None:
         raise ValueError(f"{folder}: the model has no tokenizer.json, so text cannot be fed")

@@ -271,7 +271,16 @@ class Session:
 
     @property
     def n_heads(self) -> int:
-        return int(self.cfg.n_heads)
+        """Heads of the selected step's stack (Algorithm 8's stacks may differ)."""
+        step = self.step
+        return int(self.cfg.stack_sizes(step.stack if step is not None else None)["n_heads"])
+
+    @property
+    def kv_groups(self) -> list[list[int]]:
+        """For each key/value head of the selected step's stack, the query heads (0-based)
+        that share it: one head each, unless the model uses grouped-query attention."""
+        step = self.step
+        return self.cfg.kv_groups(step.stack if step is not None else None)
 
     def select_step(self, index: int) -> None:
         steps = self.steps
@@ -280,6 +289,7 @@ class Session:
         index = navigation.clamp(int(index), steps)
         if index != self.step_index:
             self.step_index = index
+            self.head = min(self.head, self.n_heads - 1)  # the stacks' head counts may differ
             self.selection_changed.emit()
 
     def select_name(self, name: str) -> bool:

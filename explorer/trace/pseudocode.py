@@ -2,11 +2,15 @@
 
 Written from shared/PAPER.md in the paper's notation (column vectors, X ∈ ℝ^{d×ℓ}).
 ``Step.algorithm`` and ``Step.line`` index into these lines (1-based).
+``differences(cfg)`` lists the lines a given model computes differently (a variant the
+paper names, or an extension it does not have), for the Paper panel to mark.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from explorer.core.config import ModelConfig
 
 
 @dataclass(frozen=True)
@@ -298,3 +302,124 @@ return x̂
         ),
     )
 }
+
+
+# -- where a model differs from the pseudocode ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineNote:
+    """A line of the paper's pseudocode that this model computes differently.
+
+    ``text`` is the line as this model computes it, in the paper's notation.
+    ``extension`` names what is not in the paper ("rotary positions, Su et al. 2021");
+    it is None for a variant the paper itself names (RMSnorm, pre-/post-norm, another
+    activation, no biases).
+    """
+
+    algorithm: int
+    line: int
+    text: str
+    extension: str | None = None
+
+    @property
+    def label(self) -> str:
+        """"not in the paper: …" for an extension, "variant" otherwise."""
+        return f"not in the paper: {self.extension}" if self.extension else "variant"
+
+
+# The architecture algorithms' lines (1-based) by role; Alg 8 has an encoder and a
+# decoder half. "post" lists the norm lines after each residual, "pre" those before.
+_ROLE_LINES = {
+    10: [{"embed": 2, "norms": (5, 7), "attn": 6, "mlp": 8, "final": (10,), "seq": "X",
+          "tok": "ℓ", "ids": "x", "mask": "Mask[t, t′] = [t ≤ t′]"}],
+    9: [{"embed": 2, "norms": (6, 8), "attn": 5, "mlp": 7, "head": (10, 11), "seq": "X",
+         "tok": "ℓ", "ids": "x", "mask": "Mask ≡ 1"}],
+    8: [{"embed": 2, "norms": (6, 8), "attn": 5, "mlp": 7, "seq": "Z", "tok": "ℓ_z",
+         "ids": "z", "mask": "Mask ≡ 1", "stack": "encoder"},
+        {"embed": 11, "norms": (15, 17, 19), "attn": 14, "cross": 16, "mlp": 18, "seq": "X",
+         "tok": "ℓ_x", "ids": "x", "mask": "Mask[t, t′] = [t ≤ t′]", "stack": "decoder"}],
+}
+_DEFAULT_ACTIVATION = {8: "relu", 9: "gelu", 10: "gelu"}
+_DEFAULT_PLACEMENT = {8: "post", 9: "post", 10: "pre"}
+
+
+def differences(cfg: ModelConfig) -> dict[tuple[int, int], LineNote]:
+    """The lines of Algorithms 4-10 that ``cfg`` computes differently, keyed by
+    (algorithm, line); the Paper panel marks them. An empty dict: the paper as written."""
+    from explorer.core.config import EXTENSIONS
+    from explorer.core.mlp import ACTIVATION_LABEL
+
+    rotary = EXTENSIONS[("positions", "rotary")]
+    notes: dict[tuple[int, int], LineNote] = {}
+
+    def note(alg: int, line: int, text: str, extension: str | None = None) -> None:
+        notes[(alg, line)] = LineNote(alg, line, text, extension)
+
+    alg = cfg.algorithm
+    norm = "rms_norm" if cfg.norm == "rms" else "layer_norm"
+    act = ACTIVATION_LABEL[cfg.activation]
+    for part in _ROLE_LINES[alg]:
+        S, tok, ids = part["seq"], part["tok"], part["ids"]
+        sizes = cfg.stack_sizes(part.get("stack"))
+        # embedding line
+        token = f"√d_e·W_e[:, {ids}[t]]" if cfg.scale_embedding else f"W_e[:, {ids}[t]]"
+        if cfg.positions == "rotary":
+            note(alg, part["embed"], f"for t ∈ [{tok}]: e_t ← {token}   (no W_p: q and k are "
+                 "rotated by position in every layer)", rotary)
+        else:
+            extra = " + W_t[:, type[t]]" if cfg.n_token_types else ""
+            pos = " + W_p[:, t]" if cfg.positions != "none" else ""
+            if cfg.scale_embedding or extra or not pos or cfg.embed_norm:
+                then = f"; {S}[:, t] ← layer_norm({S}[:, t])" if cfg.embed_norm else ""
+                note(alg, part["embed"], f"for t ∈ [{tok}]: e_t ← {token}{pos}{extra}{then}")
+        # norms: RMSnorm and the placement
+        placement = cfg.norm_placement
+        if cfg.norm == "rms" or placement != _DEFAULT_PLACEMENT[alg]:
+            target = f"{S}̃" if placement == "pre" else S
+            when = "before" if placement == "pre" else "after"
+            for line in part["norms"]:
+                note(alg, line, f"for t ∈ [{tok}]: {target}[:, t] ← {norm}({S}[:, t])   "
+                     f"({when} the sub-block)")
+        # MLP line
+        inp = f"{S}̃" if placement == "pre" else S
+        if cfg.activation == "swiglu":
+            note(alg, part["mlp"], f"{S} ← {S} + W_mlp2^l (SiLU(W_mlp1^l {inp}) ⊙ W_up^l {inp})",
+                 EXTENSIONS[("activation", "swiglu")])
+        elif cfg.activation != _DEFAULT_ACTIVATION[alg] or not cfg.bias:
+            b1, b2 = (" + b_mlp1^l 1ᵀ", " + b_mlp2^l 1ᵀ") if cfg.bias else ("", "")
+            note(alg, part["mlp"], f"{S} ← {S} + W_mlp2^l {act}(W_mlp1^l {inp}{b1}){b2}")
+        # attention line: grouped-query heads
+        if sizes["n_kv_heads"] != sizes["n_heads"]:
+            note(alg, part["attn"], f"{S} ← {S} + MHAttention({inp} | W_l, {part['mask']})   "
+                 f"({sizes['n_heads']} query heads share {sizes['n_kv_heads']} key/value "
+                 "heads)", EXTENSIONS[("n_kv_heads", "grouped")])
+    if alg == 9 and not cfg.final_head:
+        for line in _ROLE_LINES[9][0]["head"]:
+            note(9, line, "(skipped: this model has no final head W_f)")
+    if alg == 10 and cfg.norm_placement == "post":
+        note(10, 10, "(skipped: post-norm layers end normalised, no final norm)")
+    elif alg == 10 and cfg.norm == "rms":
+        note(10, 10, "for t ∈ [ℓ]: X[:, t] ← rms_norm(X[:, t] | γ)")
+    # Algorithms 4 and 5: rotary positions, grouped-query attention, biases
+    if cfg.positions == "rotary":
+        note(4, 1, "Q ← R_Θ(W_q X + b_q 1ᵀ): column t rotated by angle t·θ_i in each "
+             "dimension pair (i, i + d_attn/2)", rotary)
+        note(4, 2, "K ← R_Θ(W_k Z + b_k 1ᵀ): column t rotated as Q's, so S = KᵀQ depends "
+             "on t_x − t_z", rotary)
+    elif not cfg.qkv_bias:
+        note(4, 1, "Q ← W_q X   (no bias)")
+        note(4, 2, "K ← W_k Z   (no bias)")
+    if not cfg.qkv_bias:
+        note(4, 3, "V ← W_v Z   (no bias)")
+    if cfg.n_kv_heads != cfg.n_heads:
+        per = cfg.n_heads // cfg.n_kv_heads
+        grouped = EXTENSIONS[("n_kv_heads", "grouped")]
+        note(5, 1, f"for h ∈ [H]: Y^h ← Attention(X, Z | W_q^h, W_k^g(h), W_v^g(h), Mask), "
+             f"g(h) = ⌈h/{per}⌉", grouped)
+    if not cfg.out_bias:
+        note(5, 3, "return Ṽ = W_o Y   (no bias)")
+    if cfg.norm == "rms":
+        note(6, 1, "m ← 0   (RMSnorm)")
+        note(6, 3, "return ê = e / √v ⊙ γ   (RMSnorm: no β)")
+    return notes

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from explorer.core.config import ModelConfig
+from explorer.core.config import EXTENSIONS, ModelConfig
 from explorer.core.mlp import ACTIVATION_LABEL
 
 PRETTY = {
@@ -34,6 +34,12 @@ class Step:
     stack: str | None  # "encoder", "decoder" or None
     layer: int | None  # 0-based layer index, None outside the layers
     block: str  # "embed", "attn", "cross_attn", "mlp", "final", "output"
+    extension: str | None = None  # what is not in the paper, e.g. "rotary positions, …"
+
+    @property
+    def not_in_paper(self) -> str:
+        """"not in the paper: …" for an extension step, else ""."""
+        return f"not in the paper: {self.extension}" if self.extension else ""
 
     @property
     def shape(self) -> str:
@@ -95,6 +101,22 @@ def _norm_text(cfg: ModelConfig) -> str:
     return "rms_norm" if cfg.norm == "rms" else "layer_norm"
 
 
+def _marked(formula: str, extension: str | None) -> str:
+    return f"{formula}   [not in the paper: {extension}]" if extension else formula
+
+
+ROTARY = EXTENSIONS[("positions", "rotary")]
+SWIGLU = EXTENSIONS[("activation", "swiglu")]
+GROUPED = EXTENSIONS[("n_kv_heads", "grouped")]
+
+
+def rotary_formula(cfg: ModelConfig, what: str = "Q") -> str:
+    """The rotation of queries (or keys) by position, in the paper's column notation."""
+    scale = f"t/{cfg.rope_scale:g}" if cfg.rope_scale != 1 else "t"
+    return (f"{what}^h[:, t] ← R({scale}) {what}^h[:, t]: dims (i, i + d_attn/2) turned by "
+            f"angle {scale}·θ_i, θ_i = {cfg.rope_base:g}^(−2i/d_attn)")
+
+
 def describe(name: str, cfg: ModelConfig) -> Step:
     """The Step for hook name ``name`` in a model configured by ``cfg``."""
     m = _NAME_RE.match(name)
@@ -115,19 +137,23 @@ def describe(name: str, cfg: ModelConfig) -> Step:
     if stack:
         where = "Encoder " if stack == "encoder" else "Decoder "
     norm = _norm_text(cfg)
+
+    def gb(sup: str) -> str:  # RMSnorm has a scale γ and no offset β
+        return f"γ{sup}" if cfg.norm == "rms" else f"γ{sup}, β{sup}"
+
     act = ACTIVATION_LABEL[cfg.activation]
     seq = {"l": "x", "l_z": "z", "l_x": "x"}[tok]
     Xs = "Z" if tok == "l_z" else "X"
 
-    def make(alg, line, title, formula, dims, block, outer_key=None):
+    def make(alg, line, title, formula, dims, block, outer_key=None, extension=None):
         outer_line = lines.get(outer_key) if outer_key else None
         outer = (arch_alg, outer_line) if outer_line else None
         if layer is not None:
             title = f"{where}layer {layer + 1} · {title}"
         elif where:
             title = f"{where.lower().strip()} · {title}"
-        return Step(name, alg, line, outer, title[0].upper() + title[1:], formula,
-                    dims, stack, layer, block)
+        return Step(name, alg, line, outer, title[0].upper() + title[1:],
+                    _marked(formula, extension), dims, stack, layer, block, extension)
 
     if layer is None:
         part = rest.split(".")
@@ -148,14 +174,20 @@ def describe(name: str, cfg: ModelConfig) -> Step:
                 return make(arch_alg, lines.get("sum", 2), "token-type embeddings W_t[:, 0]",
                             "e_type = W_t[:, type[t]]", ("d_e", tok), "embed", "sum")
             if what == "sum":
+                if cfg.positions == "rotary":
+                    return make(arch_alg, lines.get("sum", 2), f"initial embedding {Xs}",
+                                f"{Xs}[:, t] = W_e[:, {seq}[t]]  (no W_p: positions rotate q "
+                                "and k in every layer)", ("d_e", tok), "embed",
+                                extension=ROTARY)
+                plus = " + W_p[:, t]" if cfg.positions != "none" else "  (no positions)"
                 return make(arch_alg, lines.get("sum", 2), f"initial embedding {Xs}",
-                            f"{Xs}[:, t] = W_e[:, {seq}[t]] + W_p[:, t]", ("d_e", tok), "embed")
+                            f"{Xs}[:, t] = W_e[:, {seq}[t]]{plus}", ("d_e", tok), "embed")
             if what == "norm":
                 return make(6, 3, "embedding norm", f"{Xs}[:, t] ← {norm}({Xs}[:, t])",
                             ("d_e", tok), "embed", "sum")
         if rest == "final_norm":
             return make(arch_alg, lines.get("final_norm", lines.get("head_norm", 1)),
-                        "final norm", f"{Xs}[:, t] ← {norm}({Xs}[:, t] | γ, β)",
+                        "final norm", f"{Xs}[:, t] ← {norm}({Xs}[:, t] | {gb('')})",
                         ("d_e", tok), "final")
         if rest.startswith("head."):
             what = part[1]
@@ -192,7 +224,7 @@ def describe(name: str, cfg: ModelConfig) -> Step:
         target = "X̃" if pre else Xs
         label = {"attn_norm": "attention", "cross_norm": "cross-attention", "mlp_norm": "MLP"}
         when = "before" if pre else "after"
-        formula = f"{target}[:, t] ← {norm}({Xs}[:, t] | γ{sup[rest]}, β{sup[rest]})"
+        formula = f"{target}[:, t] ← {norm}({Xs}[:, t] | {gb(sup[rest])})"
         block = {"attn_norm": "attn", "cross_norm": "cross_attn", "mlp_norm": "mlp"}[rest]
         return make(arch_alg, lines.get(rest, 1), f"norm {when} {label[rest]}", formula,
                     ("d_e", tok), block)
@@ -208,6 +240,19 @@ def describe(name: str, cfg: ModelConfig) -> Step:
         return make(arch_alg, lines.get("mlp", 1), "residual after MLP",
                     f"{Xs} ← {Xs} + MLP({tilde})", ("d_e", tok), "mlp")
     part = rest.split(".")
+    if part[0] == "mlp" and cfg.activation == "swiglu":
+        what = part[1]
+        info = {
+            "hidden_pre": ("MLP gate, before SiLU", f"W_mlp1 {tilde}", "d_mlp", None),
+            "hidden": ("MLP gate, after SiLU", f"SiLU(W_mlp1 {tilde})", "d_mlp", None),
+            "up": ("MLP up-projection W_up", f"W_up {tilde}", "d_mlp", SWIGLU),
+            "gated": ("MLP gated hidden", f"SiLU(W_mlp1 {tilde}) ⊙ W_up {tilde}", "d_mlp",
+                      SWIGLU),
+            "out": ("MLP output", f"W_mlp2 (SiLU(W_mlp1 {tilde}) ⊙ W_up {tilde})", "d_e",
+                    SWIGLU),
+        }[what]
+        return make(arch_alg, lines.get("mlp", 1), info[0], info[1], (info[2], tok), "mlp",
+                    "mlp", extension=info[3])
     if part[0] == "mlp":
         what = part[1]
         info = {
@@ -220,14 +265,33 @@ def describe(name: str, cfg: ModelConfig) -> Step:
         return make(arch_alg, lines.get("mlp", 1), info[0], info[1], (info[2], tok), "mlp",
                     "mlp")
     if part[0] in ("attn", "cross_attn"):
-        line, alg, title, formula, dims = _ATTN_PARTS[part[1]]
+        what = part[1]
+        rotary = cfg.positions == "rotary" and part[0] == "attn"
+        base = what[:-4] if what in ("q_pre", "k_pre") else what
+        line, alg, title, formula, dims = _ATTN_PARTS[base]
         cross = part[0] == "cross_attn"
         sym = {"X": tok, "Z": "l_z" if cross else tok}
         dims = tuple(sym.get(d, d) for d in dims)
         kind = "cross-attention" if cross else "self-attention"
-        if part[1] == "q" or not cross:
+        if base == "q" or not cross:
             formula = formula.replace(" X̃ ", f" {tilde} ").replace(" Z ", f" {tilde} ")
+        extension = None
+        sizes = cfg.stack_sizes(stack)
+        if base in ("k", "v") and sizes["n_kv_heads"] != sizes["n_heads"]:
+            mat = "k" if base == "k" else "v"
+            per = sizes["n_heads"] // sizes["n_kv_heads"]
+            formula = (formula.replace(f"W_{mat}^h", f"W_{mat}^g(h)")
+                       .replace(f"b_{mat}^h", f"b_{mat}^g(h)")
+                       + f",  g(h) = ⌈h/{per}⌉: {sizes['n_kv_heads']} key/value heads, each "
+                       f"shared by {per} query heads")
+            extension = GROUPED
+        if what in ("q_pre", "k_pre"):
+            title = title.replace("(all heads)", "before rotation (all heads)")
+        elif rotary and base in ("q", "k"):
+            title = title.replace("(all heads)", "rotated by position (all heads)")
+            formula = rotary_formula(cfg, base.upper())
+            extension = ROTARY
         outer_key = "resid_cross" if cross else "resid_attn"
         return make(alg, line, f"{kind} · {title}", formula, dims,
-                    "cross_attn" if cross else "attn", outer_key)
+                    "cross_attn" if cross else "attn", outer_key, extension)
     raise KeyError(name)

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "positions": "learned",
     "activation": None,
     "tie_unembedding": False,
+    "n_kv_heads": None,  # fewer key/value heads: grouped-query attention (an extension)
 }
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -25,7 +25,7 @@ from explorer.train.objectives import TASK_ARCH
 from explorer.train.sources import DataSource, load_source
 
 MODEL_FIELDS = ("d_e", "n_heads", "n_layers", "l_max", "d_mlp", "norm", "norm_placement",
-                "positions", "activation", "tie_unembedding")
+                "positions", "activation", "tie_unembedding", "n_kv_heads")
 
 
 def make_tokenizer(kind: str, source: DataSource, vocab_size: int | None = None) -> Any:

@@ -84,7 +84,7 @@ def test_missing_weights(tmp_path):
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        ({"model_type": "llama"}, "model_type 'llama' is not supported"),
+        ({"model_type": "t5"}, "model_type 't5' is not supported"),
         ({"architectures": ["GPT2ForSequenceClassification"]},
          "architecture GPT2ForSequenceClassification is not supported"),
         ({"activation_function": "quick_gelu"}, "activation_function='quick_gelu'"),
