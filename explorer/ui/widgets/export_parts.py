@@ -33,7 +33,7 @@ class Caption:
         out = []
         if self.title:
             out.append((to_html(self.title), True))
-        second = "&nbsp;" * 6 .join(p for p in (
+        second = ("&nbsp;" * 6).join(p for p in (
             "shape " + to_html(self.shape) if self.shape else "",
             to_html(self.formula) if self.formula else "") if p)
         if second:
