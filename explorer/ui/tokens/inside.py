@@ -185,7 +185,7 @@ class InsideView(QWidget):
     # -- public API ----------------------------------------------------------------------
     def set_tokenizer(self, tok: Tokenizer) -> None:
         self._tok = tok
-        self.explain.setText(EXPLAIN.get(tok.kind, ""))
+        self.explain.setText(EXPLAIN.get(tok.kind, "") + self._continuations(tok))
         self._merge_rows = False
         if tok.kind == "bpe":
             self._bpe = bpe_tables(tok)
@@ -204,6 +204,15 @@ class InsideView(QWidget):
             self.detail_title.setText("")
         self.table.setVisible(tok.kind in ("bpe", "wordpiece", "unigram"))
         self.set_text(self.text_view.toPlainText())
+
+    @staticmethod
+    def _continuations(tok: Tokenizer) -> str:
+        if tok.kind != "wordpiece":
+            return ""
+        vocab = tok.hf.get_vocab(with_added_tokens=False)
+        n = sum(1 for p in vocab if p.startswith("##"))
+        return (f" {n:,} of the {len(vocab):,} pieces are <code>##</code> continuations "
+                "(search ## on the left).")
 
     def set_text(self, text: str) -> None:
         if text != self.text_view.toPlainText():

@@ -126,6 +126,12 @@ def test_wordpiece_and_unigram_show_their_steps(qtbot):
     stages = lab.inside.stepper.stages
     assert list(stages[-1].pieces) == TOKS["wordpiece"].encode("wizards").tokens
     assert any("longest match" in r[2] for r in lab.inside.detail.rows)
+    continuations = sum(1 for p in TOKS["wordpiece"].hf.get_vocab() if p.startswith("##"))
+    assert continuations > 0
+    assert f"{continuations:,} of the" in lab.inside.explain.text()
+    lab.vocab.search.setText("##")
+    lab.vocab.apply_filter()
+    assert lab.vocab.model.rowCount() == continuations
     lab.follow_model(TOKS["unigram"])
     lab.set_text("the wizard")
     lab.inside.select_word_at(6)
