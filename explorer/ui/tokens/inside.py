@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -57,6 +57,10 @@ EXPLAIN = {
 }
 
 
+MOVES = {Qt.Key.Key_Right: 1, Qt.Key.Key_Space: 1, Qt.Key.Key_Left: -1,
+         Qt.Key.Key_Backspace: -1, Qt.Key.Key_Home: -10**9, Qt.Key.Key_End: 10**9}
+
+
 @dataclass(frozen=True)
 class Stage:
     """What one key press shows: the pieces, the index of the new one, a caption."""
@@ -97,12 +101,18 @@ class Stepper(QLabel):
         self._draw()
         self.stepped.emit(self.index)
 
+    def event(self, event: QEvent) -> bool:
+        # The window's own shortcuts (→: next step, …) must not take these keys from here.
+        if (event.type() == QEvent.Type.ShortcutOverride and self.stages
+                and event.key() in MOVES and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt)
         key = event.key()
-        moves = {Qt.Key.Key_Right: 1, Qt.Key.Key_Space: 1, Qt.Key.Key_Left: -1,
-                 Qt.Key.Key_Backspace: -1, Qt.Key.Key_Home: -10**9, Qt.Key.Key_End: 10**9}
-        if key in moves and self.stages:
-            self.step(moves[key])
+        if key in MOVES and self.stages:
+            self.step(MOVES[key])
             return
         super().keyPressEvent(event)
 

@@ -33,6 +33,7 @@ from explorer.tokenize import KIND_LABELS, KINDS, Tokenizer, load_tokenizer, tra
 from explorer.tokenize.textfile import read_training_text
 from explorer.tokenize.tokenizer import TokenizerFileError
 from explorer.ui.tokens.inside import InsideView
+from explorer.ui.tokens.render import SHORT_LABELS
 from explorer.ui.tokens.vocab_table import VocabularyView
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.theme import title_font
@@ -86,7 +87,9 @@ class TokenizerLab(QWidget):
         self.open_button.clicked.connect(self._ask_open)
         self.kind_box = QComboBox()
         for kind in KINDS:
-            self.kind_box.addItem(KIND_LABELS[kind], kind)
+            self.kind_box.addItem(SHORT_LABELS[kind], kind)
+            self.kind_box.setItemData(self.kind_box.count() - 1, KIND_LABELS[kind],
+                                      Qt.ItemDataRole.ToolTipRole)
         self.kind_box.setCurrentIndex(KINDS.index("bpe"))
         self.kind_box.setToolTip("The kind of tokenizer to train on a text file")
         self.size_box = QSpinBox()
@@ -100,7 +103,7 @@ class TokenizerLab(QWidget):
         self.train_button.setToolTip("Train a tokenizer of this kind and size on a UTF-8 "
                                      "text file (in the background)")
         self.train_button.clicked.connect(self._ask_train)
-        self.model_button = QPushButton("Back to the model's")
+        self.model_button = QPushButton("Model's tokenizer")
         self.model_button.setToolTip("Show the model's own tokenizer again")
         self.model_button.clicked.connect(self._back_to_model)
         self.model_button.setVisible(False)
@@ -220,7 +223,7 @@ class TokenizerLab(QWidget):
 
     def _on_done(self, tok: Any) -> None:
         self.set_tokenizer(tok, self._origin)
-        self._say(f"{tok.name}: {tok.vocab_size:,} pieces.")
+        self._say("")  # the title says what is shown
         self.tokenizer_loaded.emit(tok)
 
     def _on_failed(self, message: str, _details: str = "") -> None:

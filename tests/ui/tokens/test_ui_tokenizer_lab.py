@@ -120,6 +120,35 @@ def test_bpe_replay_advances_one_merge_per_key_press(qtbot):
     assert lab.inside.detail.rowCount() == len(TOKS["bpe"].merges())
 
 
+def test_the_replay_keys_win_over_the_windows_shortcuts(qtbot):
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    lab = TokenizerLab()
+    window.setCentralWidget(lab)
+    lab.follow_model(TOKS["bpe"])
+    lab.set_text("a wizard")
+    lab.inside.select_word_at(4)
+    fired = []
+    action = QAction("Next step", window)
+    action.setShortcut(Qt.Key.Key_Right)
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.triggered.connect(lambda: fired.append(1))
+    window.addAction(action)
+    window.show()
+    qtbot.waitExposed(window)
+    stepper = lab.inside.stepper
+    stepper.setFocus()
+    qtbot.waitUntil(stepper.hasFocus, timeout=2000)
+    qtbot.keyClick(stepper, Qt.Key.Key_Right)
+    assert stepper.index == 1 and fired == []
+    lab.title.setFocus()  # elsewhere the window's shortcut still works
+    qtbot.keyClick(lab.title, Qt.Key.Key_Right)
+    assert fired == [1]
+
+
 def test_wordpiece_and_unigram_show_their_steps(qtbot):
     lab = _lab(qtbot, "wordpiece")
     lab.set_text("wizards")
