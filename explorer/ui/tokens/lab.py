@@ -99,7 +99,7 @@ class TokenizerLab(QWidget):
         self.size_box.setPrefix("N_V ")
         self.size_box.setToolTip("Vocabulary size, special tokens included (byte-level BPE "
                                  "needs at least 256 bytes + 6 specials)")
-        self.train_button = QPushButton("on a text file…")
+        self.train_button = QPushButton("on a file…")
         self.train_button.setToolTip("Train a tokenizer of this kind and size on a UTF-8 "
                                      "text file (in the background)")
         self.train_button.clicked.connect(self._ask_train)
@@ -111,14 +111,15 @@ class TokenizerLab(QWidget):
         self.progress.setRange(0, 0)  # busy: training reports stages, not a fraction
         self.progress.setMaximumWidth(160)
         self.progress.setVisible(False)
+        for b in (self.open_button, self.train_button, self.model_button):
+            b.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never cut
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         controls = QHBoxLayout()
         controls.addWidget(self.open_button)
-        controls.addSpacing(24)
-        controls.addWidget(QLabel("or train"))
+        controls.addWidget(QLabel(" or train"))
         controls.addWidget(self.kind_box)
         controls.addWidget(self.size_box)
         controls.addWidget(self.train_button)
@@ -215,6 +216,8 @@ class TokenizerLab(QWidget):
             self._thread.deleteLater()
         self._thread = None
         self.progress.setVisible(False)
+        for b in (self.open_button, self.train_button, self.model_button):
+            b.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)  # never cut
         for w in (self.open_button, self.train_button):
             w.setEnabled(True)
 
