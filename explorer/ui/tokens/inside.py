@@ -291,7 +291,7 @@ class InsideView(QWidget):
         self.detail.headers = ["at", "candidate", "in vocabulary?"]
         self.detail.set_rows([(t.start + 1, t.candidate, "✔ longest match" if t.found else "no")
                               for t in steps.tries])
-        self.detail.highlight = {k for k, t in enumerate(steps.tries) if t.found}
+        self._found_rows = [k for k, t in enumerate(steps.tries) if t.found]
         self.detail_title.setText(f"The {len(steps.tries)} candidates tried, longest first")
         if steps.note:
             return [Stage(tuple(steps.pieces), 0, f"the whole word is unknown: {steps.note}")]
@@ -332,14 +332,19 @@ class InsideView(QWidget):
         ]
 
     def _on_stepped(self, index: int) -> None:
-        if not self._merge_rows or self._tok is None or not self.stepper.stages:
+        """Mark the row of the current step: the merge (BPE), the match found (WordPiece)."""
+        if self._tok is None or not self.stepper.stages:
             return
-        steps = getattr(self, "_steps", [])
-        rank = steps[index].rank if index < len(steps) else None
-        self.detail.highlight = {rank} if rank is not None else set()
+        row = None
+        if self._merge_rows:
+            steps = getattr(self, "_steps", [])
+            row = steps[index].rank if index < len(steps) else None
+        elif self._tok.kind == "wordpiece":
+            found = getattr(self, "_found_rows", [])
+            row = found[index - 1] if 0 < index <= len(found) else None
+        self.detail.highlight = {row} if row is not None else set()
         self.detail.layoutChanged.emit()
-        if rank is not None:
-            row = self.detail.row_of(rank)
-            if row is not None:
-                self.table.scrollTo(self.detail.index(row, 0),
-                                    QAbstractItemView.ScrollHint.PositionAtCenter)
+        shown = self.detail.row_of(row) if row is not None else None
+        if shown is not None:
+            self.table.scrollTo(self.detail.index(shown, 0),
+                                QAbstractItemView.ScrollHint.PositionAtCenter)

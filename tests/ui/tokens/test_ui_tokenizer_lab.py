@@ -155,6 +155,10 @@ def test_wordpiece_and_unigram_show_their_steps(qtbot):
     stages = lab.inside.stepper.stages
     assert list(stages[-1].pieces) == TOKS["wordpiece"].encode("wizards").tokens
     assert any("longest match" in r[2] for r in lab.inside.detail.rows)
+    stepper = lab.inside.stepper
+    stepper.step(1)  # the first piece: its row in the candidates is marked
+    (row,) = lab.inside.detail.highlight
+    assert lab.inside.detail.rows[row][1] == stepper.stages[1].pieces[0]
     continuations = sum(1 for p in TOKS["wordpiece"].hf.get_vocab() if p.startswith("##"))
     assert continuations > 0
     assert f"{continuations:,} of the" in lab.inside.explain.text()
