@@ -170,9 +170,13 @@ class TokenizerLab(QWidget):
         self.inside.set_text(self._text)
 
     def set_text(self, text: str) -> None:
+        cut = len(text) > SYNC_CHARS
         text = text[:SYNC_CHARS]
         if text == self._text:
             return
+        if cut:
+            self._say(f"A long text: the counts and words here cover its first "
+                      f"{SYNC_CHARS:,} characters.")
         self._text = text
         if self._tok is not None:
             self.vocab.set_counts(self._counts())

@@ -48,6 +48,15 @@ def test_typing_text_updates_the_counts(qtbot):
     assert _count_of(lab, "the") == 1 and _count_of(lab, "cat") == 0
 
 
+def test_a_long_text_is_counted_on_its_first_characters(qtbot):
+    from explorer.ui.tokens.lab import SYNC_CHARS
+
+    lab = _lab(qtbot, "word")
+    lab.set_text("the cat " * SYNC_CHARS)
+    assert _count_of(lab, "the") == SYNC_CHARS // 8
+    assert f"first {SYNC_CHARS:,} characters" in lab.message_text()
+
+
 def test_the_tab_follows_the_windows_tokenizer_and_text(qtbot):
     class Host:
         session = type("S", (), {"tokenizer": TOKS["word"]})()
