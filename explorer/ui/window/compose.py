@@ -6,10 +6,11 @@ from __future__ import annotations
 from explorer.ui.attention.panel import AttentionTab
 from explorer.ui.infer.tab import InferenceTab
 from explorer.ui.output.panel import OutputTab
+from explorer.ui.tokens.lab import TokenizerTab
 from explorer.ui.train.tab import TrainTab
 from explorer.ui.widgets.panel import Panel
 
 
 def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
-    return [AttentionTab(), OutputTab(), InferenceTab(), TrainTab()]
+    return [AttentionTab(), OutputTab(), InferenceTab(), TrainTab(), TokenizerTab()]
