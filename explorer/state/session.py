@@ -282,6 +282,18 @@ class Session:
         step = self.step
         return self.cfg.kv_groups(step.stack if step is not None else None)
 
+    @property
+    def kv_note(self) -> str:
+        """Which query heads share each key/value head (grouped-query attention, not in the
+        paper), in the paper's 1-based numbering; "" when every head has its own."""
+        groups = self.kv_groups
+        if all(len(g) == 1 for g in groups):
+            return ""
+        parts = [f"K/V head {k + 1} ← query heads {g[0] + 1}–{g[-1] + 1}"
+                 if len(g) > 1 else f"K/V head {k + 1} ← query head {g[0] + 1}"
+                 for k, g in enumerate(groups)]
+        return "grouped-query attention (not in the paper): " + "; ".join(parts)
+
     def select_step(self, index: int) -> None:
         steps = self.steps
         if not steps:

@@ -29,6 +29,7 @@ class AttentionTab(Panel):
     def refresh(self, session: Any) -> None:
         x_labels, z_labels = session.trace_inputs
         self.view.set_trace(session.trace, x_labels, z_labels)
+        self.view.set_kv_note(session.kv_note)
         self.refresh_selection(session)
 
     def refresh_selection(self, session: Any) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer.state.attention_data import (
     AttentionSite,
@@ -73,6 +73,9 @@ class AttentionPanel(QWidget):
         self.pattern = AttentionPatternWidget()
         self.lines = AttentionLinesWidget()
         self.grid = HeadGridWidget()
+        self.kv_label = QLabel("")  # grouped-query attention: which heads share K and V
+        self.kv_label.setWordWrap(True)
+        self.kv_label.hide()
         self._trace = None
         self._batch = 0
         self._x_labels: list[str] | None = None
@@ -96,6 +99,7 @@ class AttentionPanel(QWidget):
         self.columns.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.kv_label)
         layout.addWidget(self.columns)
 
         self.grid.head_selected.connect(self._on_grid_head_selected)
@@ -177,6 +181,13 @@ class AttentionPanel(QWidget):
             self.lines.clear_highlight()
         else:
             self.lines.set_highlight("query", col)
+
+    def set_kv_note(self, note: str) -> None:
+        """Say which query heads share a key/value head (grouped-query attention)."""
+        self.kv_label.setText(note)
+        self.kv_label.setVisible(bool(note))
+        self.grid.setToolTip("Every head of every layer: click a thumbnail to open that "
+                             "head." + (f"\n{note}" if note else ""))
 
     def export_parts(self) -> ViewParts:
         """Exporting the Attention tab exports the open head's pattern."""

@@ -182,7 +182,7 @@ class GenerateWidget(QWidget):
         for box, items, current in (
                 (self.layer_box, [f"layer {i + 1}" for i in range(n_dec)], n_dec - 1),
                 (self.head_box, ["mean"] +
-                 [f"head {h + 1}" for h in range(cfg.n_heads)], 0)):
+                 [f"head {h + 1}" for h in range(cfg.stack_sizes("decoder")["n_heads"])], 0)):
             box.blockSignals(True)
             box.clear()
             box.addItems(items)

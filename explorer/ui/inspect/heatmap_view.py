@@ -79,7 +79,11 @@ class HeatmapWidget(QWidget):
                               "(H and the digits are shown in the paper's 1-based numbering)")
             self._head_group.addButton(button, h)
             heads_layout.addWidget(button)
-        heads_layout.addStretch(1)
+        self.kv_label = QLabel("")
+        self.kv_label.setWordWrap(True)
+        self.kv_label.setToolTip("Grouped-query attention: several query heads share one key "
+                                 "and value head (an extension, not in the paper)")
+        heads_layout.addWidget(self.kv_label, 1)
         self._head_group.idClicked.connect(self.head_selected.emit)
 
         self.plot = pg.PlotWidget()
@@ -133,6 +137,11 @@ class HeatmapWidget(QWidget):
         self.heads.hide()
         self.legend.hide()
         self.plot.hide()  # until there is something to draw
+
+    def set_kv_note(self, note: str) -> None:
+        """Which query heads share a key/value head, beside the head buttons ("" hides)."""
+        self.kv_label.setText(note)
+        self.kv_label.setVisible(bool(note))
 
     def add_toolbar_row(self, widget: QWidget) -> None:
         """Put ``widget`` under the head buttons (a row of choices about the step shown)."""

@@ -18,11 +18,20 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.widgets import theme
-from explorer.ui.widgets.typeset import TypesetDelegate, notation_font, set_typeset, typeset_tip
+from explorer.ui.widgets.typeset import (
+    TypesetDelegate,
+    escape,
+    notation_font,
+    set_typeset,
+    typeset,
+    typeset_tip,
+)
 
 if TYPE_CHECKING:
     from explorer.trace import Step
 
+VARIANT_BG = QColor(219, 234, 254)  # a variant the paper names (RMSnorm, post-norm, …)
+EXTENSION_BG = QColor(237, 224, 255)  # not in the paper (rotary, SwiGLU, grouped-query)
 LINE_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -53,6 +62,7 @@ class AlgorithmView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.number: int | None = None
+        self.notes: dict = {}  # (algorithm, line) -> LineNote for this model
         self.caption = QLabel()
         self.caption.setFont(theme.title_font(scale=1.1))
         self.caption.setWordWrap(True)
@@ -87,10 +97,23 @@ class AlgorithmView(QWidget):
         self.lines.clear()
         alg = _algorithms()[number]
         for i, text in enumerate(alg.lines, start=1):
-            item = QListWidgetItem(f"{i:>2}  {text}")
-            item.setToolTip(typeset_tip(text))
+            note = self.notes.get((number, i))
+            if note is None:
+                item = QListWidgetItem(f"{i:>2}  {text}")
+                item.setToolTip(typeset_tip(text))
+            else:  # this model computes the line differently: its own line, marked
+                item = QListWidgetItem(f"{i:>2}  {note.text}   ◆ {note.label}")
+                item.setBackground(EXTENSION_BG if note.extension else VARIANT_BG)
+                item.setToolTip(f"<qt><b>{escape(note.label)}</b><br>this model: "
+                                f"{typeset(note.text)}<br>the paper: {typeset(text)}</qt>")
             item.setData(LINE_ROLE, i)
             self.lines.addItem(item)
+
+    def set_notes(self, notes: dict) -> None:
+        """The lines this model computes differently (``pseudocode.differences``)."""
+        if notes != self.notes:
+            self.notes = dict(notes)
+            self.number = None  # refill at the next show
 
     def highlight(self, line: int) -> None:
         """Select numbered ``line`` (1-based)."""
@@ -128,6 +151,15 @@ class PseudocodeWidget(QWidget):
         self.inner.hide()
         highlight = QColor(theme.HIGHLIGHT)
         self.setToolTip(f"Highlighted ({highlight.name()}): the line being executed")
+
+    def set_model_config(self, cfg) -> None:
+        """Mark the lines ``cfg`` computes differently from the paper: a variant the paper
+        names (blue) or an extension it does not have (violet, "not in the paper: …")."""
+        from explorer.trace.pseudocode import differences
+
+        notes = differences(cfg)
+        self.outer.set_notes(notes)
+        self.inner.set_notes(notes)
 
     def show_step(self, step: Step, n_layers: int | None = None) -> None:
         (alg, line), sub = algorithms_for(step)

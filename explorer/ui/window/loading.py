@@ -158,9 +158,20 @@ class ModelLoading:
     @staticmethod
     def _model_tip(loaded: LoadedModel) -> str:
         cfg = loaded.cfg
+        if cfg.arch == "encoder-decoder":
+            stacks = []
+            for stack, layers in (("encoder", cfg.n_enc_layers), ("decoder", cfg.n_dec_layers)):
+                sizes = cfg.stack_sizes(stack)
+                stacks.append(f"{stack}: {layers or cfg.n_layers} layers, {sizes['n_heads']} "
+                              f"heads, d_mlp {sizes['d_mlp']}")
+            shape = "; ".join(stacks) + f"; d_e {cfg.d_e}"
+        else:
+            shape = (f"layers {cfg.n_layers}, heads {cfg.n_heads}, d_e {cfg.d_e}, "
+                     f"d_mlp {cfg.d_mlp}")
+        if cfg.n_kv_heads != cfg.n_heads:
+            shape += f", {cfg.n_kv_heads} key/value heads (grouped-query)"
         return (f"{cfg.algorithm_name} (Algorithm {cfg.algorithm}), {cfg.arch}\n"
-                f"layers {cfg.n_layers}, heads {cfg.n_heads}, d_e {cfg.d_e}, "
-                f"d_mlp {cfg.d_mlp}, ℓ_max {cfg.l_max}, N_V {cfg.vocab_size}\n"
+                f"{shape}, ℓ_max {cfg.l_max}, N_V {cfg.vocab_size}\n"
                 f"{cfg.norm} norm ({cfg.norm_placement}), {cfg.positions} positions, "
                 f"{cfg.activation}\nparameters: {loaded.model.num_parameters():,}\n"
                 f"{loaded.label}" + (f"\nfolder: {loaded.path}" if loaded.path else "")

@@ -284,6 +284,7 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
     def _on_model_changed(self) -> None:
         s = self.session
         self.inputs.set_context_visible(s.arch == "encoder-decoder")
+        self.pseudocode.set_model_config(s.cfg)
         self.setWindowTitle(f"Transformer Explorer — {s.cfg.algorithm_name} · {s.loaded.label}")
 
     def _on_inputs_changed(self) -> None:
@@ -323,6 +324,7 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         if step is None:
             return
         self.heatmap.show_data(heatmap_data(s))
+        self.heatmap.set_kv_note(s.kv_note if step.per_head else "")
         self.norm_inside.reset()
         self.norm_inside.setVisible(is_norm_step(step.name))
         self.pseudocode.show_step(step, self._layers_of(step))
