@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from explorer.train.control import TrainControl
+from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import (
     autocast,
@@ -180,6 +180,7 @@ class Trainer:
         self.elapsed_s = 0.0
         self.history = History()
         self.info: dict[str, Any] = {}  # what the run was built from (for checkpoints)
+        self.saved: tuple[int, Any] | None = None  # (step, folder) of the newest checkpoint
         self._val: list | None = None
 
     @property
@@ -248,9 +249,38 @@ class Trainer:
         value = loss if what == "loss" else grad_norm
         return TrainingDiverged(
             f"the {what} became {value} at step {self.step + 1} (learning rate {lr:.3g}); "
-            "the run stopped without applying that step, and the last good checkpoint is "
-            "kept. Try a lower learning rate."
+            "the run stopped without applying that step. Try a lower learning rate."
         )
+
+    def weights_finite(self) -> bool:
+        """True when every weight and optimiser moment is a finite number (worth saving)."""
+        tensors = list(self.params)
+        for state in self.optimizer.state.values():
+            tensors += [v for k, v in state.items() if isinstance(v, torch.Tensor) and k != "step"]
+        with torch.no_grad():
+            return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+    @contextlib.contextmanager
+    def _interruptible(self, control: TrainControl | None) -> Iterator[None]:
+        """Let ``control.stop()`` abandon a running step: checked before every module's
+        forward pass and as each parameter's gradient arrives."""
+        if control is None:
+            yield
+            return
+
+        def check_forward(module: torch.nn.Module, args: object) -> None:
+            control.check()
+
+        def check_backward(grad: torch.Tensor) -> None:
+            control.check()
+
+        handles = [m.register_forward_pre_hook(check_forward) for m in self.model.modules()]
+        handles += [p.register_hook(check_backward) for p in self.params if p.requires_grad]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def _out_of_memory(self) -> OutOfMemory:
         self.optimizer.zero_grad(set_to_none=True)
@@ -280,8 +310,19 @@ class Trainer:
         if out_of_memory:
             raise self._out_of_memory()
 
-    def steps(self, control: TrainControl | None = None) -> Iterator[StepResult]:
-        """Train until ``config.steps`` (or a stop), yielding progress as it goes."""
+    def steps(
+        self, control: TrainControl | None = None, save_every: int = 0
+    ) -> Iterator[StepResult]:
+        """Train until ``config.steps`` (or a stop), yielding progress as it goes.
+
+        A result is yielded every ``log_every`` steps, at validation steps, at the last
+        step and, with ``save_every``, at every multiple of it (where the caller saves).
+        A stop during a step abandons that step: the weights, the optimiser and the
+        random generators stay as they were after the last completed step."""
+        with self._interruptible(control):
+            yield from self._steps(control, save_every)
+
+    def _steps(self, control: TrainControl | None, save_every: int) -> Iterator[StepResult]:
         cfg = self.config
         self.model.train()
         acc_loss = torch.zeros((), device=self.device)
@@ -299,9 +340,17 @@ class Trainer:
                 (self.step + 1) % cfg.log_every == 0
                 or self.step + 1 == cfg.steps
                 or (cfg.val_every > 0 and (self.step + 1) % cfg.val_every == 0)
+                or (save_every > 0 and (self.step + 1) % save_every == 0)
             )
+            rng = (self.batch_gen.get_state(), self.mask_gen.get_state())
             with self._oom_guard():
-                loss, grad_norm, n_tokens = self._train_step(lr)
+                try:
+                    loss, grad_norm, n_tokens = self._train_step(lr)
+                except StopRequested:  # abandon the step: as if it never began
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.batch_gen.set_state(rng[0])
+                    self.mask_gen.set_state(rng[1])
+                    break
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
@@ -322,7 +371,10 @@ class Trainer:
             val = None
             if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.done):
                 with self._oom_guard():
-                    val = self.evaluate(control)
+                    try:
+                        val = self.evaluate(control)
+                    except StopRequested:
+                        val = None
             now = time.perf_counter()
             paused_now = control.paused_s if control else 0.0
             self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)

@@ -42,7 +42,11 @@ class DataSource:
     def digest(self) -> str:
         """sha256 of the content, to notice when a resumed run's data changed."""
         h = hashlib.sha256(self.task.encode())
-        for s in [self.text, *(a + "\t" + b for a, b in self.pairs + self.labelled)]:
+        step = 1 << 24  # a long text is hashed in pieces (the same digest, no full copy)
+        for i in range(0, len(self.text), step):
+            h.update(self.text[i : i + step].encode("utf-8", "surrogatepass"))
+        h.update(b"\n")
+        for s in (a + "\t" + b for a, b in self.pairs + self.labelled):
             h.update(s.encode("utf-8", "surrogatepass"))
             h.update(b"\n")
         return h.hexdigest()
@@ -105,12 +109,14 @@ def _bundled(task: str, name: str) -> DataSource:
 def load_source(task: str, data: str | Path) -> DataSource:
     """A file path or a bundled data set name -> its examples for ``task``."""
     from explorer.data import read_text_file
+    from explorer.data.files import MAX_FILE_BYTES, MAX_STREAM_BYTES
 
     path = Path(data)
     names = bundled_names()
     if str(data) in names and not path.is_file():
         return _bundled(task, str(data))
     if path.is_file() or path.suffix or "/" in str(data) or "\\" in str(data):
-        return source_from_text(task, read_text_file(path), str(path))
+        limit = MAX_STREAM_BYTES if TASK_KIND.get(task) == "lines" else MAX_FILE_BYTES
+        return source_from_text(task, read_text_file(path, limit), str(path))
     raise ValueError(f"{data!r} is neither a file nor a bundled data set "
                      f"({', '.join(names)})")
