@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from explorer.tokenize.offsets import split_points
+from explorer.tokenize.offsets import PIECE_CHARS, split_points
 from explorer.tokenize.tokenizer import Tokenizer, clean_text
 
 CHUNK_CHARS = 1 << 22  # about 4 M characters per piece of work
@@ -68,15 +68,21 @@ def _char_pieces(tok: Tokenizer, text: str) -> Iterator[np.ndarray]:
         yield _char_ids(text[pos:], table, unk)
 
 
-def _hf_pieces(tok: Tokenizer, text: str) -> Iterator[np.ndarray]:
+def _hf_pieces(tok: Tokenizer, text: str, check: Callable[[], None] | None
+               ) -> Iterator[np.ndarray]:
+    """The ``tokenizers`` pipeline on pieces cut before single spaces (where the tokens
+    do not change, ``offsets.split_points``), a group of pieces at a time."""
     if not tok._splittable():
         yield np.asarray(tok.hf.encode(text, add_special_tokens=False).ids, dtype=np.int64)
         return
-    starts = split_points(text)
-    bounds = [*starts, len(text)]
-    pieces = [text[a:b] for a, b in zip(bounds, bounds[1:])]
-    for i in range(0, len(pieces), 64):
-        for enc in tok.hf.encode_batch(pieces[i : i + 64], add_special_tokens=False):
+    bounds = [*split_points(text), len(text)]
+    group = max(1, CHUNK_CHARS // PIECE_CHARS)
+    for i in range(0, len(bounds) - 1, group):
+        if check is not None:
+            check()
+        edges = bounds[i : i + group + 1]
+        pieces = [text[a:b] for a, b in zip(edges, edges[1:])]
+        for enc in tok.hf.encode_batch(pieces, add_special_tokens=False):
             yield np.asarray(enc.ids, dtype=np.int64)
 
 
@@ -84,12 +90,15 @@ def iter_ids(
     tok: Tokenizer, text: str, check: Callable[[], None] | None = None
 ) -> Iterator[np.ndarray]:
     """The ids of ``text`` in consecutive int64 pieces (``check()`` between pieces)."""
+    if tok.kind != "char":
+        clean, _ = clean_text(text)
+        yield from _hf_pieces(tok, clean, check)
+        return
     for chunk in _line_chunks(text, CHUNK_CHARS):
         if check is not None:
             check()
         clean, _ = clean_text(chunk)
-        pieces = _char_pieces(tok, clean) if tok.kind == "char" else _hf_pieces(tok, clean)
-        yield from pieces
+        yield from _char_pieces(tok, clean)
 
 
 def _to_int32(ids: np.ndarray) -> np.ndarray:

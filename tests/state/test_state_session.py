@@ -189,3 +189,12 @@ def test_switching_architecture_keeps_typed_text_and_swaps_defaults():
     s.set_text("my own words")
     s.set_model(random_model("encoder-decoder"))
     assert s.text == "my own words"
+
+
+def test_whitespace_is_not_called_empty_when_its_tokens_are_fed():
+    """40 spaces are 40 character tokens: fed, and not called 'empty'."""
+    session = Session(random_model("decoder"), " " * 40)
+    assert session.encoded.n_tokens == 40
+    assert "empty" not in session.input_note().lower()
+    session.set_text("")
+    assert "The text is empty" in session.input_note()
