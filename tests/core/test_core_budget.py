@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from explorer.core import ModelConfig, build_model
-from explorer.core import budget
+from explorer.core import ModelConfig, budget, build_model
 from explorer.core.budget import ModelTooLarge, check_model_fits, estimate_model
 
 CONFIGS = [

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.tokenize import KINDS, train_tokenizer
-from explorer.tokenize import stream
+from explorer.tokenize import KINDS, stream, train_tokenizer
 from explorer.tokenize.stream import encode_ids
 from explorer.train import DataSource, TrainingData
 
