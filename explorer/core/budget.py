@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 from explorer.core.config import ModelConfig
 
@@ -47,11 +48,25 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PB"
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Skips in-place calls (the random initialisation) on a model built on "meta": they
+    change no shape, and running them there would import torch's compiler (seconds)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        target = args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+        if name.endswith("_") and not name.endswith("__") \
+                and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
 def _count(cfg: ModelConfig) -> tuple[int, int]:
     """(parameters, bytes of parameters and buffers) of a model built on "meta"."""
     from explorer.core.models import build_model
 
-    with torch.device("meta"):
+    with torch.device("meta"), _ShapesOnly():
         model = build_model(cfg)
     params = {id(p): p for p in model.parameters()}.values()
     buffers = {id(b): b for b in model.buffers()}.values()

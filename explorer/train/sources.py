@@ -11,10 +11,14 @@ Files are read and parsed by ``explorer.data`` (its ``DataFileError`` is a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.train.objectives import TASKS
+
+
+LINE_PIECE = 1 << 22  # characters split into lines at a time
 
 
 @dataclass
@@ -28,16 +32,28 @@ class DataSource:
     labelled: list[tuple[str, str]] = field(default_factory=list)  # classify: (label, text)
     label_names: list[str] = field(default_factory=list)  # classify: class order (optional)
 
-    def texts(self) -> list[str]:
-        """Every string a tokenizer should learn from."""
+    def texts(self) -> Iterator[str]:
+        """Every string a tokenizer should learn from (the lines of a text, read lazily)."""
         if self.task == "seq2seq":
-            return [s for pair in self.pairs for s in pair]
+            return (s for pair in self.pairs for s in pair)
         if self.task == "classify":
-            return [text for _, text in self.labelled]
-        lines = self.text.splitlines() or [self.text]
-        if "\n" in self.text:  # the stream's line breaks are tokens the model predicts
-            lines.append("\n")
-        return lines
+            return (text for _, text in self.labelled)
+        return self._lines()
+
+    def _lines(self) -> Iterator[str]:
+        """``text.splitlines()`` (the whole text when it has no line), piece by piece: each
+        piece ends after a "\n", so no line break (not even "\r\n") is cut in two."""
+        text, start, step = self.text, 0, LINE_PIECE
+        if not text:
+            yield text
+            return
+        while start < len(text):
+            stop = text.find("\n", min(len(text), start + step))
+            stop = len(text) if stop < 0 else stop + 1
+            yield from text[start:stop].splitlines()
+            start = stop
+        if "\n" in text:  # the stream's line breaks are tokens the model predicts
+            yield "\n"
 
     def digest(self) -> str:
         """sha256 of the content, to notice when a resumed run's data changed."""

@@ -81,3 +81,17 @@ def test_our_folder_with_a_huge_config_is_refused_with_sizes(tmp_path, capsys):
         assert main(command) == 2
         err = capsys.readouterr().err
         assert "parameters" in err and "Traceback" not in err
+
+
+def test_the_estimate_does_not_slow_building_down():
+    """Counting on "meta" skips the initialisation, which there would import torch's
+    compiler (seconds at every start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from explorer.core import ModelConfig, build_model; "
+            "build_model(ModelConfig(arch='decoder', vocab_size=50, l_max=16)); "
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
