@@ -17,7 +17,6 @@ from pathlib import Path
 
 from explorer.train.objectives import TASKS
 
-
 LINE_PIECE = 1 << 22  # characters split into lines at a time
 
 
