@@ -7,7 +7,7 @@ differ only in how they show the step results.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,22 @@ MODEL_FIELDS = ("d_e", "n_heads", "n_layers", "l_max", "d_mlp", "norm", "norm_pl
                 "positions", "activation", "tie_unembedding")
 
 
-def make_tokenizer(kind: str, source: DataSource, vocab_size: int | None = None) -> Any:
-    """Train a tokenizer of ``kind`` (char, word, bpe, ...) on the run's texts."""
+def make_tokenizer(kind: str, source: DataSource, vocab_size: int | None = None,
+                   check: Callable[[], None] | None = None) -> Any:
+    """Train a tokenizer of ``kind`` (char, word, bpe, ...) on the run's texts
+    (``check()`` is called every few thousand texts: it may raise to stop)."""
     from explorer.tokenize import train_tokenizer
 
     kwargs = {} if vocab_size is None else {"vocab_size": vocab_size}
-    return train_tokenizer(kind, source.texts(), **kwargs)
+    texts = source.texts() if check is None else _checked(source.texts(), check)
+    return train_tokenizer(kind, texts, **kwargs)
+
+
+def _checked(texts: Iterable[str], check: Callable[[], None]) -> Iterator[str]:
+    for i, text in enumerate(texts):
+        if i % 4096 == 0:
+            check()
+        yield text
 
 
 def model_config(task: str, tokenizer: Any, data: TrainingData, **sizes: Any) -> ModelConfig:
@@ -72,7 +82,10 @@ def new_trainer(
     check()
     source = data if isinstance(data, DataSource) else load_source(config.task, data)
     check()
-    tok = make_tokenizer(tokenizer, source, vocab_size) if isinstance(tokenizer, str) else tokenizer
+    if isinstance(tokenizer, str):
+        tok = make_tokenizer(tokenizer, source, vocab_size, check)
+    else:
+        tok = tokenizer
     check()
     l_max = int(sizes.get("l_max") or 64)
     sizes["l_max"] = l_max

@@ -123,3 +123,23 @@ def test_a_stop_before_preparation_raises_before_any_work(corpus) -> None:
     cfg = TrainConfig(task="next-token", steps=5, batch_size=4, device="cpu")
     with pytest.raises(StopRequested):
         new_trainer(corpus, cfg, "char", l_max=16, control=control)
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_training_the_tokenizer_stops_on_request(kind) -> None:
+    checks = {"n": 0}
+
+    class CountingControl(TrainControl):
+        def check(self) -> None:
+            checks["n"] += 1
+            if checks["n"] == 4:  # the second check inside the tokenizer's training
+                self.stop()
+            super().check()
+
+    text = "".join(f"line {i} of the cat and the mat\n" for i in range(20000))
+    source = DataSource("next-token", "big", text=text)
+    cfg = TrainConfig(task="next-token", steps=5, batch_size=4, device="cpu")
+    with pytest.raises(StopRequested):
+        new_trainer(source, cfg, kind, vocab_size=300 if kind == "bpe" else None, l_max=16,
+                    control=CountingControl())
+    assert checks["n"] == 4
