@@ -181,6 +181,7 @@ class Trainer:
         self.history = History()
         self.info: dict[str, Any] = {}  # what the run was built from (for checkpoints)
         self.saved: tuple[int, Any] | None = None  # (step, folder) of the newest checkpoint
+        self._armed = False  # a stop request abandons the work now running (see steps)
         self._val: list | None = None
 
     @property
@@ -263,16 +264,19 @@ class Trainer:
     @contextlib.contextmanager
     def _interruptible(self, control: TrainControl | None) -> Iterator[None]:
         """Let ``control.stop()`` abandon a running step: checked before every module's
-        forward pass and as each parameter's gradient arrives."""
+        forward pass and as each parameter's gradient arrives, while ``_armed`` (during a
+        step or a validation, not while the caller uses the model between steps)."""
         if control is None:
             yield
             return
 
         def check_forward(module: torch.nn.Module, args: object) -> None:
-            control.check()
+            if self._armed:
+                control.check()
 
         def check_backward(grad: torch.Tensor) -> None:
-            control.check()
+            if self._armed:
+                control.check()
 
         handles = [m.register_forward_pre_hook(check_forward) for m in self.model.modules()]
         handles += [p.register_hook(check_backward) for p in self.params if p.requires_grad]
@@ -345,12 +349,15 @@ class Trainer:
             rng = (self.batch_gen.get_state(), self.mask_gen.get_state())
             with self._oom_guard():
                 try:
+                    self._armed = True
                     loss, grad_norm, n_tokens = self._train_step(lr)
                 except StopRequested:  # abandon the step: as if it never began
                     self.optimizer.zero_grad(set_to_none=True)
                     self.batch_gen.set_state(rng[0])
                     self.mask_gen.set_state(rng[1])
                     break
+                finally:
+                    self._armed = False
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
@@ -372,9 +379,12 @@ class Trainer:
             if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.done):
                 with self._oom_guard():
                     try:
+                        self._armed = True
                         val = self.evaluate(control)
                     except StopRequested:
                         val = None
+                    finally:
+                        self._armed = False
             now = time.perf_counter()
             paused_now = control.paused_s if control else 0.0
             self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)

@@ -24,6 +24,7 @@ from explorer.train.checkpoint import (
 )
 from explorer.train.control import TrainControl
 from explorer.train.datasets import TrainingData
+from explorer.train.devices import resolve_device
 from explorer.train.loop import TrainConfig, Trainer
 from explorer.train.objectives import TASK_ARCH
 from explorer.train.sources import DataSource, load_source
@@ -90,7 +91,8 @@ def new_trainer(
     l_max = int(sizes.get("l_max") or 64)
     sizes["l_max"] = l_max
     cfg = model_config(config.task, tok, _LabelsOnly(source), **sizes)
-    check_model_fits(cfg, training=True)  # before the data is tokenized
+    # before the data is tokenized; gradients and moments live on the training device
+    check_model_fits(cfg, training=resolve_device(config.device).type == "cpu")
     prepared = TrainingData(source, tok, l_max, val_fraction, config.seed, check)
     cfg = model_config(config.task, tok, prepared, **sizes)
     check()

@@ -143,3 +143,17 @@ def test_training_the_tokenizer_stops_on_request(kind) -> None:
         new_trainer(source, cfg, kind, vocab_size=300 if kind == "bpe" else None, l_max=16,
                     control=CountingControl())
     assert checks["n"] == 4
+
+
+def test_the_model_can_be_used_between_steps_after_a_stop(corpus) -> None:
+    """A sample taken between two steps (as the window does) after stop() runs normally:
+    only the step itself is abandoned."""
+    from explorer.train import take_snapshot
+
+    trainer = tiny(corpus)
+    control = TrainControl()
+    it = trainer.steps(control)
+    next(it)
+    control.stop()
+    assert take_snapshot(trainer, seed=1).step == 1  # no StopRequested from the hooks
+    assert list(it) == [] and trainer.step == 1
