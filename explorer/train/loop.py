@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -270,12 +271,15 @@ class Trainer:
             yield
             return
 
+        own = {id(m) for m in self.model.modules()}  # not a copy (a snapshot) of them
+        thread = threading.get_ident()
+
         def check_forward(module: torch.nn.Module, args: object) -> None:
-            if self._armed:
+            if self._armed and id(module) in own and threading.get_ident() == thread:
                 control.check()
 
         def check_backward(grad: torch.Tensor) -> None:
-            if self._armed:
+            if self._armed and threading.get_ident() == thread:
                 control.check()
 
         handles = [m.register_forward_pre_hook(check_forward) for m in self.model.modules()]

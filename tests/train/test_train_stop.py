@@ -157,3 +157,28 @@ def test_the_model_can_be_used_between_steps_after_a_stop(corpus) -> None:
     control.stop()
     assert take_snapshot(trainer, seed=1).step == 1  # no StopRequested from the hooks
     assert list(it) == [] and trainer.step == 1
+
+
+def test_a_snapshot_copy_is_never_interrupted(corpus) -> None:
+    """A copy of the model taken between steps (it carries the hooks along) runs on
+    another thread while the trainer's step is being stopped: it never raises."""
+    from explorer.train import take_snapshot
+
+    trainer = tiny(corpus)
+    control = TrainControl()
+    it = trainer.steps(control)
+    next(it)
+    copy = take_snapshot(trainer, with_sample=False).model
+    control.stop()
+    trainer._armed = True  # as during a step on the training thread
+    try:
+        copy(torch.tensor([[1, 2, 3]]))
+        errors = []
+        thread = threading.Thread(target=lambda: errors.append(trainer.model.eval()(
+            torch.tensor([[1, 2, 3]])).shape))
+        thread.start()
+        thread.join()
+        assert errors and errors[0] == (1, 3, trainer.model.cfg.vocab_size)
+    finally:
+        trainer._armed = False
+    it.close()
