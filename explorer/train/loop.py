@@ -278,8 +278,8 @@ class Trainer:
             if self._armed and id(module) in own and threading.get_ident() == thread:
                 control.check()
 
-        def check_backward(grad: torch.Tensor) -> None:
-            if self._armed and threading.get_ident() == thread:
+        def check_backward(grad: torch.Tensor) -> None:  # (on CUDA: autograd's own thread)
+            if self._armed:
                 control.check()
 
         handles = [m.register_forward_pre_hook(check_forward) for m in self.model.modules()]
