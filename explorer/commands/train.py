@@ -101,9 +101,9 @@ def _config(o: dict[str, Any]) -> TrainConfig:
 RESUME_APPLIES = {
     "steps": "steps", "batch_size": "batch size", "lr": "learning rate", "warmup": "warmup",
     "weight_decay": "weight decay", "grad_clip": "gradient clip", "p_mask": "p_mask",
-    "val_every": "validation interval", "log_every": "log interval", "device": "device",
-    "bf16": "bf16", "tf32": "tf32",
-}
+    "val_every": "validation interval", "log_every": "log interval", "bf16": "bf16",
+    "tf32": "tf32",
+}  # and --device, applied while the run is rebuilt
 RESUME_REFUSES = ("preset", "task", "arch", "tokenizer", "vocab_size", "d_e", "n_heads",
                   "n_layers", "l_max", "d_mlp", "seed", "val_fraction")
 CONFIG_FIELD = {"warmup": "warmup_steps"}
@@ -131,8 +131,6 @@ def _apply_resume_options(trainer: Trainer, args: argparse.Namespace) -> list[st
     TrainConfig.__post_init__(cfg)  # the same checks as a new run's (raises ValueError)
     if given.get("weight_decay") is not None:
         trainer.optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay
-    if given.get("device") is not None:
-        trainer.to(cfg.device)
     return changes
 
 
@@ -141,7 +139,8 @@ def _build(args: argparse.Namespace, control: TrainControl
     options = resolve_options(None if args.resume else args.preset, vars(args))
     if args.resume:
         out = Path(args.out or args.resume)
-        trainer = resume_trainer(args.resume, data=args.data, control=control)
+        trainer = resume_trainer(args.resume, device=args.device, data=args.data,
+                                 control=control)
         return trainer, out, options, _apply_resume_options(trainer, args)
     if not options["data"]:
         raise ValueError("--data is required: a text file or a bundled data set name")
