@@ -168,6 +168,13 @@ def _say(quiet: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def _tell(text: str) -> None:
+    try:  # after SIGHUP the terminal may be gone: the run is saved all the same
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, name))
 
@@ -185,10 +192,10 @@ class _Stopper:
         if self.signum is None:
             self.signum = signum
             self.control.stop()
-            print(f"\n{signal.Signals(signum).name}: stopping now and saving the run "
-                  "(once more to quit without saving)…", file=sys.stderr, flush=True)
+            _tell(f"\n{signal.Signals(signum).name}: stopping now and saving the run "
+                  "(once more to quit without saving)…")
         elif self.saving:
-            print("\nsaving the checkpoint; it takes a moment…", file=sys.stderr, flush=True)
+            _tell("\nsaving the checkpoint; it takes a moment…")
         else:
             raise KeyboardInterrupt
 

@@ -73,10 +73,11 @@ def test_sigterm_and_sighup_save_once_unlock_and_exit_non_zero(corpus, tmp_path,
 
 def test_ctrl_c_while_importing_prints_one_line(tmp_path) -> None:
     """Ctrl+C in the first half second (torch still importing): no traceback."""
-    code = "import sys; from explorer.cli import main; sys.exit(main(['train', '--help']))"
+    code = ("import sys; from explorer.cli import main; print('ready', flush=True); "
+            "sys.exit(main(['train', '--help']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
-    time.sleep(0.5)
+    assert proc.stdout.readline().strip() == "ready"  # in main, importing torch now
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     if proc.returncode == 0:  # the machine was fast enough to finish first
