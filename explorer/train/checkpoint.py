@@ -1,6 +1,7 @@
 """Checkpoints of a run: everything needed to look at the model and to continue exactly.
 
-A run folder ``DIR`` holds ``metrics.jsonl``, a ``.lock`` while a run writes to it, and
+A run folder ``DIR`` holds ``metrics.jsonl``, ``.lock`` (the file an operating-system lock
+is taken on while a run writes there: ``explorer.train.runlock``), and
 ``DIR/checkpoint/`` with:
 
 - ``config.json`` + ``model.safetensors``  the model (``explorer.core.load_model`` opens it)

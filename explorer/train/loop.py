@@ -3,7 +3,9 @@
 ``Trainer(model, data, config).steps(control)`` yields a ``StepResult`` every
 ``log_every`` steps (and at validation and the last step). AdamW with gradient clipping,
 linear warmup then cosine decay to ``min_lr_ratio · lr``, a fixed seed for the batches
-and the masks. Between steps ``control`` can pause, resume or stop the run. All state
+and the masks. Between steps ``control`` can pause or resume the run; ``control.stop()``
+ends it at once, abandoning a running step (the weights stay at the last completed
+step, so however long a step is, the caller can save right away). All state
 lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
 """
