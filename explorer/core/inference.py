@@ -83,13 +83,19 @@ class NonFiniteOutput(ValueError):
     """The model's output holds NaN or infinite values: there is nothing to sample from."""
 
 
-def _sample(q: torch.Tensor, gen: torch.Generator | None, logits: torch.Tensor) -> int:
-    if not bool(torch.isfinite(logits).all()) or not bool(torch.isfinite(q).all()):
-        bad = int((~torch.isfinite(logits)).sum())
+def require_finite(values: torch.Tensor, what: str = "distribution to sample from") -> None:
+    """NonFiniteOutput unless every value of the model's output is a finite number."""
+    if not bool(torch.isfinite(values).all()):
+        bad = int((~torch.isfinite(values)).sum())
         raise NonFiniteOutput(
-            f"the model's output holds {bad} NaN or infinite value(s) of {logits.numel()}, "
-            "so there is no distribution to sample from (are its weights finite numbers?)"
+            f"the model's output holds {bad} NaN or infinite value(s) of {values.numel()}, "
+            f"so there is no {what} (are its weights finite numbers?)"
         )
+
+
+def _sample(q: torch.Tensor, gen: torch.Generator | None, logits: torch.Tensor) -> int:
+    require_finite(logits)
+    require_finite(q)
     return int(torch.multinomial(q, 1, generator=gen).item())
 
 

@@ -90,3 +90,39 @@ def test_inspect_accepts_bundled_names_like_generate(capsys):
     assert "no such folder, nor a bundled model" in err and "default-decoder" in err
     assert main(["generate", "--model", "no-such-model"]) == 2
     assert "no such folder, nor a bundled model" in capsys.readouterr().err
+
+
+def _poisoned(name: str, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(bundled_model_dir(name), folder)
+    model = load_model(folder)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("inf"))
+        for p in model.parameters():
+            p.mul_(float("nan") if p.dim() > 1 else 1.0)
+    save_model(model, folder)
+    return folder
+
+
+@pytest.mark.parametrize(("name", "argv"), [
+    ("default-encoder", ["fill-mask", "--text", "the old wiz<mask>rd sees a cat ."]),
+    ("default-classifier", ["classify", "--text", "the happy girl laughs ."]),
+])
+def test_fill_mask_and_classify_with_non_finite_weights_give_a_message(name, argv, tmp_path,
+                                                                         capsys):
+    folder = _poisoned(name, tmp_path)
+    assert main([*argv, "--model", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "NaN or infinite" in err and "Traceback" not in err
+
+
+def test_the_generation_session_ends_with_the_message(nan_folder):
+    from explorer.core.inference import NonFiniteOutput
+    from explorer.state.generation import Generation
+
+    model, tok, _ = open_model(nan_folder)
+    gen = Generation(model, tok)
+    gen.start("the ")
+    with pytest.raises(NonFiniteOutput, match="NaN or infinite"):
+        gen.step()
+    assert gen.step() is None  # over, not a second traceback
