@@ -84,14 +84,15 @@ def _layer_fields(cfg: ModelConfig) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def _estimate(cfg: ModelConfig) -> ModelEstimate:
+    """Counted with one layer per stack, then one more in each stack: the rest is linear."""
     fields = _layer_fields(cfg)
-    base_cfg = cfg.replace(**{f: 0 for f in fields})
+    base_cfg = cfg.replace(**{f: 1 for f in fields})
     base_n, base_size = _count(base_cfg)
     n, size = base_n, base_size
     for f in fields:
-        one_n, one_size = _count(base_cfg.replace(**{f: 1}))
-        n += (one_n - base_n) * int(getattr(cfg, f))
-        size += (one_size - base_size) * int(getattr(cfg, f))
+        two_n, two_size = _count(base_cfg.replace(**{f: 2}))
+        n += (two_n - base_n) * (int(getattr(cfg, f)) - 1)
+        size += (two_size - base_size) * (int(getattr(cfg, f)) - 1)
     return ModelEstimate(int(n), int(size))
 
 

@@ -18,6 +18,9 @@ CONFIGS = [
                 n_enc_layers=3, n_dec_layers=1, positions="sinusoidal"),
     ModelConfig(arch="decoder", vocab_size=50, l_max=16, d_e=32, n_heads=2, n_layers=2,
                 tie_unembedding=True, norm="rms"),
+    ModelConfig(arch="encoder", vocab_size=50, l_max=16, d_e=32, n_heads=2, n_layers=0),
+    ModelConfig(arch="encoder-decoder", vocab_size=50, l_max=16, d_e=16, n_heads=2,
+                n_enc_layers=0, n_dec_layers=5),
 ]
 
 
