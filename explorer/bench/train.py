@@ -96,7 +96,7 @@ def compare_steps(args: argparse.Namespace) -> dict[str, Any]:
     source = DataSource("next-token", "bench corpus", text=_corpus())
     ours = new_trainer(source, config, "char", l_max=64, d_e=128, n_heads=4, n_layers=4)
     cfg = ours.model.cfg
-    stream = ours.data.train_ids
+    stream = ours.data.train_ids.long()  # (held as int32)
     torch.manual_seed(0)
     ref = ReferenceDecoder(cfg.vocab_size, 64, 128, 4, 4).to(device)
     opt = torch.optim.AdamW(ref.parameters(), lr=1e-3)

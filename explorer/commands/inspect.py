@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
+from explorer.commands.model_arg import BUNDLED, open_model_arg
 from explorer.core import ModelConfig, build_model
-from explorer.io import encode_text, open_model
+from explorer.io import encode_text
 from explorer.tokenize import train_tokenizer
 from explorer.trace import Trace, record
 
@@ -37,8 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--n-layers", type=int, default=2, help="layers L (default 2)")
     p.add_argument("--l-max", type=int, default=64, help="maximum context l_max (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
-    p.add_argument("--model", metavar="FOLDER", help="a model folder: ours, a training run, "
-                   "or a Hugging Face GPT-2 / BERT / BART / Marian folder")
+    p.add_argument("--model", metavar="DIR|NAME", help="a model folder: ours, a training run, "
+                   "or a Hugging Face GPT-2 / BERT / BART / Marian folder; or a bundled "
+                   f"model name ({', '.join(BUNDLED)})")
     p.add_argument("--text", default=DEFAULT_TEXT, help="the primary sequence x")
     p.add_argument("--context", help="the context z of an encoder-decoder (default: --text)")
     p.add_argument("--ids", help="token ids instead of --text, e.g. '5 17 3' (a folder "
@@ -117,9 +119,16 @@ def _sequence(model, tokenizer, info, text: str, ids: str | None, what: str, chu
 
 # -- statistics --------------------------------------------------------------------------
 def _stats(t: torch.Tensor) -> dict[str, float | int]:
+    """mean/std/min/max of the finite values; ``masked`` counts -inf (the attention masks),
+    ``nan`` and ``inf`` count values that are not numbers (broken weights, overflow)."""
     t = t.detach().to(torch.float64)
     finite = t[torch.isfinite(t)]
-    out: dict[str, float | int] = {"masked": int(t.numel() - finite.numel())}
+    out: dict[str, float | int] = {"masked": int((t == float("-inf")).sum())}
+    nan, inf = int(torch.isnan(t).sum()), int((t == float("inf")).sum())
+    if nan:
+        out["nan"] = nan
+    if inf:
+        out["inf"] = inf
     if finite.numel():
         out.update(mean=finite.mean().item(), std=finite.std(unbiased=False).item(),
                    min=finite.min().item(), max=finite.max().item())
@@ -145,7 +154,7 @@ def _steps(trace: Trace, only: str | None) -> list[dict[str, Any]]:
 def inspect(args: argparse.Namespace) -> dict[str, Any]:
     """Open or build the model, encode the input, record every step: one report dict."""
     if args.model:
-        model, tokenizer, info = open_model(args.model)
+        model, tokenizer, info = open_model_arg(args.model, need_tokenizer=False)
     else:
         model, tokenizer, info = _random_model(args)
     notes: list[str] = list(info.get("notes", []))
@@ -160,8 +169,12 @@ def inspect(args: argparse.Namespace) -> dict[str, Any]:
         _, trace = record(model, torch.tensor([z["ids"]]), torch.tensor([x["ids"]]))
     else:
         _, trace = record(model, torch.tensor([x["ids"]]))
-    return {"model": info, "input": inputs, "notes": notes,
-            "steps": _steps(trace, args.step)}
+    steps = _steps(trace, args.step)
+    broken = [row["name"] for row in steps if row["stats"].get("nan") or row["stats"].get("inf")]
+    if broken:
+        notes.append(f"{len(broken)} step(s) hold NaN or infinite values, first {broken[0]}: "
+                     "their statistics cover the finite values only")
+    return {"model": info, "input": inputs, "notes": notes, "steps": steps}
 
 
 # -- printing ----------------------------------------------------------------------------
@@ -184,10 +197,13 @@ def _print(report: dict[str, Any]) -> None:
           f"{'min':>9} {'max':>9}  title")
     for row in report["steps"]:
         s = row["stats"]
+        empty = "(no finite values)" if s.get("nan") or s.get("inf") else "(all masked)"
         stats = " ".join(_num(s[k]) for k in ("mean", "std", "min", "max")) if "mean" in s \
-            else f"{'(all masked)':>39}"
+            else f"{empty:>39}"
         shape = f"{row['shape']} = {row['size_text']}"
         masked = f" [{s['masked']} masked]" if s["masked"] else ""
+        masked += f" [{s['nan']} NaN]" if s.get("nan") else ""
+        masked += f" [{s['inf']} inf]" if s.get("inf") else ""
         print(f"{row['index']:>4}  {row['name']:<36} {row['algorithm']:>3}:{row['line']:<3}  "
               f"{shape:<30} {stats}  {row['title']}{masked}")
 

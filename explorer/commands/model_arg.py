@@ -1,4 +1,5 @@
-"""The ``--model DIR|NAME`` option shared by generate, fill-mask and classify."""
+"""The ``--model DIR|NAME`` option of every command (inspect, generate, fill-mask,
+classify, render): ``resolve_model_arg`` is the one place a name becomes a folder."""
 
 from __future__ import annotations
 
@@ -29,15 +30,24 @@ def add_model_argument(parser: argparse.ArgumentParser, default: str) -> None:
                              f"default {default}")
 
 
-def open_model_arg(value: str):
+def resolve_model_arg(value: str) -> Path:
+    """The folder ``--model VALUE`` means: a bundled name or a folder that exists."""
+    if value in BUNDLED and not Path(value).is_dir():
+        return bundled_model_dir(value)
+    folder = Path(value)
+    if not folder.exists():
+        raise ValueError(f"--model {value}: no such folder, nor a bundled model "
+                         f"({', '.join(BUNDLED)})")
+    return folder
+
+
+def open_model_arg(value: str, need_tokenizer: bool = True):
     """(model, tokenizer, info) for a folder or a bundled name."""
     from explorer.io import open_model
 
-    folder = bundled_model_dir(value) if value in BUNDLED else Path(value)
-    if not folder.exists():
-        raise ValueError(f"{folder}: no such model folder")
+    folder = resolve_model_arg(value)
     model, tokenizer, info = open_model(folder)
-    if tokenizer is None:
+    if need_tokenizer and tokenizer is None:
         raise ValueError(f"{folder}: the model has no tokenizer.json")
     return model.eval(), tokenizer, info
 

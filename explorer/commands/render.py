@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 HELP = "Render one view (step heatmap, attention, heads, output) to PNG/SVG without a window."
 VIEWS = ("step", "attention", "heads", "lines", "output")
@@ -101,14 +100,9 @@ def _model_name(value: str) -> str:
 
     if value in bundled_models():
         return value
-    from explorer.commands.model_arg import BUNDLED, bundled_model_dir
+    from explorer.commands.model_arg import resolve_model_arg
 
-    if value in BUNDLED:
-        return str(bundled_model_dir(value))
-    if not Path(value).is_dir():
-        names = ", ".join(bundled_models()) or "none bundled"
-        raise ValueError(f"--model {value}: no such folder, nor a bundled model ({names})")
-    return value
+    return str(resolve_model_arg(value))
 
 
 def _ensure_app():

@@ -1,8 +1,10 @@
 """``transformer-explorer train``: Algorithms 11-13 and classification, headless.
 
 Writes ``OUT/metrics.jsonl`` (one JSON object per step) and ``OUT/checkpoint/``
-(safetensors + JSON; ``--resume OUT`` continues exactly). Ctrl+C stops cleanly and
-saves. Exit codes: 0 done, 1 failure (message on stderr), 130 interrupted (saved).
+(safetensors + JSON; ``--resume OUT`` continues exactly). Ctrl+C, SIGTERM and SIGHUP
+stop at once (a running step is abandoned), save once and unlock. Exit codes: 0 done,
+1 failure (message on stderr), 128 + the signal's number when stopped by a signal
+(130 Ctrl+C, 143 SIGTERM, 129 SIGHUP).
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ from explorer.train import (
     resolve_options,
     resume_trainer,
     sample_text,
-    save_checkpoint,
 )
-from explorer.train.checkpoint import METRICS_FILE
+from explorer.train.checkpoint import METRICS_FILE, remove_stale_temporaries, truncate_metrics
+from explorer.train.control import StopRequested
 from explorer.train.devices import DEVICE_CHOICES, resolve_device
+from explorer.train.keep import after_divergence, save_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
+from explorer.train.runlock import LOCK_FILE, OWNER_FILE
 
 HELP = "Train a model headless (Algorithms 11-13 and classification)."
 
@@ -100,15 +104,52 @@ def _config(o: dict[str, Any]) -> TrainConfig:
     )
 
 
-def _build(args: argparse.Namespace) -> tuple[Trainer, Path, dict[str, Any]]:
-    options = resolve_options(args.preset, vars(args))
+# Options a resumed run takes (they change how it continues) and options it refuses
+# (the model, the tokenizer and the data split are fixed by the checkpoint).
+RESUME_APPLIES = {
+    "steps": "steps", "batch_size": "batch size", "lr": "learning rate", "warmup": "warmup",
+    "weight_decay": "weight decay", "grad_clip": "gradient clip", "p_mask": "p_mask",
+    "val_every": "validation interval", "log_every": "log interval", "bf16": "bf16",
+    "tf32": "tf32",
+}  # and --device, applied while the run is rebuilt
+RESUME_REFUSES = ("preset", "task", "arch", "tokenizer", "vocab_size", "d_e", "n_heads",
+                  "n_layers", "l_max", "d_mlp", "seed", "val_fraction")
+CONFIG_FIELD = {"warmup": "warmup_steps"}
+
+
+def _apply_resume_options(trainer: Trainer, args: argparse.Namespace) -> list[str]:
+    """Apply the options given with --resume that a saved run can take; returns what
+    changed ("learning rate 0.001 -> 0.01"). Options it cannot take are refused."""
+    given = vars(args)
+    refused = [k for k in RESUME_REFUSES if given.get(k) is not None]
+    if refused:
+        flags = ", ".join("--" + k.replace("_", "-") for k in refused)
+        raise ValueError(f"{flags} cannot change when a run is resumed (the model, its "
+                         "tokenizer and the data split are fixed by the checkpoint); leave "
+                         f"{'it' if len(refused) == 1 else 'them'} out, or start a new run")
+    changes = []
+    cfg = trainer.config
+    for key, label in RESUME_APPLIES.items():
+        value = given.get(key)
+        field = CONFIG_FIELD.get(key, key)
+        if value is None or getattr(cfg, field) == value:
+            continue
+        changes.append(f"{label} {getattr(cfg, field)} -> {value}")
+        setattr(cfg, field, value)
+    TrainConfig.__post_init__(cfg)  # the same checks as a new run's (raises ValueError)
+    if given.get("weight_decay") is not None:
+        trainer.optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay
+    return changes
+
+
+def _build(args: argparse.Namespace, control: TrainControl
+           ) -> tuple[Trainer, Path, dict[str, Any], list[str]]:
+    options = resolve_options(None if args.resume else args.preset, vars(args))
     if args.resume:
         out = Path(args.out or args.resume)
         trainer = resume_trainer(args.resume, device=args.device, data=args.data,
-                                 steps=args.steps)
-        if args.batch_size:
-            trainer.config.batch_size = args.batch_size
-        return trainer, out, options
+                                 control=control)
+        return trainer, out, options, _apply_resume_options(trainer, args)
     if not options["data"]:
         raise ValueError("--data is required: a text file or a bundled data set name")
     if not args.out:
@@ -125,8 +166,9 @@ def _build(args: argparse.Namespace) -> tuple[Trainer, Path, dict[str, Any]]:
                                          "norm", "norm_placement", "positions", "activation",
                                          "tie_unembedding", "n_kv_heads")}
     trainer = new_trainer(options["data"], _config(options), options["tokenizer"],
-                          options["vocab_size"], options["val_fraction"], **sizes)
-    return trainer, out, options
+                          options["vocab_size"], options["val_fraction"], control=control,
+                          **sizes)
+    return trainer, out, options, []
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -134,24 +176,53 @@ def _say(quiet: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def _tell(text: str) -> None:
+    try:  # after SIGHUP the terminal may be gone: the run is saved all the same
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class _Stopper:
+    """Ctrl+C, SIGTERM and SIGHUP: the first stops the run (it then saves once); a second
+    one before the save began interrupts outright; during the save they are ignored."""
+
+    def __init__(self, control: TrainControl) -> None:
+        self.control = control
+        self.signum: int | None = None
+        self.saving = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            self.control.stop()
+            _tell(f"\n{signal.Signals(signum).name}: stopping now and saving the run "
+                  "(once more to quit without saving)…")
+        elif self.saving:
+            _tell("\nsaving the checkpoint; it takes a moment…")
+        else:
+            raise KeyboardInterrupt
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+
 @contextlib.contextmanager
-def _stop_on_ctrl_c(control: TrainControl) -> Iterator[None]:
-    """The first Ctrl+C ends the run after the current step; a second one interrupts."""
+def _stop_on_signals(stopper: _Stopper) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(signum: int, frame: object) -> None:
-        if control.stopped:
-            raise KeyboardInterrupt
-        control.stop()
-        print("\nstopping after this step (Ctrl+C again to interrupt)…", file=sys.stderr)
-
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, stopper) for s in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
@@ -159,9 +230,16 @@ def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
     tty = sys.stderr.isatty() and not quiet
     log = MetricsLog(out / METRICS_FILE)
     last_val, last_draw = None, 0.0
+    failed_save = False
     try:
-        for r in trainer.steps(control):
-            log.write(r)
+        for r in trainer.steps(control, save_every=save_every):
+            try:
+                log.write(r)
+            except OSError as exc:
+                if not failed_save:
+                    _say(quiet, f"\nwarning: cannot write {log.path} ({exc.strerror or exc}); "
+                         "training continues")
+                failed_save = True
             last_val = r.val_loss if r.val_loss is not None else last_val
             now = time.monotonic()
             if tty and (now - last_draw > 0.1 or r.step == trainer.config.steps):
@@ -171,58 +249,113 @@ def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
             elif not tty and r.val_loss is not None:
                 _say(quiet, progress_line(r, trainer.config.steps, last_val))
             if save_every and r.step % save_every == 0 and not trainer.done:
-                save_checkpoint(trainer, out)
+                saved = save_run(trainer, out, roots=[])
+                if not saved.ok and not failed_save:
+                    _say(quiet, f"\nwarning: {saved.message.split(', nor')[0]}; training "
+                         "continues and the run is saved at the end")
+                    failed_save = True
     finally:
-        log.close()
+        try:
+            log.close()
+        except OSError:
+            pass
         if tty:
             sys.stderr.write("\n")
 
 
+def _remove_if_unused(folder: Path, created: bool) -> None:
+    """Remove a run folder this command created when nothing was saved into it."""
+    if not created or not folder.is_dir():
+        return
+    if {p.name for p in folder.iterdir()} - {LOCK_FILE, OWNER_FILE}:
+        return
+    try:
+        with RunLock(folder):
+            (folder / LOCK_FILE).unlink(missing_ok=True)
+        (folder / OWNER_FILE).unlink(missing_ok=True)
+        folder.rmdir()
+    except (OSError, RunLocked):
+        pass
+
+
 def run(args: argparse.Namespace) -> int:
+    control = TrainControl()
+    stopper = _Stopper(control)
+    with _stop_on_signals(stopper):
+        return _run(args, control, stopper)
+
+
+def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper) -> int:
     trainer = None
     out = Path(args.out or args.resume or ".")
+    created = bool(args.out or args.resume) and not out.exists()
     lock = None
     try:
         if args.resume:
             find_checkpoint(args.resume)  # a clear error before anything is created
         if args.out or args.resume:  # one writer per run folder
             lock = RunLock(out).acquire()
-        trainer, out, options = _build(args)
+            remove_stale_temporaries(out)
+        trainer, out, options, changes = _build(args, control)
+        if args.resume:
+            _say(args.quiet, f"resumed {args.resume} at step {trainer.step}")
+            if truncate_metrics(out, trainer.step):
+                _say(args.quiet, f"{out / METRICS_FILE}: the steps after {trainer.step} "
+                                 "(not in the checkpoint) were removed; they are trained again")
+            if changes:
+                _say(args.quiet, f"changed for the rest of the run: {', '.join(changes)}")
         _say(args.quiet, f"{trainer.data.describe()}")
         _say(args.quiet, f"model: {trainer.model.cfg.algorithm_name} "
              f"({trainer.model.num_parameters():,} parameters) on {trainer.device_label}")
         if trainer.info.get("warning"):
             _say(args.quiet, f"warning: {trainer.info['warning']}")
-        control = TrainControl()
-        with _stop_on_ctrl_c(control):
-            _train(trainer, out, options["save_every"], args.quiet, control)
-        path = save_checkpoint(trainer, out)
-        if control.stopped and not trainer.done:
-            print(f"stopped at step {trainer.step}; checkpoint saved to {path}; "
+        _train(trainer, out, options["save_every"], args.quiet, control)
+        stopped = control.stopped and not trainer.done
+        if stopped and trainer.step == (trainer.saved[0] if trainer.saved else 0):
+            print(f"stopped at step {trainer.step}: nothing new to save"
+                  + (f"; the checkpoint in {trainer.saved[1]} is kept" if trainer.saved else ""),
+                  file=sys.stderr)
+            return stopper.exit_code
+        stopper.saving = True
+        saved = save_run(trainer, out)
+        if not saved.ok or saved.rescued:
+            print(f"error: {saved.message}", file=sys.stderr)
+            return stopper.exit_code if stopped else 1
+        if stopped:
+            print(f"stopped at step {trainer.step}; checkpoint saved to {saved.path}; "
                   f"continue with --resume {out}", file=sys.stderr)
-            return 130
+            return stopper.exit_code
         h = trainer.history
         val = f", validation loss {h.val_loss[-1]:.4f}" if h.val_loss else ""
         rate = format_rate(trainer.tokens / max(trainer.elapsed_s, 1e-9))
         _say(args.quiet, f"done: step {trainer.step}, loss {h.loss[-1]:.4f}{val}, "
-             f"{rate}, {format_duration(trainer.elapsed_s)}; checkpoint in {path}")
+             f"{rate}, {format_duration(trainer.elapsed_s)}; checkpoint in {saved.path}")
         _say(args.quiet, f"sample: {sample_text(trainer)}")
         return 0
+    except StopRequested:
+        print("stopped before the first step: nothing to save", file=sys.stderr)
+        return stopper.exit_code
     except KeyboardInterrupt:
-        if trainer is not None and trainer.step > 0:
-            path = save_checkpoint(trainer, out)
-            print(f"\nstopped at step {trainer.step}; checkpoint saved to {path}; "
-                  f"continue with --resume {out}", file=sys.stderr)
-        return 130
+        kept = f"; the checkpoint in {trainer.saved[1]} is kept" if trainer and trainer.saved \
+            else ""
+        print(f"\ninterrupted: quit without saving{kept}", file=sys.stderr)
+        return stopper.exit_code
     except OutOfMemory as exc:
-        path = save_checkpoint(trainer, out) if trainer is not None else None
-        print(f"error: {exc}" + (f" Checkpoint saved to {path}; continue with "
-              f"--resume {out} --batch-size N or --device cpu." if path else ""),
-              file=sys.stderr)
+        saved = save_run(trainer, out) if trainer is not None and trainer.step else None
+        print(f"error: {exc}" + (f" {saved.message}; continue with --resume "
+              f"{saved.path.parent} --batch-size N or --device cpu." if saved and saved.ok
+              else ""), file=sys.stderr)
         return 1
-    except (TrainingDiverged, RunLocked, CheckpointError, ValueError, OSError) as exc:
+    except TrainingDiverged as exc:
+        outcome = after_divergence(trainer, out) if trainer is not None else None
+        print(f"error: {exc}" + (f" {outcome.message[0].upper()}{outcome.message[1:]}."
+                                 if outcome else ""), file=sys.stderr)
+        return 1
+    except (RunLocked, CheckpointError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
         if lock is not None:
             lock.release()
+        if trainer is None or trainer.saved is None:
+            _remove_if_unused(out, created)

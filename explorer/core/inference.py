@@ -79,7 +79,23 @@ def _inference(model: TransformerModel) -> Iterator[None]:
         model.train(was_training)
 
 
-def _sample(q: torch.Tensor, gen: torch.Generator | None) -> int:
+class NonFiniteOutput(ValueError):
+    """The model's output holds NaN or infinite values: there is nothing to sample from."""
+
+
+def require_finite(values: torch.Tensor, what: str = "distribution to sample from") -> None:
+    """NonFiniteOutput unless every value of the model's output is a finite number."""
+    if not bool(torch.isfinite(values).all()):
+        bad = int((~torch.isfinite(values)).sum())
+        raise NonFiniteOutput(
+            f"the model's output holds {bad} NaN or infinite value(s) of {values.numel()}, "
+            f"so there is no {what} (are its weights finite numbers?)"
+        )
+
+
+def _sample(q: torch.Tensor, gen: torch.Generator | None, logits: torch.Tensor) -> int:
+    require_finite(logits)
+    require_finite(q)
     return int(torch.multinomial(q, 1, generator=gen).item())
 
 
@@ -108,7 +124,7 @@ def d_inference_steps(
             window = torch.tensor([x[-model.cfg.l_max :]], device=device)
             logits = model(window)[0, -1]  # p ← P[:, last]
             q = next_token_distribution(logits, temperature, top_k, top_p)
-            y = _sample(q, gen)
+            y = _sample(q, gen, logits)
             step = GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
         x.append(y)
         yield step
@@ -155,7 +171,7 @@ def ed_inference_steps(
         with _inference(model):
             logits = model.decode(Z, torch.tensor([x], device=device))[0, -1]
             q = next_token_distribution(logits, temperature, top_k, top_p)
-            y = _sample(q, gen)
+            y = _sample(q, gen, logits)
             step = GenerationStep(y, q.cpu(), torch.softmax(logits.float(), -1).cpu())
         x.append(y)
         yield step

@@ -310,5 +310,10 @@ MODEL_CLASSES = {"decoder": DTransformer, "encoder": ETransformer, "encoder-deco
 
 
 def build_model(cfg: ModelConfig) -> TransformerModel:
-    """The model of ``cfg.arch`` with freshly initialised weights."""
+    """The model of ``cfg.arch`` with freshly initialised weights (``ModelTooLarge`` when
+    it would not fit in memory; a model built on the "meta" device is never refused)."""
+    if torch.get_default_device().type != "meta":
+        from explorer.core.budget import check_model_fits
+
+        check_model_fits(cfg)
     return MODEL_CLASSES[cfg.arch](cfg)

@@ -15,6 +15,18 @@ from explorer.core.models import TransformerModel, build_model
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+MAX_CONFIG_BYTES = 16 * 2**20  # a real config.json is a few KB; larger ones are refused
+
+
+def check_config_size(path: Path) -> None:
+    """ValueError for a config file too large to be one (before a byte of it is read)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    if size > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path}: {size / 2**20:,.0f} MB is far too large for a model config "
+                         f"(at most {MAX_CONFIG_BYTES // 2**20} MB); not read")
 
 
 def save_model(model: TransformerModel, directory: str | os.PathLike) -> Path:
@@ -36,6 +48,7 @@ def read_config(directory: str | os.PathLike) -> ModelConfig:
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
         raise ValueError(f"{path}: no model config found")
+    check_config_size(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 MAX_FILE_BYTES = 200 * 2**20
+MAX_STREAM_BYTES = 4 * 2**30  # plain training text, tokenized piece by piece
 
 
 class DataFileError(ValueError):
@@ -38,21 +39,23 @@ def decode_text(raw: bytes, name: str | Path) -> str:
         raise DataFileError(
             name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)", line
         ) from exc
-    if not text.strip():
+    if text.isspace():  # (no stripped copy of a large text)
         raise DataFileError(name, "the file holds only whitespace")
     return text
 
 
-def read_text_file(path: str | Path) -> str:
-    """The content of a UTF-8 text file, with clear errors for missing/empty/binary files."""
+def read_text_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The content of a UTF-8 text file, with clear errors for missing/empty/binary files
+    and for files above ``max_bytes``."""
     p = Path(path)
     if not p.exists():
         raise DataFileError(p, "no such file")
     if not p.is_file():
         raise DataFileError(p, "not a file")
     size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise DataFileError(p, f"{size / 2**20:.0f} MB is too large (at most 200 MB)")
+    if size > max_bytes:
+        raise DataFileError(p, f"{size / 2**20:,.0f} MB is too large "
+                               f"(at most {max_bytes // 2**20:,} MB)")
     return decode_text(p.read_bytes(), p)
 
 

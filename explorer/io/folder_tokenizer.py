@@ -17,6 +17,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import BPE, WordPiece
 
+from explorer.core.serialization import check_config_size
 from explorer.io.errors import CheckpointError
 
 TOKENIZER_JSON = "tokenizer.json"
@@ -24,6 +25,10 @@ TOKENIZER_JSON = "tokenizer.json"
 
 def _tokenizer_config(folder: Path) -> dict:
     path = folder / "tokenizer_config.json"
+    try:
+        check_config_size(path)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

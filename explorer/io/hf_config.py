@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from explorer.core.serialization import check_config_size
 from explorer.io.errors import CheckpointError
 
 CONFIG_FILE = "config.json"
@@ -35,6 +36,10 @@ def read_json_config(folder: Path) -> dict[str, Any]:
         if not any(folder.iterdir()):
             raise CheckpointError(f"{folder}: the folder is empty (no {CONFIG_FILE}, no weights)")
         raise CheckpointError(f"{path}: missing; a model folder needs its {CONFIG_FILE}")
+    try:
+        check_config_size(path)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

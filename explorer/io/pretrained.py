@@ -26,6 +26,8 @@ from explorer.core import (
     load_model,
     read_config,
 )
+from explorer.core.budget import ModelTooLarge, check_model_fits
+from explorer.core.finite import describe_nonfinite, nonfinite_tensors
 from explorer.io import bert, encoders, gpt2, llama, opt, seq2seq
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
@@ -48,6 +50,7 @@ _READS_TENSORS = (bert, encoders)
 OWN_MODEL_TYPE = "transformer-explorer"
 RUN_CHECKPOINT = "checkpoint"  # a training run folder keeps its model here
 GENERIC_NAMES = ("model", "checkpoint", "snapshot", "weights")
+NONFINITE_NOTE = "the weights hold NaN or infinite values"
 
 
 def _family_module(hf: HFConfig) -> ModuleType:
@@ -228,9 +231,13 @@ def _load_hf(folder: Path, device: str | torch.device):
     cfg = cfg.replace(
         extra={"source": "huggingface", "model_type": hf.model_type, "name": _display_name(folder)}
     )
+    try:
+        check_model_fits(cfg)  # before a tensor is read
+    except ModelTooLarge as exc:
+        raise CheckpointError(f"{folder}: {exc}") from None
     maps = module.load_weights(hf, cfg, source)
     model = _build_with(cfg, maps, source)
-    notes += _weight_notes(module, source, cfg)
+    notes += _weight_notes(module, source, cfg) + nonfinite_notes(model)
     tokenizer, tok_note = folder_tokenizer(folder, hf.model_type)
     info = _info(folder, hf, module, cfg, notes)
     info["tokenizer"] = tok_note
@@ -291,13 +298,22 @@ def _own_info(
     }
 
 
+def nonfinite_notes(model: nn.Module) -> list[str]:
+    """A note naming the tensors that hold NaN or infinite values (none: no note)."""
+    bad = nonfinite_tensors(model)
+    if not bad:
+        return []
+    return [f"{NONFINITE_NOTE}: {describe_nonfinite(bad)}; the model's outputs are not "
+            "meaningful numbers"]
+
+
 def _open_own(folder: Path, device: str | torch.device):
     try:
         model = load_model(folder, device=device)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from exc
     tokenizer, tok_note = folder_tokenizer(folder)
-    notes = [] if tokenizer is not None else [tok_note]
+    notes = ([] if tokenizer is not None else [tok_note]) + nonfinite_notes(model)
     info = _own_info(folder, model.cfg, model.num_parameters(), tok_note, notes)
     return model, tokenizer, info
 

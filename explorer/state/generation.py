@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from explorer.core import GenerationStep, d_inference_steps, ed_inference_steps
+from explorer.core.inference import NonFiniteOutput, require_finite
 from explorer.state.inputs import SPECIAL_LABELS, Tokenizer, encode_text, input_roles, special_id
 from explorer.trace import hooks_attached
 
@@ -268,6 +269,9 @@ class Generation:
         except StopIteration:
             self._finished = True
             return None
+        except NonFiniteOutput:  # NaN weights: the message goes up, the generation ends
+            self._finished = True
+            raise
         cross = None
         if names:  # each (1, H, l_x, l_z): the last query is the position that chose y
             cross = torch.stack([store[n][0, :, -1, :].float() for n in names])
@@ -377,6 +381,7 @@ def fill_masks(model: Any, tokenizer: Tokenizer, text: str, top_k: int = 5) -> F
     device = next(model.parameters()).device
     with torch.no_grad():
         probs = torch.softmax(model(torch.tensor([ids], device=device))[0].float(), -1).cpu()
+    require_finite(probs[where], "ranking of candidates")
     k = max(1, min(int(top_k), probs.shape[-1]))
     masks = []
     for t in where:
@@ -429,4 +434,5 @@ def class_probabilities(model: Any, tokenizer: Tokenizer, text: str) -> list[tup
     device = next(model.parameters()).device
     with torch.no_grad():
         p = torch.softmax(model.classify(torch.tensor([ids], device=device))[0].float(), -1)
+    require_finite(p, "class probability")
     return list(zip(class_labels(model.cfg), (float(v) for v in p.cpu())))

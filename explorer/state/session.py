@@ -212,8 +212,11 @@ class Session:
     def input_note(self) -> str:
         """What is being fed, said plainly (chunking, empty text, special tokens)."""
         parts = []
-        if not self.text.strip():
+        if not self.text:
             parts.append("The text is empty: only the special tokens are fed.")
+        elif self.encoded.n_tokens == 0:  # whitespace a word-level tokenizer drops
+            parts.append("The text gives no tokens (this tokenizer drops whitespace): only "
+                         "the special tokens are fed.")
         parts.append(f"Text: {self.encoded.describe(self.chunk)}")
         if self.encoded_context is not None:
             parts.append(f"Context z: {self.encoded_context.describe(self.context_chunk)}")

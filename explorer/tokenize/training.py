@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
@@ -18,13 +19,18 @@ WORD_PATTERN = r"\w+|[^\w\s]"
 _WORD_RE = re.compile(WORD_PATTERN)
 
 
-def _texts(texts: Iterable[str]) -> list[str]:
+def _texts(texts: Iterable[str]) -> Iterator[str]:
+    """The texts cleaned one by one as they are read (a generator of lines of a large
+    file is never held as a list); ValueError when none holds more than whitespace."""
     if isinstance(texts, str):
         texts = [texts]
-    out = [clean_text(t)[0] for t in texts]
-    if not any(t.strip() for t in out):
-        raise ValueError("cannot train a tokenizer on empty text")
-    return out
+    cleaned = (clean_text(t)[0] for t in texts)
+    head = []
+    for t in cleaned:
+        head.append(t)
+        if t and not t.isspace():
+            return chain(head, cleaned)
+    raise ValueError("cannot train a tokenizer on empty text")
 
 
 def _level_vocab(counts: Counter, vocab_size: int | None, specials: list[str]) -> dict[str, int]:

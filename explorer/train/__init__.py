@@ -6,9 +6,9 @@ panel drive the same code::
     trainer = new_trainer("corpus.txt", TrainConfig(task="next-token", steps=500),
                           tokenizer="char", d_e=64, n_heads=4, n_layers=2, l_max=64)
     control = TrainControl()          # pause() / resume() / stop() from any thread
-    for result in trainer.steps(control):
+    for result in trainer.steps(control):   # stop() abandons a running step at once
         print(result.step, result.loss, result.val_loss)
-    save_checkpoint(trainer, "runs/demo")
+    print(save_run(trainer, "runs/demo").message)   # else into a rescue folder
     trainer = resume_trainer("runs/demo")   # continues exactly
 """
 
@@ -21,9 +21,10 @@ from explorer.train.checkpoint import (
     read_checkpoint_state,
     save_checkpoint,
 )
-from explorer.train.control import TrainControl
+from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import available_devices, describe_device, resolve_device
+from explorer.train.keep import Saved, after_divergence, save_run
 from explorer.train.loop import (
     History,
     OutOfMemory,
@@ -60,12 +61,15 @@ __all__ = [
     "OutOfMemory",
     "RunLock",
     "RunLocked",
+    "Saved",
     "StepResult",
+    "StopRequested",
     "TrainConfig",
     "TrainControl",
     "Trainer",
     "TrainingData",
     "TrainingDiverged",
+    "after_divergence",
     "available_devices",
     "batch_loss",
     "bundled_names",
@@ -87,6 +91,7 @@ __all__ = [
     "resume_trainer",
     "sample_text",
     "save_checkpoint",
+    "save_run",
     "seq2seq_loss",
     "Snapshot",
     "take_snapshot",

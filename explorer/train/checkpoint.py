@@ -1,6 +1,7 @@
 """Checkpoints of a run: everything needed to look at the model and to continue exactly.
 
-A run folder ``DIR`` holds ``metrics.jsonl``, a ``.lock`` while a run writes to it, and
+A run folder ``DIR`` holds ``metrics.jsonl``, ``.lock`` (the file an operating-system lock
+is taken on while a run writes there: ``explorer.train.runlock``), and
 ``DIR/checkpoint/`` with:
 
 - ``config.json`` + ``model.safetensors``  the model (``explorer.core.load_model`` opens it)
@@ -22,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from explorer.core import load_model, save_model
 from explorer.train.loop import History, Trainer
+from explorer.train.runlock import _HELD, LOCK_FILE, RunLock, RunLocked  # noqa: F401
 
 FORMAT = "transformer-explorer-train"
 CHECKPOINT_DIR = "checkpoint"
@@ -40,90 +41,11 @@ PREVIOUS_DIR = "checkpoint.prev"
 STATE_JSON = "trainer.json"
 STATE_TENSORS = "trainer.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
-LOCK_FILE = ".lock"
 METRICS_FILE = "metrics.jsonl"
 
 
 class CheckpointError(ValueError):
     """A checkpoint is missing, incomplete or damaged."""
-
-
-class RunLocked(ValueError):
-    """Another run is writing to the same folder."""
-
-
-# -- the lock --------------------------------------------------------------------------
-_HELD: dict[Path, RunLock] = {}
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name == "nt":  # os.kill would terminate the process on Windows
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class RunLock:
-    """``DIR/.lock``: one writer per run folder (stale locks of dead processes are taken)."""
-
-    def __init__(self, directory: str | os.PathLike) -> None:
-        self.directory = Path(directory).resolve()
-        self.path = self.directory / LOCK_FILE
-        self.held = False
-
-    def acquire(self) -> RunLock:
-        if self.directory in _HELD:
-            raise RunLocked(f"{self.directory} is already used by a run in this program")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                owner = self._owner()
-                stale = (
-                    owner.get("host") == me["host"]
-                    and isinstance(owner.get("pid"), int)
-                    and not _pid_alive(owner["pid"])
-                )
-                if not stale and owner:
-                    raise RunLocked(
-                        f"{self.directory} is in use by another run (pid {owner.get('pid')} "
-                        f"on {owner.get('host')}); wait for it to finish, choose another "
-                        f"folder, or delete {self.path} if that run is gone"
-                    ) from None
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(me, f)
-            self.held = True
-            _HELD[self.directory] = self
-            return self
-        raise RunLocked(f"cannot take the lock {self.path}")
-
-    def _owner(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            _HELD.pop(self.directory, None)
-            self.held = False
-
-    def __enter__(self) -> RunLock:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
 
 
 # -- saving ----------------------------------------------------------------------------
@@ -193,12 +115,58 @@ def _write(trainer: Trainer, folder: Path) -> None:
     (folder / STATE_JSON).write_text(json.dumps(state, indent=2), encoding="utf-8")
 
 
+TMP_PREFIX = ".checkpoint-tmp-"
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Delete the half-written ``.checkpoint-tmp-*`` folders a killed save left behind.
+
+    Call it only while holding the run's lock: then no other save can be writing one."""
+    run_dir = Path(directory)
+    removed = []
+    try:
+        stale = [p for p in run_dir.iterdir() if p.name.startswith(TMP_PREFIX) and p.is_dir()]
+    except OSError:
+        return removed
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+def truncate_metrics(directory: str | os.PathLike, step: int) -> int:
+    """Drop the lines of ``directory/metrics.jsonl`` after ``step`` (the steps a resumed run
+    trains again); returns how many were dropped. The file is replaced atomically."""
+    path = Path(directory) / METRICS_FILE
+    if not path.is_file():
+        return 0
+    kept: list[str] = []
+    dropped = 0
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                row_step = json.loads(line).get("step")
+            except (ValueError, AttributeError):
+                row_step = None
+            if isinstance(row_step, int) and row_step > step:
+                dropped += 1
+            elif line.strip():
+                kept.append(line if line.endswith("\n") else line + "\n")
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, path)
+    return dropped
+
+
 def save_checkpoint(trainer: Trainer, directory: str | os.PathLike) -> Path:
     """Write ``directory/checkpoint`` atomically; returns its path."""
     run_dir = Path(directory).resolve()
     lock = None if run_dir in _HELD else RunLock(run_dir).acquire()
     try:
-        tmp = run_dir / f".checkpoint-tmp-{os.getpid()}-{time.monotonic_ns()}"
+        remove_stale_temporaries(run_dir)
+        tmp = run_dir / f"{TMP_PREFIX}{os.getpid()}-{time.monotonic_ns()}"
         tmp.mkdir(parents=True)
         try:
             _write(trainer, tmp)
@@ -211,6 +179,7 @@ def save_checkpoint(trainer: Trainer, directory: str | os.PathLike) -> Path:
             os.replace(final, previous)
         os.replace(tmp, final)
         shutil.rmtree(previous, ignore_errors=True)
+        trainer.saved = (trainer.step, final)
         return final
     finally:
         if lock is not None:

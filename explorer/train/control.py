@@ -1,9 +1,15 @@
-"""A thread-safe handle to pause, resume and stop a run between steps.
+"""A thread-safe handle to pause, resume and stop a run, and to stop its preparation.
 
 The thread that iterates ``Trainer.steps(control)`` calls ``control.between_steps()``
 before every step: it runs the callables other threads queued with
 ``call_between_steps`` (saving a checkpoint, copying the weights), waits while paused
 (still running queued calls), and returns True once a stop was asked for.
+
+``stop()`` does not wait for the step to end: the loop checks the flag before each
+layer's forward pass and as each gradient arrives, abandons the step (the weights stay
+those of the last completed step) and ends. Data preparation (reading, training the
+tokenizer, tokenizing) calls ``control.check()`` between pieces of work, which raises
+``StopRequested`` once a stop was asked for.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+
+class StopRequested(Exception):  # noqa: N818 - a request, not an error
+    """Raised by ``TrainControl.check()`` after ``stop()``: leave the work undone."""
 
 
 class TrainControl:
@@ -43,10 +53,16 @@ class TrainControl:
             self._cond.notify_all()
 
     def stop(self) -> None:
-        """Ask the loop to end before its next step (a paused loop wakes up and ends)."""
+        """Ask the run to end now: a running step is abandoned, a paused loop wakes up
+        and ends, data preparation stops. Safe from any thread and from signal handlers."""
+        self._stopped = True  # seen at once by check(), even if the lock is held
         with self._cond:
-            self._stopped = True
             self._cond.notify_all()
+
+    def check(self) -> None:
+        """Raise ``StopRequested`` if a stop was asked for (cheap: call it often)."""
+        if self._stopped:
+            raise StopRequested("stopped on request")
 
     def call_between_steps(self, fn: Callable[[], object]) -> None:
         """Run ``fn`` on the training thread at the next pause point (also while paused)."""

@@ -1,6 +1,7 @@
 """Token windows and padded minibatches for the four tasks, with a train/validation split.
 
-Text (next-token, masked) is tokenized whole; training windows of l_max tokens start
+Text (next-token, masked) is tokenized piece by piece into one int32 array (memory-mapped
+when large, ``explorer.tokenize.stream``); training windows of l_max tokens start
 at random offsets in the training part of the token stream, validation windows are the
 fixed, non-overlapping windows of its last part. Pairs and labelled lines are split
 example-wise after a seeded shuffle. Batches live on the CPU; the loop moves them.
@@ -8,6 +9,7 @@ example-wise after a seeded shuffle. Batches live on the CPU; the loop moves the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import torch
@@ -50,7 +52,10 @@ class TrainingData:
         l_max: int,
         val_fraction: float = 0.1,
         seed: int = 0,
+        check: Callable[[], None] | None = None,
     ) -> None:
+        """``check`` is called between pieces of the work (``TrainControl.check`` stops
+        a long preparation by raising)."""
         if not 0.0 < val_fraction < 1.0:
             raise ValueError(f"val_fraction must be between 0 and 1, not {val_fraction}")
         self.source, self.tokenizer, self.task = source, tokenizer, source.task
@@ -61,6 +66,7 @@ class TrainingData:
         self.eos_id = special_id(tokenizer, "eos", "sep")
         self.labels: list[str] = []
         self.truncated = 0  # examples cut to l_max
+        self._check = check or (lambda: None)
         if self.task in ("next-token", "masked"):
             self._prepare_text()
         elif self.task == "seq2seq":
@@ -69,8 +75,17 @@ class TrainingData:
             self._prepare_labelled()
 
     # -- preparation -----------------------------------------------------------------
+    def _token_ids(self) -> torch.Tensor:
+        """The whole text's ids as int32 (streamed: no per-token Python objects)."""
+        from explorer.tokenize import Tokenizer as OurTokenizer
+        from explorer.tokenize.stream import encode_ids
+
+        if isinstance(self.tokenizer, OurTokenizer):
+            return torch.from_numpy(encode_ids(self.tokenizer, self.source.text, self._check))
+        return torch.tensor(_encode(self.tokenizer, self.source.text), dtype=torch.int32)
+
     def _prepare_text(self) -> None:
-        ids = torch.tensor(_encode(self.tokenizer, self.source.text), dtype=torch.long)
+        ids = self._token_ids()
         need = 2 * self.l_max
         if ids.numel() < need:
             raise ValueError(
@@ -111,7 +126,9 @@ class TrainingData:
         if self.bos_id is None or self.eos_id is None:
             raise ValueError("seq2seq needs a tokenizer with bos and eos tokens")
         z_rows, x_rows = [], []
-        for z_text, x_text in self.source.pairs:
+        for n, (z_text, x_text) in enumerate(self.source.pairs):
+            if n % 4096 == 0:
+                self._check()
             z_rows.append(self._cut(_encode(self.tokenizer, z_text) or [self.pad_id]))
             x_ids = [self.bos_id, *_encode(self.tokenizer, x_text), self.eos_id]
             x_rows.append(self._cut(x_ids))
@@ -151,7 +168,7 @@ class TrainingData:
         """A random minibatch from the training part."""
         if self.task in ("next-token", "masked"):
             starts = torch.randint(0, self.n_train, (batch_size,), generator=generator)
-            x = self.train_ids[starts[:, None] + torch.arange(self.l_max)]
+            x = self.train_ids[starts[:, None] + torch.arange(self.l_max)].long()
             return Batch(x, None, n_tokens=x.numel())
         pick = torch.randint(0, self.n_train, (batch_size,), generator=generator)
         return self._rows(self.train_idx[pick])
@@ -163,7 +180,7 @@ class TrainingData:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             if self.task in ("next-token", "masked"):
-                x = self.val_x[start:stop]
+                x = self.val_x[start:stop].long()
                 batches.append(Batch(x, None, n_tokens=x.numel()))
             else:
                 batches.append(self._rows(self.val_idx[start:stop]))

@@ -3,7 +3,9 @@
 ``Trainer(model, data, config).steps(control)`` yields a ``StepResult`` every
 ``log_every`` steps (and at validation and the last step). AdamW with gradient clipping,
 linear warmup then cosine decay to ``min_lr_ratio · lr``, a fixed seed for the batches
-and the masks. Between steps ``control`` can pause, resume or stop the run. All state
+and the masks. Between steps ``control`` can pause or resume the run; ``control.stop()``
+ends it at once, abandoning a running step (the weights stay at the last completed
+step, so however long a step is, the caller can save right away). All state
 lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -21,7 +24,7 @@ from typing import Any
 
 import torch
 
-from explorer.train.control import TrainControl
+from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import (
     autocast,
@@ -180,6 +183,8 @@ class Trainer:
         self.elapsed_s = 0.0
         self.history = History()
         self.info: dict[str, Any] = {}  # what the run was built from (for checkpoints)
+        self.saved: tuple[int, Any] | None = None  # (step, folder) of the newest checkpoint
+        self._armed = False  # a stop request abandons the work now running (see steps)
         self._val: list | None = None
 
     @property
@@ -248,9 +253,44 @@ class Trainer:
         value = loss if what == "loss" else grad_norm
         return TrainingDiverged(
             f"the {what} became {value} at step {self.step + 1} (learning rate {lr:.3g}); "
-            "the run stopped without applying that step, and the last good checkpoint is "
-            "kept. Try a lower learning rate."
+            "the run stopped without applying that step. Try a lower learning rate."
         )
+
+    def weights_finite(self) -> bool:
+        """True when every weight and optimiser moment is a finite number (worth saving)."""
+        tensors = list(self.params)
+        for state in self.optimizer.state.values():
+            tensors += [v for k, v in state.items() if isinstance(v, torch.Tensor) and k != "step"]
+        with torch.no_grad():
+            return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+    @contextlib.contextmanager
+    def _interruptible(self, control: TrainControl | None) -> Iterator[None]:
+        """Let ``control.stop()`` abandon a running step: checked before every module's
+        forward pass and as each parameter's gradient arrives, while ``_armed`` (during a
+        step or a validation, not while the caller uses the model between steps)."""
+        if control is None:
+            yield
+            return
+
+        own = {id(m) for m in self.model.modules()}  # not a copy (a snapshot) of them
+        thread = threading.get_ident()
+
+        def check_forward(module: torch.nn.Module, args: object) -> None:
+            if self._armed and id(module) in own and threading.get_ident() == thread:
+                control.check()
+
+        def check_backward(grad: torch.Tensor) -> None:  # (on CUDA: autograd's own thread)
+            if self._armed:
+                control.check()
+
+        handles = [m.register_forward_pre_hook(check_forward) for m in self.model.modules()]
+        handles += [p.register_hook(check_backward) for p in self.params if p.requires_grad]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def _out_of_memory(self) -> OutOfMemory:
         self.optimizer.zero_grad(set_to_none=True)
@@ -280,8 +320,19 @@ class Trainer:
         if out_of_memory:
             raise self._out_of_memory()
 
-    def steps(self, control: TrainControl | None = None) -> Iterator[StepResult]:
-        """Train until ``config.steps`` (or a stop), yielding progress as it goes."""
+    def steps(
+        self, control: TrainControl | None = None, save_every: int = 0
+    ) -> Iterator[StepResult]:
+        """Train until ``config.steps`` (or a stop), yielding progress as it goes.
+
+        A result is yielded every ``log_every`` steps, at validation steps, at the last
+        step and, with ``save_every``, at every multiple of it (where the caller saves).
+        A stop during a step abandons that step: the weights, the optimiser and the
+        random generators stay as they were after the last completed step."""
+        with self._interruptible(control):
+            yield from self._steps(control, save_every)
+
+    def _steps(self, control: TrainControl | None, save_every: int) -> Iterator[StepResult]:
         cfg = self.config
         self.model.train()
         acc_loss = torch.zeros((), device=self.device)
@@ -299,9 +350,20 @@ class Trainer:
                 (self.step + 1) % cfg.log_every == 0
                 or self.step + 1 == cfg.steps
                 or (cfg.val_every > 0 and (self.step + 1) % cfg.val_every == 0)
+                or (save_every > 0 and (self.step + 1) % save_every == 0)
             )
+            rng = (self.batch_gen.get_state(), self.mask_gen.get_state())
             with self._oom_guard():
-                loss, grad_norm, n_tokens = self._train_step(lr)
+                try:
+                    self._armed = True
+                    loss, grad_norm, n_tokens = self._train_step(lr)
+                except StopRequested:  # abandon the step: as if it never began
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.batch_gen.set_state(rng[0])
+                    self.mask_gen.set_state(rng[1])
+                    break
+                finally:
+                    self._armed = False
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
@@ -322,7 +384,13 @@ class Trainer:
             val = None
             if cfg.val_every > 0 and (self.step % cfg.val_every == 0 or self.done):
                 with self._oom_guard():
-                    val = self.evaluate(control)
+                    try:
+                        self._armed = True
+                        val = self.evaluate(control)
+                    except StopRequested:
+                        val = None
+                    finally:
+                        self._armed = False
             now = time.perf_counter()
             paused_now = control.paused_s if control else 0.0
             self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)

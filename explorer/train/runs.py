@@ -7,19 +7,24 @@ differ only in how they show the step results.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from explorer.core import ModelConfig, build_model, load_model
+from explorer.core.budget import check_model_fits
+from explorer.core.finite import describe_nonfinite, nonfinite_tensors
 from explorer.train.checkpoint import (
     TOKENIZER_FILE,
     CheckpointError,
     read_checkpoint_state,
     restore_trainer_state,
 )
+from explorer.train.control import TrainControl
 from explorer.train.datasets import TrainingData
+from explorer.train.devices import resolve_device
 from explorer.train.loop import TrainConfig, Trainer
 from explorer.train.objectives import TASK_ARCH
 from explorer.train.sources import DataSource, load_source
@@ -28,12 +33,22 @@ MODEL_FIELDS = ("d_e", "n_heads", "n_layers", "l_max", "d_mlp", "norm", "norm_pl
                 "positions", "activation", "tie_unembedding", "n_kv_heads")
 
 
-def make_tokenizer(kind: str, source: DataSource, vocab_size: int | None = None) -> Any:
-    """Train a tokenizer of ``kind`` (char, word, bpe, ...) on the run's texts."""
+def make_tokenizer(kind: str, source: DataSource, vocab_size: int | None = None,
+                   check: Callable[[], None] | None = None) -> Any:
+    """Train a tokenizer of ``kind`` (char, word, bpe, ...) on the run's texts
+    (``check()`` is called every few thousand texts: it may raise to stop)."""
     from explorer.tokenize import train_tokenizer
 
     kwargs = {} if vocab_size is None else {"vocab_size": vocab_size}
-    return train_tokenizer(kind, source.texts(), **kwargs)
+    texts = source.texts() if check is None else _checked(source.texts(), check)
+    return train_tokenizer(kind, texts, **kwargs)
+
+
+def _checked(texts: Iterable[str], check: Callable[[], None]) -> Iterator[str]:
+    for i, text in enumerate(texts):
+        if i % 4096 == 0:
+            check()
+        yield text
 
 
 def model_config(task: str, tokenizer: Any, data: TrainingData, **sizes: Any) -> ModelConfig:
@@ -57,15 +72,30 @@ def new_trainer(
     tokenizer: str | Any = "char",
     vocab_size: int | None = None,
     val_fraction: float = 0.1,
+    control: TrainControl | None = None,
     **sizes: Any,
 ) -> Trainer:
-    """A fresh run: read the data, train the tokenizer, build the model (seeded)."""
+    """A fresh run: read the data, train the tokenizer, build the model (seeded).
+
+    With ``control``, ``control.stop()`` from another thread (or a signal handler) ends
+    the preparation between pieces of work with ``StopRequested``."""
+    check = _checker(control)
+    check()
     source = data if isinstance(data, DataSource) else load_source(config.task, data)
-    tok = make_tokenizer(tokenizer, source, vocab_size) if isinstance(tokenizer, str) else tokenizer
+    check()
+    if isinstance(tokenizer, str):
+        tok = make_tokenizer(tokenizer, source, vocab_size, check)
+    else:
+        tok = tokenizer
+    check()
     l_max = int(sizes.get("l_max") or 64)
     sizes["l_max"] = l_max
-    prepared = TrainingData(source, tok, l_max, val_fraction, config.seed)
+    cfg = model_config(config.task, tok, _LabelsOnly(source), **sizes)
+    # before the data is tokenized; gradients and moments live on the training device
+    check_model_fits(cfg, training=resolve_device(config.device).type == "cpu")
+    prepared = TrainingData(source, tok, l_max, val_fraction, config.seed, check)
     cfg = model_config(config.task, tok, prepared, **sizes)
+    check()
     torch.manual_seed(config.seed)
     trainer = Trainer(build_model(cfg), prepared, config, tok)
     trainer.info = {
@@ -79,11 +109,24 @@ def new_trainer(
     return trainer
 
 
+def _checker(control: TrainControl | None) -> Callable[[], None]:
+    return control.check if control is not None else (lambda: None)
+
+
+class _LabelsOnly:
+    """What ``model_config`` reads from the data (the class names), before tokenizing."""
+
+    def __init__(self, source: DataSource) -> None:
+        found = sorted({label for label, _ in source.labelled})
+        self.labels = list(source.label_names) or found
+
+
 def resume_trainer(
     path: str | os.PathLike,
     device: str | None = None,
     data: str | os.PathLike | None = None,
     steps: int | None = None,
+    control: TrainControl | None = None,
 ) -> Trainer:
     """Rebuild a run from its checkpoint so that it continues exactly where it stopped.
 
@@ -104,10 +147,20 @@ def resume_trainer(
         tok = load_tokenizer(str(folder / TOKENIZER_FILE))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{folder / TOKENIZER_FILE}: cannot read ({exc})") from exc
+    check = _checker(control)
+    check()
     source = load_source(config.task, data or info.get("data", ""))
-    model = load_model(folder)
+    check()
+    try:
+        model = load_model(folder)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from exc
+    bad = nonfinite_tensors(model)
+    if bad:
+        raise CheckpointError(f"{folder}: the weights hold NaN or infinite values "
+                              f"({describe_nonfinite(bad)}); training cannot continue from them")
     prepared = TrainingData(
-        source, tok, model.cfg.l_max, info.get("val_fraction", 0.1), config.seed
+        source, tok, model.cfg.l_max, info.get("val_fraction", 0.1), config.seed, check
     )
     trainer = Trainer(model.train(), prepared, config, tok)
     trainer.info = dict(info, data=source.name)
@@ -117,4 +170,6 @@ def resume_trainer(
             "the run continues on the new data"
         )
         trainer.info["data_digest"] = source.digest()
-    return restore_trainer_state(trainer, folder)
+    trainer = restore_trainer_state(trainer, folder)
+    trainer.saved = (trainer.step, folder)
+    return trainer

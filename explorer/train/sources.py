@@ -11,10 +11,13 @@ Files are read and parsed by ``explorer.data`` (its ``DataFileError`` is a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from explorer.train.objectives import TASKS
+
+LINE_PIECE = 1 << 22  # characters split into lines at a time
 
 
 @dataclass
@@ -28,21 +31,37 @@ class DataSource:
     labelled: list[tuple[str, str]] = field(default_factory=list)  # classify: (label, text)
     label_names: list[str] = field(default_factory=list)  # classify: class order (optional)
 
-    def texts(self) -> list[str]:
-        """Every string a tokenizer should learn from."""
+    def texts(self) -> Iterator[str]:
+        """Every string a tokenizer should learn from (the lines of a text, read lazily)."""
         if self.task == "seq2seq":
-            return [s for pair in self.pairs for s in pair]
+            return (s for pair in self.pairs for s in pair)
         if self.task == "classify":
-            return [text for _, text in self.labelled]
-        lines = self.text.splitlines() or [self.text]
-        if "\n" in self.text:  # the stream's line breaks are tokens the model predicts
-            lines.append("\n")
-        return lines
+            return (text for _, text in self.labelled)
+        return self._lines()
+
+    def _lines(self) -> Iterator[str]:
+        """``text.splitlines()`` (the whole text when it has no line), piece by piece: each
+        piece ends after a "\n", so no line break (not even "\r\n") is cut in two."""
+        text, start, step = self.text, 0, LINE_PIECE
+        if not text:
+            yield text
+            return
+        while start < len(text):
+            stop = text.find("\n", min(len(text), start + step))
+            stop = len(text) if stop < 0 else stop + 1
+            yield from text[start:stop].splitlines()
+            start = stop
+        if "\n" in text:  # the stream's line breaks are tokens the model predicts
+            yield "\n"
 
     def digest(self) -> str:
         """sha256 of the content, to notice when a resumed run's data changed."""
         h = hashlib.sha256(self.task.encode())
-        for s in [self.text, *(a + "\t" + b for a, b in self.pairs + self.labelled)]:
+        step = 1 << 24  # a long text is hashed in pieces (the same digest, no full copy)
+        for i in range(0, len(self.text), step):
+            h.update(self.text[i : i + step].encode("utf-8", "surrogatepass"))
+        h.update(b"\n")
+        for s in (a + "\t" + b for a, b in self.pairs + self.labelled):
             h.update(s.encode("utf-8", "surrogatepass"))
             h.update(b"\n")
         return h.hexdigest()
@@ -105,12 +124,14 @@ def _bundled(task: str, name: str) -> DataSource:
 def load_source(task: str, data: str | Path) -> DataSource:
     """A file path or a bundled data set name -> its examples for ``task``."""
     from explorer.data import read_text_file
+    from explorer.data.files import MAX_FILE_BYTES, MAX_STREAM_BYTES
 
     path = Path(data)
     names = bundled_names()
     if str(data) in names and not path.is_file():
         return _bundled(task, str(data))
     if path.is_file() or path.suffix or "/" in str(data) or "\\" in str(data):
-        return source_from_text(task, read_text_file(path), str(path))
+        limit = MAX_STREAM_BYTES if TASK_KIND.get(task) == "lines" else MAX_FILE_BYTES
+        return source_from_text(task, read_text_file(path, limit), str(path))
     raise ValueError(f"{data!r} is neither a file nor a bundled data set "
                      f"({', '.join(names)})")

@@ -52,7 +52,7 @@ def test_classify_gives_probabilities(capsys):
         (["generate", "--model", "default-encoder", "--prompt", "x"], "does not generate"),
         (["fill-mask", "--text", "no mask here"], "no mask"),
         (["classify", "--model", "default-decoder", "--text", "x"], "class head"),
-        (["generate", "--model", "/nonexistent/folder"], "no such model folder"),
+        (["generate", "--model", "/nonexistent/folder"], "no such folder, nor a bundled model"),
     ],
 )
 def test_clear_errors(capsys, argv, message):

@@ -211,3 +211,12 @@ def test_damaged_weights_say_where_values_stop_being_finite_and_views_count_them
     clean = Session(random_model("decoder", 0), "the cat sat " * (MAX_TEXT // 10))
     assert clean.record_now() and "at most" in clean.message  # kept after the trace
     assert "not finite" not in clean.message
+
+
+def test_whitespace_is_not_called_empty_when_its_tokens_are_fed():
+    """40 spaces are 40 character tokens: fed, and not called 'empty'."""
+    session = Session(random_model("decoder"), " " * 40)
+    assert session.encoded.n_tokens == 40
+    assert "empty" not in session.input_note().lower()
+    session.set_text("")
+    assert "The text is empty" in session.input_note()

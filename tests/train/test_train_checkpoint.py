@@ -60,7 +60,7 @@ def test_checkpoint_holds_safetensors_json_and_tokenizer(corpus, tmp_path) -> No
     assert state["step"] == 24 and state["train_config"]["task"] == "next-token"
     assert load_model(folder).cfg == trainer.model.cfg  # the inspector can open it
     assert load_checkpoint_model(tmp_path / "run").cfg == trainer.model.cfg
-    assert not (tmp_path / "run" / ".lock").exists()
+    RunLock(tmp_path / "run").acquire().release()  # the save let go of its lock
 
 
 def test_a_damaged_file_gives_a_clear_error(corpus, tmp_path) -> None:
@@ -93,7 +93,8 @@ def test_a_crash_mid_write_keeps_the_last_good_checkpoint(corpus, tmp_path, monk
     monkeypatch.setattr(ckpt, "_write", crash)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(trainer, tmp_path / "run")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint"]
+    names = sorted(p.name for p in (tmp_path / "run").iterdir() if p.name != ".lock")
+    assert names == ["checkpoint"]
     monkeypatch.undo()
     assert resume_trainer(tmp_path / "run").step == 1
 
@@ -105,10 +106,7 @@ def test_two_runs_cannot_write_one_folder(corpus, tmp_path) -> None:
         with pytest.raises(RunLocked, match="already used"):
             RunLock(tmp_path / "run" / ".." / "run").acquire()  # the same folder, spelt again
         assert save_checkpoint(tiny(corpus), tmp_path / "other").is_dir()  # another: fine
-    other = tmp_path / "busy"
-    other.mkdir()
+    other = tmp_path / "left"
+    other.mkdir()  # a lock file left by a killed run is only a file: the lock is the OS's
     (other / ".lock").write_text(json.dumps({"pid": os.getppid(), "host": os.uname().nodename}))
-    with pytest.raises(RunLocked, match="in use by another run"):
-        save_checkpoint(tiny(corpus), other)
-    (other / ".lock").write_text(json.dumps({"pid": 2**22 + 12345, "host": os.uname().nodename}))
-    assert save_checkpoint(tiny(corpus), other).is_dir()  # a dead process's lock is stale
+    assert save_checkpoint(tiny(corpus), other).is_dir()

@@ -94,18 +94,22 @@ def test_presets_merge_defaults_preset_and_options() -> None:
         PRESETS.pop("test-extra")
 
 
-def test_ctrl_c_stops_after_the_step_and_a_second_one_interrupts() -> None:
+def test_ctrl_c_stops_and_a_second_one_interrupts_unless_saving() -> None:
     import signal
 
-    from explorer.commands.train import _stop_on_ctrl_c
+    from explorer.commands.train import _stop_on_signals, _Stopper
     from explorer.train import TrainControl
 
     control = TrainControl()
-    before = signal.getsignal(signal.SIGINT)
-    with _stop_on_ctrl_c(control):
-        handler = signal.getsignal(signal.SIGINT)
-        handler(signal.SIGINT, None)
-        assert control.stopped
+    stopper = _Stopper(control)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    with _stop_on_signals(stopper):
+        handler = signal.getsignal(signal.SIGTERM)
+        assert handler is signal.getsignal(signal.SIGINT) is signal.getsignal(signal.SIGHUP)
+        handler(signal.SIGTERM, None)
+        assert control.stopped and stopper.exit_code == 128 + signal.SIGTERM
         with pytest.raises(KeyboardInterrupt):
             handler(signal.SIGINT, None)
-    assert signal.getsignal(signal.SIGINT) is before
+        stopper.saving = True
+        handler(signal.SIGINT, None)  # while the checkpoint is written: ignored
+    assert {s: signal.getsignal(s) for s in before} == before

@@ -74,3 +74,15 @@ def test_stream_line_breaks_are_tokens_not_unknown() -> None:
     ids = tok.encode("a .\nthe").ids
     assert tok.special_ids["unk"] not in ids
     assert tok.decode(tok.encode("\n").ids) == "\n"
+
+
+def test_lines_of_a_long_text_are_read_lazily_and_equal_splitlines(monkeypatch):
+    import types
+
+    from explorer.train import sources
+
+    monkeypatch.setattr(sources, "LINE_PIECE", 7)
+    text = "ab\r\ncd\n\nefghijklmnop\rq\u2028r\n" * 5 + "tail"
+    got = sources.DataSource("next-token", "t", text=text).texts()
+    assert isinstance(got, types.GeneratorType)
+    assert list(got) == [*text.splitlines(), "\n"]
