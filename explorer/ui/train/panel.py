@@ -157,14 +157,15 @@ class TrainPanel(TrainPanelLayout, QWidget):
             n += 1
             run_dir = self.runs_dir / f"{stamp}-{config.task}-{n}"
         self.curves.reset()
-        self._launch(lambda: new_trainer(data, config, tokenizer, **sizes), run_dir)
+        self._launch(lambda control: new_trainer(data, config, tokenizer, control=control,
+                                                 **sizes), run_dir)
 
     def resume_from(self, path: str | Path) -> None:
         """Continue the run saved in ``path`` (its curves continue too)."""
         if self.is_training():
             return
         path = Path(path)
-        self._launch(lambda: resume_trainer(path), path)
+        self._launch(lambda control: resume_trainer(path, control=control), path)
 
     def _launch(self, make, run_dir: Path, trainer: Trainer | None = None) -> None:
         self._show_message("")
@@ -250,7 +251,7 @@ class TrainPanel(TrainPanelLayout, QWidget):
         except (RuntimeError, ValueError) as exc:
             self._show_message(str(exc))
             return
-        self._launch(lambda: trainer, self.run_dir or self.runs_dir / "run", trainer)
+        self._launch(lambda _control: trainer, self.run_dir or self.runs_dir / "run", trainer)
 
     # -- worker signals (queued onto the GUI thread) ---------------------------------
     def _on_prepared(self, trainer: Trainer) -> None:

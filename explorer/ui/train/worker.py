@@ -21,12 +21,15 @@ from explorer.train import (
     RunLock,
     RunLocked,
     StepResult,
+    StopRequested,
     TrainControl,
     Trainer,
     TrainingDiverged,
-    save_checkpoint,
+    after_divergence,
+    save_run,
     take_snapshot,
 )
+from explorer.train.checkpoint import truncate_metrics
 from explorer.train.progress import MetricsLog
 
 
@@ -41,7 +44,7 @@ class TrainWorker(QObject):
 
     def __init__(
         self,
-        make_trainer: Callable[[], Trainer],
+        make_trainer: Callable[[TrainControl], Trainer],
         run_dir: Path,
         control: TrainControl,
         snapshot_interval_s: float = 3.0,
@@ -61,14 +64,19 @@ class TrainWorker(QObject):
         self.control.call_between_steps(lambda: self._save(path))
 
     def _save(self, path: Path | None = None) -> None:
+        """Save into the run folder, or (a full or read-only disk) a rescue folder that the
+        message names; the run stays in memory whatever happens."""
         if self.trainer is None or self.trainer.step == 0:
             return
         try:
-            folder = save_checkpoint(self.trainer, path or self.run_dir)
-        except (OSError, ValueError) as exc:
+            outcome = save_run(self.trainer, path or self.run_dir)
+        except ValueError as exc:
             self.failed.emit("error", f"could not save the checkpoint: {exc}")
             return
-        self.checkpoint_saved.emit(str(folder))
+        if outcome.ok:
+            self.checkpoint_saved.emit(str(outcome.path))
+        if outcome.rescued or not outcome.ok:
+            self.failed.emit("warning" if outcome.ok else "error", outcome.message)
 
     def _snapshot(self) -> None:
         if self.trainer is None or self.trainer.step == 0:
@@ -82,11 +90,15 @@ class TrainWorker(QObject):
     def run(self) -> None:
         """The thread's entry point."""
         lock = None
-        log = MetricsLog(self.run_dir / "metrics.jsonl")
+        log = None
         reason = "failed"
         try:
             lock = RunLock(self.run_dir).acquire()
-            self.trainer = self.trainer or self.make_trainer()
+            # data, tokenizer and model are prepared here; a stop request ends it early
+            self.trainer = self.trainer or self.make_trainer(self.control)
+            if self.trainer.step:  # resumed: the log keeps only the steps the checkpoint has
+                truncate_metrics(self.run_dir, self.trainer.step)
+            log = MetricsLog(self.run_dir / "metrics.jsonl")
             h = self.trainer.history  # copied now: the panel draws it before new steps
             self.history_before = History(list(h.step), list(h.loss), list(h.lr),
                                           list(h.grad_norm), list(h.val_step), list(h.val_loss))
@@ -102,8 +114,13 @@ class TrainWorker(QObject):
             reason = "done" if self.trainer.done else "stopped"
             if self.save_on_stop:
                 self._save()
+        except StopRequested:
+            reason = "stopped"  # stopped while the data or the model was being prepared
+            if self.trainer is not None and self.save_on_stop:
+                self._save()
         except TrainingDiverged as exc:
-            self.failed.emit("diverged", str(exc))
+            kept = after_divergence(self.trainer, self.run_dir) if self.trainer else None
+            self.failed.emit("diverged", f"{exc} {kept.message}" if kept else str(exc))
         except OutOfMemory as exc:
             self._save()
             self.failed.emit("oom", str(exc))
@@ -115,7 +132,8 @@ class TrainWorker(QObject):
             traceback.print_exc()
             self.failed.emit("error", f"training failed: {type(exc).__name__}: {exc}")
         finally:
-            log.close()
+            if log is not None:
+                log.close()
             if lock is not None:
                 lock.release()
             self.finished.emit(reason)

@@ -20,9 +20,10 @@ from explorer.ui.window.menus import ARCH_ITEMS
 
 NORMS = (("layer", "LayerNorm (Algorithm 6)"), ("rms", "RMSnorm"))
 POSITIONS = (("learned", "learned W_p"), ("sinusoidal", "sinusoidal (fixed)"),
-             ("none", "none"))
+             ("none", "none"), ("rotary", "rotary (not in the paper: Su et al. 2021)"))
 ACTIVATIONS = (("", "architecture default"), ("gelu", "GELU"), ("relu", "ReLU"),
-               ("gelu_tanh", "GELU (tanh)"), ("silu", "SiLU"))
+               ("gelu_tanh", "GELU (tanh)"), ("silu", "SiLU"),
+               ("swiglu", "SwiGLU (not in the paper: gated SiLU)"))
 PLACEMENTS = (("", "architecture default"), ("pre", "pre-norm (GPT-2)"),
               ("post", "post-norm (original)"))
 
@@ -55,6 +56,10 @@ class NewModelDialog(QDialog):
         self.arch = _combo(ARCH_ITEMS, arch, "Which of the paper's architectures")
         self.n_layers = _spin(1, 12, 2, "L: number of layers (blocks)")
         self.n_heads = _spin(1, 16, 4, "H: attention heads per layer (d_e must divide by H)")
+        self.n_kv_heads = _spin(0, 16, 0, "Key/value heads: fewer than H shares each K and V "
+                                "among several query heads (grouped-query attention, not in "
+                                "the paper); 0: one per head, as the paper")
+        self.n_kv_heads.setSpecialValueText("H (as the paper)")
         self.d_e = _spin(8, 512, 64, "d_e: embedding (residual stream) width", 8)
         self.l_max = _spin(8, 1024, 64, "ℓ_max: the longest input; longer texts are chunked", 8)
         self.norm = _combo(NORMS, "layer", "Layer normalisation or RMS normalisation")
@@ -68,7 +73,8 @@ class NewModelDialog(QDialog):
         form = QFormLayout(self)
         form.addRow(QLabel("A fresh model with random weights, seeded so it can be rebuilt."))
         for label, widget in (("Architecture", self.arch), ("Layers L", self.n_layers),
-                              ("Heads H", self.n_heads), ("d_e", self.d_e),
+                              ("Heads H", self.n_heads), ("Key/value heads", self.n_kv_heads),
+                              ("d_e", self.d_e),
                               ("ℓ_max", self.l_max), ("Norm", self.norm),
                               ("Positions", self.positions), ("Activation", self.activation),
                               ("Norm placement", self.placement), ("", self.tied),
@@ -88,6 +94,11 @@ class NewModelDialog(QDialog):
             self.error.setText(f"d_e = {self.d_e.value()} is not divisible by "
                                f"H = {self.n_heads.value()}.")
             return
+        kv = self.n_kv_heads.value()
+        if kv and self.n_heads.value() % kv:
+            self.error.setText(f"H = {self.n_heads.value()} query heads cannot share "
+                               f"{kv} key/value heads evenly.")
+            return
         self.accept()
 
     def choice(self) -> dict[str, Any]:
@@ -99,4 +110,5 @@ class NewModelDialog(QDialog):
             "activation": self.activation.currentData() or None,
             "norm_placement": self.placement.currentData() or None,
             "tie_unembedding": self.tied.isChecked(),
+            "n_kv_heads": self.n_kv_heads.value() or None,
         }
