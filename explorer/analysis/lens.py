@@ -39,7 +39,8 @@ from explorer.analysis.common import (
 from explorer.core.models import TransformerModel
 from explorer.trace import Trace
 
-_CHUNK_ELEMENTS = 1 << 23  # logits held at once per chunk (32 MB of float32)
+_CHUNK_ELEMENTS = 1 << 25  # logits computed per matmul (128 MB of float32)
+_CACHE_ELEMENTS = 1 << 19  # logits summarised at once (2 MB of float32, kept in cache)
 
 
 @dataclass(frozen=True)
@@ -184,10 +185,9 @@ def _choose_points(model: TransformerModel, names: Sequence[str] | None) -> list
     return [by_name[n] for n in names]
 
 
-def _summaries(logits: torch.Tensor, targets: torch.Tensor, k: int):
-    """Top-k, entropy, target probability and rank of each row of logits (r, N_V).
-
-    Probabilities are ``torch.softmax`` of the logits, as the model's own output step."""
+def _output_summaries(logits: torch.Tensor, targets: torch.Tensor, k: int):
+    """Top-k, entropy, target probability and rank of the model's own output rows (r, N_V):
+    probabilities are ``torch.softmax`` of the logits, bit for bit the model's output step."""
     logits = logits.float()
     p = torch.softmax(logits, dim=-1)
     logp = torch.log_softmax(logits, dim=-1)
@@ -203,15 +203,80 @@ def _summaries(logits: torch.Tensor, targets: torch.Tensor, k: int):
     return top_ids, top_probs, entropy.clamp(min=0), t_prob, t_rank
 
 
+def _lens_summaries(z: torch.Tensor, targets: torch.Tensor, k: int):
+    """The same summaries for lens rows z (r, N_V) (float32, or bfloat16 from a bfloat16
+    readout) in six passes over z: top-k, rank, z − max (to float32), exp, Σ e and
+    Σ e·(z − max); a float32 z is overwritten.
+
+    With m the row maximum and e = exp(z − m): log Σ exp z = m + log Σ e, and the entropy
+    H = log Σ exp z − Σ p z = log Σ e − Σ e (z − m) / Σ e."""
+    top_vals, top_ids = z.topk(k, dim=-1)
+    has = targets >= 0
+    z_t = z.gather(1, targets.clamp(min=0)[:, None])  # (r, 1)
+    rank = (z > z_t).sum(-1)
+    top_vals, z_t = top_vals.float(), z_t.float()
+    m = top_vals[:, :1]
+    shifted = z.sub_(m) if z.dtype == torch.float32 else torch.sub(z, m)  # float32
+    e = torch.exp(shifted)
+    total = e.sum(-1, keepdim=True)  # (r, 1)
+    weighted = torch.linalg.vecdot(e, shifted)[:, None]  # Σ e (z − m)
+    log_total = torch.log(total)
+    entropy = (log_total - weighted / total).reshape(-1)
+    top_probs = torch.exp(top_vals - m - log_total)
+    t_prob = torch.exp(z_t - m - log_total).reshape(-1)
+    t_prob = torch.where(has, t_prob, torch.full_like(t_prob, float("nan")))
+    rank = torch.where(has, rank, torch.full_like(rank, -1))
+    return top_ids, top_probs, entropy.clamp(min=0), t_prob, rank
+
+
+READOUTS = ("float32", "bfloat16")
+_LOW_PRECISION: dict[str, tuple[int, int, int, torch.Tensor]] = {}  # the last W_u converted
+
+
+def _low_precision_weight(W: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """W in ``dtype``, converted once per model and weight version (not on every key)."""
+    key = (id(W), W.data_ptr(), W._version)
+    held = _LOW_PRECISION.get(str(dtype))
+    if held is None or held[:3] != key:
+        held = (*key, W.detach().to(dtype))
+        _LOW_PRECISION[str(dtype)] = held
+    return held[3]
+
+
+def _unembed_rows(model: TransformerModel, h: torch.Tensor, dtype: torch.dtype,
+                  W: torch.Tensor | None) -> torch.Tensor:
+    """Logits (r, N_V) of residual rows h (r, d_e): the readout, float32; with W (N_V, d)
+    given, the last matmul in W's dtype and the logits left in it."""
+    if W is None:
+        return readout(model, h).float()
+    norm = final_norm(model)
+    if norm is not None:
+        h = norm(h)
+    head = getattr(model, "head", None)
+    if head is not None:
+        h = head(h)
+    bias = model.unembed.W_u.bias
+    z = torch.nn.functional.linear(h.to(dtype), W)
+    return z if bias is None else z + bias.to(dtype)
+
+
 def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
                trace: Trace | None = None,
                targets: int | Sequence[int] | torch.Tensor | None = None,
-               top_k: int = 5, points: Sequence[str] | None = None) -> LensResult:
+               top_k: int = 5, points: Sequence[str] | None = None,
+               readout_dtype: str = "float32") -> LensResult:
     """The logit lens at every residual point (or the ``points`` named) and position.
 
     ``targets``: one token id for every position, one per position (-1: none) or None for
     ``default_targets``. ``points``: trace step names or labels, default all.
+    ``readout_dtype="bfloat16"`` does the unembedding matmul of every point but the last
+    in bfloat16 (about 6× faster on a CPU with AMX, and on GPUs; probabilities then agree
+    with float32 to about 1e-2 and near-ties in top-k and ranks may swap); the last
+    point is always the model's own float32 output.
     """
+    if readout_dtype not in READOUTS:
+        raise AnalysisError(f"readout_dtype must be one of {', '.join(READOUTS)}, not "
+                            f"{readout_dtype!r}")
     inputs = prepare(model, ids, context)
     cfg = model.cfg
     chosen = _choose_points(model, points)
@@ -228,15 +293,22 @@ def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
     outs: list[tuple[torch.Tensor, ...]] = []
     with torch.no_grad():
         if computed:
+            dtype = torch.bfloat16 if readout_dtype == "bfloat16" else torch.float32
+            W = (_low_precision_weight(model.unembed.W_u.weight, dtype)
+                 if dtype != torch.float32 else None)
             h = point_stack(trace, computed).to(device).reshape(-1, cfg.d_e)  # (P'·l, d_e)
             rows = max(1, _CHUNK_ELEMENTS // cfg.vocab_size)
             for start in range(0, h.shape[0], rows):
                 chunk = h[start:start + rows]
-                logits = readout(model, chunk)
-                outs.append(_summaries(logits, flat_targets[start:start + len(chunk)], k))
+                logits = _unembed_rows(model, chunk, dtype, W)
+                targets_here = flat_targets[start:start + len(chunk)]
+                step = max(1, _CACHE_ELEMENTS // cfg.vocab_size)
+                for lo in range(0, len(chunk), step):  # summaries of rows that fit in cache
+                    outs.append(_lens_summaries(logits[lo:lo + step],
+                                                targets_here[lo:lo + step], k))
         if use_output:  # the model's own output, as recorded
             logits = trace["logits"][0].to(device)
-            outs.append(_summaries(logits, flat_targets[-length:], k))
+            outs.append(_output_summaries(logits, flat_targets[-length:], k))
     parts = [torch.cat([o[i] for o in outs]).cpu() for i in range(5)]
     top_ids, top_probs, entropy, t_prob, t_rank = parts
     return LensResult(
