@@ -16,7 +16,7 @@ loss = token_loss(model, ids, trace=trace)          # mean = the training object
 ```
 """
 
-from explorer.analysis.common import AnalysisError, Inputs, prepare
+from explorer.analysis.common import AnalysisError, Inputs, check_token_output, prepare
 from explorer.analysis.compare import (
     Comparison,
     align,
@@ -47,6 +47,7 @@ from explorer.analysis.pca import (
 
 __all__ = [
     "AnalysisError", "Attribution", "Comparison", "Inputs", "LensResult", "Part",
+    "check_token_output",
     "Projection", "ResidualPoint", "TokenLoss", "align", "compare_attention", "compare_lens",
     "compare_outputs", "default_targets", "direct_logit_attribution", "embedding_projection",
     "final_norm", "kl_divergence", "lens_distribution", "lens_logits", "logit_lens",

@@ -134,7 +134,6 @@ def trace_for(model: TransformerModel, inputs: Inputs, trace: Trace | None,
     ids_names = [f"{prefix}embed.ids"] + (["encoder.embed.ids"] if inputs.z is not None else [])
     if trace is not None and trace.cfg == model.cfg and _matches(trace, inputs, needed):
         return trace
-    model.eval()
     _, fresh = record(model, *inputs.args(), names=[*needed, *ids_names])
     return fresh
 

@@ -51,6 +51,8 @@ class Part:
     kind: str  # token, position, token_type, head, attn_bias, cross_head, cross_bias, mlp
     layer: int | None = None  # 0-based
     head: int | None = None  # 0-based
+    step: str | None = None  # the trace step it comes from ("blocks.0.attn" for a head:
+    # its pattern is step + ".pattern")
 
 
 @dataclass(frozen=True)
@@ -144,9 +146,9 @@ def _heads(parts: _Parts, trace: Trace, name: str, module, t: int, layer: int,
     H, d_mid = y.shape
     for h in range(H):
         block = W_o[:, h * d_mid:(h + 1) * d_mid]
-        parts.add(Part(f"L{layer + 1} {title}H{h + 1}", kind, layer, h), block @ y[h])
+        parts.add(Part(f"L{layer + 1} {title}H{h + 1}", kind, layer, h, name), block @ y[h])
     if module.W_o.bias is not None:
-        parts.add(Part(f"L{layer + 1} {title}attention bias", bias_kind, layer),
+        parts.add(Part(f"L{layer + 1} {title}attention bias", bias_kind, layer, None, name),
                   module.W_o.bias.detach().double().cpu())
 
 
@@ -189,12 +191,11 @@ def direct_logit_attribution(model: TransformerModel, ids: Ids, position: int, t
     p = stack_prefix(cfg)
     stack = _stack(model)
     parts = _Parts(cfg.d_e, centre_parts)
-    parts.add(Part("token embedding", "token"), trace[f"{p}embed.token"][0, t])
-    if f"{p}embed.position" in trace:
-        parts.add(Part("positional embedding", "position"), trace[f"{p}embed.position"][0, t])
-    if f"{p}embed.token_type" in trace:
-        parts.add(Part("token-type embedding", "token_type"),
-                  trace[f"{p}embed.token_type"][0, t])
+    for step, label, kind in (("token", "token embedding", "token"),
+                              ("position", "positional embedding", "position"),
+                              ("token_type", "token-type embedding", "token_type")):
+        if f"{p}embed.{step}" in trace:
+            parts.add(Part(label, kind, step=f"{p}embed.{step}"), trace[f"{p}embed.{step}"][0, t])
     if stack.embed.norm is not None:
         parts.through(stack.embed.norm, trace[f"{p}embed.sum"][0, t])
     post = cfg.norm_placement == "post"
@@ -208,7 +209,8 @@ def direct_logit_attribution(model: TransformerModel, ids: Ids, position: int, t
                    "cross_bias", "cross ")
             if post:
                 parts.through(block.cross_norm, trace[f"{name}.resid_cross"][0, t])
-        parts.add(Part(f"L{i + 1} MLP", "mlp", i), trace[f"{name}.mlp.out"][0, t])
+        parts.add(Part(f"L{i + 1} MLP", "mlp", i, step=f"{name}.mlp.out"),
+                  trace[f"{name}.mlp.out"][0, t])
         if post:
             parts.through(block.mlp_norm, trace[f"{name}.resid_mlp"][0, t])
     if not post and stack.final_norm is not None:

@@ -83,3 +83,16 @@ def test_token_types_and_embedding_norm_are_parts_of_an_encoder():
 def test_bad_requests(position, target, other, message):
     with pytest.raises(AnalysisError, match=message):
         direct_logit_attribution(make_model("decoder"), ids(9), position, target, other)
+
+
+def test_parts_name_their_trace_steps():
+    model = make_model("encoder-decoder")
+    x, z = inputs_for(model)
+    dla = direct_logit_attribution(model, x, 1, 4, context=z)
+    steps = {p.label: p.step for p in dla.parts}
+    assert steps["token embedding"] == "decoder.embed.token"
+    assert steps["L2 H3"] == "decoder.blocks.1.attn"
+    assert steps["L1 cross H1"] == "decoder.blocks.0.cross_attn"
+    assert steps["L2 MLP"] == "decoder.blocks.1.mlp.out"
+    _, trace = record(model, torch.as_tensor(z)[None], torch.as_tensor(x)[None])
+    assert all(p.step + ".pattern" in trace for p in dla.parts if p.head is not None)

@@ -164,3 +164,16 @@ def test_bad_requests_raise_a_clear_analysis_error(call, message):
 def test_an_encoder_decoder_needs_its_context():
     with pytest.raises(AnalysisError, match="needs a context"):
         logit_lens(make_model("encoder-decoder"), [1, 2, 3])
+
+
+def test_a_bfloat16_readout_is_close_and_keeps_the_exact_last_point():
+    model = _growing_model()
+    x = ids(10)
+    exact = logit_lens(model, x, top_k=3)
+    fast = logit_lens(model, x, top_k=3, readout_dtype="bfloat16")
+    assert torch.equal(fast.top_probs[-1], exact.top_probs[-1])
+    assert (fast.top_probs - exact.top_probs).abs().max().item() < 0.05
+    assert (fast.entropy - exact.entropy).abs().max().item() < 0.1
+    assert not torch.equal(fast.top_probs[:-1], exact.top_probs[:-1])  # it did use bf16
+    with pytest.raises(AnalysisError, match="readout_dtype"):
+        logit_lens(model, x, readout_dtype="float16")
