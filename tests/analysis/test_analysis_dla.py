@@ -57,7 +57,7 @@ def test_a_head_part_is_its_output_through_the_final_norm():
     sigma = torch.sqrt(final.var(unbiased=False) + norm.eps)
     expected = model.unembed.W_u.weight[target] @ ((v - v.mean()) * norm.gamma / sigma)
     dla = direct_logit_attribution(model, x, t, target, trace=trace)
-    assert abs(float(dla.grid()[0, h]) - float(expected)) < 1e-5
+    assert abs(float(dla.grid()[0, h]) - float(expected.detach())) < 1e-5
 
 
 def test_encoder_decoder_has_cross_attention_heads():
