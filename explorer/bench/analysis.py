@@ -38,6 +38,7 @@ from explorer.trace import record
 from explorer.train.devices import describe_device, resolve_device
 
 LENS_TARGET = 1.5
+MODELS = ("default-decoder", "gpt2-small-sized")
 _MIN_MEASURE_S = 0.02  # a measurement repeats a fast call until it lasts about this long
 
 
@@ -46,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
     parser.add_argument("--lengths", default="64,256", help="sequence lengths (default 64,256)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--models", default=",".join(MODELS), help="which of "
+                        f"{', '.join(MODELS)} (default all)")
     parser.add_argument("--quick", action="store_true", help="a small random decoder only, "
                         "l=16, 2 rounds (for tests)")
 
@@ -154,8 +157,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             torch.manual_seed(0)
             return build_model(GPT2_SMALL).to(device).eval()
 
-        models = [("default-decoder", lambda: _default_decoder(device)),
-                  ("gpt2-small-sized", gpt2)]
+        makers = {"default-decoder": lambda: _default_decoder(device),
+                  "gpt2-small-sized": gpt2}
+        wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+        unknown = [m for m in wanted if m not in makers]
+        if unknown or not wanted:
+            raise ValueError(f"--models takes {', '.join(MODELS)}, not {args.models!r}")
+        models = [(name, makers[name]) for name in wanted]
     machine_before = _machine()
     results = []
     for name, make in models:

@@ -39,3 +39,8 @@ def test_quick_run_structure():
 def test_bad_lengths_are_refused():
     with pytest.raises(ValueError, match="at least 2 tokens"):
         analysis.run(_args("--lengths", "1"))
+
+
+def test_unknown_models_are_refused():
+    with pytest.raises(ValueError, match="--models takes"):
+        analysis.run(_args("--models", "gpt5"))
