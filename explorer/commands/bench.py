@@ -12,7 +12,7 @@ import importlib
 import json
 import sys
 
-HELP = "Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality)."
+HELP = "Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality, analysis)."
 
 BENCHMARKS = {
     "forward": "Forward and forward+record latency, and memory.",
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "ui": "Window first paint, keystroke-to-update and step-change latency (offscreen).",
     "tokenize": "Training each tokenizer kind on 5 MB and tokenizing 1 MB.",
     "quality": "The bundled trained models on held-out data (loss, accuracy, exact match).",
+    "analysis": "Logit lens, DLA and per-token loss, each in plain forward passes.",
 }
 
 

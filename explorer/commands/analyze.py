@@ -1,0 +1,296 @@
+"""``transformer-explorer analyze lens|dla|loss|pca``: look inside a model on one text.
+
+``lens``  the logit lens: the top token at every residual point and position;
+``dla``   direct logit attribution of one token's logit at one position;
+``loss``  the per-token loss of the training objective;
+``pca``   the principal components of the token embeddings or of a residual point.
+
+The text is read the way the model was trained (``model_arg.model_input_ids``); for an
+encoder-decoder, ``--text`` is the context z and ``--decoder-text`` the decoder's input
+x (default: the model's own greedy output). Tables by default, ``--json`` for JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
+
+HELP = "Logit lens, direct logit attribution, per-token loss or PCA of a model on a text."
+
+ANALYSES = {
+    "lens": "The logit lens: what the output head says at every residual point.",
+    "dla": "Direct logit attribution: each head's, MLP's and embedding's share of a logit.",
+    "loss": "The per-token loss of the training objective (Algorithms 11-13).",
+    "pca": "Principal components of the token embeddings or of a residual point.",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
+    for name, help_text in ANALYSES.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_model_argument(p, "default-decoder")
+        p.add_argument("--text", required=True, help="the text (an encoder-decoder's "
+                       "context z)")
+        p.add_argument("--decoder-text", help="encoder-decoder: the decoder's input x "
+                       "(default: the model's greedy output for the context)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if name in ("lens", "dla"):
+            p.add_argument("--position", type=int, help="position T (0-based; negative counts "
+                           "from the end; default the last)")
+            p.add_argument("--target", help="the token to follow (lens: default each "
+                           "position's next token; dla: default the model's top token)")
+        if name == "lens":
+            p.add_argument("--top-k", type=int, default=5, help="tokens per cell in JSON")
+        if name == "dla":
+            p.add_argument("--other", help="attribute the logit difference target − other")
+        if name == "loss":
+            p.add_argument("--mask", help="encoder: positions to mask, e.g. 2,5 (default: "
+                           "every non-special position)")
+            p.add_argument("--together", action="store_true", help="encoder: mask all those "
+                           "positions in one copy (default: each alone)")
+        if name == "pca":
+            p.add_argument("--of", choices=("embeddings", "text", "residual"),
+                           default="residual", help="all token embeddings, the text's token "
+                           "embeddings, or the residual stream over the text's positions "
+                           "(default)")
+            p.add_argument("--step", help="the trace step for --of residual (default the "
+                           "last residual point)")
+            p.add_argument("--components", type=int, default=2, help="axes (default 2)")
+
+
+class _Input:
+    """The model, tokenizer and the ids of the text, as the analysis functions take them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from explorer.analysis import AnalysisError
+        from explorer.analysis.common import check_token_output
+
+        self.model, self.tok, self.info = open_model_arg(args.model)
+        cfg = self.model.cfg
+        if not args.text.strip():
+            raise AnalysisError("the text is empty: give --text with a few words")
+        if args.analysis != "pca":
+            check_token_output(cfg, self.info.get("notes", ()))
+        self.context = None
+        if cfg.arch == "encoder-decoder":
+            self.context = model_input_ids(self.model, self.tok, args.text, which=1)
+            if args.decoder_text:
+                self.ids = model_input_ids(self.model, self.tok, args.decoder_text)
+            else:
+                self.ids = self._greedy(args.text)
+        else:
+            if args.decoder_text:
+                raise AnalysisError("--decoder-text is for an encoder-decoder model")
+            self.ids = model_input_ids(self.model, self.tok, args.text)
+
+    def _greedy(self, text: str) -> list[int]:
+        from explorer.state.generation import Generation, Settings
+
+        gen = Generation(self.model, self.tok, Settings(max_new=self.model.cfg.l_max,
+                                                        temperature=0))
+        gen.start(text)
+        gen.run()
+        return [*gen.prompt_ids, *(r.token for r in gen.records)][: self.model.cfg.l_max]
+
+    def label(self, token: int) -> str:
+        from explorer.state.generation import token_text
+        from explorer.state.inputs import token_label
+
+        return token_label(token_text(self.tok, int(token)))
+
+    def labels(self, ids) -> list[str]:
+        return [self.label(i) for i in ids]
+
+    def token(self, text: str, what: str = "--target") -> int:
+        """A token id from its spelling (as the tokenizer writes it, or as shown: ␣ for a
+        space), or from ``#id``."""
+        from explorer.analysis import AnalysisError
+
+        if text.startswith("#") and text[1:].isdigit():
+            token = int(text[1:])
+            if token < self.model.cfg.vocab_size:
+                return token
+        for spelling in (text, text.replace("␣", " "), text.replace("␣", "Ġ"),
+                         text.replace("␣", "▁")):
+            token = self.tok.token_to_id(spelling)
+            if token is not None and token < self.model.cfg.vocab_size:
+                return int(token)
+        for i in range(min(self.model.cfg.vocab_size, self.tok.vocab_size)):
+            if self.label(i) == text:
+                return i
+        raise AnalysisError(f"{what} {text!r} is not a token of this model's vocabulary "
+                            "(write it as the tokenizer spells it, or #ID)")
+
+    def position(self, value: int | None) -> int:
+        from explorer.analysis import AnalysisError
+
+        n = len(self.ids)
+        if value is None:
+            return n - 1
+        t = value + n if value < 0 else value
+        if not 0 <= t < n:
+            raise AnalysisError(f"position {value} is out of range: the text has {n} tokens "
+                                f"(positions 0 to {n - 1})")
+        return t
+
+
+def _round(v: float, digits: int = 5) -> float | None:
+    return None if math.isnan(v) else round(float(v), digits)
+
+
+def _lens(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    from explorer.analysis import logit_lens
+
+    target = inp.token(args.target) if args.target else None
+    lens = logit_lens(inp.model, inp.ids, context=inp.context, targets=target,
+                      top_k=max(1, args.top_k))
+    t = inp.position(args.position)
+    tokens = inp.labels(inp.ids)
+    out = {
+        "analysis": "lens", "tokens": tokens, "points": lens.labels,
+        "targets": [inp.label(i) if i >= 0 else None for i in lens.targets.tolist()],
+        "grid": [[{"top": [[inp.label(i), round(float(p), 5)]
+                           for i, p in zip(lens.top_ids[r, c], lens.top_probs[r, c])],
+                   "entropy": round(float(lens.entropy[r, c]), 5),
+                   "target_p": _round(lens.target_probs[r, c]),
+                   "target_rank": int(lens.target_ranks[r, c])}
+                  for c in range(len(tokens))] for r in range(len(lens.points))],
+        "position": t,
+    }
+    width = max(len(label) for label in lens.labels)
+    lines = [f"{'':{width}}  " + " ".join(f"{tok[:7]:>12}" for tok in tokens)]
+    for r, label in enumerate(lens.labels):
+        cells = [f"{inp.label(lens.top_ids[r, c, 0])[:6]:>6} {float(lens.top_probs[r, c, 0]):.2f}"
+                 for c in range(len(tokens))]
+        lines.append(f"{label:{width}}  " + " ".join(f"{cell:>12}" for cell in cells))
+    tgt = int(lens.targets[t])
+    if tgt >= 0:
+        lines.append(f"\ntarget {inp.label(tgt)!r} at position {t} ({tokens[t]!r}) over depth:")
+        for r, label in enumerate(lens.labels):
+            lines.append(f"  {label:{width}}  p = {float(lens.target_probs[r, t]):.4f}  "
+                         f"rank {int(lens.target_ranks[r, t])}")
+    return out, lines
+
+
+def _dla(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    import torch
+
+    from explorer.analysis import direct_logit_attribution, logit_lens
+
+    t = inp.position(args.position)
+    if args.target:
+        target = inp.token(args.target)
+    else:
+        lens = logit_lens(inp.model, inp.ids, context=inp.context, top_k=1,
+                          points=[p for p in _last_point(inp)])
+        target = int(lens.top_ids[-1, t, 0])
+    other = inp.token(args.other, "--other") if args.other else None
+    dla = direct_logit_attribution(inp.model, inp.ids, t, target, other, context=inp.context)
+    what = f"logit[{inp.label(target)!r}]" + (
+        f" − logit[{inp.label(other)!r}]" if other is not None else "")
+    out = {
+        "analysis": "dla", "position": t, "token": inp.label(inp.ids[t]),
+        "target": inp.label(target), "other": None if other is None else inp.label(other),
+        "parts": [{"label": p.label, "kind": p.kind, "layer": p.layer, "head": p.head,
+                   "value": round(float(v), 6)} for p, v in zip(dla.parts, dla.values)],
+        "remainder": round(dla.remainder, 6), "total": round(dla.total, 6),
+        "logit": round(dla.logit, 6),
+    }
+    order = torch.argsort(dla.values.abs(), descending=True).tolist()
+    lines = [f"{what} at position {t} ({inp.label(inp.ids[t])!r}) = {dla.logit:.4f}"]
+    width = max(len(p.label) for p in dla.parts)
+    lines += [f"  {dla.parts[i].label:{width}}  {float(dla.values[i]):+.4f}" for i in order]
+    lines.append(f"  {'remainder (norm β, bias)':{width}}  {dla.remainder:+.4f}")
+    lines.append(f"  {'total':{width}}  {dla.total:+.4f}")
+    return out, lines
+
+
+def _last_point(inp: _Input) -> list[str]:
+    from explorer.analysis import residual_points
+
+    return [residual_points(inp.model)[-1].name]
+
+
+def _loss(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    from explorer.analysis import AnalysisError, token_loss
+
+    kwargs: dict[str, Any] = {}
+    if inp.model.cfg.arch == "encoder":
+        mask = (inp.tok.special_ids or {}).get("mask")
+        if mask is None:
+            raise AnalysisError("this tokenizer has no mask token, so an encoder's masked-"
+                                "token loss cannot be computed")
+        if args.mask:
+            try:
+                masked = [inp.position(int(v)) for v in args.mask.split(",") if v.strip()]
+            except ValueError as exc:
+                raise AnalysisError(f"--mask takes positions like 2,5, not {args.mask!r}"
+                                    ) from exc
+        else:
+            specials = set((inp.tok.special_ids or {}).values())
+            masked = [t for t, i in enumerate(inp.ids) if i not in specials]
+        kwargs = {"masked": masked, "mask_id": int(mask), "together": args.together}
+    loss = token_loss(inp.model, inp.ids, context=inp.context, **kwargs)
+    rows = [{"position": int(p), "token": inp.label(inp.ids[int(p)]),
+             "target": inp.label(int(g)), "loss": round(float(v), 5)}
+            for p, g, v in zip(loss.positions, loss.targets, loss.losses)]
+    out = {"analysis": "loss", "objective": loss.objective, "tokens": inp.labels(inp.ids),
+           "rows": rows, "mean": round(loss.mean, 6), "total": round(loss.total, 6),
+           "count": loss.count}
+    reads = "reads" if loss.objective != "masked" else "masked"
+    lines = [f"{'t':>4}  {reads:>10}  {'target':>10}  loss (nats)"]
+    lines += [f"{r['position']:>4}  {r['token']:>10}  {r['target']:>10}  {r['loss']:.4f}"
+              for r in rows]
+    lines.append(f"mean {loss.mean:.4f} over {loss.count} tokens, total {loss.total:.4f} "
+                 f"({loss.objective})")
+    return out, lines
+
+
+def _pca(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    from explorer.analysis import embedding_projection, residual_points, residual_projection
+
+    k = max(1, args.components)
+    if args.of == "embeddings":
+        proj = embedding_projection(inp.model, k=k)
+        labels = inp.labels(proj.rows.tolist())
+    elif args.of == "text":
+        proj = embedding_projection(inp.model, inp.ids, k=k)
+        labels = inp.labels(proj.rows.tolist())
+    else:
+        step = args.step or residual_points(inp.model)[-1].name
+        proj = residual_projection(inp.model, inp.ids, step, context=inp.context, k=k)
+        source = inp.context if step.startswith("encoder.") else inp.ids
+        labels = [f"{t}:{inp.label(source[t])}" for t in proj.rows.tolist()]
+    out = {"analysis": "pca", "of": proj.what,
+           "explained_variance": [round(float(v), 6) for v in proj.variance],
+           "explained_ratio": [round(float(v), 6) for v in proj.ratio],
+           "points": [{"label": label, "coords": [round(float(c), 5) for c in row]}
+                      for label, row in zip(labels, proj.coords)]}
+    share = ", ".join(f"PC{i + 1} {100 * float(r):.1f} %" for i, r in enumerate(proj.ratio))
+    lines = [f"PCA of the {proj.what}: {share} of the variance"]
+    lines += [f"  {label:>12}  " + "  ".join(f"{float(c):+9.4f}" for c in row)
+              for label, row in zip(labels, proj.coords)]
+    return out, lines
+
+
+def run(args: argparse.Namespace) -> int:
+    from explorer.analysis import AnalysisError
+
+    compute = {"lens": _lens, "dla": _dla, "loss": _loss, "pca": _pca}[args.analysis]
+    try:
+        inp = _Input(args)
+        out, lines = compute(inp, args)
+    except (AnalysisError, ValueError, OSError) as exc:
+        print(f"analyze {args.analysis}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print("\n".join(lines))
+    return 0

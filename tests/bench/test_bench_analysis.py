@@ -1,0 +1,46 @@
+"""``bench analysis --quick``: the structure of its JSON (timings are never asserted)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+
+import pytest
+
+from explorer.bench import analysis
+
+OPS = ("record", "lens", "lens_bf16", "lens_from_ids", "dla", "loss")
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    analysis.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_quick_run_structure():
+    out = analysis.run(_args("--quick", "--threads", "1"))
+    json.dumps(out)
+    assert out["benchmark"] == "analysis" and out["rounds"] == 2
+    assert out["lens_target_over_forward"] == 1.5
+    assert set(out["machine_before"]) == {"load_average_1min", "cpus", "busy_fraction"}
+    (small,) = out["results"]
+    (run,) = small["runs"]
+    assert run["l"] == 16 and run["forward_ms"] > 0 and run["lens_points"] == 5
+    for op in OPS:
+        assert run[f"{op}_ms"] > 0 and len(run[f"{op}_round_ratios"]) == 2
+        assert run[f"{op}_over_forward"] == pytest.approx(
+            statistics.median(run[f"{op}_round_ratios"]), abs=2e-3)
+    assert isinstance(run["lens_meets_target"], bool)
+    assert run["lens_unembed_flops_over_forward_flops"] > 0
+
+
+def test_bad_lengths_are_refused():
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        analysis.run(_args("--lengths", "1"))
+
+
+def test_unknown_models_are_refused():
+    with pytest.raises(ValueError, match="--models takes"):
+        analysis.run(_args("--models", "gpt5"))
