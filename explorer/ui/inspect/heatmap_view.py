@@ -84,6 +84,7 @@ class HeatmapWidget(QWidget):
         self.kv_label.setToolTip("Grouped-query attention: several query heads share one key "
                                  "and value head (an extension, not in the paper)")
         heads_layout.addWidget(self.kv_label, 1)
+        heads_layout.addStretch(1)
         self._head_group.idClicked.connect(self.head_selected.emit)
 
         self.plot = pg.PlotWidget()

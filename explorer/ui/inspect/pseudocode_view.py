@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -70,6 +71,8 @@ class AlgorithmView(QWidget):
         self.lines.setFont(notation_font(self.font()))
         self.lines.setItemDelegate(TypesetDelegate(self.lines, QColor("black")))
         self.lines.setWordWrap(True)
+        # typeset rows are measured at the list's width: lay them out again when it changes
+        self.lines.setResizeMode(QListView.ResizeMode.Adjust)
         self.lines.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.lines.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         colour = theme.HIGHLIGHT.name()

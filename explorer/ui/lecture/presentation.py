@@ -86,11 +86,17 @@ class FontZoom:
             self._restore(app)
             return
         app.setFont(self._scaled(self._app_font))
-        for widget in [self.root, *self.root.findChildren(QWidget)]:
-            if widget not in self._widgets and widget.font().resolveMask():
+        widgets = [self.root, *self.root.findChildren(QWidget)]
+        for widget in widgets:  # first every original, before any parent's change reaches
+            # a child: only fonts set on the widget itself, the rest follow their parent
+            if widget not in self._widgets and \
+                    widget.testAttribute(Qt.WidgetAttribute.WA_SetFont):
                 self._widgets[widget] = QFont(widget.font())
-            if widget in self._widgets:
-                widget.setFont(self._scaled(self._widgets[widget]))
+        for widget, font in self._widgets.items():
+            try:
+                widget.setFont(self._scaled(font))
+            except RuntimeError:  # deleted meanwhile
+                continue
         token_axes = []
         for view in self.root.findChildren(pg.GraphicsView):
             for item in view.scene().items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -153,6 +153,7 @@ def _shortcuts(window: MainWindow) -> None:
 def _edit_text(window: MainWindow) -> None:
     window.input_dock.show()
     window.inputs.text.setFocus()
+    window.inputs.text.moveCursor(QTextCursor.MoveOperation.End)  # to go on typing
 
 
 def build_menus(window: MainWindow) -> None:

@@ -9,7 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDockWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDockWidget, QWidget  # noqa: E402
 
 from explorer.state.scene import Scene, load_scene, save_scene  # noqa: E402
 from explorer.ui.lecture.presentation import install_lecture_features  # noqa: E402
@@ -40,6 +40,7 @@ def test_presentation_scales_fonts_and_restores_them(window, qtbot):
     bar_width = bar_axis.fixedWidth
     docks = [d for d in window.findChildren(QDockWidget) if d.isVisible()]
     assert docks
+    every = {w: w.font().pointSizeF() for w in window.findChildren(QWidget)}
     window.presentation.toggle_action.trigger()
     p = window.presentation
     # the colour bar's fixed-width axis widens with its labels, or they would be dropped
@@ -70,6 +71,9 @@ def test_presentation_scales_fonts_and_restores_them(window, qtbot):
     assert axis.style["tickFont"].pointSizeF() == pytest.approx(tick)
     assert all(d.isVisible() for d in docks)
     assert app.palette().color(app.palette().ColorRole.Window).lightness() > 150
+    changed = [w for w, size in every.items() if w.font().pointSizeF() != size
+               and w is not p.overlay]  # the overlay is presentation mode's own
+    assert changed == []  # every font back, the Train tab's own (set on it) and its children
 
 
 def test_ctrl_zoom_outside_presentation(window):
