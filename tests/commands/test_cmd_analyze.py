@@ -121,7 +121,7 @@ def test_pca_json_of_each_kind(capsys, decoder):
     (["loss", "--model", "default-classifier", "--text", TEXT], "no token output head"),
     (["dla", "--model", "default-encoder", "--text", TEXT], "not linear"),
     (["pca", "--text", TEXT, "--step", "nowhere"], "not a step"),
-    (["lens", "--model", "no/such/folder", "--text", TEXT], "no such model folder"),
+    (["lens", "--model", "no/such/folder", "--text", TEXT], "no such folder"),
     (["loss", "--text", "t"], "at least two tokens"),
     (["lens", "--text", TEXT, "--decoder-text", "x"], "encoder-decoder"),
 ])

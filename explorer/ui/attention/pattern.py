@@ -43,7 +43,7 @@ from explorer.ui.widgets.style import (
     visible_token,
 )
 from explorer.ui.widgets.token_axis import TokenAxis
-from explorer.ui.widgets.typeset import typeset
+from explorer.ui.widgets.typeset import set_typeset, typeset
 
 VALUE_TEXT_MAX = 12
 
@@ -169,7 +169,7 @@ class AttentionPatternWidget(QWidget):
         self.weights, self.masked = weights, masked
         self.query_labels, self.key_labels = list(query_labels), list(key_labels)
         self.title_label.setText(title)
-        self.note_label.setText(note)
+        set_typeset(self.note_label, note)  # "A = softmax(S / √d_attn) …", "t_z ≤ t_x"
         self.legend_label.setText(MASK_LEGEND if masked.any()
                                   else f"{MASK_LEGEND} — none here")
         self.key_axis.set_labels(self.key_labels)

@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QFontMetrics,
     QPainter,
     QPalette,
     QTextDocument,
@@ -168,5 +169,6 @@ class TypesetDelegate(QStyledItemDelegate):
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
         doc = self._document(opt, index, self._text_width(opt))
-        base = super().sizeHint(option, index)
-        return QSize(int(doc.idealWidth()) + 8, max(base.height(), int(doc.size().height())))
+        # not the base class's hint: it measures the raw markup, longer than what is shown
+        line = QFontMetrics(notation_font(opt.font)).height() + 4
+        return QSize(int(doc.idealWidth()) + 8, max(line, int(doc.size().height()) + 2))

@@ -91,5 +91,6 @@ def test_every_tab_fits_a_1280x720_projector(qtbot, tmp_path, monkeypatch):
                 continue
             if isinstance(w, QLabel) and (w.wordWrap() or not w.text()):
                 continue
-            assert w.width() + 1 >= w.minimumSizeHint().width(), (window.tabs.tabText(i), w)
+            assert w.width() + 1 >= w.minimumSizeHint().width(), (window.tabs.tabText(i), w,
+                                                                  w.text()[:80])
     window.close()

@@ -132,7 +132,7 @@ def test_switching_architecture_rebuilds_steps_and_keeps_text(qtbot, window):
     assert window.inputs.context.isVisibleTo(window)
     assert window.step_list.topLevelItemCount() > before
     assert any(step.block == "cross_attn" for step in s.steps)
-    assert "EDTransformer" in window.model_label.text()
+    assert "EDTransformer" in window.model_label.property("full_text")
 
 
 def test_encoder_decoder_shows_self_and_cross_attention(qtbot, settings_file):
