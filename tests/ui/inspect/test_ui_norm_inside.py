@@ -6,19 +6,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from explorer.ui.window.main_window import MainWindow
-from explorer.ui.window.settings import SETTINGS_ENV
-
 TIMEOUT = 30_000
 
 
-def test_stepping_through_a_norm_steps_inside(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+def test_stepping_through_a_norm_steps_inside(qtbot, open_window):
+    window = open_window(arch="decoder", text="the king sings .")
     s = window.session
     s.select_name("blocks.0.attn.q")
     assert not window.norm_inside.isVisible()

@@ -7,9 +7,6 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont, QFontInfo
 from PySide6.QtWidgets import QGraphicsSimpleTextItem, QGraphicsTextItem, QWidget
 
-from explorer.ui.window.main_window import MainWindow
-from explorer.ui.window.settings import SETTINGS_ENV
-
 MIN_PX = 18
 TIMEOUT = 30_000
 
@@ -43,15 +40,9 @@ def small_texts(window, dpi: float) -> list[str]:
     return found
 
 
-def test_every_text_is_at_least_18_px_in_presentation_mode(qtbot, qapp, tmp_path,
-                                                           monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
+def test_every_text_is_at_least_18_px_in_presentation_mode(qtbot, qapp, open_window):
+    window = open_window(arch="decoder", text="the king sings .")
     window.resize(1920, 1080)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
     dpi = qapp.primaryScreen().logicalDotsPerInch()
     window.presentation.enter()
     qtbot.wait(50)

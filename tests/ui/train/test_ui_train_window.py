@@ -7,21 +7,13 @@ import time
 
 import pytest
 
-from explorer.ui.window.main_window import MainWindow
-from explorer.ui.window.settings import SETTINGS_ENV
-
 TIMEOUT = 30_000
 STEP_S = 2.5  # one slow step, as a large batch on a laptop
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    w = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.views_updated, timeout=TIMEOUT):
-        w.start()
+def window(qtbot, tmp_path, open_window):
+    w = open_window(arch="decoder", text="the king sings .")
     panel = w.panel("Train").view
     panel.runs_dir = tmp_path / "runs"
     panel.size_box.setCurrentIndex(0)

@@ -14,8 +14,6 @@ from explorer.ui.widgets.typeset import (
     install_fonts,
     set_typeset,
 )
-from explorer.ui.window.main_window import MainWindow
-from explorer.ui.window.settings import SETTINGS_ENV
 
 GLYPHS = "ℓX̃ᵀ√∈ℝγβτσμθΣ×←≤∑⟨⟩⊙≅∀−…′·∝"
 TIMEOUT = 30_000
@@ -46,13 +44,8 @@ def test_captions_typeset_their_title_and_formula_but_not_the_tokens():
     assert tokens == "tokens: my_var x^2"  # what was typed, as typed
 
 
-def test_the_window_shows_steps_paper_and_lists_typeset(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+def test_the_window_shows_steps_paper_and_lists_typeset(qtbot, open_window):
+    window = open_window(arch="decoder", text="the king sings .")
     window.session.select_name("blocks.0.attn.q")
     assert "<sub>" in window.heatmap.formula.text() and "_" not in window.heatmap.title.text()
     assert window.heatmap.formula.textFormat() == Qt.TextFormat.RichText

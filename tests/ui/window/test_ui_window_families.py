@@ -5,20 +5,12 @@ from __future__ import annotations
 
 from explorer.core import ModelConfig, build_model
 from explorer.state import LoadedModel, default_tokenizer
-from explorer.ui.window.main_window import MainWindow
-from explorer.ui.window.settings import SETTINGS_ENV
 
 TIMEOUT = 30_000
 
 
-def test_a_llama_style_model_is_marked_and_its_shared_heads_named(qtbot, tmp_path,
-                                                                  monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+def test_a_llama_style_model_is_marked_and_its_shared_heads_named(qtbot, open_window):
+    window = open_window(arch="decoder", text="the king sings .")
     tok = default_tokenizer()
     cfg = ModelConfig(arch="decoder", vocab_size=int(tok.vocab_size), l_max=64, d_e=48,
                       n_heads=6, n_kv_heads=2, n_layers=2, norm="rms", positions="rotary",

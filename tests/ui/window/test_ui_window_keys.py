@@ -6,9 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from explorer.state.navigation import next_of
-from explorer.ui.window.main_window import MainWindow
 from explorer.ui.window.menus import SHORTCUTS
-from explorer.ui.window.settings import SETTINGS_ENV
 
 TIMEOUT = 30_000
 
@@ -18,14 +16,8 @@ def press(qtbot, window, key):
     qtbot.keyClick(target, key)
 
 
-def test_layer_one_head_one_pattern_is_one_key_from_launch(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+def test_layer_one_head_one_pattern_is_one_key_from_launch(qtbot, open_window):
+    window = open_window(arch="decoder", text="the king sings .")
     s = window.session
     press(qtbot, window, Qt.Key.Key_A)  # one key press
     assert s.step.name == "blocks.0.attn.pattern" and s.head == 0

@@ -37,13 +37,8 @@ def test_a_huge_paste_keeps_its_warning_until_the_text_changes(qtbot, tmp_path, 
     window.close()
 
 
-def test_a_huge_context_is_cut_with_a_message(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
-    window = MainWindow(arch="encoder-decoder", text="the cat")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+def test_a_huge_context_is_cut_with_a_message(qtbot, open_window):
+    window = open_window(arch="encoder-decoder", text="the cat")
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         window.inputs.context.setPlainText("a " * (MAX_TEXT // 2 + 10))
     assert "context" in window.banner.text() and window.banner.isVisible()
