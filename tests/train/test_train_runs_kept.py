@@ -73,8 +73,15 @@ def test_sigterm_and_sighup_save_once_unlock_and_exit_non_zero(corpus, tmp_path,
 
 def test_ctrl_c_while_importing_prints_one_line(tmp_path) -> None:
     """Ctrl+C in the first half second (torch still importing): no traceback."""
-    code = ("import sys; from explorer.cli import main; print('ready', flush=True); "
-            "sys.exit(main(['train', '--help']))")
+    # 'ready' is printed from inside main, as it starts importing a command (and torch),
+    # so the signal always lands where a user's Ctrl+C during the imports would
+    code = ("import sys, explorer.cli as cli\n"
+            "load = cli._command_module\n"
+            "def announced(name):\n"
+            "    print('ready', flush=True)\n"
+            "    return load(name)\n"
+            "cli._command_module = announced\n"
+            "sys.exit(cli.main(['train', '--help']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env(), cwd=tmp_path)
     assert proc.stdout.readline().strip() == "ready"  # in main, importing torch now

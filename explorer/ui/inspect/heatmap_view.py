@@ -111,6 +111,7 @@ class HeatmapWidget(QWidget):
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         self.hover = QLabel("Hover over a cell to read its exact value.")
+        self.hover.setWordWrap(True)  # a read-out: it never widens the window
         self.hover.setProperty("export_hidden", True)  # not on slides
         self.hover.setFont(theme.mono_font())
         self.hover.setToolTip("The value under the mouse, with its row and column")
