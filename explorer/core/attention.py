@@ -111,13 +111,25 @@ class MHAttention(nn.Module):
         return t.view(B, l, self.n_heads, d).transpose(1, 2)  # (B, H, l, d)
 
     def forward(
-        self, x: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        z: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """x (B, l_x, d_x), z (B, l_z, d_z); mask broadcastable to (B, H, l_x, l_z),
-        True where a query may attend (the transpose of the paper's Mask)."""
+        True where a query may attend (the transpose of the paper's Mask).
+
+        ``past``: the keys and values (B, H, t, d) of the t context tokens before z,
+        computed earlier; K and V are then [past; new] and cover t + l_z tokens."""
         q = self.hook_q(self._split(self.W_q(x), self.d_attn))  # (B, H, l_x, d_attn)
-        k = self.hook_k(self._split(self.W_k(z), self.d_attn))  # (B, H, l_z, d_attn)
-        v = self.hook_v(self._split(self.W_v(z), self.d_mid))  # (B, H, l_z, d_mid)
+        k = self._split(self.W_k(z), self.d_attn)
+        v = self._split(self.W_v(z), self.d_mid)
+        if past is not None:
+            k = torch.cat([past[0].to(k.dtype), k], dim=2)
+            v = torch.cat([past[1].to(v.dtype), v], dim=2)
+        k = self.hook_k(k)  # (B, H, l_z, d_attn)
+        v = self.hook_v(v)  # (B, H, l_z, d_mid)
         if self.fused and not self.hook_pattern.active:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:
