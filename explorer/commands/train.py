@@ -35,7 +35,7 @@ from explorer.train import (
     save_checkpoint,
 )
 from explorer.train.checkpoint import METRICS_FILE
-from explorer.train.devices import DEVICE_CHOICES, resolve_device
+from explorer.train.devices import DEVICE_CHOICES, PRECISIONS, precision_label, resolve_device
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
 
@@ -66,8 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (0: at the end)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", choices=DEVICE_CHOICES, help="auto (cuda > mps > cpu) or one")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32, bf16 (bfloat16 autocast, fp32 weights and loss) or auto: bf16 "
+                   "where the device has it natively and it pays (default auto)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None,
-                   help="no bfloat16 autocast on CUDA")
+                   help="no bfloat16 autocast (the same as --precision fp32)")
     p.add_argument("--no-tf32", dest="tf32", action="store_false", default=None,
                    help="no TF32 matrix products on CUDA")
     p.add_argument("--tokenizer", help="char, word, bpe, wordpiece or unigram (default char)")
@@ -89,6 +92,7 @@ def _config(o: dict[str, Any]) -> TrainConfig:
         warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
         p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
         seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
+        precision=o["precision"],
     )
 
 
@@ -100,6 +104,8 @@ def _build(args: argparse.Namespace) -> tuple[Trainer, Path, dict[str, Any]]:
                                  steps=args.steps)
         if args.batch_size:
             trainer.config.batch_size = args.batch_size
+        if args.precision:
+            trainer.set_precision(args.precision)
         return trainer, out, options
     if not options["data"]:
         raise ValueError("--data is required: a text file or a bundled data set name")
@@ -183,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
         _say(args.quiet, f"{trainer.data.describe()}")
         _say(args.quiet, f"model: {trainer.model.cfg.algorithm_name} "
              f"({trainer.model.num_parameters():,} parameters) on {trainer.device_label}")
+        label = precision_label(trainer.precision, trainer.device, trainer.config.tf32)
+        _say(args.quiet, f"precision: {label} ({trainer.precision_note})")
         if trainer.info.get("warning"):
             _say(args.quiet, f"warning: {trainer.info['warning']}")
         control = TrainControl()
