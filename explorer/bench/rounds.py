@@ -94,9 +94,9 @@ def interleaved(sides: dict[str, Callable[[], Any]], rounds: int, warmup: int = 
 
 
 def summary(rows: list[dict[str, Any]], numerator: str, denominator: str) -> dict[str, Any]:
-    """Each round's ratio seconds[numerator] / seconds[denominator] (a speed ratio of
-    denominator over numerator ... i.e. > 1 when the denominator side is faster), its
-    median, and the median over uncontended rounds only."""
+    """Each round's ratio seconds[numerator] / seconds[denominator] (> 1 when the
+    denominator side was faster), their median (the headline), the median over the
+    uncontended rounds, and every round with how busy the rest of the machine was."""
     ratios = [r["seconds"][numerator] / r["seconds"][denominator] for r in rows]
     quiet = [q for q, r in zip(ratios, rows) if not r.get("contended")]
     return {
