@@ -140,6 +140,9 @@ class Trace(Mapping[str, torch.Tensor]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._tensors  # without joining or deriving the step
+
     def __len__(self) -> int:
         return len(self._tensors)
 

@@ -138,6 +138,8 @@ def test_a_long_run_of_keystrokes_without_reading_joins_its_pieces():
         ids_.append(i % VOCAB)
         _, trace = record_edit(model, torch.tensor([ids_]), previous=trace, lean=True)
     assert isinstance(trace._tensors["blocks.0.mlp.out"], Pieces)  # joined, then pieces again
+    assert "blocks.0.mlp.out" in trace and "logits" in trace and "nothing" not in trace
+    assert isinstance(trace._tensors["blocks.0.mlp.out"], Pieces)  # asking does not join
     assert len(trace._tensors["blocks.0.mlp.out"].parts) <= MAX_PARTS
     full = record(model, torch.tensor([ids_]), lean=True)[1]
     assert trace.nbytes() == full.nbytes()
