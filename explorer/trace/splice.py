@@ -163,12 +163,13 @@ def record_edit(
         return record(model, *inputs, lean=lean)
     ed = model.cfg.arch == "encoder-decoder"
     stack = "decoder." if ed else ""
-    x = inputs[-1]
-    old_x = previous[f"{stack}embed.ids"]
+    x = inputs[-1] if inputs else None
+    if (len(inputs) != (2 if ed else 1)
+            or not all(isinstance(t, torch.Tensor) and t.dim() == 2 for t in inputs)):
+        return record(model, *inputs, lean=lean)  # record() says what is wrong
     if ed and not _same(previous["encoder.embed.ids"], inputs[0]):
         return record(model, *inputs, lean=lean)
-    if not isinstance(x, torch.Tensor) or x.dim() != 2:
-        return record(model, *inputs, lean=lean)  # record() says what is wrong
+    old_x = previous[f"{stack}embed.ids"]
     p = common_prefix(old_x, x.cpu())
     length = x.shape[1]
     if p == 0:
