@@ -17,7 +17,7 @@ into it (``explorer.trace.record_edit``); the result equals a full recording.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -39,7 +39,8 @@ class TraceRequest:
     model: Any
     x: tuple[int, ...]
     z: tuple[int, ...] | None = None
-    previous: Trace | None = None  # continued where the edit kept a prefix (decoders)
+    # The trace shown so far, continued where the edit kept a prefix (decoders).
+    previous: Trace | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
