@@ -168,6 +168,9 @@ def add_typing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpt2-rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument("--gpt2-lengths", default="64,256",
                         help="text lengths in tokens (64,256)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for the typing measurement (default: "
+                        "torch's choice)")
 
 
 def _gpt2_sized(tokenizer):
@@ -339,6 +342,12 @@ def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
     return out
 
 
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def gpt2_typing(args: argparse.Namespace, folder: Path, loaded=None) -> dict:
     """Typing at the end of a text on a GPT-2-sized model (or ``loaded``, for tests):
     continued vs full recording."""
@@ -352,12 +361,17 @@ def gpt2_typing(args: argparse.Namespace, folder: Path, loaded=None) -> dict:
         raise ValueError(f"--gpt2-lengths: at most l_max = {loaded.cfg.l_max} tokens")
     edits, rounds = max(1, args.gpt2_edits), max(1, args.gpt2_rounds)
     cfg = loaded.cfg
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
     return {
         "model": {"layers": cfg.n_layers, "heads": cfg.n_heads, "d_e": cfg.d_e,
                   "vocab": cfg.vocab_size, "parameters": loaded.model.num_parameters()},
         "edit": "one character typed at the end (timed), then Backspace (not timed)",
         "window": _window_typing(loaded, lengths, edits, rounds, folder),
         "recording_only": _record_only(loaded, lengths, edits, rounds),
+        "torch_threads": _threads(),
         "target": "window continued_ms p95 <= 50 at 256 tokens",
     }
 
