@@ -4,11 +4,14 @@ For the default small decoder (d_e 64, 4 heads, 2 layers, l_max 64) and a GPT-2-
 sized one (12 layers, 12 heads, d_e 768, N_V 50257, 124M parameters) at l = 64 and 256
 (``--configs`` adds a Llama-style one of SmolLM-135M's shape: 30 layers, 9 query and 3
 key/value heads, d_e 576, SwiGLU d_mlp 1536, rotary positions, N_V 49152),
-and for ``--model FOLDER`` (load time too): the median over ``--repeats`` runs of a
-plain forward pass and of ``explorer.trace.record`` (every step kept), the size of the
-trace, and of the lean trace the window keeps (``record(..., lean=True)``: the same steps,
-with scores, masked scores, MLP activations and output probabilities recomputed when a
-view asks). Batch size 1, as the window runs.
+and for ``--model FOLDER`` (load time too): a plain forward pass, ``explorer.trace.record``
+(every step kept) and the lean trace the window keeps (``record(..., lean=True)``: the
+same steps, with scores, masked scores, MLP activations and output probabilities
+recomputed when a view asks), run in ``--repeats`` interleaved rounds (each side once
+per round, order alternating, so machine noise hits all alike): the median and the
+minimum per side, how busy the rest of the machine was in each round (/proc/stat) and
+how many rounds were contended; and the size of each trace. Batch size 1, as the
+window runs.
 
 Memory: on CPU, ``resource.getrusage`` max RSS (the process's high-water mark; the
 growth during each measurement is reported, 0 when an earlier peak was higher);
@@ -25,6 +28,7 @@ from typing import Any
 
 import torch
 
+from explorer.bench.rounds import interleaved
 from explorer.core import ModelConfig, TransformerModel, build_model
 from explorer.io import open_model
 from explorer.trace import record
@@ -76,16 +80,17 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_ms(fn, repeats: int, device: torch.device) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 3)
+def _rounds_ms(sides: dict, repeats: int, device: torch.device) -> dict[str, Any]:
+    """Interleaved rounds of every side: median and min ms per side, and busyness."""
+    rows = interleaved(sides, repeats, sync=lambda: _sync(device))
+    out: dict[str, Any] = {}
+    for name in sides:
+        values = [r["seconds"][name] * 1000 for r in rows]
+        out[name] = (round(statistics.median(values), 3), round(min(values), 3))
+    out["rounds"] = [{"others_busy": r["others"], "contended": r["contended"],
+                      **{f"{k}_ms": round(v * 1000, 3) for k, v in r["seconds"].items()}}
+                     for r in rows]
+    return out
 
 
 def _inputs(model: TransformerModel, length: int, device: torch.device) -> tuple:
@@ -105,19 +110,26 @@ def _measure(model: TransformerModel, length: int, repeats: int,
         with torch.no_grad():
             model(*inputs)
 
-    forward_ms = _median_ms(forward, repeats, device)
-    record_ms = _median_ms(lambda: record(model, *inputs), repeats, device)
+    timed = _rounds_ms({"forward": forward, "record": lambda: record(model, *inputs),
+                        "lean_record": lambda: record(model, *inputs, lean=True)},
+                       repeats, device)
+    (forward_ms, forward_min), (record_ms, record_min) = timed["forward"], timed["record"]
+    lean_ms, lean_min = timed["lean_record"]
     _, trace = record(model, *inputs)
-    lean_ms = _median_ms(lambda: record(model, *inputs, lean=True), repeats, device)
     _, lean_trace = record(model, *inputs, lean=True)
     row = {
         "l": length,
         "forward_ms": forward_ms,
+        "forward_min_ms": forward_min,
         "record_ms": record_ms,
+        "record_min_ms": record_min,
         "record_over_forward": round(record_ms / max(forward_ms, 1e-9), 2),
         "trace_steps": len(trace),
         "trace_mb": round(trace.nbytes() / MB, 1),
         "lean_record_ms": lean_ms,
+        "lean_record_min_ms": lean_min,
+        "contended_rounds": sum(1 for r in timed["rounds"] if r["contended"]),
+        "rounds": timed["rounds"],
         "lean_trace_stored_steps": sum(1 for n in lean_trace if not derivable(n)),
         "lean_trace_mb": round(lean_trace.nbytes() / MB, 1),
         "max_rss_mb": round(_max_rss_mb(), 1),
@@ -174,6 +186,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "batch": 1,
         "repeats": repeats,
+        "timing": "interleaved rounds (forward, record, lean record once each per round, "
+                  "order alternating, one warm-up round): *_ms the median, *_min_ms the "
+                  "minimum; each round with the share of the machine busy with other "
+                  "processes (/proc/stat), contended above 0.25",
         "memory": ("CUDA: torch.cuda.max_memory_allocated per measurement; " if
                    device.type == "cuda" else "") + "max RSS (getrusage high-water mark) "
                   "after each measurement and its growth during it; trace_mb = "

@@ -7,6 +7,13 @@
   attention, output, tokens, step list) updated and the window's pending paints flushed,
   median and 95th percentile over ``--edits`` edits.
 - ``step_change_ms``: a Right key press to the new step painted, over ``--steps`` presses.
+- ``gpt2_typing``: a GPT-2-small-sized random decoder (12 layers, 12 heads, d_e 768,
+  N_V 50257) in the window, its text ``--gpt2-lengths`` tokens long (64 and 256): one
+  character typed at the end to every view updated, with the trace continued from the
+  first new token (``explorer.trace.record_edit``, what the window does) and with a full
+  recording, the two alternating in interleaved rounds; median and p95 of each, their
+  ratio, the recording alone (the session layer, no window) the same way, and how busy
+  the rest of the machine was in each round (``explorer.bench.rounds``).
 
 Numbers are printed by the dispatcher, never asserted.
 """
@@ -31,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fresh processes for the startup timings (3)")
     parser.add_argument("--arch", default="decoder",
                         choices=("decoder", "encoder", "encoder-decoder"))
+    add_typing_arguments(parser)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -153,13 +161,232 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
     return result
 
 
+def add_typing_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gpt2-edits", type=int, default=20,
+                        help="keystrokes per round, side and length on the GPT-2-sized "
+                        "model (20; 0 skips it)")
+    parser.add_argument("--gpt2-rounds", type=int, default=3, help="interleaved rounds (3)")
+    parser.add_argument("--gpt2-lengths", default="64,256",
+                        help="text lengths in tokens (64,256)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for the typing measurement (default: "
+                        "torch's choice)")
+
+
+def _gpt2_sized(tokenizer):
+    """A random GPT-2-small-sized decoder, as ``bench forward`` builds it."""
+    import torch
+
+    from explorer.bench.forward import GPT2_SMALL
+    from explorer.core import build_model
+    from explorer.state import LoadedModel
+
+    torch.manual_seed(0)
+    model = build_model(GPT2_SMALL).eval()
+    return LoadedModel(model, tokenizer, "GPT-2-small-sized, random weights", "random")
+
+
+def _full_recording(on: bool):
+    """Make the session record every keystroke in full (``on``) or continue its trace."""
+    from explorer.state import session as session_module
+    from explorer.trace import record, record_edit
+
+    def full(model, *inputs, previous=None, lean=False):
+        return record(model, *inputs, lean=lean)
+
+    session_module.record_edit = full if on else record_edit
+
+
+def _typing_text(length: int) -> str:
+    words = "the wise girl follows the sad witch and the old king sings ".split()
+    text, i = "", 0
+    while len(text) < length:
+        text += words[i % len(words)] + " "
+        i += 1
+    return text[:length]
+
+
+def _record_only(loaded, lengths: list[int], edits: int, rounds: int) -> list[dict]:
+    """The session layer alone: one character typed at the end, continued vs full."""
+    from explorer.bench.rounds import interleaved
+    from explorer.state import Session
+
+    out = []
+    for length in lengths:
+        session = Session(loaded, text=_typing_text(length - 1))  # + the start token
+        session.record_now()
+        times: dict[str, list[float]] = {"continued": [], "full": []}
+
+        def side(name: str, session=session, times=times) -> None:
+            _full_recording(name == "full")
+            try:
+                for _ in range(edits):
+                    base = session.text
+                    session.set_text(base + "s")
+                    start = time.perf_counter()
+                    session.record_now()
+                    times[name].append((time.perf_counter() - start) * 1000)
+                    session.set_text(base)
+                    session.record_now()
+            finally:
+                _full_recording(False)
+
+        rows = interleaved({"continued": lambda: side("continued"),
+                            "full": lambda: side("full")}, rounds, warmup=0)
+        out.append({"tokens": len(session.x_labels),
+                    "continued_ms": _summary(times["continued"]),
+                    "full_ms": _summary(times["full"]),
+                    "ratio_p95": round(_percentile(times["full"], 95)
+                                       / _percentile(times["continued"], 95), 2),
+                    "rounds": [{"others_busy": r["others"], "contended": r["contended"]}
+                               for r in rows]})
+    return out
+
+
+def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
+                   folder: Path) -> list[dict]:
+    """The window: one character typed at the end to every view updated."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["TRANSFORMER_EXPLORER_SETTINGS"] = str(folder / "typing.ini")
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.bench.rounds import interleaved
+    from explorer.ui.widgets import theme
+    from explorer.ui.widgets.pyside_fix import keep_constants_alive
+    from explorer.ui.window.main_window import MainWindow
+
+    keep_constants_alive()
+    app = QApplication.instance() or QApplication([])
+    theme.apply_theme(app)
+    window = MainWindow(arch="decoder", text=_typing_text(lengths[0] - 1))
+    window.show()
+
+    def wait_until(done, timeout_s: float = 120.0) -> None:
+        deadline = time.perf_counter() + timeout_s
+        while not done() and time.perf_counter() < deadline:
+            loop = QEventLoop()
+            window.views_updated.connect(loop.quit)
+            QTimer.singleShot(50, loop.quit)
+            loop.exec()
+            window.views_updated.disconnect(loop.quit)
+
+    window.start()
+    wait_until(lambda: window.session is not None and window.session.trace is not None)
+    window._on_model_loaded(loaded)
+
+    def settled() -> bool:
+        s = window.session
+        return (s.trace is not None and s.trace_inputs[0] == s.x_labels
+                and window._runner.idle() and not window._debounce.isActive())
+
+    def key(k) -> float:
+        s = window.session
+        expected = s.generation
+        start = time.perf_counter()
+        loop = QEventLoop()
+
+        def updated() -> bool:
+            done = s.generation != expected and settled()
+            if done:
+                loop.quit()
+            return done
+
+        window.views_updated.connect(updated)
+        QTest.keyClick(window.inputs.text, k)
+        if not updated():
+            QTimer.singleShot(120_000, loop.quit)
+            loop.exec()
+        window.views_updated.disconnect(updated)
+        app.processEvents()  # the paints the updates asked for
+        return (time.perf_counter() - start) * 1000
+
+    out = []
+    for length in lengths:
+        window.inputs.text.setPlainText(_typing_text(length - 1))
+        wait_until(settled)
+        window.session.select_name("blocks.0.attn.pattern")
+        app.processEvents()
+        box = window.inputs.text
+        box.setFocus()
+        box.moveCursor(box.textCursor().MoveOperation.End)
+        times: dict[str, list[float]] = {"continued": [], "full": []}
+        first_new: list[int] = []
+
+        def side(name: str, times=times, first_new=first_new) -> None:
+            _full_recording(name == "full")
+            try:
+                for _ in range(edits):
+                    times[name].append(key(Qt.Key.Key_S))
+                    if name == "continued":
+                        first_new.append(window.session.trace.first_new)
+                    key(Qt.Key.Key_Backspace)
+            finally:
+                _full_recording(False)
+
+        rows = interleaved({"continued": lambda: side("continued"),
+                            "full": lambda: side("full")}, rounds, warmup=0)
+        tokens = len(window.session.x_labels)  # before each keystroke
+        out.append({"tokens": tokens,
+                    "continued_ms": _summary(times["continued"]),
+                    "full_ms": _summary(times["full"]),
+                    "ratio_p95": round(_percentile(times["full"], 95)
+                                       / _percentile(times["continued"], 95), 2),
+                    "computed_positions": sorted({tokens + 1 - f for f in first_new}),
+                    "rounds": [{"others_busy": r["others"], "contended": r["contended"]}
+                               for r in rows]})
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return out
+
+
+def _threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def gpt2_typing(args: argparse.Namespace, folder: Path, loaded=None) -> dict:
+    """Typing at the end of a text on a GPT-2-sized model (or ``loaded``, for tests):
+    continued vs full recording."""
+    from explorer.state import default_tokenizer
+
+    lengths = sorted({int(v) for v in str(args.gpt2_lengths).split(",") if v.strip()})
+    if not lengths or min(lengths) < 2:
+        raise ValueError("--gpt2-lengths needs lengths of at least 2 tokens")
+    loaded = loaded if loaded is not None else _gpt2_sized(default_tokenizer())
+    if max(lengths) > loaded.cfg.l_max:
+        raise ValueError(f"--gpt2-lengths: at most l_max = {loaded.cfg.l_max} tokens")
+    edits, rounds = max(1, args.gpt2_edits), max(1, args.gpt2_rounds)
+    cfg = loaded.cfg
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return {
+        "model": {"layers": cfg.n_layers, "heads": cfg.n_heads, "d_e": cfg.d_e,
+                  "vocab": cfg.vocab_size, "parameters": loaded.model.num_parameters()},
+        "edit": "one character typed at the end (timed), then Backspace (not timed)",
+        "window": _window_typing(loaded, lengths, edits, rounds, folder),
+        "recording_only": _record_only(loaded, lengths, edits, rounds),
+        "torch_threads": _threads(),
+        "target": "window continued_ms p95 <= 50 at 256 tokens",
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         folder = Path(tmp)
         startup = _startup(args.arch, args.starts, folder)
         interactive = _interactive(args, folder)
-    return {"arch": args.arch, "cpu_count": os.cpu_count(),
-            "load_average_1min": round(os.getloadavg()[0], 2),
-            "process_start": startup, **interactive,
-            "targets": {"first_paint_s": 1.5, "edit_to_update_p95_ms": 100,
-                        "step_change_ms": 30}}
+        typing = gpt2_typing(args, folder) if getattr(args, "gpt2_edits", 0) > 0 else None
+    out = {"arch": args.arch, "cpu_count": os.cpu_count(),
+           "load_average_1min": round(os.getloadavg()[0], 2),
+           "process_start": startup, **interactive,
+           "targets": {"first_paint_s": 1.5, "edit_to_update_p95_ms": 100,
+                       "step_change_ms": 30}}
+    if typing is not None:
+        out["gpt2_typing"] = typing
+    return out

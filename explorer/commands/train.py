@@ -37,7 +37,7 @@ from explorer.train import (
 )
 from explorer.train.checkpoint import METRICS_FILE, remove_stale_temporaries, truncate_metrics
 from explorer.train.control import StopRequested
-from explorer.train.devices import DEVICE_CHOICES, resolve_device
+from explorer.train.devices import DEVICE_CHOICES, PRECISIONS, precision_label, resolve_device
 from explorer.train.keep import after_divergence, save_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
@@ -70,8 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (0: at the end)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", choices=DEVICE_CHOICES, help="auto (cuda > mps > cpu) or one")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32, bf16 (bfloat16 autocast, fp32 weights and loss) or auto: bf16 "
+                   "where the device has it natively and it pays (default auto)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None,
-                   help="no bfloat16 autocast on CUDA")
+                   help="no bfloat16 autocast (the same as --precision fp32)")
     p.add_argument("--no-tf32", dest="tf32", action="store_false", default=None,
                    help="no TF32 matrix products on CUDA")
     p.add_argument("--tokenizer", help="char, word, bpe, wordpiece or unigram (default char)")
@@ -101,6 +104,7 @@ def _config(o: dict[str, Any]) -> TrainConfig:
         warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
         p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
         seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
+        precision=o["precision"],
     )
 
 
@@ -139,6 +143,10 @@ def _apply_resume_options(trainer: Trainer, args: argparse.Namespace) -> list[st
     TrainConfig.__post_init__(cfg)  # the same checks as a new run's (raises ValueError)
     if given.get("weight_decay") is not None:
         trainer.optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay
+    if given.get("precision") is not None and given["precision"] != trainer.precision:
+        before = trainer.precision
+        chosen = trainer.set_precision(given["precision"])
+        changes.append(f"precision {before} -> {chosen}")
     return changes
 
 
@@ -307,6 +315,8 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper) -> 
         _say(args.quiet, f"{trainer.data.describe()}")
         _say(args.quiet, f"model: {trainer.model.cfg.algorithm_name} "
              f"({trainer.model.num_parameters():,} parameters) on {trainer.device_label}")
+        label = precision_label(trainer.precision, trainer.device, trainer.config.tf32)
+        _say(args.quiet, f"precision: {label} ({trainer.precision_note})")
         if trainer.info.get("warning"):
             _say(args.quiet, f"warning: {trainer.info['warning']}")
         _train(trainer, out, options["save_every"], args.quiet, control)

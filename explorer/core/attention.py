@@ -132,20 +132,36 @@ class MHAttention(nn.Module):
         return t.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
 
     def forward(
-        self, x: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        z: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """x (B, l_x, d_x), z (B, l_z, d_z); mask broadcastable to (B, H, l_x, l_z),
-        True where a query may attend (the transpose of the paper's Mask)."""
+        True where a query may attend (the transpose of the paper's Mask).
+
+        ``past``: the keys and values (B, H, t, d) of the t context tokens before z,
+        computed earlier (one per query head); K and V are then [past; new] and cover
+        t + l_z tokens. Rotary positions rotate by absolute position, which ``past`` does
+        not carry: a model with them always records in full (``trace.splice``)."""
         kv = self.n_kv_heads
         q = self._split(self.W_q(x), self.d_attn)  # (B, H, l_x, d_attn)
         k = self._split(self.W_k(z), self.d_attn, kv)  # (B, H_kv, l_z, d_attn)
+        v = self._split(self.W_v(z), self.d_mid, kv)
         if self.rotary is not None:
+            if past is not None:
+                raise ValueError("rotary positions cannot continue stored keys and values")
             q, k = self.hook_q_pre(q), self.hook_k_pre(self._shared(k))
-            v = self.hook_v(self._shared(self._split(self.W_v(z), self.d_mid, kv)))
+            v = self.hook_v(self._shared(v))
             q, k = self.hook_q(self.rotary(q)), self.hook_k(self.rotary(k))
         else:
-            q, k = self.hook_q(q), self.hook_k(self._shared(k))  # (B, H, l_z, d_attn)
-            v = self.hook_v(self._shared(self._split(self.W_v(z), self.d_mid, kv)))
+            q, k, v = self.hook_q(q), self._shared(k), self._shared(v)
+            if past is not None:
+                k = torch.cat([past[0].to(k.dtype), k], dim=2)
+                v = torch.cat([past[1].to(v.dtype), v], dim=2)
+            k = self.hook_k(k)  # (B, H, l_z, d_attn)
+            v = self.hook_v(v)  # (B, H, l_z, d_mid)
         if self.fused and not self.hook_pattern.active:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         else:

@@ -70,11 +70,14 @@ class PositionalEmbedding(nn.Module):
             table = sinusoidal_table(cfg.l_max, cfg.d_e, cfg.sinusoid_base, cfg.sinusoid_style)
             self.register_buffer("table", table, persistent=False)
 
-    def forward(self, length: int, device: torch.device) -> torch.Tensor | None:
+    def forward(
+        self, length: int, device: torch.device, start: int = 0
+    ) -> torch.Tensor | None:
+        """W_p[:, t] for the ``length`` positions from 0-based ``start`` on, as (l, d_e)."""
         if self.kind == "learned":
-            return self.W_p.weight[:length]  # (l, d_e)
+            return self.W_p.weight[start : start + length]  # (l, d_e)
         if self.kind == "sinusoidal":
-            return self.table[:length].to(device)
+            return self.table[start : start + length].to(device)
         return None
 
 
@@ -107,14 +110,16 @@ class Embedding(nn.Module):
         self.hook_norm = HookPoint()
 
     def forward(
-        self, x: torch.Tensor, token_types: torch.Tensor | None = None
+        self, x: torch.Tensor, token_types: torch.Tensor | None = None, start: int = 0
     ) -> torch.Tensor:
+        """``start``: the 0-based position of x's first token (0 unless earlier tokens
+        were computed before, see ``explorer.core.models.Prefix``)."""
         x = self.hook_ids(x)  # (B, l)
         e = self.token(x)  # (B, l, d_e)
         if self.scale != 1.0:
             e = e * self.scale
         e = self.hook_token(e)
-        p = self.position(x.shape[1], x.device)
+        p = self.position(x.shape[1], x.device, start)
         if p is not None:
             p = self.hook_position(p.unsqueeze(0).expand_as(e))  # (B, l, d_e)
             e = e + p

@@ -56,16 +56,18 @@ class Layer(nn.Module):
         mask: torch.Tensor | None,
         z: torch.Tensor | None = None,
         z_mask: torch.Tensor | None = None,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        """``past``: the self-attention keys and values of earlier tokens (see MHAttention)."""
         if self.pre:
             xt = self.hook_attn_norm(self.attn_norm(x))
-            x = self.hook_resid_attn(x + self.attn(xt, xt, mask))
+            x = self.hook_resid_attn(x + self.attn(xt, xt, mask, past))
             if self.cross_attn is not None:
                 xt = self.hook_cross_norm(self.cross_norm(x))
                 x = self.hook_resid_cross(x + self.cross_attn(xt, z, z_mask))
             xt = self.hook_mlp_norm(self.mlp_norm(x))
             return self.hook_resid_mlp(x + self.mlp(xt))
-        x = self.hook_resid_attn(x + self.attn(x, x, mask))
+        x = self.hook_resid_attn(x + self.attn(x, x, mask, past))
         x = self.hook_attn_norm(self.attn_norm(x))
         if self.cross_attn is not None:
             x = self.hook_resid_cross(x + self.cross_attn(x, z, z_mask))

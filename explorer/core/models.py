@@ -8,6 +8,8 @@ return logits W_u X (B, l, N_V); the softmax is a separate step, recorded by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -17,6 +19,25 @@ from explorer.core.hooks import HookPoint, hook_points
 from explorer.core.layers import Layer
 from explorer.core.mlp import activate
 from explorer.core.norm import make_norm
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """The first ``start`` tokens of a decoder's input, computed before.
+
+    ``keys[l]`` and ``values[l]`` (B, H, start, d) are layer l's self-attention keys
+    and values of those tokens. Under the unidirectional mask nothing at positions
+    before ``start`` depends on later tokens, so a forward pass over the tokens from
+    ``start`` on, attending to these keys and values, gives exactly the columns a pass
+    over all tokens gives there.
+    """
+
+    start: int
+    keys: tuple[torch.Tensor, ...]
+    values: tuple[torch.Tensor, ...]
+
+    def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.keys[layer], self.values[layer]
 
 
 class Unembedding(nn.Module):
@@ -62,7 +83,18 @@ class TransformerModel(nn.Module):
                     nn.init.zeros_(module.bias)
 
     # -- input checks ----------------------------------------------------------------
-    def _check_ids(self, x: torch.Tensor, what: str) -> None:
+    def _check_prefix(self, prefix: Prefix | None, x: torch.Tensor,
+                      x_mask: torch.Tensor | None, what: str) -> int:
+        """The first position of ``x`` (0 without a prefix), after checking the prefix."""
+        if prefix is None:
+            return 0
+        if x_mask is not None:
+            raise ValueError(f"a prefix continues one unpadded {what}: give no {what}_mask")
+        if len(prefix.keys) != len(prefix.values):
+            raise ValueError("a prefix needs as many keys as values")
+        return int(prefix.start)
+
+    def _check_ids(self, x: torch.Tensor, what: str, start: int = 0) -> None:
         if not isinstance(x, torch.Tensor):
             raise ValueError(f"{what} must be a LongTensor of token ids, not {type(x).__name__}")
         if x.dtype not in (torch.int64, torch.int32):
@@ -72,9 +104,9 @@ class TransformerModel(nn.Module):
         B, length = x.shape
         if B == 0 or length == 0:
             raise ValueError(f"{what} is empty (shape {tuple(x.shape)}): need at least one token")
-        if length > self.cfg.l_max:
+        if start + length > self.cfg.l_max:
             raise ValueError(
-                f"{what} has {length} tokens, more than l_max={self.cfg.l_max}; "
+                f"{what} has {start + length} tokens, more than l_max={self.cfg.l_max}; "
                 "cut it into chunks of at most l_max tokens"
             )
         lo, hi = int(x.min()), int(x.max())
@@ -101,10 +133,13 @@ class TransformerModel(nn.Module):
     ) -> torch.Tensor | None:
         """(B|1, 1, l_x, l_z) bool, True where query t_x may attend to key t_z.
 
-        This is the transpose of the paper's Mask[t_z, t_x] (Algorithm 4)."""
+        This is the transpose of the paper's Mask[t_z, t_x] (Algorithm 4). With fewer
+        queries than keys (l_x < l_z, a decoder continuing a ``Prefix``) the queries are
+        the last l_x positions."""
         mask = None
         if causal:
-            mask = torch.ones(l_x, l_z, dtype=torch.bool, device=device).tril()[None, None]
+            ones = torch.ones(l_x, l_z, dtype=torch.bool, device=device)
+            mask = ones.tril(diagonal=l_z - l_x)[None, None]
         if key_mask is not None:
             keys = key_mask.bool()[:, None, None, :]  # (B, 1, 1, l_z)
             mask = keys if mask is None else mask & keys
@@ -144,10 +179,12 @@ class _Stack(nn.Module):
         z: torch.Tensor | None = None,
         z_mask: torch.Tensor | None = None,
         token_types: torch.Tensor | None = None,
+        prefix: Prefix | None = None,
     ) -> torch.Tensor:
-        h = self.embed(x, token_types)  # (B, l, d_e)
-        for block in self.blocks:
-            h = block(h, mask, z, z_mask)
+        start = prefix.start if prefix is not None else 0
+        h = self.embed(x, token_types, start)  # (B, l, d_e)
+        for i, block in enumerate(self.blocks):
+            h = block(h, mask, z, z_mask, prefix.past(i) if prefix is not None else None)
         if self.final_norm is not None:
             h = self.hook_final_norm(self.final_norm(h))
         return h
@@ -163,13 +200,22 @@ class DTransformer(TransformerModel):
         self.unembed = Unembedding(cfg, token)
         self._init_weights()
 
-    def forward(self, x: torch.Tensor, x_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, l) token ids -> logits (B, l, N_V); x_mask (B, l) True for real tokens."""
-        self._check_ids(x, "x")
+    def forward(
+        self,
+        x: torch.Tensor,
+        x_mask: torch.Tensor | None = None,
+        prefix: Prefix | None = None,
+    ) -> torch.Tensor:
+        """x (B, l) token ids -> logits (B, l, N_V); x_mask (B, l) True for real tokens.
+
+        With a ``prefix`` (no x_mask), x holds the tokens from position prefix.start on
+        and the logits are those of these positions."""
+        start = self._check_prefix(prefix, x, x_mask, "x")
+        self._check_ids(x, "x", start)
         self._check_mask(x_mask, x, "x_mask")
         length = x.shape[1]
-        mask = self._attention_mask(length, length, True, x_mask, x.device)
-        return self._output(self.stack(x, mask))
+        mask = self._attention_mask(length, start + length, True, x_mask, x.device)
+        return self._output(self.stack(x, mask, prefix=prefix))
 
 
 class FinalHead(nn.Module):
@@ -277,18 +323,23 @@ class EDTransformer(TransformerModel):
         x: torch.Tensor,
         z_mask: torch.Tensor | None = None,
         x_mask: torch.Tensor | None = None,
+        prefix: Prefix | None = None,
     ) -> torch.Tensor:
-        """Logits (B, l_x, N_V) for primary x given the encoder output Z."""
-        self._check_ids(x, "x (primary)")
+        """Logits (B, l_x, N_V) for primary x given the encoder output Z.
+
+        With a ``prefix`` (the decoder's, no x_mask), x holds the primary tokens from
+        position prefix.start on and the logits are those of these positions."""
+        start = self._check_prefix(prefix, x, x_mask, "x")
+        self._check_ids(x, "x (primary)", start)
         self._check_mask(x_mask, x, "x_mask")
         if Z.shape[0] != x.shape[0]:
             raise ValueError(
                 f"context and primary batch sizes differ: {Z.shape[0]} vs {x.shape[0]}"
             )
         l_x = x.shape[1]
-        mask = self._attention_mask(l_x, l_x, True, x_mask, x.device)
+        mask = self._attention_mask(l_x, start + l_x, True, x_mask, x.device)
         cross = self._attention_mask(l_x, Z.shape[1], False, z_mask, x.device)
-        return self._output(self.decoder(x, mask, Z, cross))
+        return self._output(self.decoder(x, mask, Z, cross, prefix=prefix))
 
     def forward(
         self,

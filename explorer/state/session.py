@@ -8,12 +8,16 @@ UI can run it off its GUI thread::
     session.apply(result)                # GUI thread: stale results are ignored
 
 ``session.record_now()`` does all three at once (notebooks, tests, the command line).
+
+A request carries the trace shown so far: for a decoder, an edit that keeps the first
+tokens computes only the positions from the first changed token on and splices them
+into it (``explorer.trace.record_edit``); the result equals a full recording.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -22,7 +26,7 @@ from psygnal import Signal
 from explorer.state import navigation
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
 from explorer.state.inputs import EncodedText, encode_text, input_roles
-from explorer.trace import Step, Trace, record
+from explorer.trace import Step, Trace, record_edit
 from explorer.trace.norm_inside import NormInside, norm_inside
 
 MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
@@ -36,6 +40,8 @@ class TraceRequest:
     model: Any
     x: tuple[int, ...]
     z: tuple[int, ...] | None = None
+    # The trace shown so far, continued where the edit kept a prefix (decoders).
+    previous: Trace | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -52,15 +58,14 @@ def run_request(request: TraceRequest) -> TraceResult:
 
     The trace is lean: scores, masked scores, the MLP activation and the output softmax
     are recomputed when a view asks (a 12-layer model at 256 tokens keeps ~200 MB, not
-    ~380 MB)."""
+    ~380 MB). A request with a ``previous`` trace reuses it where the edit kept a prefix
+    of tokens (decoders; ``trace.first_new`` says from where it computed)."""
     start = time.perf_counter()
     try:
         x = torch.tensor([request.x], dtype=torch.long)
-        if request.z is not None:
-            z = torch.tensor([request.z], dtype=torch.long)
-            logits, trace = record(request.model, z, x, lean=True)
-        else:
-            logits, trace = record(request.model, x, lean=True)
+        inputs = (x,) if request.z is None else (torch.tensor([request.z], dtype=torch.long), x)
+        logits, trace = record_edit(request.model, *inputs, previous=request.previous,
+                                    lean=True)
     except (ValueError, RuntimeError, IndexError) as exc:
         return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
     return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start)
@@ -235,7 +240,7 @@ class Session:
                 self._say("Type a context z for the encoder.")
                 return None
             z = self.encoded_context.chunks[self.context_chunk].ids
-        return TraceRequest(self.generation, self.model, x, z)
+        return TraceRequest(self.generation, self.model, x, z, self.trace)
 
     def apply(self, result: TraceResult) -> bool:
         """Take a recorded trace; False (and nothing changes) when it is stale or failed."""

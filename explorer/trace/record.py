@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -22,6 +23,56 @@ def derivable(name: str) -> bool:
     return name == "probs" or name.endswith(DERIVABLE[:3])
 
 
+class Pieces:
+    """A step continued after an edit, joined when first read (``Trace.__getitem__``).
+
+    ``parts`` are (tensor, n): the first n positions of each tensor, one after the other
+    along the position axis (dim 2 of per-head tensors (B, H, l, ·), else dim 1). For a
+    self-attention ``square`` step (B, H, l_x, l_z) the parts are rows; a row has as many
+    key columns as its tensor, the rest of the row is ``fill`` (−∞ or 0: masked keys).
+    Parts are snapshots shared with earlier traces and never written.
+    """
+
+    __slots__ = ("parts", "square", "fill")
+
+    def __init__(self, parts: list[tuple[torch.Tensor, int]], square: bool = False,
+                 fill: float = 0.0) -> None:
+        self.parts, self.square, self.fill = parts, square, fill
+
+    @staticmethod
+    def axis(t: torch.Tensor) -> int:
+        return 2 if t.dim() == 4 else 1
+
+    @property
+    def length(self) -> int:
+        return sum(n for _, n in self.parts)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        last = self.parts[-1][0]
+        shape = list(last.shape)
+        shape[self.axis(last)] = self.length
+        if self.square:
+            shape[-1] = self.length
+        return tuple(shape)
+
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.parts[0][0].element_size()
+
+    def join(self) -> torch.Tensor:
+        first = self.parts[0][0]
+        if not self.square:
+            axis = self.axis(first)
+            return torch.cat([t.narrow(axis, 0, n) for t, n in self.parts], dim=axis)
+        out = torch.full(self.shape, self.fill, dtype=first.dtype)
+        row, width = 0, out.shape[-1]
+        for t, n in self.parts:
+            cols = min(t.shape[-1], width)
+            out[..., row:row + n, :cols] = t[..., :n, :cols]
+            row += n
+        return out
+
+
 class Trace(Mapping[str, torch.Tensor]):
     """An ordered mapping step name -> tensor (detached, on CPU, batch first).
 
@@ -32,15 +83,27 @@ class Trace(Mapping[str, torch.Tensor]):
     cannot be recomputed cheaply.
     """
 
-    def __init__(self, tensors: dict[str, torch.Tensor | None], cfg: ModelConfig) -> None:
+    def __init__(self, tensors: dict[str, torch.Tensor | Pieces | None], cfg: ModelConfig,
+                 steps: list[Step] | None = None) -> None:
         self._tensors = tensors
         self._derived: dict[str, torch.Tensor] = {}
         self.cfg = cfg
-        self.steps: list[Step] = [describe(name, cfg) for name in tensors]
+        self.steps: list[Step] = steps if steps is not None else [
+            describe(name, cfg) for name in tensors]
         self._index = {step.name: i for i, step in enumerate(self.steps)}
+        # Set by ``record``: the weights it ran with (``weights_key``), whether every
+        # step was asked for and whether it is lean; ``first_new`` is the first position
+        # of x (the decoder's primary) that was computed for this trace (0: all of them;
+        # more when ``record_edit`` reused an earlier trace's prefix).
+        self.weights: tuple | None = None
+        self.complete = False
+        self.lean = False
+        self.first_new = 0
 
     def __getitem__(self, name: str) -> torch.Tensor:
         t = self._tensors[name]
+        if isinstance(t, Pieces):  # a continued step, joined on first read
+            t = self._tensors[name] = t.join()
         if t is not None:
             return t
         if name not in self._derived:
@@ -77,6 +140,9 @@ class Trace(Mapping[str, torch.Tensor]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._tensors  # without joining or deriving the step
+
     def __len__(self) -> int:
         return len(self._tensors)
 
@@ -102,23 +168,59 @@ class Trace(Mapping[str, torch.Tensor]):
 
     def nbytes(self) -> int:
         """Bytes held by the stored steps (not the derived ones a lean trace recomputes)."""
-        return sum(t.numel() * t.element_size() for t in self._tensors.values()
-                   if t is not None)
+        return sum(t.nbytes() if isinstance(t, Pieces) else t.numel() * t.element_size()
+                   for t in self._tensors.values() if t is not None)
+
+
+def weights_key(model: torch.nn.Module) -> tuple:
+    """Changes whenever a parameter or buffer of ``model`` is replaced or changed in place
+    (the version counters torch keeps for autograd), so a trace knows its weights."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return tuple((id(t), t.data_ptr(), t._version) for t in tensors)
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def live_storages(model: torch.nn.Module, *inputs: object) -> set[int]:
+    """The memory of the model's weights and buffers and of the inputs."""
+    tensors = [*model.parameters(), *model.buffers()]
+    tensors += [t for t in inputs if isinstance(t, torch.Tensor)]
+    return {_storage(t) for t in tensors}
+
+
+def snapshot(x: torch.Tensor, live: set[int], seen: set[int]) -> torch.Tensor:
+    """``x`` detached, on the CPU, owning exactly its memory: a copy when it is a view
+    into a weight, a buffer or an input (e.g. the positional embedding W_p[:, :ℓ]), into
+    a larger tensor, or into a tensor another step already holds."""
+    t = x.detach().to("cpu")
+    ptr = _storage(t)
+    if (ptr in live or ptr in seen
+            or t.untyped_storage().nbytes() != t.numel() * t.element_size()):
+        t = t.clone(memory_format=torch.contiguous_format)
+        ptr = _storage(t)
+    seen.add(ptr)
+    return t
 
 
 @contextmanager
 def hooks_attached(model: TransformerModel, store: dict[str, torch.Tensor | None],
-                   names: Iterable[str] | None = None, lean: bool = False):
+                   names: Iterable[str] | None = None, lean: bool = False,
+                   inputs: tuple = ()):
     """Attach a storing function to every hook point, for the duration of the block.
 
     ``lean``: the steps ``derivable`` from others are listed (stored as None), not kept.
+    Every stored tensor is a snapshot (``snapshot``): training the model afterwards or
+    changing ``inputs`` in place leaves it as it was.
     """
     wanted = None if names is None else set(names)
     points = model.hook_points()
+    live, seen = live_storages(model, *inputs), set()
 
     def keep(name: str, x: torch.Tensor) -> torch.Tensor:
         if wanted is None or name in wanted:
-            store[name] = None if lean and derivable(name) else x.detach().to("cpu")
+            store[name] = None if lean and derivable(name) else snapshot(x, live, seen)
         return x
 
     for point in points.values():
@@ -148,6 +250,10 @@ def record(
         raise ValueError("a lean trace recomputes masks by the paper's rule: record with "
                          f"{', '.join(kwargs)} needs lean=False")
     store: dict[str, torch.Tensor | None] = {}
-    with torch.no_grad(), hooks_attached(model, store, names, lean):
+    key = weights_key(model)
+    with torch.no_grad(), hooks_attached(model, store, names, lean, inputs):
         logits = model(*inputs, **kwargs)
-    return logits, Trace(store, model.cfg)
+    trace = Trace(store, model.cfg)
+    trace.weights = key if not kwargs else None  # a padded batch is never continued
+    trace.complete, trace.lean = names is None, lean
+    return logits, trace

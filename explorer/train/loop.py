@@ -27,12 +27,13 @@ import torch
 from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import (
-    autocast,
     configure_device,
     describe_device,
     free_memory,
     is_out_of_memory,
+    precision_autocast,
     resolve_device,
+    resolve_precision,
 )
 from explorer.train.objectives import TASKS, batch_loss
 
@@ -64,8 +65,9 @@ class TrainConfig:
     log_every: int = 1
     seed: int = 0
     device: str = "auto"
-    bf16: bool = True  # autocast on CUDA only
+    bf16: bool = True  # False: fp32 whatever ``precision`` says (the older switch)
     tf32: bool = True  # CUDA only
+    precision: str = "auto"  # auto, fp32 or bf16 (devices.resolve_precision)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -115,6 +117,7 @@ class StepResult:
     eta_s: float
     tokens: int
     val_loss: float | None = None
+    precision: str | None = None  # fp32 or bf16, as the step ran
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -169,6 +172,7 @@ class Trainer:
         self.tokenizer = tokenizer if tokenizer is not None else data.tokenizer
         self.device = resolve_device(config.device)
         configure_device(self.device, config.tf32)
+        self.set_precision(model=model)
         self.model = model.to(self.device)
         if hasattr(model, "set_fused_attention"):
             model.set_fused_attention(True)
@@ -191,6 +195,20 @@ class Trainer:
     def device_label(self) -> str:
         return describe_device(self.device)
 
+    def set_precision(self, precision: str | None = None,
+                      model: torch.nn.Module | None = None) -> str:
+        """Ask for ``precision`` (auto, fp32, bf16; None: keep the config's) and resolve
+        it on this device: ``self.precision`` is fp32 or bf16, ``precision_note`` why.
+        Takes effect from the next step."""
+        if precision is not None:
+            resolve_precision(precision, self.device)  # a clear error for a bad name
+            self.config.precision = precision
+        asked = self.config.precision if self.config.bf16 else "fp32"
+        model = model if model is not None else self.model
+        d_e = getattr(getattr(model, "cfg", None), "d_e", None)
+        self.precision, self.precision_note = resolve_precision(asked, self.device, d_e)
+        return self.precision
+
     @property
     def done(self) -> bool:
         return self.step >= self.config.steps
@@ -200,6 +218,7 @@ class Trainer:
         self.device = resolve_device(device)
         self.config.device = str(self.device)
         configure_device(self.device, self.config.tf32)
+        self.set_precision()
         self.model.to(self.device)
         for state in self.optimizer.state.values():
             for key, value in state.items():
@@ -220,7 +239,7 @@ class Trainer:
         total = torch.zeros((), device=self.device)
         count = 0
         try:
-            with torch.no_grad(), autocast(self.device, self.config.bf16):
+            with torch.no_grad(), precision_autocast(self.device, self.precision):
                 for batch in self._val:
                     if control is not None and control.stopped:
                         break
@@ -239,7 +258,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         batch = self.data.train_batch(self.config.batch_size, self.batch_gen).to(self.device)
-        with autocast(self.device, self.config.bf16):
+        with precision_autocast(self.device, self.precision):
             loss = batch_loss(
                 self.model, batch, self.config.task, self.data.mask_id,
                 self.config.p_mask, self.mask_gen,
@@ -407,7 +426,7 @@ class Trainer:
             result = StepResult(
                 step=self.step, loss=loss_v, lr=lr, grad_norm=norm_v, tokens_per_s=tps,
                 elapsed_s=self.elapsed_s, eta_s=per_step * (cfg.steps - self.step),
-                tokens=self.tokens, val_loss=val,
+                tokens=self.tokens, val_loss=val, precision=self.precision,
             )
             self.history.add(result)
             yield result

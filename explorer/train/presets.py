@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "bf16": True,
     "tf32": True,
+    "precision": "auto",
     "d_e": 64,
     "n_heads": 4,
     "n_layers": 2,

@@ -36,6 +36,12 @@ def test_quick_run_structure_with_a_model_folder(tmp_path):
     assert run["forward_ms"] > 0 and run["lean_trace_stored_steps"] < run["trace_steps"]
     assert run["lean_trace_mb"] <= run["trace_mb"]
     assert run["lean_trace_mb"] <= run["trace_mb"]
+    assert {"forward_min_ms", "record_min_ms", "lean_record_min_ms", "contended_rounds"} <= set(run)
+    assert run["forward_min_ms"] <= run["forward_ms"]
+    assert len(run["rounds"]) == 2  # the sides interleaved in rounds, each with busyness
+    assert {"forward_ms", "record_ms", "lean_record_ms", "others_busy", "contended"} <= set(
+        run["rounds"][0])
+    assert "interleaved" in out["timing"]
     model = out["model"]
     assert model["load_s"] >= 0 and model["algorithm"] == "EDTransformer"
     assert [r["l"] for r in model["runs"]] == [16] and "skipped_lengths" not in model
