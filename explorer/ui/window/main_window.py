@@ -40,6 +40,7 @@ from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TaskThread, TraceRunner
 from explorer.ui.window.compose import default_panels
+from explorer.ui.window.hosting import PanelHosting
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ARCH_NAMES, ModelLoading
 from explorer.ui.window.menus import build_menus, build_toolbars
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 15
 
 
-class MainWindow(ModelLoading, WindowLayout, QMainWindow):
+class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
     """The Transformer Explorer window. Signals (past tense):
 
     - ``session_ready()``: the first model is loaded and ``self.session`` exists;
@@ -162,23 +163,6 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.progress.hide()
 
-    def _add_panel(self, panel: Panel) -> None:
-        """Add ``panel``'s tab in the centre (after the others) and start calling it."""
-        index = self.tabs.addTab(panel.widget, panel.title)
-        if panel.tooltip:
-            self.tabs.setTabToolTip(index, panel.tooltip)
-        self.panels.append(panel)
-        panel.attach(self)
-        if self.session is not None and self.session.trace is not None:
-            panel.refresh(self.session)
-
-    def panel(self, title: str) -> Panel:
-        """The tab titled ``title`` (KeyError if there is none)."""
-        for panel in self.panels:
-            if panel.title == title:
-                return panel
-        raise KeyError(f"no {title!r} tab")
-
     def add_dock(self, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
                  ) -> QDockWidget:
@@ -240,30 +224,6 @@ class MainWindow(ModelLoading, WindowLayout, QMainWindow):
         if self._settings_note:
             self.show_error(self._settings_note)
         self.session_ready.emit()
-
-    def _add_late_panels(self) -> None:
-        """Panels that import torch are created once it is loaded."""
-        for panel in self._panel_factory():
-            self._add_panel(panel)
-
-    # -- what panels may ask (PanelHost) -------------------------------------------------
-    def show_status(self, message: str, ms: int = 4000) -> None:
-        self.statusBar().showMessage(message, ms)
-
-    def show_model(self, loaded: LoadedModel) -> None:
-        """Put ``loaded`` in the inspector, as if it had been opened."""
-        if self.session is not None:
-            self._on_model_loaded(loaded)
-
-    def input_texts(self) -> tuple[str, str]:
-        return self.inputs.text.toPlainText(), self.inputs.context.toPlainText()
-
-    def set_input_text(self, text: str) -> None:
-        self.inputs.text.setPlainText(text)
-
-    def _tell_panels_text_edited(self, _text: str = "") -> None:
-        for panel in self.panels:
-            panel.text_edited()
 
     # -- session events ------------------------------------------------------------------
     def _with_session(self, method: str, *args: Any) -> None:

@@ -1,0 +1,58 @@
+"""The window as its panels' host: adding the tabs the composition root gives, finding one by
+title, and what a panel may ask of the window (``explorer.ui.widgets.panel.PanelHost``).
+A mixin of ``MainWindow``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from explorer.ui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from explorer.state import LoadedModel
+
+
+class PanelHosting:
+    """Expects ``tabs``, ``panels``, ``session``, ``inputs``, ``_panel_factory`` and
+    ``_on_model_loaded`` of ``MainWindow``."""
+
+    def _add_panel(self, panel: Panel) -> None:
+        """Add ``panel``'s tab in the centre (after the others) and start calling it."""
+        index = self.tabs.addTab(panel.widget, panel.title)
+        if panel.tooltip:
+            self.tabs.setTabToolTip(index, panel.tooltip)
+        self.panels.append(panel)
+        panel.attach(self)
+        if self.session is not None and self.session.trace is not None:
+            panel.refresh(self.session)
+
+    def panel(self, title: str) -> Panel:
+        """The tab titled ``title`` (KeyError if there is none)."""
+        for panel in self.panels:
+            if panel.title == title:
+                return panel
+        raise KeyError(f"no {title!r} tab")
+
+    def _add_late_panels(self) -> None:
+        """Panels that import torch are created once it is loaded."""
+        for panel in self._panel_factory():
+            self._add_panel(panel)
+
+    # -- what panels may ask (PanelHost) -------------------------------------------------
+    def show_status(self, message: str, ms: int = 4000) -> None:
+        self.statusBar().showMessage(message, ms)
+
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Put ``loaded`` in the inspector, as if it had been opened."""
+        if self.session is not None:
+            self._on_model_loaded(loaded)
+
+    def input_texts(self) -> tuple[str, str]:
+        return self.inputs.text.toPlainText(), self.inputs.context.toPlainText()
+
+    def set_input_text(self, text: str) -> None:
+        self.inputs.text.setPlainText(text)
+
+    def _tell_panels_text_edited(self, _text: str = "") -> None:
+        for panel in self.panels:
+            panel.text_edited()
