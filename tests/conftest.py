@@ -42,3 +42,23 @@ def soak_report():
 def pytest_terminal_summary(terminalreporter):
     for line in _soak_lines:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _application_font_restored():
+    """A test that changes the application font (presentation zoom, a theme) puts it back,
+    so a later test measuring sizes sees the font the app starts with."""
+    import sys
+
+    if "PySide6.QtWidgets" not in sys.modules:
+        yield
+        return
+    from PySide6.QtGui import QFont
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    font = QFont(app.font()) if app is not None else None
+    yield
+    app = QApplication.instance()
+    if app is not None and font is not None and app.font() != font:
+        app.setFont(font)

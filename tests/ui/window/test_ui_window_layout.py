@@ -70,8 +70,11 @@ def test_reset_layout_brings_every_panel_back(qtbot, tmp_path, monkeypatch):
 
 
 def test_every_tab_fits_a_1280x720_projector(qtbot, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel
+    from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLabel
 
+    from explorer.ui.widgets import theme
+
+    theme.apply_theme(QApplication.instance())  # the font the app itself starts with
     monkeypatch.setenv(SETTINGS_ENV, str(tmp_path / "settings.ini"))
     window = open_window(qtbot)
     hint = window.minimumSizeHint()
