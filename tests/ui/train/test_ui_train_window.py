@@ -78,3 +78,26 @@ def test_choosing_another_architecture_during_training_asks(qtbot, window):
     assert window.session.arch == "encoder"
     assert window.arch_box.currentIndex() == 1
     assert (panel.run_dir / "checkpoint").is_dir()  # the stopped run was saved
+
+
+def test_closing_while_the_data_is_prepared_never_freezes(qtbot, window, monkeypatch):
+    """A large file still being read and tokenized: closing asks, then the window stays
+    live and closes once the preparation has stopped (it checks the same stop request)."""
+    import explorer.ui.train.panel as panel_module
+    from explorer.train import StopRequested
+
+    def slow_preparation(*args, control=None, **kwargs):
+        while not control.stopped:  # as reading a 1 GB file would, checking the request
+            time.sleep(0.05)
+        raise StopRequested
+
+    monkeypatch.setattr(panel_module, "new_trainer", slow_preparation)
+    panel = window.panel("Train").view
+    panel.start()
+    qtbot.wait(300)
+    assert panel.is_training() and panel.trainer is None  # still preparing
+    t0 = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - t0 < 1.0
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    assert not panel.is_training()
