@@ -67,11 +67,19 @@ class TrainPanelLayout:
         self.steps_spin = QSpinBox(minimum=1, maximum=10_000_000, value=2000, singleStep=100)
         self.device_box = QComboBox()
         self.device_box.addItems(["auto", *available_devices()])
+        self.precision_box = QComboBox()
+        for name, text in (("auto", "auto (bf16 where it pays)"), ("fp32", "fp32"),
+                           ("bf16", "bf16 autocast")):
+            self.precision_box.addItem(text, name)
+        self.precision_box.setToolTip("bf16 autocast keeps fp32 weights and loss; auto uses it "
+                                      "where the device computes bf16 natively and the model "
+                                      "is wide enough for it to pay")
         form = QFormLayout()
         for label, widget in (("Data", self.data_box), ("Task", self.task_box),
                               ("Model size", self.size_box), ("Tokenizer", self.tokenizer_box),
                               ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
-                              ("Steps", self.steps_spin), ("Device", self.device_box)):
+                              ("Steps", self.steps_spin), ("Device", self.device_box),
+                              ("Precision", self.precision_box)):
             form.addRow(label, widget)
         settings = QGroupBox("Run")
         settings.setLayout(form)

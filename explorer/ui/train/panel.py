@@ -42,6 +42,7 @@ from explorer.train import (
     resume_trainer,
     save_checkpoint,
 )
+from explorer.train.devices import precision_label
 from explorer.train.progress import format_duration, format_rate
 from explorer.ui.train.layout import MODEL_SIZES, OPEN_FILE, TrainPanelLayout
 from explorer.ui.train.worker import TrainWorker
@@ -109,7 +110,7 @@ class TrainPanel(TrainPanelLayout, QWidget):
         running = self.is_training()
         for w in (self.start_button, self.resume_button, self.data_box, self.task_box,
                   self.size_box, self.tokenizer_box, self.batch_spin, self.lr_spin,
-                  self.steps_spin, self.device_box):
+                  self.steps_spin, self.device_box, self.precision_box):
             w.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if self._control.paused else "Pause")
@@ -133,7 +134,8 @@ class TrainPanel(TrainPanelLayout, QWidget):
         return TrainConfig(task=self.task_box.currentData(), steps=self.steps_spin.value(),
                            batch_size=self.batch_spin.value(), lr=self.lr_spin.value(),
                            val_every=max(10, min(200, self.steps_spin.value() // 50)),
-                           device=self.device_box.currentText())
+                           device=self.device_box.currentText(),
+                           precision=self.precision_box.currentData())
 
     def start(self) -> None:
         """Start a new run with the chosen settings."""
@@ -254,6 +256,12 @@ class TrainPanel(TrainPanelLayout, QWidget):
         self._launch(lambda _control: trainer, self.run_dir or self.runs_dir / "run", trainer)
 
     # -- worker signals (queued onto the GUI thread) ---------------------------------
+    @staticmethod
+    def _precision_text(trainer: Trainer) -> str:
+        label = precision_label(trainer.precision, trainer.device, trainer.config.tf32)
+        note = getattr(trainer, "precision_note", "")
+        return f"{label}" + (f" ({note})" if note else "")
+
     def _on_prepared(self, trainer: Trainer) -> None:
         self.trainer = trainer
         self.progress.setRange(0, trainer.config.steps)
@@ -261,7 +269,8 @@ class TrainPanel(TrainPanelLayout, QWidget):
         cfg = trainer.model.cfg
         self.device_label.setText(
             f"{cfg.algorithm_name} · {trainer.model.num_parameters():,} parameters · "
-            f"on {trainer.device_label}\n{trainer.data.describe()}"
+            f"on {trainer.device_label} · {self._precision_text(trainer)}\n"
+            f"{trainer.data.describe()}"
         )
         history = self._worker.history_before if self._worker is not None else None
         if history is not None and history.step:

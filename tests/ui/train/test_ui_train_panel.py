@@ -155,3 +155,12 @@ def test_resume_from_a_checkpoint_continues_the_curve(panel, qtbot) -> None:
     assert finished.args == ["done"]
     assert panel.trainer.step == 45
     assert list(panel.curves.train.x) == list(range(1, 46))  # old points once, then new ones
+
+
+def test_the_precision_chosen_is_used_and_shown(panel, qtbot) -> None:
+    panel.steps_spin.setValue(3)
+    panel.precision_box.setCurrentIndex(panel.precision_box.findData("fp32"))
+    with qtbot.waitSignal(panel.training_finished, timeout=30_000):
+        panel.start()
+    assert panel.trainer.config.precision == "fp32" and panel.trainer.precision == "fp32"
+    assert "fp32" in panel.device_label.text()
