@@ -54,7 +54,7 @@ def test_start_curves_grow_stop_saves_and_window_stays_responsive(panel, qtbot) 
     qtbot.waitUntil(lambda: len(ticks) > 10, timeout=10_000)  # a busy machine is slower
     timer.stop()
     assert max(b - a for a, b in zip(ticks, ticks[1:])) < 2.0
-    assert panel.curves.train.n > first  # the curve grows
+    qtbot.waitUntil(lambda: panel.curves.train.n > first, timeout=30_000)  # the curve grows
     panel.curves.redraw()
     assert panel.curves.loss_plot.viewRange()[0][1] > 5  # and the view follows it
     qtbot.waitUntil(lambda: panel.curves.val.n >= 1, timeout=30_000)
