@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QSpinBox,
-)
-
-if TYPE_CHECKING:
-    pass
-
+from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 STEP_MS = 150  # one generated token per tick, so the class sees each step
-
-
 DEBOUNCE_MS = 250
-
-
 MODES = {  # mode -> (title, what it does)
     "decoder": ("Algorithm 14 · DInference (prompting)",
                 "Repeat: P ← DTransformer(x); p ← P[:, last]; sample y ∝ p^(1/τ); x ← [x, y]."),

@@ -15,7 +15,7 @@ window.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -28,9 +28,6 @@ from explorer.ui.infer.controls import MODES, inference_mode
 from explorer.ui.infer.encoder import ClassifyWidget, FillMaskWidget
 from explorer.ui.infer.generate import GenerateWidget
 from explorer.ui.widgets.style import scaled_font
-
-if TYPE_CHECKING:
-    pass
 
 
 class InferencePanel(QWidget):

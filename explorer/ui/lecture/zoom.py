@@ -19,8 +19,6 @@ from PySide6.QtWidgets import (
 from explorer.ui.widgets.token_axis import TokenAxis
 
 PROJECTED_POINTS = 13.5  # 18 px at 96 dpi: the smallest text on a projected slide
-
-
 NORMAL_MIN_POINTS = TokenAxis.min_points
 
 
