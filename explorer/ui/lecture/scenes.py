@@ -25,8 +25,9 @@ from explorer.ui.lecture.export import (
     export_table,
     format_of,
 )
-from explorer.ui.lecture.view_parts import unwrap, view_parts
+from explorer.ui.lecture.view_parts import view_parts
 from explorer.ui.widgets.actions import make_action
+from explorer.ui.widgets.scroll import unwrap
 
 EXPORT_FILTER = "PNG picture (*.png);;SVG drawing (*.svg);;CSV table (*.csv);;NumPy array (*.npy)"
 SCENE_FILTER = "Scene (*.json)"

@@ -8,16 +8,10 @@ views); plots export their curves; anything else exports its picture alone.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
-
-
-def unwrap(widget: QWidget) -> QWidget:
-    """The widget inside a scroll area (the window puts some panels in one)."""
-    while isinstance(widget, QScrollArea) and widget.widget() is not None:
-        widget = widget.widget()
-    return widget
+from explorer.ui.widgets.scroll import unwrap
 
 
 def view_parts(widget: QWidget) -> ViewParts:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from explorer.tokenize import Tokenizer
 from explorer.ui.widgets.style import visible_token
+from explorer.ui.widgets.typeset import escape
 
 _ROOT = QModelIndex()
 SPECIAL_BACKGROUND = QColor("#ede9fe")
@@ -159,7 +160,7 @@ class VocabularyView(QWidget):
         self.model.marked = {i for i in ids if rows[i][2]}
         self.summary.setText(_summary(tok))
         self.summary.setToolTip("<br>".join(
-            f"{name}: id {i}, written {_escape(tok.id_to_token(i) or '')}"
+            f"{name}: id {i}, written {escape(tok.id_to_token(i) or '')}"
             for name, i in sorted(tok.special_ids.items(), key=lambda kv: kv[1])))
         self.apply_filter()
 
@@ -197,8 +198,6 @@ def _summary(tok: Tokenizer) -> str:
     return f"{head} · specials: {named}" if named else f"{head} · no special tokens"
 
 
-def _escape(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def bold(font: QFont) -> QFont:
