@@ -3,6 +3,7 @@ its axis labels, its masked cells and its colour levels. Built from the session,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -77,7 +78,16 @@ def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | No
         head = max(0, min(arr.shape[0] - 1, session.head))
         arr, dims = arr[head], dims[1:]
         mask = mask[head] if mask is not None else None
-    if arr.ndim == 1:  # ids, class logits: one row
+    kind = "ids" if step.kind == "ids" else step.kind
+    return _matrix(session, step, arr, dims, mask, kind, head,
+                   session.n_heads if step.per_head else 0)
+
+
+def _matrix(session: Session, step: Step, arr: np.ndarray, dims, mask: np.ndarray | None,
+            kind: str, head: int | None, n_heads: int) -> HeatmapData:
+    """``arr`` (a row or a matrix in ``dims``) as a ``HeatmapData``: the mask's cells drawn
+    as NaN, levels from the finite values, token labels on the token axes."""
+    if arr.ndim == 1:  # ids, class logits, a norm's m and v: one row
         arr, dims = arr[None, :], ["", *dims]
     raw = np.ascontiguousarray(arr, dtype=np.float32)
     values = raw
@@ -89,7 +99,6 @@ def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | No
     is_finite = np.isfinite(raw)
     finite = raw[is_finite]
     nonfinite = int((~is_finite).sum()) - (int(mask.sum()) if mask is not None else 0)
-    kind = "ids" if step.kind == "ids" else step.kind
     row_dim, col_dim = dims[0], dims[1]
     row_names = None
     if row_dim == "N_V":
@@ -99,8 +108,7 @@ def heatmap_data(session: Session, step: Step | None = None) -> HeatmapData | No
         row_labels=session.labels_for(row_dim) if row_dim in TOKEN_DIMS else None,
         col_labels=session.labels_for(col_dim) if col_dim in TOKEN_DIMS else None,
         levels=_levels(kind, finite, int(session.cfg.vocab_size)), kind=kind, head=head,
-        n_heads=session.n_heads if step.per_head else 0, row_names=row_names,
-        nonfinite=max(0, nonfinite),
+        n_heads=n_heads, row_names=row_names, nonfinite=max(0, nonfinite),
     )
 
 
@@ -136,25 +144,13 @@ def _names(tok: object, n: int) -> tuple[str, ...] | None:
 def inside_data(session: Session, part: str) -> HeatmapData:
     """One part of the selected norm step's inside (``explorer.trace.norm_inside``) as a
     matrix to draw: its own title, formula and shape; ValueError for a non-norm step."""
-    import dataclasses
-
     step = session.step
     inside = session.norm_inside(step.name)
     title, formula, dims, line = inside.describe(part)
     tokens = step.dims[-1]  # ℓ, ℓ_x or ℓ_z: the columns of the norm's own step
     dims = tuple(tokens if d == "l" else d for d in dims)
-    arr = inside.part(part).numpy().astype(np.float32, copy=False)
-    if arr.ndim == 1:
-        arr = arr[None, :]
+    arr = inside.part(part).numpy()
     shown = dataclasses.replace(step, title=f"{step.title} · {title}", formula=formula,
                                 dims=dims, line=line)
-    raw = np.ascontiguousarray(arr)
-    finite = raw[np.isfinite(raw)]
-    kind = "probs" if part == "var" else "signed"
-    row_dim, col_dim = ("", dims[0]) if len(dims) == 1 else (dims[0], dims[1])
-    return HeatmapData(
-        step=shown, values=raw, raw=raw, mask=None, row_dim=row_dim, col_dim=col_dim,
-        row_labels=None, col_labels=session.labels_for(col_dim) if col_dim in TOKEN_DIMS
-        else None, levels=_levels(kind, finite, int(session.cfg.vocab_size)), kind=kind,
-        head=None, n_heads=0, nonfinite=int(raw.size - finite.size),
-    )
+    return _matrix(session, shown, arr, list(dims), None,
+                   "probs" if part == "var" else "signed", None, 0)
