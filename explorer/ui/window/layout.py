@@ -31,17 +31,13 @@ class WindowLayout:
         return ("The saved window layout could not be used (damaged, or hiding every panel); "
                 "the default layout is shown.")
 
-    def _panels_and_bars(self) -> list:
-        return [*self.findChildren(QDockWidget), *self.findChildren(QToolBar)]
-
     def _layout_hides_everything(self) -> bool:
         """The toolbars and the input dock all hidden: a layout no one works with (an
         older version saved presentation mode's this way)."""
-        return not any(w.isVisibleTo(self) or not w.isHidden()
-                       for w in (self.input_dock, *self.findChildren(QToolBar)))
+        return all(w.isHidden() for w in (self.input_dock, *self.findChildren(QToolBar)))
 
     def _show_every_panel(self) -> None:
-        for widget in self._panels_and_bars():
+        for widget in (*self.findChildren(QDockWidget), *self.findChildren(QToolBar)):
             if widget.parentWidget() is self:
                 widget.show()
 

@@ -162,7 +162,7 @@ class ModelLoading:
             stacks = []
             for stack, layers in (("encoder", cfg.n_enc_layers), ("decoder", cfg.n_dec_layers)):
                 sizes = cfg.stack_sizes(stack)
-                stacks.append(f"{stack}: {layers or cfg.n_layers} layers, {sizes['n_heads']} "
+                stacks.append(f"{stack}: {layers} layers, {sizes['n_heads']} "
                               f"heads, d_mlp {sizes['d_mlp']}")
             shape = "; ".join(stacks) + f"; d_e {cfg.d_e}"
         else:

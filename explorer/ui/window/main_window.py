@@ -296,12 +296,10 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.views_updated.emit()
 
     def _layers_of(self, step) -> int:
+        """The layer count of the step's stack (the config resolves both stacks' counts)."""
         cfg = self.session.cfg
-        if step.stack == "encoder":
-            return cfg.n_enc_layers or cfg.n_layers
-        if step.stack == "decoder":
-            return cfg.n_dec_layers or cfg.n_layers
-        return cfg.n_layers
+        return {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}.get(step.stack,
+                                                                               cfg.n_layers)
 
     def _on_inside_selected(self, part: str) -> None:
         """Show one line's values of the selected norm step (Algorithm 6), with that line
