@@ -32,10 +32,24 @@ def model_config(hf: HFConfig, source: TensorSource | None = None) -> tuple[Mode
     hf.require("position_embedding_type", ("absolute",), "absolute")
     hf.require("is_decoder", (False,), False)
     head = has_mlm_head(hf, source)
-    cfg = ModelConfig(
+    cfg = bert_layout(hf, head, vocab_size=30522, l_max=hf.int("max_position_embeddings", 512),
+                      norm_eps=1e-12, token_types=2)
+    notes = ["post-norm layers; token-type embeddings and a layer norm after the embedding"]
+    if head:
+        notes.append("MLM head = Algorithm 9's W_f, GELU, layer norm; W_u tied to W_e")
+    else:
+        notes.append(NO_HEAD_NOTE)
+    return cfg, notes
+
+
+def bert_layout(hf: HFConfig, head: bool, *, vocab_size: int, l_max: int, norm_eps: float,
+                token_types: int) -> ModelConfig:
+    """Algorithm 9 as BERT (and RoBERTa) configure it: post-norm layers, a layer norm after
+    the embedding, an MLM head when ``head``; the arguments are the family's defaults."""
+    return ModelConfig(
         arch="encoder",
-        vocab_size=hf.int("vocab_size", 30522),
-        l_max=hf.int("max_position_embeddings", 512),
+        vocab_size=hf.int("vocab_size", vocab_size),
+        l_max=l_max,
         d_e=hf.int("hidden_size", 768),
         n_heads=hf.int("num_attention_heads", 12),
         n_layers=hf.int("num_hidden_layers", 12),
@@ -43,18 +57,12 @@ def model_config(hf: HFConfig, source: TensorSource | None = None) -> tuple[Mode
         norm_placement="post",
         activation=hf.activation("hidden_act", "gelu"),
         tie_unembedding=hf.bool("tie_word_embeddings", True) or not head,
-        norm_eps=hf.float("layer_norm_eps", 1e-12),
+        norm_eps=hf.float("layer_norm_eps", norm_eps),
         embed_norm=True,
-        n_token_types=hf.int("type_vocab_size", 2),
+        n_token_types=hf.int("type_vocab_size", token_types),
         final_head=head,
         unembed_bias=head,
     )
-    notes = ["post-norm layers; token-type embeddings and a layer norm after the embedding"]
-    if head:
-        notes.append("MLM head = Algorithm 9's W_f, GELU, layer norm; W_u tied to W_e")
-    else:
-        notes.append(NO_HEAD_NOTE)
-    return cfg, notes
 
 
 def bert_layers(maps: WeightMap, cfg: ModelConfig) -> None:

@@ -13,7 +13,7 @@ DistilBERT is the same algorithm with no token types, its own weight names
 from __future__ import annotations
 
 from explorer.core import ModelConfig
-from explorer.io.bert import NO_HEAD_NOTE, bert_layers
+from explorer.io.bert import NO_HEAD_NOTE, bert_layers, bert_layout
 from explorer.io.errors import CheckpointError
 from explorer.io.hf_config import HFConfig, WeightMap
 from explorer.io.tensors import TensorSource
@@ -42,23 +42,8 @@ def _roberta_config(hf: HFConfig, source: TensorSource | None):
     if rows <= pad + 1:
         raise CheckpointError(f"{hf.path}: max_position_embeddings={rows} leaves no position "
                               f"after the padding offset pad_token_id + 1 = {pad + 1}")
-    cfg = ModelConfig(
-        arch="encoder",
-        vocab_size=hf.int("vocab_size", 50265),
-        l_max=rows - pad - 1,
-        d_e=hf.int("hidden_size", 768),
-        n_heads=hf.int("num_attention_heads", 12),
-        n_layers=hf.int("num_hidden_layers", 12),
-        d_mlp=hf.int("intermediate_size", 3072),
-        norm_placement="post",
-        activation=hf.activation("hidden_act", "gelu"),
-        tie_unembedding=hf.bool("tie_word_embeddings", True) or not head,
-        norm_eps=hf.float("layer_norm_eps", 1e-5),
-        embed_norm=True,
-        n_token_types=hf.int("type_vocab_size", 1),
-        final_head=head,
-        unembed_bias=head,
-    )
+    cfg = bert_layout(hf, head, vocab_size=50265, l_max=rows - pad - 1, norm_eps=1e-5,
+                      token_types=1)
     notes = [
         "BERT's layout: post-norm layers, a layer norm after the embedding",
         f"position table rows 0-{pad} (padding offset) removed: W_p[:, t] is row "
