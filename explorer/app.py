@@ -42,9 +42,9 @@ def run_app(argv: list[str]) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from explorer.ui.widgets.pyside_fix import collect_garbage_on_gui_thread, keep_constants_alive
+    # importing explorer.ui makes None, True and False immortal (PySide6 6.12.0's leak)
+    from explorer.ui.widgets.pyside_fix import collect_garbage_on_gui_thread
 
-    keep_constants_alive()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     collect_garbage_on_gui_thread(app)
     app.setOrganizationName("TransformerExplorer")

@@ -80,10 +80,8 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from explorer.ui.widgets import theme
-    from explorer.ui.widgets.pyside_fix import keep_constants_alive
     from explorer.ui.window.main_window import MainWindow
 
-    keep_constants_alive()
     app = QApplication.instance() or QApplication([])
     theme.apply_theme(app)
     built = time.perf_counter()
@@ -254,10 +252,8 @@ def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
 
     from explorer.bench.rounds import interleaved
     from explorer.ui.widgets import theme
-    from explorer.ui.widgets.pyside_fix import keep_constants_alive
     from explorer.ui.window.main_window import MainWindow
 
-    keep_constants_alive()
     app = QApplication.instance() or QApplication([])
     theme.apply_theme(app)
     window = MainWindow(arch="decoder", text=_typing_text(lengths[0] - 1))
