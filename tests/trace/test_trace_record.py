@@ -177,3 +177,45 @@ def test_a_lean_trace_recomputes_exactly_what_it_does_not_store(arch, activation
     assert torch.equal(lean.paper("probs"), full.paper("probs"))
     with pytest.raises(ValueError, match="lean=False"):
         record(model, *inputs, lean=True, mask=None)
+
+
+def test_hooks_attached_on_one_thread_leave_another_threads_pass_alone():
+    """A window records on its worker thread while another thread samples from the same
+    model: the sampler's forward pass must neither be recorded nor see the recorder's
+    functions, and both traces stay whole."""
+    import threading
+
+    from explorer.trace.record import hooks_attached
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="decoder", vocab_size=23, d_e=16, n_heads=2,
+                                    n_layers=2, l_max=12)).eval()
+    x = torch.tensor([[1, 5, 7, 3, 2]])
+    y = torch.tensor([[4, 4, 9]])
+    with torch.no_grad():
+        plain_y = model(y)
+    store: dict = {}
+    seen_elsewhere: list = []
+    with hooks_attached(model, store):
+        worker = threading.Thread(target=lambda: seen_elsewhere.append(
+            (model(y).detach(), [p.active for p in model.hook_points().values()])))
+        worker.start()
+        worker.join()
+        with torch.no_grad():
+            model(x)
+    logits_y, active = seen_elsewhere[0]
+    assert not any(active)
+    assert torch.equal(logits_y, plain_y)
+    assert store["embed.ids"].shape[-1] == x.shape[-1]  # only this thread's pass stored
+    results: dict[int, torch.Tensor] = {}
+
+    def rec(i: int, ids: torch.Tensor) -> None:
+        for _ in range(20):
+            results[i] = record(model, ids)[1]["embed.ids"]
+
+    threads = [threading.Thread(target=rec, args=(i, ids)) for i, ids in enumerate((x, y))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert torch.equal(results[0], x) and torch.equal(results[1], y)
