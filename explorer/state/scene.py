@@ -62,6 +62,7 @@ class Scene:
     arch: str = "decoder"
     text: str = ""
     context: str = ""
+    compare: str = ""  # the second text B ("compare with"); "" = none
     model: str | None = None  # None: the default model of arch; a bundled name; a folder
     seed: int = DEFAULT_SEED
     step: str | None = None  # a step name, e.g. "blocks.0.attn.pattern"
@@ -88,7 +89,7 @@ class Scene:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"{name} must be a whole number ≥ 0, not {value!r}")
-        for name in ("text", "context", "title"):
+        for name in ("text", "context", "compare", "title"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string")
         if self.model is not None and not isinstance(self.model, str):
@@ -206,7 +207,8 @@ def scene_from_session(session: Any, **extra: Any) -> Scene:
     step = session.step
     layer = step.layer if step is not None and step.layer is not None else 0
     scene = Scene(arch=session.arch, text=session.text, context=session.context or "",
-                  model=model, seed=seed, step=step.name if step is not None else None,
+                  compare=session.compare.text, model=model, seed=seed,
+                  step=step.name if step is not None else None,
                   layer=layer, head=int(session.head), chunk=int(session.chunk),
                   context_chunk=int(session.context_chunk))
     return replace(scene, **extra)
@@ -218,6 +220,7 @@ def apply_inputs(session: Any, scene: Scene) -> None:
     session.set_context(scene.context)
     session.set_chunk(scene.chunk)
     session.set_chunk(scene.context_chunk, True)
+    session.compare.set_text(scene.compare)
 
 
 def select_in_session(session: Any, scene: Scene) -> bool:
@@ -234,6 +237,8 @@ def apply_to_session(session: Any, scene: Scene) -> bool:
     apply_inputs(session, scene)
     if not session.record_now():
         raise ValueError(session.message or "the model could not run on the scene's text")
+    if session.compare.active and not session.compare.record_now() and session.compare.error:
+        raise ValueError(session.compare.error)
     return select_in_session(session, scene)
 
 

@@ -100,6 +100,9 @@ class Session:
         self.last_seconds = 0.0
         self.encoded: EncodedText = self._encode(text, self._x_role())
         self.encoded_context: EncodedText | None = self._encode_context()
+        from explorer.state.compare import SecondInput
+
+        self.compare = SecondInput(self)  # the text B views compare A with ("" = none)
 
     # -- what is loaded ------------------------------------------------------------------
     @property

@@ -32,6 +32,13 @@ class AttentionTab(Panel):
         self.view.set_kv_note(session.kv_note)
         self.refresh_selection(session)
 
+    def refresh_compare(self, session: Any) -> None:
+        b = session.compare
+        if b.ready:
+            self.view.set_second(b.trace, b.labels, session.trace_inputs[1])
+        elif b.trace is None:  # no text B, or one for a model that is gone
+            self.view.set_second(None, None)
+
     def refresh_selection(self, session: Any) -> None:
         prefix = attention_prefix(session.step)
         if prefix is None:

@@ -9,6 +9,8 @@ Public API: ``AttentionPatternWidget(parent=None)`` (a QWidget).
   ``setImage(..., levels=(0, 1))`` on it. Masked cells are transparent in the image and show
   the light-grey hatched mask layer under it (legend: "masked"); values are written in the
   cells when the sequence is short (``VALUE_TEXT_MAX`` tokens or fewer).
+  With ``signed=True`` the values are a difference of two patterns (A − B, in −1..1): a
+  diverging colour map centred at 0, levels (−1, 1), signed value texts.
 - ``clear(message)``: an empty view with a message.
 - ``hover_at(row, col)``: what hovering cell (key row, query column) shows; also the text of
   ``hover_label`` after a real mouse hover.
@@ -42,14 +44,27 @@ from explorer.ui.widgets.style import (
     text_color_on,
     visible_token,
 )
+from explorer.ui.widgets.theme import diverging
 from explorer.ui.widgets.token_axis import TokenAxis
 from explorer.ui.widgets.typeset import set_typeset, typeset
 
 VALUE_TEXT_MAX = 12
 
 
-def _cell_text(value: float) -> str:
-    """A weight in two digits: ".42", "1.0", "<.01" (never "0", which reads as masked)."""
+def _signed_lut() -> np.ndarray:
+    """The diverging map (blue − · white 0 · red +) as a (256, 4) uint8 table."""
+    lut = diverging().getLookupTable(0.0, 1.0, nPts=256, alpha=True)
+    return np.ascontiguousarray(lut, dtype=np.ubyte)
+
+
+def _cell_text(value: float, signed: bool = False) -> str:
+    """A weight in two digits: ".42", "1.0", "<.01" (never "0", which reads as masked);
+    a difference with its sign: "+.42", "−.07", "0"."""
+    if signed:
+        if abs(value) < 0.005:
+            return "0"
+        text = f"{abs(value):.2f}".lstrip("0") if abs(value) < 0.995 else "1.0"
+        return ("+" if value > 0 else "−") + text
     if value >= 0.995:
         return "1.0"
     if value < 0.005:
@@ -79,6 +94,7 @@ class AttentionPatternWidget(QWidget):
         self.masked = np.zeros((0, 0), dtype=bool)
         self.query_labels: list[str] = []
         self.key_labels: list[str] = []
+        self.signed = False  # showing a difference A − B
 
         self.title_label = QLabel("Attention pattern")
         self.title_label.setFont(scaled_font(self, 1.35, bold=True))
@@ -155,8 +171,9 @@ class AttentionPatternWidget(QWidget):
 
     def set_pattern(self, weights: np.ndarray, masked: np.ndarray | None,
                     query_labels: Sequence[str], key_labels: Sequence[str], title: str,
-                    note: str = "") -> None:
-        """Show one head: ``weights`` (l_z, l_x), keys down the rows, queries along columns."""
+                    note: str = "", signed: bool = False) -> None:
+        """Show one head: ``weights`` (l_z, l_x), keys down the rows, queries along columns
+        (``signed``: a difference A − B in −1..1)."""
         weights = np.asarray(weights, dtype=np.float32)
         if weights.ndim != 2:
             raise ValueError(f"expected a (l_z, l_x) pattern, got shape {weights.shape}")
@@ -167,6 +184,12 @@ class AttentionPatternWidget(QWidget):
             raise ValueError(f"{len(query_labels)} query / {len(key_labels)} key labels for "
                              f"a pattern of {lz} keys × {lx} queries")
         self.weights, self.masked = weights, masked
+        if signed != self.signed:
+            self.signed = signed
+            cmap = diverging() if signed else pattern_colormap()
+            self.image.setLookupTable(_signed_lut() if signed else pattern_lut())
+            self.colorbar.setColorMap(cmap)
+            self.colorbar.setLevels(values=(-1.0, 1.0) if signed else (0.0, 1.0))
         self.query_labels, self.key_labels = list(query_labels), list(key_labels)
         self.title_label.setText(title)
         set_typeset(self.note_label, note)  # "A = softmax(S / √d_attn) …", "t_z ≤ t_x"
@@ -179,15 +202,16 @@ class AttentionPatternWidget(QWidget):
         self._mask_hatch.setRect(rect)
         if lz and lx:
             shown = np.where(masked, np.nan, weights).astype(np.float32)
-            self.image.setImage(np.ascontiguousarray(shown), levels=(0.0, 1.0),
-                                autoLevels=False)
+            self.image.setImage(np.ascontiguousarray(shown),
+                                levels=(-1.0, 1.0) if signed else (0.0, 1.0), autoLevels=False)
             self.image.setRect(rect)
             self.plot.getViewBox().setRange(xRange=(-0.5, lx - 0.5), yRange=(-0.5, lz - 0.5),
                                             padding=0)
         else:
             self.image.clear()
         self._update_value_texts()
-        self.hover_label.setText("Hover a cell for its exact weight.")
+        self.hover_label.setText("Hover a cell for its exact weight" +
+                                 (" difference A − B." if signed else "."))
 
     def _update_value_texts(self) -> None:
         lz, lx = self.weights.shape
@@ -199,7 +223,7 @@ class AttentionPatternWidget(QWidget):
             item.setFont(font)
             self.plot.addItem(item)
             self._value_texts.append(item)
-        colors = pattern_lut()
+        colors = _signed_lut() if self.signed else pattern_lut()
         k = 0
         for row in range(lz if show else 0):
             for col in range(lx):
@@ -210,8 +234,9 @@ class AttentionPatternWidget(QWidget):
                     continue
                 value = float(self.weights[row, col])
                 item.setFont(font)
-                item.setText(_cell_text(value))
-                item.setColor(text_color_on(colors[int(np.clip(value * 255 + 0.5, 0, 255))]))
+                item.setText(_cell_text(value, self.signed))
+                level = (value + 1) / 2 if self.signed else value
+                item.setColor(text_color_on(colors[int(np.clip(level * 255 + 0.5, 0, 255))]))
                 item.setPos(col, row)
                 item.setVisible(True)
         for item in self._value_texts[k:]:
@@ -226,6 +251,8 @@ class AttentionPatternWidget(QWidget):
         key = f"key “{visible_token(self.key_labels[row])}” (t_z = {row + 1})"
         if self.masked[row, col]:
             return f"{query} → {key}: masked (score −∞ before softmax, weight 0)"
+        if self.signed:
+            return f"{query} → {key}: A − B = {self.weights[row, col]:+.4f}"
         return f"{query} → {key}: weight {self.weights[row, col]:.4f}"
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
@@ -261,8 +288,9 @@ class AttentionPatternWidget(QWidget):
         if weights is not None and np.asarray(weights).size:
             table = Table(np.asarray(weights), list(self.key_labels),
                           list(self.query_labels), "l_z", "l_x")
-        caption = Caption(self.title_label.text(), "ℓ_z × ℓ_x",
-                          "A = softmax(S / √d_attn), each column sums to 1",
+        formula = ("A_A − A_B: the pattern on text A minus the pattern on text B"
+                   if self.signed else "A = softmax(S / √d_attn), each column sums to 1")
+        caption = Caption(self.title_label.text(), "ℓ_z × ℓ_x", formula,
                           tokens_line(self.query_labels))
         return ViewParts(self, caption, table)
 

@@ -16,8 +16,12 @@ Public API (all widgets take data; none runs a model):
   - ``current`` -> (prefix, layer, head) or None.
   - Signal ``head_selected(str prefix, int layer, int head)`` when the user opens a head (a
     thumbnail click, or a head picked in the lines view).
+  - ``set_second(trace_b, x_labels_b, z_labels_b=None)``: a second text B's trace (None:
+    no comparison). While one is set, the compare bar offers "A", "B" and "A − B"
+    (``set_mode(mode)``, ``mode``): B shows B's pattern, lines and grid; A − B shows the
+    open head's difference on the tokens both texts share (A's lines and grid stay).
   - Children: ``pattern`` (AttentionPatternWidget), ``lines`` (AttentionLinesWidget),
-    ``grid`` (HeadGridWidget).
+    ``grid`` (HeadGridWidget), ``compare_bar`` (with ``mode_buttons`` and ``compare_note``).
 - Re-exported: ``AttentionPatternWidget`` (attention_pattern.py), ``HeadGridWidget``
   (head_grid.py), ``AttentionLinesWidget`` (attention_lines.py), ``AttentionSite``,
   ``attention_sections``, ``head_weights`` (attention_data.py); see each module's docstring.
@@ -29,7 +33,15 @@ from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.state.attention_data import (
     AttentionSite,
@@ -42,7 +54,9 @@ from explorer.state.attention_data import (
 from explorer.ui.attention.head_grid import HeadGridWidget
 from explorer.ui.attention.lines import AttentionLinesWidget
 from explorer.ui.attention.pattern import AttentionPatternWidget
+from explorer.state.compare import MODES, pattern_comparison
 from explorer.ui.widgets.export_parts import ViewParts
+from explorer.ui.widgets.style import scaled_font
 
 __all__ = [
     "AttentionLinesWidget",
@@ -82,6 +96,10 @@ class AttentionPanel(QWidget):
         self._z_labels: list[str] | None = None
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.current: tuple[str, int, int] | None = None
+        self._a: tuple = (None, None, None)  # A's trace and labels
+        self._b: tuple | None = None  # B's, while comparing
+        self.mode = "A"
+        self._build_compare_bar()
 
         # Left: the selected head's pattern above the grid of all heads; right: the lines
         # view over the full height, so each token row stays readable.
@@ -100,6 +118,7 @@ class AttentionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.kv_label)
+        layout.addWidget(self.compare_bar)
         layout.addWidget(self.columns)
 
         self.grid.head_selected.connect(self._on_grid_head_selected)
@@ -107,8 +126,72 @@ class AttentionPanel(QWidget):
         self.pattern.cell_hovered.connect(self._on_pattern_cell_hovered)
         self.pattern.clear("No attention yet: type some text.")
 
+    def _build_compare_bar(self) -> None:
+        self.compare_bar = QWidget()
+        row = QHBoxLayout(self.compare_bar)
+        row.setContentsMargins(6, 2, 6, 2)
+        shown = QLabel("Show:")
+        shown.setFont(scaled_font(self, 1.1))
+        row.addWidget(shown)
+        self.mode_group = QButtonGroup(self)
+        self.mode_buttons: dict[str, QToolButton] = {}
+        tips = {"A": "The pattern on the text x (A)",
+                "B": "The pattern on the second text B",
+                "A − B": "A minus B on the tokens both texts share: red where A attends "
+                         "more, blue where B does"}
+        for mode in MODES:
+            button = QToolButton()
+            button.setText(f"  {mode}  ")
+            button.setCheckable(True)
+            button.setToolTip(tips[mode])
+            button.setFont(scaled_font(self, 1.1, bold=True))
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            self.mode_group.addButton(button)
+            self.mode_buttons[mode] = button
+            button.clicked.connect(lambda _=False, m=mode: self.set_mode(m))
+            row.addWidget(button)
+        self.mode_buttons["A"].setChecked(True)
+        self.compare_note = QLabel("")
+        self.compare_note.setWordWrap(True)
+        self.compare_note.setFont(scaled_font(self, 1.0))
+        row.addWidget(self.compare_note, 1)
+        self.compare_bar.hide()
+
+    def set_second(self, trace_b, x_labels_b: Sequence[str] | None,
+                   z_labels_b: Sequence[str] | None = None) -> None:
+        """Text B's trace to compare with (None: no comparison; back to A)."""
+        self._b = None if trace_b is None else (trace_b, x_labels_b, z_labels_b)
+        self.compare_bar.setVisible(self._b is not None)
+        if self._b is None:
+            self.mode = "A"
+            self.mode_buttons["A"].setChecked(True)
+        self._show()
+
+    def set_mode(self, mode: str) -> None:
+        """Show A, B or A − B (``MODES``); B and A − B need a second text."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if mode != "A" and self._b is None:
+            mode = "A"
+        self.mode = mode
+        self.mode_buttons[mode].setChecked(True)
+        self._show()
+
     def set_trace(self, trace, x_labels: Sequence[str] | None,
                   z_labels: Sequence[str] | None = None, batch: int = 0) -> None:
+        self._a = (trace, x_labels, z_labels)
+        self._batch = batch
+        self._show()
+
+    def _show(self) -> None:
+        """Show A's or B's trace (as the mode says)."""
+        trace, x_labels, z_labels = self._b if self.mode == "B" and self._b else self._a
+        if trace is None:
+            return
+        self._show_trace(trace, x_labels, z_labels, self._batch)
+
+    def _show_trace(self, trace, x_labels: Sequence[str] | None,
+                    z_labels: Sequence[str] | None = None, batch: int = 0) -> None:
         self._trace, self._batch = trace, batch
         self._x_labels = list(x_labels) if x_labels is not None else None
         self._z_labels = list(z_labels) if z_labels is not None else None
@@ -151,13 +234,33 @@ class AttentionPanel(QWidget):
         queries, keys = _labels(queries, lx), _labels(keys, lz)
         self.current = (prefix, site.layer, head)
         note = f"{FORMULA} · {mask_note(site, masked)}"
-        self.pattern.set_pattern(weights[head], masked[head], queries, keys,
-                                 site.title(head), note)
+        title = site.title(head) + {"A": "", "B": " · text B", "A − B": " · A − B"}[self.mode]
+        self.pattern.set_pattern(weights[head], masked[head], queries, keys, title, note)
+        self.compare_note.setText("")
+        if self.mode == "A − B" and self._b is not None:
+            self._show_difference(prefix, head, queries, keys, masked[head], title)
+        elif self.mode == "B":
+            self.compare_note.setText("Pattern, lines and grid show text B.")
         self.lines.set_attention(weights, masked, queries, keys, site.title(None))
         if self.lines.head is not None:
             self.lines.set_head(head)
             self.lines.title_label.setText(site.title(head))
         self.grid.set_selected(prefix, head)
+
+    def _show_difference(self, prefix: str, head: int, queries: list[str], keys: list[str],
+                         masked: np.ndarray, title: str) -> None:
+        try:
+            diff = pattern_comparison(self._a[0], self._b[0], prefix, head)
+        except ValueError as exc:
+            self.compare_note.setText(f"Cannot compare: {exc}.")
+            return
+        lz, lx = diff.diff.shape
+        values = diff.diff.numpy()
+        note = diff.note or "A and B have the same number of tokens."
+        self.compare_note.setText(f"Red: A attends more; blue: B does. Lines and grid show "
+                                  f"A. {note}")
+        self.pattern.set_pattern(values, masked[:lz, :lx], queries[:lx], keys[:lz], title,
+                                 "A_A − A_B, on one colour scale from −1 to 1", signed=True)
 
     def _on_grid_head_selected(self, prefix: str, layer: int, head: int) -> None:
         self.select(prefix, layer, head)

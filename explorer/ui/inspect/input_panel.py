@@ -44,6 +44,7 @@ class InputPanel(QWidget):
 
     text_edited = Signal(str)
     context_edited = Signal(str)
+    compare_edited = Signal(str)  # the second text B ("" while the compare row is hidden)
     chunk_selected = Signal(int)  # 0-based
     context_chunk_selected = Signal(int)
     escaped = Signal()
@@ -59,9 +60,15 @@ class InputPanel(QWidget):
         self.context.setPlaceholderText("Context z for the encoder (the source sentence)")
         self.context.setToolTip("The encoder-decoder's context z (Algorithm 8): the encoder "
                                 "reads it, the decoder attends to it by cross-attention.")
+        self.compare = TextBox(1)
+        self.compare.setPlaceholderText("A second text B: the views show A, B and A − B")
+        self.compare.setToolTip("Text B, compared with the text x (A): the Attention and "
+                                "Output tabs can show A, B and A − B, and KL(P_A ‖ P_B). "
+                                "Ctrl+B hides this row and ends the comparison.")
         self.context_label = QLabel("Context z:")
         self.text_label = QLabel("Text x:")
-        for label in (self.text_label, self.context_label):
+        self.compare_label = QLabel("Compare with B:")
+        for label in (self.text_label, self.context_label, self.compare_label):
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.chunk = self._spin("Which chunk of ℓ_max tokens of the text is shown")
         self.context_chunk = self._spin("Which chunk of ℓ_max tokens of the context is shown")
@@ -76,6 +83,8 @@ class InputPanel(QWidget):
         grid.addWidget(self.context, 0, 1)
         grid.addWidget(self.text_label, 1, 0)
         grid.addWidget(self.text, 1, 1)
+        grid.addWidget(self.compare_label, 2, 0)
+        grid.addWidget(self.compare, 2, 1)
         chunks = QHBoxLayout()
         chunks.addWidget(self.note, 1)
         self.chunk_label = QLabel("Chunk:")
@@ -112,9 +121,11 @@ class InputPanel(QWidget):
         self.chunk.valueChanged.connect(lambda v: self.chunk_selected.emit(v - 1))
         self.context_chunk.valueChanged.connect(
             lambda v: self.context_chunk_selected.emit(v - 1))
-        self.text.escaped.connect(self.escaped.emit)
-        self.context.escaped.connect(self.escaped.emit)
+        self.compare.textChanged.connect(lambda: self.compare_edited.emit(self.compare_text()))
+        for box in (self.text, self.context, self.compare):
+            box.escaped.connect(self.escaped.emit)
         self.set_context_visible(False)
+        self.set_compare_visible(False)
         self.set_chunks(1, 0, None, 0, "")
 
     def needed_height(self) -> int:
@@ -157,6 +168,29 @@ class InputPanel(QWidget):
                 box.blockSignals(True)
                 box.setPlainText(value)
                 box.blockSignals(False)
+
+    def compare_text(self) -> str:
+        """Text B while the compare row is shown, else "" (no comparison)."""
+        return self.compare.toPlainText() if self.compare_visible() else ""
+
+    def compare_visible(self) -> bool:
+        return not self.compare.isHidden()
+
+    def set_compare_visible(self, visible: bool) -> None:
+        """Show or hide the compare row; hiding it ends the comparison (its text stays
+        in the box for the next time)."""
+        was = self.compare_visible()
+        for w in (self.compare, self.compare_label):
+            w.setVisible(visible)
+        if was != visible:
+            self.compare_edited.emit(self.compare_text())
+
+    def set_compare(self, text: str) -> None:
+        """Fill the compare box without emitting an edit."""
+        if self.compare.toPlainText() != text:
+            self.compare.blockSignals(True)
+            self.compare.setPlainText(text)
+            self.compare.blockSignals(False)
 
     def set_context_visible(self, visible: bool) -> None:
         for w in (self.context, self.context_label):

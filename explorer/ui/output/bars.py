@@ -24,6 +24,7 @@ from explorer.ui.widgets.style import (
 TAU_MIN, TAU_MAX = 0.05, 5.0
 SLIDER_STEPS = 1000
 BAR_COLOR = QColor(33, 102, 172)
+SECOND_COLOR = QColor(230, 120, 20)  # text B's bars, beside A's
 GHOST_COLOR = QColor(90, 90, 90)
 
 
@@ -79,6 +80,7 @@ class BarsCanvas(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[int, str, float, float]] = []
+        self.second: list[float] | None = None  # text B's q for each row, when comparing
         self.show_ghost = False
         self.message = "No output yet."
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -138,8 +140,13 @@ class BarsCanvas(QWidget):
         bold = scaled_font(self, 1.15, bold=True)
         metrics = QFontMetricsF(font)
         label_w = self._label_width()
+        if self.second is not None:
+            self._paint_key(painter, small, scale)
         for rank, row in enumerate(self.rows):
             area = self.bar_rect(rank)
+            if self.second is not None:
+                area, second_area = self._split(area)
+                self._paint_second(painter, second_area, self.second[rank], row[2])
             q, p = row[2], row[3]
             painter.setFont(bold if rank == 0 else font)
             painter.setPen(TEXT_COLOR)
@@ -168,3 +175,41 @@ class BarsCanvas(QWidget):
                 target = QRectF(outside + 6, bar.top(), width, bar.height())
                 align = Qt.AlignmentFlag.AlignLeft
             painter.drawText(target, int(align | Qt.AlignmentFlag.AlignVCenter), text)
+
+    # -- comparing with a second text B ---------------------------------------------------
+    @staticmethod
+    def _split(area: QRectF) -> tuple[QRectF, QRectF]:
+        """A's bar on top (58%), B's under it."""
+        top = QRectF(area.left(), area.top(), area.width(), area.height() * 0.58)
+        bottom = QRectF(area.left(), top.bottom() + 1, area.width(),
+                        area.height() - top.height() - 1)
+        return top, bottom
+
+    def _paint_key(self, painter: QPainter, font, scale: QRectF) -> None:
+        painter.setFont(font)
+        metrics = QFontMetricsF(font)
+        x = 6.0
+        for color, text in ((BAR_COLOR, "A"), (SECOND_COLOR, "B")):
+            painter.fillRect(QRectF(x, 8, 14, 12), color)
+            painter.setPen(TEXT_COLOR)
+            w = metrics.horizontalAdvance(text) + 4
+            painter.drawText(QRectF(x + 18, 0, w, 26),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             text)
+            x += 18 + w + 10
+
+    def _paint_second(self, painter: QPainter, area: QRectF, qb: float, qa: float) -> None:
+        bar = QRectF(area.left(), area.top(), max(1.0, qb * area.width()), area.height())
+        painter.fillRect(bar, SECOND_COLOR)
+        font = scaled_font(self, 0.95)
+        painter.setFont(font)
+        painter.setPen(TEXT_COLOR)
+        diff = (qa - qb) * 100
+        text = f"B {percent(qb)}   A − B {'+' if diff >= 0 else '−'}{abs(diff):.1f} pts"
+        width = QFontMetricsF(font).horizontalAdvance(text) + 12
+        left = bar.right() + 6
+        if left + width > area.right():  # no room after the bar: inside it, in white
+            painter.setPen(QColor(255, 255, 255))
+            left = max(area.left() + 4, bar.right() - width)
+        painter.drawText(QRectF(left, area.top(), width, area.height()),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)

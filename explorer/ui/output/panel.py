@@ -29,3 +29,19 @@ class OutputTab(Panel):
         if session.arch == "encoder":
             title = "Token distribution P[:, t] at a position (a masked-token model)"
         self.view.set_logits(logits, names, session.trace_inputs[0], title)
+        self.refresh_compare(session)
+
+    def refresh_compare(self, session: Any) -> None:
+        from explorer.state.compare import output_comparison
+
+        b = session.compare
+        if not b.ready or session.trace is None or "logits" not in session.trace:
+            if b.trace is None:
+                self.view.set_second(None)
+            return
+        try:
+            comparison = output_comparison(session)
+        except ValueError:
+            self.view.set_second(None)
+            return
+        self.view.set_second(b.trace["logits"][0], comparison.kl, comparison.note)

@@ -19,6 +19,11 @@ Public API: ``OutputDistributionWidget(parent=None)`` (a QWidget).
 - ``shown() -> list[tuple[int, str, float, float]]``: the bars, ranked: (token id, token
   string, q, p).
 - ``entropy_bits`` -> float: the entropy of q in bits (shown in the widget, with 2^H).
+- ``set_second(logits_b, kl=None, note="")``: a second text B's logits (l_B, N_V) to compare
+  with (None: no comparison). Each bar then has B's probability under it, with A − B;
+  the tokens are the top k of either text. ``kl`` (aligned positions,) is KL(P_A ‖ P_B) in
+  nats at each position, shown for the selected one with ``note`` (lengths that differ).
+  ``second_distribution()``: B's q at the position (empty when B has no such position).
 - ``clear(message)``; children ``position_box``, ``k_spin``, ``tau_slider``, ``tau_label``,
   ``entropy_label``, ``bars`` (the painted bar chart).
 """
@@ -76,6 +81,10 @@ class OutputDistributionWidget(QWidget):
         self._position = 0
         self._follow_last = True  # the position tracks the last token until one is chosen
         self._q = np.zeros(0)
+        self._logits_b: np.ndarray | None = None
+        self._kl: np.ndarray | None = None
+        self._compare_note = ""
+        self._qb = np.zeros(0)
 
         self.title_label = QLabel(DEFAULT_TITLE)
         self.title_label.setFont(scaled_font(self, 1.35, bold=True))
@@ -105,11 +114,14 @@ class OutputDistributionWidget(QWidget):
         set_typeset(self.formula_label, "q ∝ p^(1/τ) = softmax(W_u X[:, t] / τ)   (Algorithm 14)")
         self.entropy_label = QLabel()
         self.entropy_label.setWordWrap(True)
+        self.kl_label = QLabel()  # KL(P_A ‖ P_B) while comparing with a text B
+        self.kl_label.setWordWrap(True)
+        self.kl_label.hide()
         self.formula_label.setWordWrap(True)
         self.bars = BarsCanvas()
 
         for w in (self.position_box, self.k_spin, self.tau_label, self.tau_reset,
-                  self.formula_label, self.entropy_label):
+                  self.formula_label, self.entropy_label, self.kl_label):
             w.setFont(scaled_font(self, 1.1))
         self.entropy_label.setFont(scaled_font(self, 1.1, bold=True))
         controls = QHBoxLayout()
@@ -133,6 +145,7 @@ class OutputDistributionWidget(QWidget):
         layout.addLayout(tau_row)
         layout.addWidget(self.formula_label)
         layout.addWidget(self.entropy_label)
+        layout.addWidget(self.kl_label)
         layout.addWidget(self.bars, 1)
         self._show_tau()
         self.clear()
@@ -172,6 +185,17 @@ class OutputDistributionWidget(QWidget):
         self.position_box.blockSignals(False)
         self._position = position
         self._refresh()
+
+    def set_second(self, logits_b, kl=None, note: str = "") -> None:
+        """Text B's logits to compare with (None: no comparison)."""
+        self._logits_b = None if logits_b is None else as_numpy(logits_b)
+        self._kl = None if kl is None else np.asarray(
+            kl.detach().cpu() if hasattr(kl, "detach") else kl, dtype=np.float64)
+        self._compare_note = note
+        self._refresh()
+
+    def second_distribution(self) -> np.ndarray:
+        return self._qb.copy()
 
     def set_position(self, t: int) -> None:
         l = self._logits.shape[0]
@@ -264,17 +288,41 @@ class OutputDistributionWidget(QWidget):
         z = self._logits[self._position]
         self._q = tempered(z, self._tau)
         p = tempered(z, 1.0) if self._tau != 1.0 else self._q
+        b = self._logits_b
+        has_b = b is not None and self._position < b.shape[0] and b.shape[1] == z.size
+        self._qb = tempered(b[self._position], self._tau) if has_b else np.zeros(0)
         k = min(self.top_k, z.size)
-        top = np.argpartition(-z, k - 1)[:k]
-        top = top[np.argsort(-z[top], kind="stable")]
+        rank_by = np.maximum(self._q, self._qb) if has_b else z
+        top = np.argpartition(-rank_by, k - 1)[:k]
+        top = top[np.argsort(-rank_by[top], kind="stable")]
         self.bars.rows = [(int(i), self._token(int(i)), float(self._q[i]), float(p[i]))
                           for i in top]
+        self.bars.second = [float(self._qb[i]) for i in top] if has_b else None
+        self._show_kl(has_b)
         self.bars.show_ghost = self._tau != 1.0
         h = entropy_bits(self._q)
         self.entropy_label.setText(
             f"entropy H(q) = {h:.2f} bits (as uncertain as a uniform pick among "
             f"{2 ** h:.1f} tokens)")
         self.bars.update()
+
+    def _show_kl(self, has_b: bool) -> None:
+        if self._logits_b is None:
+            self.kl_label.hide()
+            return
+        t = self._position
+        if not has_b:
+            text = (f"Text B has {self._logits_b.shape[0]} positions: nothing to compare at "
+                    f"t = {t + 1}.")
+        else:
+            kl = self._kl
+            value = (f"{kl[t]:.4f} nats" if kl is not None and t < kl.size else "—")
+            text = (f"Orange: text B. KL(P_A ‖ P_B) at t = {t + 1}: {value} "
+                    "(0 when the two distributions agree).")
+        if self._compare_note:
+            text += f" {self._compare_note}."
+        set_typeset(self.kl_label, text)
+        self.kl_label.show()
 
     def _token(self, i: int) -> str:
         return self._tokens[i] if i < len(self._tokens) else f"#{i}"

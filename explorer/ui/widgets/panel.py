@@ -78,6 +78,9 @@ class Panel:
     def refresh_selection(self, session: Session) -> None:
         """The selected step or head changed."""
 
+    def refresh_compare(self, session: Session) -> None:
+        """The second text B (``session.compare``) changed: set, recorded or cleared."""
+
     def model_changed(self, session: Session) -> None:
         """A model replaced the previous one."""
 

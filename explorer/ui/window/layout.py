@@ -91,6 +91,9 @@ class WindowLayout:
         context, context_note = bounded_text(self.inputs.context.toPlainText(), "The context")
         self.settings.setValue("input/text", text)
         self.settings.setValue("input/context", context)
+        compare, _ = bounded_text(self.inputs.compare.toPlainText(), "Text B")
+        self.settings.setValue("input/compare", compare)
+        self.settings.setValue("input/compare_shown", self.inputs.compare_visible())
         self.settings.setValue(NOTE_KEY, " ".join(n for n in (note, context_note) if n))
         if self.session is not None:
             self.settings.setValue("model/arch", self.session.arch)

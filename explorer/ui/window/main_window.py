@@ -101,10 +101,16 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             self._settings_note = " ".join(n for n in (self._settings_note, layout_note) if n)
         self._runner = TraceRunner(self._run_request, self)
         self._runner.finished.connect(self._on_trace_recorded)
+        self._compare_runner = TraceRunner(self._run_request, self)  # text B, beside A's
+        self._compare_runner.finished.connect(self._on_compare_recorded)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._on_debounced_edit)
+        self.inputs.set_compare(str(self.settings.value("input/compare", "") or ""))
+        shown = str(self.settings.value("input/compare_shown", "false")).lower() == "true"
+        self.inputs.set_compare_visible(shown)
+        self.compare_action.setChecked(shown)
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -138,6 +144,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.inputs.text_edited.connect(self._on_text_edited)
         self.inputs.text_edited.connect(self._tell_panels_text_edited)
         self.inputs.context_edited.connect(self._on_text_edited)
+        self.inputs.compare_edited.connect(self._on_text_edited)
         self.inputs.chunk_selected.connect(lambda i: self._with_session("set_chunk", i))
         self.inputs.context_chunk_selected.connect(
             lambda i: self._with_session("set_chunk", i, True))
@@ -218,6 +225,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         s.trace_changed.connect(self._on_trace_changed)
         s.selection_changed.connect(self._on_selection_changed)
         s.message_changed.connect(self._on_message)
+        s.compare.changed.connect(self._on_compare_changed)
+        s.compare.set_text(self.inputs.compare_text())
         self._on_model_changed()
         self._on_inputs_changed()
         self._add_late_panels()
@@ -240,6 +249,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             return
         self.session.set_text(self.inputs.text.toPlainText())
         self.session.set_context(self.inputs.context.toPlainText())
+        self.session.compare.set_text(self.inputs.compare_text())
 
     def _on_model_changed(self) -> None:
         s = self.session
@@ -250,10 +260,33 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
     def _on_inputs_changed(self) -> None:
         s = self.session
         n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
-        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk,
-                               s.input_note())
+        note = " · ".join(n for n in (s.input_note(), s.compare.note()) if n)
+        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk, note)
         self.tokens_view.set_text(s.text)
         self._runner.submit(s.request())
+        self._compare_runner.submit(s.compare.request())
+
+    def _on_compare_changed(self) -> None:
+        """Text B was set, recorded or cleared: record it if due, tell the tabs."""
+        s = self.session
+        if s is None or self._closing:
+            return
+        self._compare_runner.submit(s.compare.request())
+        n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
+        note = " · ".join(n for n in (s.input_note(), s.compare.note()) if n)
+        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk, note)
+        if s.compare.error:
+            self.show_error(s.compare.error)
+        for panel in self.panels:
+            panel.refresh_compare(s)
+
+    def _on_compare_recorded(self, result: Any) -> None:
+        if self.session is None or self._closing:
+            return
+        if isinstance(result, BaseException):
+            self.show_error(f"The forward pass on text B failed: {result}")
+            return
+        self.session.compare.apply(result)
 
     def _run_request(self, request):
         from explorer.state import run_request
@@ -364,6 +397,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         """Stop every worker thread and wait for it (idempotent)."""
         self._debounce.stop()
         self._runner.stop()
+        self._compare_runner.stop()
         for task in list(self._tasks):
             task.wait()
         self.tokens_view.close()

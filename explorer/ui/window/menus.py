@@ -44,7 +44,7 @@ SHORTCUTS = (
     ("O", "the output distribution"), ("T", "the token ids"),
     ("I", "on a norm step: the next line of Algorithm 6's inside (m, v, …)"),
     ("Esc", "leave the text box, so the keys above step again"),
-    ("Ctrl+L", "edit the text"), ("Ctrl+O", "open a model folder"),
+    ("Ctrl+L", "edit the text"), ("Ctrl+B", "compare with a second text B (again: stop)"), ("Ctrl+O", "open a model folder"),
     ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
     ("F5 / F11", "presentation mode (Esc leaves)"), ("Ctrl+plus / minus / 0", "zoom"),
     ("Ctrl+Shift+S / O", "save / open a scene"),
@@ -156,6 +156,14 @@ def _edit_text(window: MainWindow) -> None:
     window.inputs.text.moveCursor(QTextCursor.MoveOperation.End)  # to go on typing
 
 
+def _toggle_compare(window: MainWindow, shown: bool) -> None:
+    window.inputs.set_compare_visible(shown)
+    if shown:
+        window.input_dock.show()
+        window.inputs.compare.setFocus()
+        window.inputs.compare.moveCursor(QTextCursor.MoveOperation.End)
+
+
 def build_menus(window: MainWindow) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -176,6 +184,13 @@ def build_menus(window: MainWindow) -> None:
     step_menu.addSeparator()
     step_menu.addAction(_action(window, "Edit the text", lambda: _edit_text(window), "Ctrl+L",
                                 "Put the cursor in the text box (Esc leaves it)"))
+    window.compare_action = _action(
+        window, "Compare with a second text B", lambda on: _toggle_compare(window, on),
+        "Ctrl+B", "A second text B: the Attention and Output tabs show A, B and A − B "
+        "(Ctrl+B again ends the comparison)")
+    window.compare_action.setCheckable(True)
+    window.compare_action.setChecked(window.inputs.compare_visible())
+    step_menu.addAction(window.compare_action)
 
     view_menu = bar.addMenu("&View")
     for dock in (window.input_dock, window.steps_dock, window.overview_dock, window.paper_dock):
