@@ -51,10 +51,10 @@ from explorer.state.attention_data import (
     mask_note,
     site_labels,
 )
+from explorer.state.compare import MODES, pattern_comparison
 from explorer.ui.attention.head_grid import HeadGridWidget
 from explorer.ui.attention.lines import AttentionLinesWidget
 from explorer.ui.attention.pattern import AttentionPatternWidget
-from explorer.state.compare import MODES, pattern_comparison
 from explorer.ui.widgets.export_parts import ViewParts
 from explorer.ui.widgets.style import scaled_font
 
