@@ -99,6 +99,7 @@ class AttentionPanel(QWidget):
         self._a: tuple = (None, None, None)  # A's trace and labels
         self._b: tuple | None = None  # B's, while comparing
         self.mode = "A"
+        self._wanted_mode = "A"  # B or A − B asked for before B's trace arrived
         self._build_compare_bar()
 
         # Left: the selected head's pattern above the grid of all heads; right: the lines
@@ -165,14 +166,18 @@ class AttentionPanel(QWidget):
         if self._b is None:
             self.mode = "A"
             self.mode_buttons["A"].setChecked(True)
+        elif self._wanted_mode != self.mode:
+            self.mode = self._wanted_mode
+            self.mode_buttons[self.mode].setChecked(True)
         self._show()
 
     def set_mode(self, mode: str) -> None:
         """Show A, B or A − B (``MODES``); B and A − B need a second text."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self._wanted_mode = mode
         if mode != "A" and self._b is None:
-            mode = "A"
+            mode = "A"  # until B's trace arrives
         self.mode = mode
         self.mode_buttons[mode].setChecked(True)
         self._show()

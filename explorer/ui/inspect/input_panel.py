@@ -45,6 +45,7 @@ class InputPanel(QWidget):
     text_edited = Signal(str)
     context_edited = Signal(str)
     compare_edited = Signal(str)  # the second text B ("" while the compare row is hidden)
+    compare_shown = Signal(bool)  # the compare row was shown or hidden
     chunk_selected = Signal(int)  # 0-based
     context_chunk_selected = Signal(int)
     escaped = Signal()
@@ -183,6 +184,7 @@ class InputPanel(QWidget):
         for w in (self.compare, self.compare_label):
             w.setVisible(visible)
         if was != visible:
+            self.compare_shown.emit(visible)
             self.compare_edited.emit(self.compare_text())
 
     def set_compare(self, text: str) -> None:

@@ -131,6 +131,8 @@ class SceneController(QObject):
         if kind == "attention" and isinstance(current, tuple):
             extra.update(layer=current[1], head=current[2])
             extra["view_options"] = {"prefix": current[0]}
+            if getattr(view, "mode", "A") != "A":  # comparing with a text B
+                extra["view_options"]["mode"] = view.mode
         if self.presentation is not None:
             extra.update(zoom=self.presentation.zoom_factor, theme=self.presentation.theme)
         return scene_from_session(session, **extra)
@@ -224,6 +226,10 @@ class SceneController(QObject):
         inputs = getattr(self.window, "inputs", None)
         if inputs is not None and hasattr(inputs, "set_texts"):
             inputs.set_texts(scene.text, scene.context)
+        if inputs is not None and hasattr(inputs, "set_compare"):
+            if scene.compare:
+                inputs.set_compare(scene.compare)
+            inputs.set_compare_visible(bool(scene.compare))
         before = session.generation
         apply_inputs(session, scene)
         if session.trace is None or session.generation != before:
@@ -261,6 +267,11 @@ class SceneController(QObject):
                         widget.select(prefix, scene.layer, scene.head)
                     except (KeyError, ValueError) as exc:
                         self.window.show_error(f"The scene's attention head: {exc}")
+                if scene.view == "attention" and hasattr(widget, "set_mode"):
+                    try:
+                        widget.set_mode(scene.view_options.get("mode", "A"))
+                    except ValueError as exc:
+                        self.window.show_error(f"The scene's comparison: {exc}")
                 return
 
     # -- lectures --------------------------------------------------------------------------

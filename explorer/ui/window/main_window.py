@@ -111,6 +111,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         shown = str(self.settings.value("input/compare_shown", "false")).lower() == "true"
         self.inputs.set_compare_visible(shown)
         self.compare_action.setChecked(shown)
+        self.inputs.compare_shown.connect(self.compare_action.setChecked)
 
     # -- layout --------------------------------------------------------------------------
     def _build(self) -> None:

@@ -82,3 +82,25 @@ def test_escape_in_the_compare_box_gives_the_keys_back(open_window, qtbot):
     assert window.inputs.compare.hasFocus() or window.focusWidget() is window.inputs.compare
     qtbot.keyClick(window.inputs.compare, Qt.Key.Key_Escape)
     assert window.focusWidget() is not window.inputs.compare
+
+
+def test_a_scene_keeps_text_b_and_the_difference_view(open_window, qtbot, tmp_path):
+    window = open_window(text="the king sings .")
+    window.compare_action.trigger()
+    qtbot.keyClicks(window.inputs.compare, "the queen sings .")
+    qtbot.waitUntil(lambda: _compare_ready(window), timeout=WINDOW_TIMEOUT)
+    attention = window.panel("Attention").view
+    qtbot.waitUntil(lambda: not attention.compare_bar.isHidden(), timeout=WINDOW_TIMEOUT)
+    window.tabs.setCurrentWidget(window.panel("Attention").widget)
+    attention.set_mode("A − B")
+    path = tmp_path / "compare.json"
+    assert window.scenes.save_scene_to(str(path))
+    window.compare_action.trigger()  # end the comparison, then open the scene again
+    qtbot.waitUntil(lambda: not window.session.compare.active, timeout=WINDOW_TIMEOUT)
+    window.inputs.compare.clear()
+    assert attention.mode == "A"
+    assert window.scenes.open_scene_file(str(path))
+    qtbot.waitUntil(lambda: _compare_ready(window) and attention.mode == "A − B",
+                    timeout=WINDOW_TIMEOUT)
+    assert window.inputs.compare.toPlainText() == "the queen sings ."
+    assert window.compare_action.isChecked() and attention.pattern.signed
