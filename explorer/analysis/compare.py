@@ -45,7 +45,8 @@ class Comparison:
         if not self.lengths_differ:
             return ""
         common = tuple(min(a, b) for a, b in zip(self.lengths_a, self.lengths_b))
-        return (f"A has {_sizes(self.lengths_a)} positions and B {_sizes(self.lengths_b)}: "
+        unit = "positions" if self.lengths_a != (1,) else "position"
+        return (f"A has {_sizes(self.lengths_a)} {unit} and B {_sizes(self.lengths_b)}: "
                 f"compared on the first {_sizes(common)}")
 
 

@@ -77,6 +77,11 @@ def _labels(given: Sequence[str] | None, n: int) -> list[str]:
     return [f"t{i + 1}" for i in range(n)]
 
 
+def _pair_labels(a: list[str], b: list[str]) -> list[str]:
+    """A position's token in A, or "a/b" where text B has another token there."""
+    return [x if x == y else f"{x}/{y}" for x, y in zip(a, b)]
+
+
 class AttentionPanel(QWidget):
     """Attention pattern, lines and the head grid of one trace, kept in step."""
 
@@ -261,10 +266,14 @@ class AttentionPanel(QWidget):
             return
         lz, lx = diff.diff.shape
         values = diff.diff.numpy()
+        site = AttentionSite.parse(prefix)
+        queries_b, keys_b = site_labels(site, list(self._b[1] or []), self._b[2])
+        queries = _pair_labels(queries[:lx], _labels(queries_b, lx)[:lx])
+        keys = _pair_labels(keys[:lz], _labels(keys_b, lz)[:lz])
         note = diff.note or "A and B have the same number of tokens."
         self.compare_note.setText(f"Red: A attends more; blue: B does. Lines and grid show "
                                   f"A. {note}")
-        self.pattern.set_pattern(values, masked[:lz, :lx], queries[:lx], keys[:lz], title,
+        self.pattern.set_pattern(values, masked[:lz, :lx], queries, keys, title,
                                  "A_A − A_B, on one colour scale from −1 to 1", signed=True)
 
     def _on_grid_head_selected(self, prefix: str, layer: int, head: int) -> None:

@@ -193,10 +193,10 @@ class BarsCanvas(QWidget):
             painter.fillRect(QRectF(x, 8, 14, 12), color)
             painter.setPen(TEXT_COLOR)
             w = metrics.horizontalAdvance(text) + 4
-            painter.drawText(QRectF(x + 18, 0, w, 26),
+            painter.drawText(QRectF(x + 20, 0, w, 26),
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              text)
-            x += 18 + w + 10
+            x += 20 + w + 12
 
     def _paint_second(self, painter: QPainter, area: QRectF, qb: float, qa: float) -> None:
         bar = QRectF(area.left(), area.top(), max(1.0, qb * area.width()), area.height())

@@ -107,9 +107,12 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._on_debounced_edit)
+        # Text B as it was left; no edit signal yet (the text boxes fill with the session).
+        self.inputs.blockSignals(True)
         self.inputs.set_compare(str(self.settings.value("input/compare", "") or ""))
         shown = str(self.settings.value("input/compare_shown", "false")).lower() == "true"
         self.inputs.set_compare_visible(shown)
+        self.inputs.blockSignals(False)
         self.compare_action.setChecked(shown)
         self.inputs.compare_shown.connect(self.compare_action.setChecked)
 

@@ -48,6 +48,9 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     assert attention.pattern.weights.shape == (n, n)
     assert float(np.abs(attention.pattern.weights).max()) > 0
     assert "compared on the first" in attention.compare_note.text()
+    a_labels = list(window.session.x_labels)
+    assert attention.pattern.query_labels == [
+        x if x == y else f"{x}/{y}" for x, y in zip(a_labels[:n], b_labels[:n])]
     if len(b_labels) < len(window.session.x_labels):  # A's last position is past B's end
         assert output.bars.second is None and "nothing to compare" in output.kl_label.text()
     output.set_position(n - 1)
@@ -72,6 +75,7 @@ def test_compare_text_and_row_survive_a_restart(open_window, qtbot):
     again = open_window()
     assert again.inputs.compare_visible() and again.compare_action.isChecked()
     assert again.inputs.compare.toPlainText() == "a dog"
+    assert again.session.text == again.inputs.text.toPlainText() == "the king sings ."
     qtbot.waitUntil(lambda: _compare_ready(again), timeout=WINDOW_TIMEOUT)
     assert again.session.compare.text == "a dog"
 
