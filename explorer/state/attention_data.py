@@ -102,10 +102,13 @@ def head_weights(trace: Mapping[str, torch.Tensor], prefix: str,
         raise KeyError(f"the trace has no attention pattern {name!r}")
     pattern = trace[name][batch].transpose(-1, -2)  # (H, l_x, l_z) -> (H, l_z, l_x)
     weights = np.ascontiguousarray(pattern.float().numpy(), dtype=np.float32)
-    scores_name = f"{prefix}.masked_scores"
-    if scores_name in trace:
-        scores = trace[scores_name][batch].transpose(-1, -2)
-        masked = torch.isneginf(scores).numpy()
+    if hasattr(trace, "masked") and f"{prefix}.masked_scores" in trace:
+        # a lean trace gives the mask by the paper's rule, without recomputing the scores
+        masked = trace.masked(prefix, batch).transpose(-1, -2).numpy()
+        masked = np.broadcast_to(masked, weights.shape)
+    elif f"{prefix}.masked_scores" in trace:
+        masked = torch.isneginf(trace[f"{prefix}.masked_scores"][batch].transpose(-1, -2))
+        masked = masked.numpy()
     else:
         masked = weights == 0.0
     return weights, np.ascontiguousarray(masked)

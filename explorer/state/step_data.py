@@ -116,12 +116,18 @@ def _vocab_names(session: Session, n: int) -> tuple[str, ...] | None:
     return _names(session.tokenizer, n)
 
 
-def vocabulary(tokenizer: object, n: int) -> list[str]:
-    """The string of each token id 0..n-1 (``#i`` where the tokenizer has none)."""
+def vocabulary(tokenizer: object, n: int) -> tuple[str, ...]:
+    """The string of each token id 0..n-1 (``#i`` where the tokenizer has none), built
+    once per tokenizer and size (50,257 lookups would cost every keystroke ~60 ms)."""
+    return _vocabulary(tokenizer, n)
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary(tokenizer: object, n: int) -> tuple[str, ...]:
     lookup = getattr(tokenizer, "id_to_token", None)
     if lookup is None:
-        return [f"#{i}" for i in range(n)]
-    return [lookup(i) or f"#{i}" for i in range(n)]
+        return tuple(f"#{i}" for i in range(n))
+    return tuple(lookup(i) or f"#{i}" for i in range(n))
 
 
 def vocabulary_labels(tokenizer: object, n: int) -> list[str]:

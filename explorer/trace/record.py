@@ -129,6 +129,20 @@ class Trace(Mapping[str, torch.Tensor]):
             return activate(self.cfg.activation, self[f"{name}_pre"])
         raise KeyError(name)
 
+    def masked(self, prefix: str, batch: int = 0) -> torch.Tensor:
+        """Where the attention at ``prefix`` was masked (True; the score was −∞), as
+        (..., l_x, l_z) bool in the scores' orientation: read from a stored masked-score
+        step, or for a lean trace from the paper's mask rule, without recomputing the
+        scores."""
+        stored = self._tensors.get(f"{prefix}.masked_scores")
+        if isinstance(stored, (torch.Tensor, Pieces)):
+            return torch.isneginf(self[f"{prefix}.masked_scores"][batch])
+        pattern = self[f"{prefix}.pattern"][batch]
+        l_x, l_z = pattern.shape[-2:]
+        if not self._causal(prefix):
+            return torch.zeros(l_x, l_z, dtype=torch.bool)
+        return ~torch.ones(l_x, l_z, dtype=torch.bool).tril()
+
     def _causal(self, prefix: str) -> bool:
         """Whether the attention at ``prefix`` is the decoder's unidirectional one."""
         if not prefix.endswith(".attn"):

@@ -219,3 +219,21 @@ def test_hooks_attached_on_one_thread_leave_another_threads_pass_alone():
     for t in threads:
         t.join()
     assert torch.equal(results[0], x) and torch.equal(results[1], y)
+
+
+@pytest.mark.parametrize("arch", ["decoder", "encoder", "encoder-decoder"])
+def test_a_lean_trace_gives_each_attention_mask_without_recomputing_scores(arch):
+    torch.manual_seed(1)
+    model = build_model(ModelConfig(arch=arch, vocab_size=19, d_e=16, n_heads=2,
+                                    n_layers=2, l_max=12)).eval()
+    x = torch.tensor([[1, 5, 7, 3, 2, 8]])
+    inputs = (x,) if arch != "encoder-decoder" else (torch.tensor([[4, 6, 2]]), x)
+    _, full = record(model, *inputs)
+    _, lean = record(model, *inputs, lean=True)
+    prefixes = [n.removesuffix(".masked_scores") for n in full if n.endswith("masked_scores")]
+    assert prefixes
+    for prefix in prefixes:
+        expected = torch.isneginf(full[f"{prefix}.masked_scores"][0])
+        assert torch.equal(full.masked(prefix), expected)
+        assert torch.equal(lean.masked(prefix).expand_as(expected), expected)
+    assert not any(n.endswith("scores") for n in lean._derived)

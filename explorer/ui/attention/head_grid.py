@@ -39,6 +39,7 @@ GAP = 4  # pixels between thumbnails
 SECTION_GAP = 28
 MAX_THUMB = 120
 MIN_THUMB = 14
+THUMB_CELLS = 64  # a thumbnail of a long text pools positions into at most this many cells
 
 
 @dataclass
@@ -50,6 +51,23 @@ class _Section:
     @property
     def n_heads(self) -> int:
         return max((len(row) for row in self.images), default=0)
+
+
+def thumbnail_cells(weights: np.ndarray, masked: np.ndarray,
+                    most: int = THUMB_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """(H, l_z, l_x) patterns cut to at most ``most`` cells a side for a thumbnail (never
+    drawn larger than ``MAX_THUMB`` pixels): each cell the largest weight of the block of
+    positions it covers, so a sharp attention to one token stays visible; a cell is
+    masked only when its whole block is."""
+    h, lz, lx = weights.shape
+    fz, fx = -(-lz // most), -(-lx // most)  # ceil: positions per cell
+    if fz == 1 and fx == 1:
+        return weights, masked
+    nz, nx = -(-lz // fz), -(-lx // fx)
+    shown = np.full((h, nz * fz, nx * fx), -1.0, dtype=np.float32)
+    shown[:, :lz, :lx] = np.where(masked, -1.0, weights)
+    pooled = shown.reshape(h, nz, fz, nx, fx).max(axis=(2, 4))
+    return np.maximum(pooled, 0.0), pooled < 0
 
 
 def _qimage(rgba: np.ndarray) -> QImage:
@@ -82,8 +100,8 @@ class HeadGridWidget(QWidget):
             section = _Section(title, sites)
             for site in sites:
                 weights, masked = head_weights(trace, site.prefix, batch)
-                section.images.append([_qimage(probs_to_rgba(weights[h], masked[h]))
-                                       for h in range(weights.shape[0])])
+                rgba = probs_to_rgba(*thumbnail_cells(weights, masked))
+                section.images.append([_qimage(rgba[h]) for h in range(rgba.shape[0])])
             sections.append(section)
         self._sections = sections
         self._layout()

@@ -62,9 +62,13 @@ def entropy_bits(q: np.ndarray) -> float:
 
 
 def as_numpy(logits) -> np.ndarray:
+    """(l, N_V) logits as a float array, without a copy where the tensor allows (float32
+    stays float32: ``tempered`` works in float64 one position at a time)."""
     if hasattr(logits, "detach"):
         logits = logits.detach().float().cpu().numpy()
-    array = np.asarray(logits, dtype=np.float64)
+    array = np.asarray(logits)
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
     if array.ndim == 3 and array.shape[0] == 1:
         array = array[0]
     if array.ndim == 1:

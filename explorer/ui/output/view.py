@@ -76,7 +76,7 @@ class OutputDistributionWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._logits = np.zeros((0, 0))
-        self._tokens: list[str] = []
+        self._tokens: tuple[str, ...] = ()
         self._tau = 1.0
         self._position = 0
         self._follow_last = True  # the position tracks the last token until one is chosen
@@ -170,7 +170,9 @@ class OutputDistributionWidget(QWidget):
             self.clear("No tokens: nothing to predict.")
             return
         self._logits = array
-        self._tokens = [str(s) for s in token_strings]
+        if token_strings is not self._tokens:
+            self._tokens = token_strings if isinstance(token_strings, tuple) else tuple(
+                str(s) for s in token_strings)
         self.title_label.setText(title or DEFAULT_TITLE)
         labels = list(position_labels)
         if len(labels) != l:

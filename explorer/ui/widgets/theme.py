@@ -72,10 +72,15 @@ def hatch_cell(size: int = 8) -> np.ndarray:
     return cell
 
 
-def mask_overlay(mask: np.ndarray, size: int = 8) -> np.ndarray:
-    """RGBA image (rows*size, cols*size, 4): hatched where ``mask`` is True, clear elsewhere."""
+def mask_overlay(mask: np.ndarray, size: int | None = None) -> np.ndarray:
+    """RGBA image (rows*size, cols*size, 4): hatched where ``mask`` is True, clear elsewhere.
+
+    ``size`` pixels per cell (default: 8, fewer for long texts, whose cells are drawn
+    smaller than that anyway), built in one allocation."""
     rows, cols = mask.shape
-    tiled = np.tile(hatch_cell(size), (rows, cols, 1))
-    cover = np.repeat(np.repeat(mask, size, axis=0), size, axis=1)
-    tiled[~cover] = 0
-    return np.ascontiguousarray(tiled)
+    if size is None:
+        size = max(2, min(8, 1024 // max(rows, cols, 1)))
+    cell = hatch_cell(size)
+    cover = np.asarray(mask, dtype=np.ubyte)[:, None, :, None, None]
+    image = np.broadcast_to(cell[None, :, None, :, :], (rows, size, cols, size, 4)) * cover
+    return np.ascontiguousarray(image.reshape(rows * size, cols * size, 4))
