@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -73,6 +74,15 @@ class Pieces:
         return out
 
 
+@functools.lru_cache(maxsize=8)
+def _rule_mask(l_x: int, l_z: int, causal: bool) -> torch.Tensor:
+    """Masked (True) where Mask[t_z, t_x] = 0 by the paper's rule: t_z > t_x when causal
+    (shared, never written: callers only read it)."""
+    if not causal:
+        return torch.zeros(l_x, l_z, dtype=torch.bool)
+    return ~torch.ones(l_x, l_z, dtype=torch.bool).tril()
+
+
 class Trace(Mapping[str, torch.Tensor]):
     """An ordered mapping step name -> tensor (detached, on CPU, batch first).
 
@@ -139,9 +149,7 @@ class Trace(Mapping[str, torch.Tensor]):
             return torch.isneginf(self[f"{prefix}.masked_scores"][batch])
         pattern = self[f"{prefix}.pattern"][batch]
         l_x, l_z = pattern.shape[-2:]
-        if not self._causal(prefix):
-            return torch.zeros(l_x, l_z, dtype=torch.bool)
-        return ~torch.ones(l_x, l_z, dtype=torch.bool).tril()
+        return _rule_mask(l_x, l_z, self._causal(prefix))
 
     def _causal(self, prefix: str) -> bool:
         """Whether the attention at ``prefix`` is the decoder's unidirectional one."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (torch's own name for it)
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
@@ -63,10 +65,8 @@ def thumbnail_cells(weights: np.ndarray, masked: np.ndarray,
     fz, fx = -(-lz // most), -(-lx // most)  # ceil: positions per cell
     if fz == 1 and fx == 1:
         return weights, masked
-    nz, nx = -(-lz // fz), -(-lx // fx)
-    shown = np.full((h, nz * fz, nx * fx), -1.0, dtype=np.float32)
-    shown[:, :lz, :lx] = np.where(masked, -1.0, weights)
-    pooled = shown.reshape(h, nz, fz, nx, fx).max(axis=(2, 4))
+    shown = torch.from_numpy(np.where(masked, np.float32(-1.0), weights))
+    pooled = F.max_pool2d(shown[:, None], (fz, fx), ceil_mode=True)[:, 0].numpy()
     return np.maximum(pooled, 0.0), pooled < 0
 
 
