@@ -114,6 +114,38 @@ def head_weights(trace: Mapping[str, torch.Tensor], prefix: str,
     return weights, np.ascontiguousarray(masked)
 
 
+def thumbnail_weights(trace: Mapping[str, torch.Tensor], prefix: str, batch: int = 0,
+                      most: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``head_weights`` (H, l_z, l_x), but cut to at most ``most`` cells a side for
+    thumbnails: each cell the largest weight of the block of positions it covers (a sharp
+    attention to one token stays visible), masked only when its whole block is. Pools
+    before transposing and converting, so 144 heads of a 256-token text stay cheap."""
+    name = f"{prefix}.pattern"
+    if name not in trace:
+        raise KeyError(f"the trace has no attention pattern {name!r}")
+    pattern = trace[name][batch].float()  # (H, l_x, l_z)
+    if hasattr(trace, "masked") and f"{prefix}.masked_scores" in trace:
+        masked = trace.masked(prefix, batch)
+    elif f"{prefix}.masked_scores" in trace:
+        masked = torch.isneginf(trace[f"{prefix}.masked_scores"][batch])
+    else:
+        masked = pattern == 0.0
+    return pool_pattern(pattern, masked, most)
+
+
+def pool_pattern(pattern: torch.Tensor, masked: torch.Tensor,
+                 most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(H, l_x, l_z) weights and their mask (broadcastable) -> (H, n_z, n_x) pooled
+    weights and mask in the paper's orientation, n ≤ ``most`` (see ``thumbnail_weights``)."""
+    l_x, l_z = pattern.shape[-2:]
+    fx, fz = -(-l_x // most), -(-l_z // most)  # ceil: positions per cell
+    shown = torch.where(masked, torch.tensor(-1.0), pattern)
+    if fx > 1 or fz > 1:
+        shown = torch.nn.functional.max_pool2d(shown[:, None], (fx, fz), ceil_mode=True)[:, 0]
+    shown = shown.transpose(-1, -2).numpy()
+    return np.ascontiguousarray(np.maximum(shown, 0.0)), np.ascontiguousarray(shown < 0)
+
+
 def site_labels(site: AttentionSite, x_labels: Sequence[str],
                 z_labels: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """(query labels, key labels): cross-attention's keys and the encoder's tokens are z."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -220,3 +221,29 @@ def test_whitespace_is_not_called_empty_when_its_tokens_are_fed():
     assert "empty" not in session.input_note().lower()
     session.set_text("")
     assert "The text is empty" in session.input_note()
+
+
+def test_thumbnails_of_a_long_text_pool_positions_keeping_sharp_weights():
+    """The head grid's thumbnails: at most ``most`` cells a side, each the largest weight
+    of its block, masked only where its whole block is; equal to head_weights when short."""
+    from explorer.state.attention_data import head_weights, thumbnail_weights
+
+    session = Session(random_model("decoder"), "abcdefghij" * 9)
+    assert session.record_now()
+    weights, masked = head_weights(session.trace, "blocks.0.attn")
+    h, l, _ = weights.shape
+    most = 16
+    cells, cell_masked = thumbnail_weights(session.trace, "blocks.0.attn", most=most)
+    f = -(-l // most)
+    assert cells.shape == cell_masked.shape == (h, -(-l // f), -(-l // f))
+    assert max(cells.shape[1:]) <= most
+    shown = np.where(masked, -1.0, weights)
+    for z in range(cells.shape[1]):
+        for x in range(cells.shape[2]):
+            block = shown[:, z * f:(z + 1) * f, x * f:(x + 1) * f]
+            assert np.array_equal(cell_masked[:, z, x], (block < 0).all(axis=(1, 2)))
+            expect = np.where((block < 0).all(axis=(1, 2)), 0.0, block.max(axis=(1, 2)))
+            assert np.allclose(cells[:, z, x], expect, atol=0)
+    assert cell_masked[:, -1, 0].all() and not cell_masked[:, 0, -1].any()
+    full, full_masked = thumbnail_weights(session.trace, "blocks.0.attn", most=l)
+    assert np.array_equal(full, weights) and np.array_equal(full_masked, masked)

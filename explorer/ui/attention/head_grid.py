@@ -22,13 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
-import torch.nn.functional as F  # noqa: N812 (torch's own name for it)
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from explorer.state.attention_data import AttentionSite, attention_sections, head_weights
+from explorer.state.attention_data import (
+    AttentionSite,
+    attention_sections,
+    thumbnail_weights,
+)
 from explorer.ui.widgets.style import (
     MUTED_COLOR,
     SELECTION_COLOR,
@@ -53,21 +55,6 @@ class _Section:
     @property
     def n_heads(self) -> int:
         return max((len(row) for row in self.images), default=0)
-
-
-def thumbnail_cells(weights: np.ndarray, masked: np.ndarray,
-                    most: int = THUMB_CELLS) -> tuple[np.ndarray, np.ndarray]:
-    """(H, l_z, l_x) patterns cut to at most ``most`` cells a side for a thumbnail (never
-    drawn larger than ``MAX_THUMB`` pixels): each cell the largest weight of the block of
-    positions it covers, so a sharp attention to one token stays visible; a cell is
-    masked only when its whole block is."""
-    h, lz, lx = weights.shape
-    fz, fx = -(-lz // most), -(-lx // most)  # ceil: positions per cell
-    if fz == 1 and fx == 1:
-        return weights, masked
-    shown = torch.from_numpy(np.where(masked, np.float32(-1.0), weights))
-    pooled = F.max_pool2d(shown[:, None], (fz, fx), ceil_mode=True)[:, 0].numpy()
-    return np.maximum(pooled, 0.0), pooled < 0
 
 
 def _qimage(rgba: np.ndarray) -> QImage:
@@ -99,8 +86,8 @@ class HeadGridWidget(QWidget):
         for title, sites in attention_sections(trace):
             section = _Section(title, sites)
             for site in sites:
-                weights, masked = head_weights(trace, site.prefix, batch)
-                rgba = probs_to_rgba(*thumbnail_cells(weights, masked))
+                rgba = probs_to_rgba(*thumbnail_weights(trace, site.prefix, batch,
+                                                        THUMB_CELLS))
                 section.images.append([_qimage(rgba[h]) for h in range(rgba.shape[0])])
             sections.append(section)
         self._sections = sections

@@ -215,29 +215,3 @@ def test_sections_follow_the_architecture(traces) -> None:
         "decoder.blocks.0.cross_attn", "decoder.blocks.1.cross_attn"]
     with pytest.raises(ValueError, match="not an attention step prefix"):
         AttentionSite.parse("blocks.0.mlp")
-
-
-def test_thumbnails_of_a_long_text_pool_positions_keeping_sharp_weights():
-    from explorer.ui.attention.head_grid import THUMB_CELLS, thumbnail_cells
-
-    rng = np.random.default_rng(0)
-    h, l = 3, 150
-    weights = rng.random((h, l, l)).astype(np.float32) * 0.1
-    masked = np.broadcast_to(np.tril(np.ones((l, l), bool), -1), (h, l, l))
-    weights[1, 77, 140] = 0.97  # one sharp weight must survive the pooling
-    cells, cell_masked = thumbnail_cells(weights, masked)
-    f = -(-l // THUMB_CELLS)
-    assert cells.shape == (h, -(-l // f), -(-l // f)) and max(cells.shape[1:]) <= THUMB_CELLS
-    assert cells[1, 77 // f, 140 // f] == np.float32(0.97)
-    # a cell is masked only where its whole block is: below the diagonal's blocks
-    assert cell_masked[0, -1, 0] and not cell_masked[0, 0, -1]
-    assert not cell_masked[0, 5, 5]  # a diagonal block holds unmasked weights
-    for z in range(cells.shape[1]):
-        for x in range(cells.shape[2]):
-            block_w = np.where(masked[0], -1, weights[0])[z * f:(z + 1) * f, x * f:(x + 1) * f]
-            assert cell_masked[0, z, x] == bool((block_w < 0).all())
-            if not cell_masked[0, z, x]:
-                assert cells[0, z, x] == block_w.max()
-    short, short_masked = thumbnail_cells(weights[:, :20, :20], masked[:, :20, :20])
-    assert short is not None and short.shape == (h, 20, 20)
-    assert np.array_equal(short_masked, masked[:, :20, :20])
