@@ -81,6 +81,19 @@ def main() -> int:
             QTest.keyClick(window.heatmap.plot, Qt.Key.Key_Right)
         elif tick % 8 == 2:
             window.tabs.setCurrentIndex((tick // 8) % window.tabs.count())
+        elif tick % 8 == 6:  # every 16 s, 16 s of comparing with a text B
+            comparing = (tick // 64) % 2 == 1
+            if window.inputs.compare_visible() != comparing:
+                window.compare_action.trigger()
+            if comparing:
+                box = window.inputs.compare
+                box.setFocus()
+                if (tick // 8) % 2:
+                    QTest.keyClicks(box, "b ")
+                else:
+                    QTest.keyClick(box, Qt.Key.Key_Backspace)
+                window.panel("Attention").view.set_mode(("A", "B", "A − B")[(tick // 8) % 3])
+                report["compare_actions"] = report.get("compare_actions", 0) + 1
         if time.monotonic() - state["t0"] >= seconds:
             finish()
 
