@@ -5,6 +5,12 @@ Writes ``OUT/metrics.jsonl`` (one JSON object per step) and ``OUT/checkpoint/``
 stop at once (a running step is abandoned), save once and unlock. Exit codes: 0 done,
 1 failure (message on stderr), 128 + the signal's number when stopped by a signal
 (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP).
+
+Under torchrun (``torchrun --nproc-per-node N -m explorer train …`` or ``--nproc N``,
+``explorer.commands.train_launch``) every process runs this command as one rank
+(``explorer.train.distributed``): rank 0 alone writes, a signal stops all ranks together
+at the end of a step (rank 0 saves once, the others wait at a barrier), and a rank that
+fails ends the run with the last checkpoint kept.
 """
 
 from __future__ import annotations
@@ -242,15 +248,21 @@ class _Stopper:
         self.signum: int | None = None
         self.saving = False
         self.patient = False  # several ranks: never interrupt (they stop together)
+        self.quiet = False  # ranks other than 0 say nothing
 
     def __call__(self, signum: int, frame: object) -> None:
         if self.signum is None:
             self.signum = signum
             self.control.stop()
-            _tell(f"\n{signal.Signals(signum).name}: stopping now and saving the run "
-                  "(once more to quit without saving)…")
+            if self.quiet:
+                return
+            how = ("at the end of this step (all ranks together)" if self.patient
+                   else "now")
+            more = "" if self.patient else " (once more to quit without saving)"
+            _tell(f"\n{signal.Signals(signum).name}: stopping {how} and saving the run{more}…")
         elif self.saving or self.patient:
-            _tell("\nstopping and saving the checkpoint; it takes a moment…")
+            if not self.quiet:
+                _tell("\nstopping and saving the checkpoint; it takes a moment…")
         else:
             raise KeyboardInterrupt
 
@@ -345,6 +357,7 @@ def run(args: argparse.Namespace) -> int:
     control = TrainControl()
     stopper = _Stopper(control)
     stopper.patient = ctx.world_size > 1  # ranks stop together: a second signal waits
+    stopper.quiet = not ctx.is_writer
     with _stop_on_signals(stopper):
         try:
             return _run(args, control, stopper, ctx)
