@@ -311,3 +311,20 @@ def test_launcher_arguments_and_errors(capsys) -> None:
     assert "--rdzv-endpoint" in capsys.readouterr().err
     with pytest.raises(ValueError, match="rdzv-endpoint"):
         train_launch.torchrun_arguments(args)
+
+
+def test_a_nan_loss_ends_every_rank_and_keeps_the_last_finite_weights(corpus,
+                                                                     tmp_path) -> None:
+    out = tmp_path / "run"
+    done = subprocess.run(_command("--data", str(corpus), "--out", str(out), "--steps", "50",
+                                   "--batch-size", "4", "--lr", "1e9", "--grad-clip", "1e30",
+                                   "--nproc", "2", *MODEL),
+                          env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 1
+    err = done.stderr
+    assert err.count("error: the loss became nan") == 1  # rank 0 says it, once
+    assert "last finite weights (step 1) were saved" in err
+    state = read_checkpoint_state(out)
+    assert state["step"] == _metrics(out)[-1]["step"] == 1
+    assert torch.isfinite(torch.cat([p.flatten() for p in
+                                     load_checkpoint_model(out).parameters()])).all()
