@@ -60,7 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int, default=None,
                         help="instead: the first --sizes model and the global --batch-size "
                         "in 1 process and in N ranks (DDP, torch.distributed.run): tokens/s "
-                        "of each and the scaling efficiency")
+                        "of each and the scaling efficiency (--threads T: T threads for "
+                        "the one process, T ÷ N per rank; default: cores, cores ÷ N)")
 
 
 class _Block(nn.Module):

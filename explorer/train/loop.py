@@ -8,6 +8,12 @@ ends it at once, abandoning a running step (the weights stay at the last complet
 step, so however long a step is, the caller can save right away). All state
 lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
+
+Under torchrun, ``trainer.distribute(ctx)`` (``explorer.train.distributed``) makes it one
+rank of several: each step draws the global batch with the shared seeded generator and
+trains on this rank's slots of it through DistributedDataParallel (``no_sync`` on the
+accumulation micro-steps before the last); the reported loss and the validation loss
+are means over all ranks, and a stop takes effect on every rank at the same step.
 """
 
 from __future__ import annotations
