@@ -11,8 +11,11 @@ processes: when one ends with an error it stops the others and the run ends.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+
+from explorer.train.distributed import available_cores
 
 OPTIONS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint", "rdzv_id")
 
@@ -113,6 +116,10 @@ def launch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    # each rank sets its own threads (cores ÷ local ranks, or --threads); saying so here
+    # spares torchrun's warning that it chose 1
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, available_cores() // args.nproc
+                                                     if args.nproc else 1)))
     try:
         run(parse_args(torchrun))
     except ChildFailedError as exc:
