@@ -10,7 +10,8 @@ norms, an MLP and AdamW, in fp32. The headline ``ratio`` is the median over roun
 our tokens/s ÷ the reference's; each round's ratio is printed with how busy the rest of
 the machine was (from /proc/stat), contended rounds marked. Then the Train panel trains
 offscreen while a 1 ms timer measures the GUI thread's largest gap between event-loop
-ticks (target < 100 ms).
+ticks (target < 100 ms). With ``--nproc N``: one process against N ranks instead
+(``explorer.bench.train_ranks``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--gui-seconds", type=float, default=4.0,
                         help="how long to measure the GUI thread (0: skip)")
+    parser.add_argument("--nproc", type=int, default=None,
+                        help="instead: the first --sizes model and the global --batch-size "
+                        "in 1 process and in N ranks (DDP, torch.distributed.run): tokens/s "
+                        "of each and the scaling efficiency (--threads T: T threads for "
+                        "the one process, T ÷ N per rank; default: cores, cores ÷ N)")
 
 
 class _Block(nn.Module):
@@ -237,6 +243,10 @@ def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if getattr(args, "nproc", None) is not None:
+        from explorer.bench import train_ranks
+
+        return train_ranks.run(args)
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)

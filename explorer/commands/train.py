@@ -5,6 +5,12 @@ Writes ``OUT/metrics.jsonl`` (one JSON object per step) and ``OUT/checkpoint/``
 stop at once (a running step is abandoned), save once and unlock. Exit codes: 0 done,
 1 failure (message on stderr), 128 + the signal's number when stopped by a signal
 (130 Ctrl+C, 143 SIGTERM, 129 SIGHUP).
+
+Under torchrun (``torchrun --nproc-per-node N -m explorer train …`` or ``--nproc N``,
+``explorer.commands.train_launch``) every process runs this command as one rank
+(``explorer.train.distributed``): rank 0 alone writes, a signal stops all ranks together
+at the end of a step (rank 0 saves once, the others wait at a barrier), and a rank that
+fails ends the run with the last checkpoint kept.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from explorer.commands import train_launch as launch
 from explorer.train import (
     TASKS,
     CheckpointError,
@@ -31,6 +40,7 @@ from explorer.train import (
     TrainingDiverged,
     find_checkpoint,
     new_trainer,
+    read_checkpoint_state,
     resolve_options,
     resume_trainer,
     sample_text,
@@ -38,6 +48,7 @@ from explorer.train import (
 from explorer.train.checkpoint import METRICS_FILE, remove_stale_temporaries, truncate_metrics
 from explorer.train.control import StopRequested
 from explorer.train.devices import DEVICE_CHOICES, PRECISIONS, precision_label, resolve_device
+from explorer.train.distributed import SINGLE, DistContext, is_peer_failure
 from explorer.train.keep import after_divergence, save_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
@@ -58,7 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="run folder for the checkpoint and metrics.jsonl")
     p.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR")
     p.add_argument("--steps", type=int, help="total optimisation steps (default 1000)")
-    p.add_argument("--batch-size", type=int, help="sequences per step (default 32)")
+    p.add_argument("--batch-size", type=int, help="sequences per step, per rank and "
+                   "micro-step (default 32)")
+    p.add_argument("--grad-accum", type=int, help="gradient accumulation: micro-steps per "
+                   "step (default 1); global batch = batch size × ranks × this")
     p.add_argument("--lr", type=float, help="peak learning rate (default 1e-3)")
     p.add_argument("--warmup", type=int, help="warmup steps (default min(100, steps/10))")
     p.add_argument("--weight-decay", type=float, help="AdamW weight decay (default 0.01)")
@@ -93,6 +107,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--n-kv-heads", type=int, help="key/value heads, dividing H (fewer than "
                    "H: grouped-query attention, an extension)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--threads", type=int, help="CPU threads per process (default: torch's "
+                   "choice; under torchrun: cores ÷ local processes)")
+    launch.add_arguments(p)
 
 
 def _config(o: dict[str, Any]) -> TrainConfig:
@@ -100,7 +117,8 @@ def _config(o: dict[str, Any]) -> TrainConfig:
     if log_every is None:  # every step on the CPU; on a GPU fewer syncs pay off
         log_every = 1 if resolve_device(o["device"]).type == "cpu" else 10
     return TrainConfig(
-        task=o["task"], steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"],
+        task=o["task"], steps=o["steps"], batch_size=o["batch_size"],
+        grad_accum=o["grad_accum"], lr=o["lr"],
         warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
         p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
         seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
@@ -111,7 +129,8 @@ def _config(o: dict[str, Any]) -> TrainConfig:
 # Options a resumed run takes (they change how it continues) and options it refuses
 # (the model, the tokenizer and the data split are fixed by the checkpoint).
 RESUME_APPLIES = {
-    "steps": "steps", "batch_size": "batch size", "lr": "learning rate", "warmup": "warmup",
+    "steps": "steps", "batch_size": "batch size", "grad_accum": "accumulation steps",
+    "lr": "learning rate", "warmup": "warmup",
     "weight_decay": "weight decay", "grad_clip": "gradient clip", "p_mask": "p_mask",
     "val_every": "validation interval", "log_every": "log interval", "bf16": "bf16",
     "tf32": "tf32",
@@ -150,14 +169,39 @@ def _apply_resume_options(trainer: Trainer, args: argparse.Namespace) -> list[st
     return changes
 
 
-def _build(args: argparse.Namespace, control: TrainControl
+def _keep_global_batch(trainer: Trainer, args: argparse.Namespace, world_size: int,
+                       state: dict[str, Any]) -> list[str]:
+    """A run resumed with another number of ranks keeps its global batch (so it goes on
+    drawing the same examples) when the per-rank batch can be chosen to: returns what
+    changed. --batch-size or --grad-accum given: they are taken as they are."""
+    saved_ranks, saved_global = state.get("ranks", 1), state.get("global_batch")
+    if saved_ranks == world_size or not saved_global:
+        return []
+    cfg = trainer.config
+    if args.batch_size is None and args.grad_accum is None:
+        per_rank, rest = divmod(int(saved_global), world_size * cfg.grad_accum)
+        if per_rank >= 1 and rest == 0 and per_rank != cfg.batch_size:
+            before, cfg.batch_size = cfg.batch_size, per_rank
+            return [f"batch size {before} -> {per_rank} per rank, so that the global batch "
+                    f"stays {saved_global} on {world_size} rank(s) instead of {saved_ranks}"]
+    now = cfg.batch_size * world_size * cfg.grad_accum
+    if now == saved_global:
+        return []
+    return [f"global batch {saved_global} -> {now} ({world_size} rank(s) instead of "
+            f"{saved_ranks})"]
+
+
+def _build(args: argparse.Namespace, control: TrainControl, ctx: DistContext = SINGLE
            ) -> tuple[Trainer, Path, dict[str, Any], list[str]]:
     options = resolve_options(None if args.resume else args.preset, vars(args))
     if args.resume:
         out = Path(args.out or args.resume)
+        state = read_checkpoint_state(args.resume, verify=False)
         trainer = resume_trainer(args.resume, device=args.device, data=args.data,
                                  control=control)
-        return trainer, out, options, _apply_resume_options(trainer, args)
+        changes = _apply_resume_options(trainer, args)
+        changes += _keep_global_batch(trainer, args, ctx.world_size, state)
+        return trainer, out, options, changes
     if not options["data"]:
         raise ValueError("--data is required: a text file or a bundled data set name")
     if not args.out:
@@ -203,15 +247,22 @@ class _Stopper:
         self.control = control
         self.signum: int | None = None
         self.saving = False
+        self.patient = False  # several ranks: never interrupt (they stop together)
+        self.quiet = False  # ranks other than 0 say nothing
 
     def __call__(self, signum: int, frame: object) -> None:
         if self.signum is None:
             self.signum = signum
             self.control.stop()
-            _tell(f"\n{signal.Signals(signum).name}: stopping now and saving the run "
-                  "(once more to quit without saving)…")
-        elif self.saving:
-            _tell("\nsaving the checkpoint; it takes a moment…")
+            if self.quiet:
+                return
+            how = ("at the end of this step (all ranks together)" if self.patient
+                   else "now")
+            more = "" if self.patient else " (once more to quit without saving)"
+            _tell(f"\n{signal.Signals(signum).name}: stopping {how} and saving the run{more}…")
+        elif self.saving or self.patient:
+            if not self.quiet:
+                _tell("\nstopping and saving the checkpoint; it takes a moment…")
         else:
             raise KeyboardInterrupt
 
@@ -235,14 +286,16 @@ def _stop_on_signals(stopper: _Stopper) -> Iterator[None]:
 
 def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
            control: TrainControl) -> None:
+    writer = trainer.dist.is_writer  # rank 0 alone writes metrics and checkpoints
     tty = sys.stderr.isatty() and not quiet
-    log = MetricsLog(out / METRICS_FILE)
+    log = MetricsLog(out / METRICS_FILE) if writer else None
     last_val, last_draw = None, 0.0
     failed_save = False
     try:
         for r in trainer.steps(control, save_every=save_every):
             try:
-                log.write(r)
+                if log is not None:
+                    log.write(r)
             except OSError as exc:
                 if not failed_save:
                     _say(quiet, f"\nwarning: cannot write {log.path} ({exc.strerror or exc}); "
@@ -257,14 +310,17 @@ def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
             elif not tty and r.val_loss is not None:
                 _say(quiet, progress_line(r, trainer.config.steps, last_val))
             if save_every and r.step % save_every == 0 and not trainer.done:
-                saved = save_run(trainer, out, roots=[])
-                if not saved.ok and not failed_save:
-                    _say(quiet, f"\nwarning: {saved.message.split(', nor')[0]}; training "
-                         "continues and the run is saved at the end")
-                    failed_save = True
+                if writer:
+                    saved = save_run(trainer, out, roots=[])
+                    if not saved.ok and not failed_save:
+                        _say(quiet, f"\nwarning: {saved.message.split(', nor')[0]}; "
+                             "training continues and the run is saved at the end")
+                        failed_save = True
+                trainer.dist.barrier()  # no rank goes on before the checkpoint is written
     finally:
         try:
-            log.close()
+            if log is not None:
+                log.close()
         except OSError:
             pass
         if tty:
@@ -287,25 +343,65 @@ def _remove_if_unused(folder: Path, created: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        ctx = DistContext.from_env()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if launch.wanted(args):
+        if ctx.world_size > 1:
+            print("error: --nproc/--nnodes start torchrun; this already runs under it "
+                  "(leave them out)", file=sys.stderr)
+            return 1
+        return launch.launch(args)
     control = TrainControl()
     stopper = _Stopper(control)
+    stopper.patient = ctx.world_size > 1  # ranks stop together: a second signal waits
+    stopper.quiet = not ctx.is_writer
     with _stop_on_signals(stopper):
-        return _run(args, control, stopper)
+        try:
+            return _run(args, control, stopper, ctx)
+        finally:
+            ctx.stop()
 
 
-def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper) -> int:
+def _start(args: argparse.Namespace, ctx: DistContext) -> None:
+    """Threads and the process group of this rank (a plain process: threads only when
+    asked for). ``args.device`` becomes this rank's device (its own GPU under CUDA)."""
+    if ctx.world_size == 1:
+        if args.threads is not None:
+            n, _ = ctx.threads(args.threads)
+            torch.set_num_threads(n)
+        return
+    args.device = ctx.device(args.device)
+    n, why = ctx.threads(args.threads)
+    torch.set_num_threads(n)
+    device = resolve_device(args.device)
+    ctx.start(device)
+    _say(args.quiet or not ctx.is_writer,
+         f"distributed: {ctx.world_size} ranks ({ctx.local_world_size} on this node), "
+         f"backend {ctx.backend}; {n} CPU thread(s) per rank ({why})")
+
+
+def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper,
+         ctx: DistContext = SINGLE) -> int:
     trainer = None
+    writer = ctx.is_writer
+    who = "" if writer else f"rank {ctx.rank}: "
     out = Path(args.out or args.resume or ".")
-    created = bool(args.out or args.resume) and not out.exists()
+    created = writer and bool(args.out or args.resume) and not out.exists()
     lock = None
+    args.quiet = args.quiet or not writer  # the other ranks only report errors
     try:
         if args.resume:
             find_checkpoint(args.resume)  # a clear error before anything is created
-        if args.out or args.resume:  # one writer per run folder
+        if writer and (args.out or args.resume):  # one writer per run folder
             lock = RunLock(out).acquire()
             remove_stale_temporaries(out)
-        trainer, out, options, changes = _build(args, control)
-        if args.resume:
+        _start(args, ctx)
+        trainer, out, options, changes = _build(args, control, ctx)
+        trainer.distribute(ctx)
+        if args.resume and writer:
             _say(args.quiet, f"resumed {args.resume} at step {trainer.step}")
             if truncate_metrics(out, trainer.step):
                 _say(args.quiet, f"{out / METRICS_FILE}: the steps after {trainer.step} "
@@ -319,53 +415,94 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper) -> 
         _say(args.quiet, f"precision: {label} ({trainer.precision_note})")
         if trainer.info.get("warning"):
             _say(args.quiet, f"warning: {trainer.info['warning']}")
+        cfg = trainer.config
+        _say(args.quiet, f"batch: {cfg.batch_size} per rank × {ctx.world_size} rank(s) × "
+             f"{cfg.grad_accum} accumulation step(s) = global batch {trainer.global_batch}")
         _train(trainer, out, options["save_every"], args.quiet, control)
         stopped = control.stopped and not trainer.done
-        if stopped and trainer.step == (trainer.saved[0] if trainer.saved else 0):
-            print(f"stopped at step {trainer.step}: nothing new to save"
-                  + (f"; the checkpoint in {trainer.saved[1]} is kept" if trainer.saved else ""),
-                  file=sys.stderr)
-            return stopper.exit_code
-        stopper.saving = True
-        saved = save_run(trainer, out)
-        if not saved.ok or saved.rescued:
-            print(f"error: {saved.message}", file=sys.stderr)
-            return stopper.exit_code if stopped else 1
-        if stopped:
-            print(f"stopped at step {trainer.step}; checkpoint saved to {saved.path}; "
-                  f"continue with --resume {out}", file=sys.stderr)
-            return stopper.exit_code
-        h = trainer.history
-        val = f", validation loss {h.val_loss[-1]:.4f}" if h.val_loss else ""
-        rate = format_rate(trainer.tokens / max(trainer.elapsed_s, 1e-9))
-        _say(args.quiet, f"done: step {trainer.step}, loss {h.loss[-1]:.4f}{val}, "
-             f"{rate}, {format_duration(trainer.elapsed_s)}; checkpoint in {saved.path}")
-        _say(args.quiet, f"sample: {sample_text(trainer)}")
-        return 0
+        if not writer:
+            ctx.barrier()  # wait for rank 0's checkpoint (rank 0 then meets us here)
+            return stopper.exit_code if stopped else 0
+        code = _finish(args, trainer, out, stopped, stopper)
+        ctx.barrier()
+        return code
     except StopRequested:
-        print("stopped before the first step: nothing to save", file=sys.stderr)
+        print(f"{who}stopped before the first step: nothing to save", file=sys.stderr)
         return stopper.exit_code
     except KeyboardInterrupt:
         kept = f"; the checkpoint in {trainer.saved[1]} is kept" if trainer and trainer.saved \
             else ""
-        print(f"\ninterrupted: quit without saving{kept}", file=sys.stderr)
+        print(f"\n{who}interrupted: quit without saving{kept}", file=sys.stderr)
         return stopper.exit_code
     except OutOfMemory as exc:
+        if ctx.active:  # the other ranks cannot go on: the run ends here
+            print(f"error: rank {ctx.rank} of {ctx.world_size}: {exc} The run ends"
+                  f"{_kept(trainer)}.", file=sys.stderr)
+            return 1
         saved = save_run(trainer, out) if trainer is not None and trainer.step else None
         print(f"error: {exc}" + (f" {saved.message}; continue with --resume "
               f"{saved.path.parent} --batch-size N or --device cpu." if saved and saved.ok
               else ""), file=sys.stderr)
         return 1
-    except TrainingDiverged as exc:
-        outcome = after_divergence(trainer, out) if trainer is not None else None
-        print(f"error: {exc}" + (f" {outcome.message[0].upper()}{outcome.message[1:]}."
-                                 if outcome else ""), file=sys.stderr)
+    except TrainingDiverged as exc:  # (every rank sees the same mean loss: all end here)
+        outcome = after_divergence(trainer, out) if trainer is not None and writer else None
+        if writer:
+            print(f"error: {exc}" + (f" {outcome.message[0].upper()}{outcome.message[1:]}."
+                                     if outcome else ""), file=sys.stderr)
+        if ctx.active:
+            ctx.barrier()  # the others wait for that save
         return 1
     except (RunLocked, CheckpointError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {who}{exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if not (ctx.active and is_peer_failure(exc)):
+            raise
+        print(f"error: {who}another rank of the {ctx.world_size} stopped or cannot be "
+              f"reached ({_first_line(exc)}); the run ends at step "
+              f"{trainer.step if trainer else 0}{_kept(trainer)}", file=sys.stderr)
         return 1
     finally:
         if lock is not None:
             lock.release()
-        if trainer is None or trainer.saved is None:
+        if writer and (trainer is None or trainer.saved is None):
             _remove_if_unused(out, created)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _kept(trainer: Trainer | None) -> str:
+    if trainer is None or trainer.saved is None:
+        return "; no checkpoint was written"
+    step, folder = trainer.saved
+    return (f"; the checkpoint of step {step} in {folder} is kept: continue with "
+            f"--resume {Path(folder).parent}")
+
+
+def _finish(args: argparse.Namespace, trainer: Trainer, out: Path, stopped: bool,
+            stopper: _Stopper) -> int:
+    """Rank 0 (or the only process) after the loop: save once and say how it ended."""
+    if stopped and trainer.step == (trainer.saved[0] if trainer.saved else 0):
+        print(f"stopped at step {trainer.step}: nothing new to save"
+              + (f"; the checkpoint in {trainer.saved[1]} is kept" if trainer.saved else ""),
+              file=sys.stderr)
+        return stopper.exit_code
+    stopper.saving = True
+    saved = save_run(trainer, out)
+    if not saved.ok or saved.rescued:
+        print(f"error: {saved.message}", file=sys.stderr)
+        return stopper.exit_code if stopped else 1
+    if stopped:
+        print(f"stopped at step {trainer.step}; checkpoint saved to {saved.path}; "
+              f"continue with --resume {out}", file=sys.stderr)
+        return stopper.exit_code
+    h = trainer.history
+    val = f", validation loss {h.val_loss[-1]:.4f}" if h.val_loss else ""
+    rate = format_rate(trainer.tokens / max(trainer.elapsed_s, 1e-9))
+    _say(args.quiet, f"done: step {trainer.step}, loss {h.loss[-1]:.4f}{val}, "
+         f"{rate}, {format_duration(trainer.elapsed_s)}; checkpoint in {saved.path}")
+    _say(args.quiet, f"sample: {sample_text(trainer)}")
+    return 0

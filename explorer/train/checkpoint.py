@@ -107,6 +107,8 @@ def _write(trainer: Trainer, folder: Path) -> None:
         "tokens": trainer.tokens,
         "elapsed_s": trainer.elapsed_s,
         "device": str(trainer.device),
+        "ranks": trainer.dist.world_size,  # processes that trained it (global batch below)
+        "global_batch": trainer.global_batch,
         "train_config": trainer.config.to_dict(),
         "info": trainer.info,
         "optimizer": optim_json,

@@ -166,12 +166,19 @@ class TrainingData:
 
     def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
         """A random minibatch from the training part."""
+        return self.batch_at(self.draw_indices(batch_size, generator))
+
+    def draw_indices(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """``n`` random training examples (window starts for text), drawn with
+        ``generator``: the ids only, nothing is read yet (``batch_at`` reads them)."""
+        return torch.randint(0, self.n_train, (n,), generator=generator)
+
+    def batch_at(self, indices: torch.Tensor) -> Batch:
+        """The minibatch of the training examples ``indices`` (from ``draw_indices``)."""
         if self.task in ("next-token", "masked"):
-            starts = torch.randint(0, self.n_train, (batch_size,), generator=generator)
-            x = self.train_ids[starts[:, None] + torch.arange(self.l_max)].long()
+            x = self.train_ids[indices[:, None] + torch.arange(self.l_max)].long()
             return Batch(x, None, n_tokens=x.numel())
-        pick = torch.randint(0, self.n_train, (batch_size,), generator=generator)
-        return self._rows(self.train_idx[pick])
+        return self._rows(self.train_idx[indices])
 
     def val_batches(self, batch_size: int, max_examples: int = 512) -> list[Batch]:
         """The fixed validation minibatches (the same every time)."""

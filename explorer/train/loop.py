@@ -8,6 +8,12 @@ ends it at once, abandoning a running step (the weights stay at the last complet
 step, so however long a step is, the caller can save right away). All state
 lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
+
+Under torchrun, ``trainer.distribute(ctx)`` (``explorer.train.distributed``) makes it one
+rank of several: each step draws the global batch with the shared seeded generator and
+trains on this rank's slots of it through DistributedDataParallel (``no_sync`` on the
+accumulation micro-steps before the last); the reported loss and the validation loss
+are means over all ranks, and a stop takes effect on every rank at the same step.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from explorer.train.devices import (
     resolve_device,
     resolve_precision,
 )
+from explorer.train.distributed import SINGLE, DistContext, shard_slots
 from explorer.train.objectives import TASKS, batch_loss
 
 
@@ -52,7 +59,8 @@ class TrainConfig:
 
     task: str = "next-token"
     steps: int = 1000
-    batch_size: int = 32
+    batch_size: int = 32  # per rank and micro-step (global: × ranks × grad_accum)
+    grad_accum: int = 1  # micro-steps whose gradients add up to one step
     lr: float = 1e-3
     min_lr_ratio: float = 0.1
     warmup_steps: int | None = None  # None: min(100, steps // 10)
@@ -73,7 +81,7 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}: use one of {', '.join(TASKS)}")
-        for name in ("steps", "batch_size", "log_every"):
+        for name in ("steps", "batch_size", "grad_accum", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not self.lr > 0 or not math.isfinite(self.lr):
@@ -118,6 +126,10 @@ class StepResult:
     tokens: int
     val_loss: float | None = None
     precision: str | None = None  # fp32 or bf16, as the step ran
+    batch_per_rank: int | None = None  # the global batch = batch_per_rank × ranks × grad_accum
+    ranks: int | None = None
+    grad_accum: int | None = None
+    global_batch: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -156,6 +168,31 @@ def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str,
     ]
 
 
+class _TaskEntry(torch.nn.Module):
+    """The model with ``classify`` reachable through ``forward``, so that DDP sees
+    (and synchronises) every pass the task makes."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args: Any, classify: bool = False) -> torch.Tensor:
+        return self.model.classify(*args) if classify else self.model(*args)
+
+
+class _Replicated:
+    """What ``batch_loss`` calls during a distributed step: the DDP-wrapped model."""
+
+    def __init__(self, ddp: torch.nn.Module) -> None:
+        self.ddp = ddp
+
+    def __call__(self, *args: Any) -> torch.Tensor:
+        return self.ddp(*args)
+
+    def classify(self, *args: Any) -> torch.Tensor:
+        return self.ddp(*args, classify=True)
+
+
 class Trainer:
     """A model, its data, its optimiser and its progress: one run."""
 
@@ -190,6 +227,29 @@ class Trainer:
         self.saved: tuple[int, Any] | None = None  # (step, folder) of the newest checkpoint
         self._armed = False  # a stop request abandons the work now running (see steps)
         self._val: list | None = None
+        self.dist: DistContext = SINGLE  # which rank of how many (see distribute)
+        self._replicated: _Replicated | None = None
+
+    def distribute(self, ctx: DistContext) -> Trainer:
+        """Train as rank ``ctx.rank`` of ``ctx.world_size`` (the process group started):
+        the model is wrapped in DistributedDataParallel for the training steps, while
+        ``self.model`` stays the plain module (validation, samples, checkpoints)."""
+        self.dist = ctx
+        if ctx.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            cuda = self.device.type == "cuda"
+            ddp = DistributedDataParallel(
+                _TaskEntry(self.model), device_ids=[self.device.index] if cuda else None,
+                find_unused_parameters=self.config.task == "classify",
+            )
+            self._replicated = _Replicated(ddp)
+        return self
+
+    @property
+    def global_batch(self) -> int:
+        """Examples per optimisation step: per-rank batch × ranks × accumulation steps."""
+        return self.config.batch_size * self.dist.world_size * self.config.grad_accum
 
     @property
     def device_label(self) -> str:
@@ -229,43 +289,77 @@ class Trainer:
 
     # -- evaluation ------------------------------------------------------------------
     def evaluate(self, control: TrainControl | None = None) -> float:
-        """Mean loss over the fixed validation batches (masks drawn with a fixed seed)."""
+        """Mean loss over the fixed validation examples (batch means weighted by their
+        examples; masks drawn with a fixed seed).
+
+        With several ranks each evaluates every world_size-th batch and the sums are
+        added up over the ranks: the same mean as one process's, in a share of the time."""
         if self._val is None:
             batches = self.data.val_batches(self.config.batch_size, self.config.val_examples)
             self._val = [b.to(self.device) for b in batches]
         gen = torch.Generator().manual_seed(self.config.seed + 2)
         was_training = self.model.training
         self.model.eval()
-        total = torch.zeros((), device=self.device)
-        count = 0
+        total = torch.zeros(2, device=self.device)  # Σ loss × examples, examples
+        ctx = self.dist
         try:
             with torch.no_grad(), precision_autocast(self.device, self.precision):
-                for batch in self._val:
-                    if control is not None and control.stopped:
+                for i, batch in enumerate(self._val):
+                    if control is not None and control.stopped and not ctx.active:
                         break
+                    if i % ctx.world_size != ctx.rank:  # another rank's batch
+                        if self.config.task == "masked":  # its masks, drawn all the same
+                            torch.rand(batch.x.shape, generator=gen)
+                        continue
                     loss = batch_loss(
                         self.model, batch, self.config.task, self.data.mask_id,
                         self.config.p_mask, gen,
                     )
-                    total += loss.float()
-                    count += 1
+                    total[0] += loss.float() * batch.x.shape[0]
+                    total[1] += batch.x.shape[0]
         finally:
             self.model.train(was_training)
-        return float(total) / max(1, count)
+        loss_sum, count = ctx.sum(total).tolist()
+        return loss_sum / max(1.0, count)
 
     # -- training --------------------------------------------------------------------
     def _train_step(self, lr: float) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """One optimisation step's gradients: this rank's micro-batches of the global
+        batch (``distributed.shard_slots``); with DDP the gradients are averaged over the
+        ranks on the last micro-step only (``no_sync`` on the others)."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch = self.data.train_batch(self.config.batch_size, self.batch_gen).to(self.device)
-        with precision_autocast(self.device, self.precision):
-            loss = batch_loss(
-                self.model, batch, self.config.task, self.data.mask_id,
-                self.config.p_mask, self.mask_gen,
-            )
-        loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.config.grad_clip)
-        return loss.detach(), grad_norm.detach(), batch.n_tokens
+        cfg, ctx = self.config, self.dist
+        indices = self.data.draw_indices(self.global_batch, self.batch_gen)
+        slots = shard_slots(indices, ctx.rank, ctx.world_size, cfg.grad_accum)
+        model = self._replicated if self._replicated is not None else self.model
+        total = torch.zeros((), device=self.device)
+        n_tokens = 0
+        for a, ids in enumerate(slots):
+            batch = self.data.batch_at(ids).to(self.device)
+            self._skip_masks(ctx.rank, batch)  # the masks of the slots before this rank's
+            last = a == len(slots) - 1
+            sync = (self._replicated.ddp.no_sync() if self._replicated is not None and not last
+                    else contextlib.nullcontext())
+            with sync:
+                with precision_autocast(self.device, self.precision):
+                    loss = batch_loss(
+                        model, batch, cfg.task, self.data.mask_id, cfg.p_mask, self.mask_gen,
+                    )
+                (loss / len(slots) if len(slots) > 1 else loss).backward()
+            self._skip_masks(ctx.world_size - 1 - ctx.rank, batch)  # and after it
+            total += loss.detach()
+            n_tokens += batch.n_tokens
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        loss = total / len(slots) if len(slots) > 1 else total
+        return loss, grad_norm.detach(), n_tokens * ctx.world_size
+
+    def _skip_masks(self, slots: int, batch: Any) -> None:
+        """Draw (and drop) the masks of ``slots`` other ranks' micro-batches, so that every
+        slot of the global batch gets the masks it would get in one process."""
+        if self.config.task == "masked":
+            for _ in range(slots):
+                torch.rand(batch.x.shape, generator=self.mask_gen)
 
     def _diverged(self, loss: float, grad_norm: float, lr: float) -> TrainingDiverged:
         what = "loss" if not math.isfinite(loss) else "gradient norm"
@@ -288,7 +382,7 @@ class Trainer:
         """Let ``control.stop()`` abandon a running step: checked before every module's
         forward pass and as each parameter's gradient arrives, while ``_armed`` (during a
         step or a validation, not while the caller uses the model between steps)."""
-        if control is None:
+        if control is None or self.dist.active:  # ranks stop together, between steps
             yield
             return
 
@@ -361,8 +455,9 @@ class Trainer:
         start = time.perf_counter()
         elapsed_before = self.elapsed_s
         window: deque[tuple[float, int, int]] = deque([(start, self.tokens, self.step)])
+        ctx = self.dist
         while self.step < cfg.steps:
-            if control is not None and control.between_steps():
+            if control is not None and ctx.any(control.between_steps(), self.device):
                 break
             lr = learning_rate(self.step, cfg)
             log_now = (
@@ -386,8 +481,9 @@ class Trainer:
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
-                if log_now:
-                    loss_v, norm_v = (torch.stack([acc_loss, acc_norm]) / n_acc).tolist()
+                if log_now:  # (the mean over the ranks: the same on every rank)
+                    both = ctx.sum(torch.stack([acc_loss, acc_norm]))
+                    loss_v, norm_v = (both / (n_acc * ctx.world_size)).tolist()
                     if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
                         self.optimizer.zero_grad(set_to_none=True)
                         raise self._diverged(loss_v, norm_v, lr)
@@ -405,7 +501,7 @@ class Trainer:
                 with self._oom_guard():
                     try:
                         self._armed = True
-                        val = self.evaluate(control)
+                        val = self.evaluate(None if ctx.active else control)
                     except StopRequested:
                         val = None
                     finally:
@@ -427,6 +523,8 @@ class Trainer:
                 step=self.step, loss=loss_v, lr=lr, grad_norm=norm_v, tokens_per_s=tps,
                 elapsed_s=self.elapsed_s, eta_s=per_step * (cfg.steps - self.step),
                 tokens=self.tokens, val_loss=val, precision=self.precision,
+                batch_per_rank=cfg.batch_size, ranks=ctx.world_size, grad_accum=cfg.grad_accum,
+                global_batch=self.global_batch,
             )
             self.history.add(result)
             yield result

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "vocab_size": None,
     "steps": 1000,
     "batch_size": 32,
+    "grad_accum": 1,
     "lr": 1e-3,
     "warmup": None,
     "weight_decay": 0.01,

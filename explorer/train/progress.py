@@ -29,7 +29,8 @@ def format_rate(tokens_per_s: float) -> str:
 def progress_line(
     r: StepResult, total: int, last_val: float | None = None, width: int = 24
 ) -> str:
-    """'step 120/1000 |█████░░░| 12% loss 2.314 val 2.401 lr 1.0e-03 45.1k tok/s 0:12<1:30'."""
+    """'step 120/1000 |█████░░░| 12% loss 2.314 val 2.401 lr 1.0e-03 45.1k tok/s 0:12<1:30'
+    (and ' batch 8×2×1=16' with several ranks or accumulation)."""
     frac = min(1.0, r.step / max(1, total))
     filled = int(round(frac * width))
     bar = "█" * filled + "░" * (width - filled)
@@ -38,8 +39,16 @@ def progress_line(
     return (
         f"step {r.step}/{total} |{bar}| {frac:4.0%} loss {r.loss:.4f}{val_text} "
         f"lr {r.lr:.1e} {format_rate(r.tokens_per_s)} "
-        f"{format_duration(r.elapsed_s)}<{format_duration(r.eta_s)}"
+        f"{format_duration(r.elapsed_s)}<{format_duration(r.eta_s)}{batch_text(r)}"
     )
+
+
+def batch_text(r: StepResult) -> str:
+    """' batch 8×2×1=16' (per rank × ranks × accumulation = global) when a run has
+    several ranks or accumulates; '' for a plain run."""
+    if (r.ranks or 1) == 1 and (r.grad_accum or 1) == 1:
+        return ""
+    return f" batch {r.batch_per_rank}×{r.ranks}×{r.grad_accum}={r.global_batch}"
 
 
 class MetricsLog:
