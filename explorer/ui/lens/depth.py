@@ -1,0 +1,77 @@
+"""The target token's probability and rank over depth at one position (the lens column
+clicked): two pyqtgraph plots sharing the residual points as their x axis.
+
+Public API (``DepthPlot``, a ``pg.GraphicsLayoutWidget``): ``show_column(lens, position,
+title)``; ``clear()``; ``probs``/``ranks`` (numpy, what is drawn; ranks 1-based);
+``export_parts()``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+from explorer.analysis import LensResult
+from explorer.ui.lens.grid import short_point
+from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
+
+PROB_PEN = pg.mkPen("#2563eb", width=3)
+RANK_PEN = pg.mkPen("#dc2626", width=3)
+
+
+class DepthPlot(pg.GraphicsLayoutWidget):
+    """P(target) and its rank at every residual point of one position."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.setMinimumHeight(170)
+        self.title = self.addLabel("Click a column of the grid: the target's probability and "
+                                   "rank over depth", row=0, col=0, colspan=2, size="13pt",
+                                   color="#111")
+        self.prob_plot = self.addPlot(row=1, col=0)
+        self.rank_plot = self.addPlot(row=1, col=1)
+        tick_font = self.font()
+        tick_font.setPointSize(12)
+        for plot, name in ((self.prob_plot, "P(target)"), (self.rank_plot, "rank of target")):
+            plot.setLabel("left", name, **{"font-size": "12pt", "color": "#111"})
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setTextPen("#111")
+                axis.setPen("#555")
+                axis.setTickFont(tick_font)
+        self.rank_plot.invertY(True)
+        self.probs = np.zeros(0)
+        self.ranks = np.zeros(0)
+
+    def clear_plot(self) -> None:
+        self.prob_plot.clear()
+        self.rank_plot.clear()
+        self.probs = np.zeros(0)
+        self.ranks = np.zeros(0)
+
+    def show_column(self, lens: LensResult, position: int, title: str) -> None:
+        column = lens.column(position)
+        self.probs = column["probs"].double().numpy()
+        self.ranks = column["ranks"].double().numpy() + 1
+        x = np.arange(len(self.probs), dtype=float)
+        self.prob_plot.clear()
+        self.rank_plot.clear()
+        self.prob_plot.plot(x, self.probs, pen=PROB_PEN, symbol="o", symbolSize=9,
+                            symbolBrush="#2563eb", name="P(target)")
+        self.rank_plot.plot(x, self.ranks, pen=RANK_PEN, symbol="o", symbolSize=9,
+                            symbolBrush="#dc2626", name="rank of target")
+        self.prob_plot.setYRange(0, 1, padding=0.05)
+        self.rank_plot.setYRange(1, max(2.0, float(np.nanmax(self.ranks))), padding=0.05)
+        ticks = [[(i, short_point(p.label)) for i, p in enumerate(lens.points)]]
+        for plot in (self.prob_plot, self.rank_plot):
+            plot.getAxis("bottom").setTicks(ticks)
+            plot.setXRange(-0.3, len(x) - 0.7, padding=0)
+        self.title.setText(title, size="13pt", color="#111")
+
+    def export_parts(self) -> ViewParts:
+        return ViewParts(self, Caption(self.title.text or "Target over depth"), None,
+                         curve_series(self))
