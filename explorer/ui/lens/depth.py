@@ -25,7 +25,7 @@ class DepthPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.setMinimumHeight(170)
+        self.setMinimumHeight(140)
         self.title = self.addLabel("Click a column of the grid: the target's probability and "
                                    "rank over depth", row=0, col=0, colspan=2, size="13pt",
                                    color="#111")

@@ -39,7 +39,7 @@ class ProjectionView(pg.PlotWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background="w")
-        self.setMinimumSize(420, 320)
+        self.setMinimumSize(300, 200)
         self.plot_item = self.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.2)
         tick_font = self.font()
