@@ -44,12 +44,16 @@ class DepthPlot(pg.GraphicsLayoutWidget):
                 axis.setPen("#555")
                 axis.setTickFont(tick_font)
         self.rank_plot.invertY(True)
+        self.prob_curve = self.prob_plot.plot([], [], pen=PROB_PEN, symbol="o", symbolSize=9,
+                                              symbolBrush="#2563eb", name="P(target)")
+        self.rank_curve = self.rank_plot.plot([], [], pen=RANK_PEN, symbol="o", symbolSize=9,
+                                              symbolBrush="#dc2626", name="rank of target")
         self.probs = np.zeros(0)
         self.ranks = np.zeros(0)
 
     def clear_plot(self) -> None:
-        self.prob_plot.clear()
-        self.rank_plot.clear()
+        self.prob_curve.setData([], [])
+        self.rank_curve.setData([], [])
         self.probs = np.zeros(0)
         self.ranks = np.zeros(0)
 
@@ -58,12 +62,8 @@ class DepthPlot(pg.GraphicsLayoutWidget):
         self.probs = column["probs"].double().numpy()
         self.ranks = column["ranks"].double().numpy() + 1
         x = np.arange(len(self.probs), dtype=float)
-        self.prob_plot.clear()
-        self.rank_plot.clear()
-        self.prob_plot.plot(x, self.probs, pen=PROB_PEN, symbol="o", symbolSize=9,
-                            symbolBrush="#2563eb", name="P(target)")
-        self.rank_plot.plot(x, self.ranks, pen=RANK_PEN, symbol="o", symbolSize=9,
-                            symbolBrush="#dc2626", name="rank of target")
+        self.prob_curve.setData(x, self.probs)
+        self.rank_curve.setData(x, self.ranks)
         self.prob_plot.setYRange(0, 1, padding=0.05)
         self.rank_plot.setYRange(1, max(2.0, float(np.nanmax(self.ranks))), padding=0.05)
         ticks = [[(i, short_point(p.label)) for i, p in enumerate(lens.points)]]

@@ -192,8 +192,31 @@ class LensGrid(QWidget):
         if not rows:
             width, height = 400, 120
         self._size = QSize(width, height)
+        self._cache_cells(rows, cols, fm)
         self.setMinimumSize(self._size)
         self.updateGeometry()
+
+    def _cache_cells(self, rows: int, cols: int, fm: QFontMetrics) -> None:
+        """What paint draws, computed once per change (not per paint): values, colours,
+        each cell's elided top-1 text and (A or B) its top-1 id."""
+        if not rows:
+            self._values = np.zeros((0, 0))
+            return
+        diff = self.mode == "A − B" and self.comparison is not None
+        if diff:
+            self._values = self.comparison.diff[:rows, :cols].double().numpy()
+            self._tops = None
+            self._rgba = diverging_rgba(self._values)
+        else:
+            result = self._result()
+            self._values = result.top_probs[:rows, :cols, 0].double().numpy()
+            self._tops = result.top_ids[:rows, :cols, 0].numpy()
+            self._rgba = pattern_lut()[
+                np.clip(np.nan_to_num(self._values) * 255 + 0.5, 0, 255).astype(np.intp)]
+        width = self._cell_w - 4
+        elide = Qt.TextElideMode.ElideRight
+        self._texts = [[fm.elidedText(self.cell_text(r, c), elide, width) for c in range(cols)]
+                       for r in range(rows)]
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
@@ -293,9 +316,7 @@ class LensGrid(QWidget):
             p.end()
             return
         diff = self.mode == "A − B" and self.comparison is not None
-        values = np.array([[self.cell_value(r, c) for c in range(cols)] for r in range(rows)])
-        rgba = diverging_rgba(values) if diff else pattern_lut()[
-            np.clip(np.nan_to_num(values) * 255 + 0.5, 0, 255).astype(np.intp)]
+        rgba = self._rgba
         fm = QFontMetrics(self._font)
         # column headers: the token each position reads
         p.setFont(self._bold)
@@ -315,11 +336,9 @@ class LensGrid(QWidget):
                 colour = QColor(*(int(v) for v in rgba[r, c]))
                 p.fillRect(rect, colour)
                 p.setPen(text_color_on(rgba[r, c]))
-                p.drawText(rect, Qt.AlignmentFlag.AlignCenter,
-                           fm.elidedText(self.cell_text(r, c), Qt.TextElideMode.ElideRight,
-                                         self._cell_w - 4))
-                top = int(self._result().top_ids[r, c, 0]) if not diff else None
-                if self._highlight is not None and top == self._highlight:
+                p.drawText(rect, Qt.AlignmentFlag.AlignCenter, self._texts[r][c])
+                if self._highlight is not None and self._tops is not None \
+                        and self._tops[r, c] == self._highlight:
                     p.setPen(QPen(SELECTION_COLOR, 3))
                     p.drawRect(rect.adjusted(2, 2, -2, -2))
         # the last row is the model's output: a line above it
@@ -416,7 +435,7 @@ class LensGrid(QWidget):
         rows, cols = self._shown()
         if not rows:
             return ViewParts(self, Caption("Logit lens"), None)
-        values = np.array([[self.cell_value(r, c) for c in range(cols)] for r in range(rows)])
+        values = self._values.copy()
         title = "Logit lens: the top-1 token at every residual point"
         if self.mode != "A":
             title += f" ({self.mode}; {self.note})"

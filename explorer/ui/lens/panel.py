@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QTimer
+
 from explorer.analysis import AnalysisError
 from explorer.analysis.common import stack_prefix
 from explorer.state.inputs import encode_text, input_roles
@@ -23,6 +25,8 @@ from explorer.ui.lens.jobs import LensJob, LensRequest, run_job
 from explorer.ui.lens.view import LensView
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TraceRunner
+
+KICK_MS = 30  # after a new trace, the analyses wait this long for the next keystroke
 
 
 def find_token(tokenizer: Any, vocab: list[str], text: str, n_vocab: int) -> int:
@@ -54,6 +58,10 @@ class LensTab(Panel):
         super().__init__(LensView(), scroll=False)
         self._runner = TraceRunner(run_job)
         self._runner.finished.connect(self._on_done)
+        # After a new trace, the analyses start once the window's own views are drawn
+        # (they are second in line), and fast typing sends only the last text.
+        self._kick = QTimer(interval=KICK_MS, singleShot=True)
+        self._kick.timeout.connect(self._submit)
         self._generation = 0
         self._follow_last = True
         self._stale = True  # the full analyses lag the trace (the tab was hidden)
@@ -63,6 +71,7 @@ class LensTab(Panel):
         self._labels_b: tuple[str, ...] = ()
         self._vocab: list[str] = []
         self.last_job: LensJob | None = None
+        self._unshown: set[int] = set()  # inner views that do not show last_job yet
         v = self.view
         v.shown.connect(self._on_shown)
         v.position_box.valueChanged.connect(self._on_position)
@@ -71,10 +80,11 @@ class LensTab(Panel):
         v.grid.column_clicked.connect(self._on_column)
         v.dla.head_clicked.connect(self._on_head)
         v.pca.row_selected.connect(self._on_pca_row)
+        v.views.currentChanged.connect(self._show_inner)
 
     # -- the panel protocol ----------------------------------------------------------------
     def refresh(self, session: Any) -> None:
-        self._submit()
+        self._kick.start()
 
     def refresh_selection(self, session: Any) -> None:
         step = session.step.name if session.step is not None else None
@@ -95,11 +105,16 @@ class LensTab(Panel):
             self.view.dla.clear(message)
             self.view.pca.show_message(message)
             self.view.depth.clear_plot()
+            self.view.grid.set_loss(None)
+            show = getattr(host, "show_token_loss", None)
+            if show is not None:
+                show(None, {}, "")
 
     def busy(self) -> bool:
-        return not self._runner.idle()
+        return self._kick.isActive() or not self._runner.idle()
 
     def shutdown(self) -> None:
+        self._kick.stop()
         self._runner.stop()
 
     # -- comparing -------------------------------------------------------------------------
@@ -199,8 +214,20 @@ class LensTab(Panel):
         self._show_loss(job, session)
         if not job.full:
             return
+        # the inner view in front now, the others when they come to the front
+        self._unshown = {0, 1, 2}
+        self._show_inner(self.view.views.currentIndex())
+
+    def _show_inner(self, index: int) -> None:
+        """Draw the last results in inner view ``index`` (0 lens, 1 attribution, 2 PCA)
+        if it does not show them yet."""
+        job = self.last_job
+        if job is None or not job.full or index not in self._unshown:
+            return
+        self._unshown.discard(index)
         v = self.view
-        if job.lens is not None:
+        labels, vocab = list(self._labels), self._vocab
+        if index == 0 and job.lens is not None:
             v.grid.set_lens(job.lens, labels, vocab)
             v.grid.set_column(job.position)
             if self._compare_text is not None:
@@ -211,19 +238,19 @@ class LensTab(Panel):
                     v.compare_note.setText(job.errors.get("compare", ""))
                     v.compare_note.show()
             self._show_depth(job)
-        else:
+        elif index == 0:
             v.grid.clear(job.errors.get("lens", "No lens."))
             v.depth.clear_plot()
-        if job.dla is not None:
+        elif index == 1 and job.dla is not None:
             target = job.dla.target
             kind = self._target_kind(job, job.position)
             v.dla.set_attribution(job.dla, f"logit of “{vocab[target]}” ({kind}) at position "
                                   f"{job.position} (reads “{labels[job.position]}”)")
-        else:
+        elif index == 1:
             v.dla.clear(job.errors.get("dla", "No attribution."))
-        if job.pca is not None:
+        elif index == 2 and job.pca is not None:
             self._show_pca(job, labels, vocab)
-        else:
+        elif index == 2:
             v.pca.show_message(job.errors.get("pca", "No projection."))
 
     def _target_kind(self, job: LensJob, t: int) -> str:

@@ -60,7 +60,8 @@ class ProjectionView(pg.PlotWidget):
         self.note = pg.TextItem("", color="#555", anchor=(0, 0))
         self._labels: list[str] = []
         self._tokens: list[int] = []
-        self._texts: list[pg.TextItem] = []
+        self._texts: list[pg.TextItem] = []  # the labels shown (the first of _pool)
+        self._pool: list[pg.TextItem] = []
         self._projection: Projection | None = None
         self._message = ""
         self._ringed: list[int] = []
@@ -80,16 +81,18 @@ class ProjectionView(pg.PlotWidget):
             xy = np.concatenate([xy, np.zeros((xy.shape[0], 1))], axis=1)
         self._xy = xy
         self.scatter.setData(x=xy[:, 0], y=xy[:, 1], data=list(range(len(xy))))
-        for item in self._texts:
-            self.plot_item.removeItem(item)
-        self._texts = []
-        if len(xy) <= MAX_LABELS:
-            for i, label in enumerate(self._labels):
-                item = pg.TextItem(label, color="#111", anchor=(0, 1))
-                item.setFont(self._label_font())
+        n_labels = len(xy) if len(xy) <= MAX_LABELS else 0
+        while len(self._pool) < n_labels:  # text items are reused: typing makes no new ones
+            item = pg.TextItem("", color="#111", anchor=(0, 1))
+            item.setFont(self._label_font())
+            self.plot_item.addItem(item)
+            self._pool.append(item)
+        for i, item in enumerate(self._pool):
+            item.setVisible(i < n_labels)
+            if i < n_labels:
+                item.setText(self._labels[i])
                 item.setPos(float(xy[i, 0]), float(xy[i, 1]))
-                self.plot_item.addItem(item)
-                self._texts.append(item)
+        self._texts = self._pool[:n_labels]
         ratio = projection.ratio.double().numpy()
         style = {"font-size": "13pt", "color": "#111"}
         self.plot_item.setLabel("bottom", f"PC1 ({100 * ratio[0]:.1f} % of the variance)",
@@ -107,8 +110,8 @@ class ProjectionView(pg.PlotWidget):
         self._message = message
         self.scatter.clear()
         self.rings.clear()
-        for item in self._texts:
-            self.plot_item.removeItem(item)
+        for item in self._pool:
+            item.setVisible(False)
         self._texts = []
         self._labels, self._tokens = [], []
         self.plot_item.setTitle(message, size="13pt", color="#555")

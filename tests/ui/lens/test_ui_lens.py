@@ -165,7 +165,9 @@ def test_a_bad_target_shows_a_message_not_a_traceback(window, qtbot) -> None:
     v.target_edit.setText("zebra-crossing")
     settle(window, tab)
     assert "not a token of this model's vocabulary" in v.grid.message
+    v.views.setCurrentIndex(1)  # an inner view shows the results when it comes to the front
     assert "not a token of this model's vocabulary" in v.dla.message
+    v.views.setCurrentIndex(0)
     assert "zebra-crossing" in v.target_note.text()
     assert v.grid.lens is None
     v.target_edit.setText("k")  # a real token: followed at every position
@@ -178,6 +180,7 @@ def test_a_bad_target_shows_a_message_not_a_traceback(window, qtbot) -> None:
     qtbot.keyClick(box, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: "empty" in v.grid.message, timeout=TIMEOUT)
     assert "empty" in v.dla.message and "empty" in v.pca.message
+    qtbot.waitUntil(lambda: window.tokens_view.token_shading() == {}, timeout=TIMEOUT)
 
 
 def test_a_classifier_says_it_has_no_token_output(window, qtbot) -> None:
@@ -190,6 +193,7 @@ def test_a_classifier_says_it_has_no_token_output(window, qtbot) -> None:
                       n_heads=2, n_layers=1, n_classes=3)
     window.show_model(LoadedModel(build_model(cfg).eval(), tok, "a classifier", "random"))
     qtbot.waitUntil(lambda: "classifier" in tab.view.grid.message, timeout=TIMEOUT)
+    tab.view.views.setCurrentIndex(1)
     assert "classifier" in tab.view.dla.message
 
 
