@@ -41,7 +41,8 @@ def settle(window, tab) -> None:
 
 
 def model_ids(window) -> list[int]:
-    return window.session.trace["embed.ids"][0].tolist()
+    prefix = "decoder." if window.session.arch == "encoder-decoder" else ""
+    return window.session.trace[f"{prefix}embed.ids"][0].tolist()
 
 
 @pytest.fixture
@@ -147,6 +148,9 @@ def test_selecting_a_pca_point_highlights_it_in_the_grid(window, qtbot) -> None:
     x, y = (float(c) for c in pca.projection.coords[row, :2])
     qtbot.wait(50)
     scene = pca.plot_item.vb.mapViewToScene(QPointF(x, y))
+    qtbot.mouseMove(pca.viewport(), pos=pca.mapFromScene(scene))
+    qtbot.waitUntil(lambda: pca.hovered_text != "", timeout=TIMEOUT)
+    assert f"(id {token})" in pca.hovered_text
     qtbot.mouseClick(pca.viewport(), Qt.MouseButton.LeftButton,
                      pos=pca.mapFromScene(scene))
     assert pca.selected == row and pca.highlighted() == [row]
@@ -262,3 +266,31 @@ def test_every_view_exports_its_numbers(window) -> None:
     v.views.setCurrentIndex(2)
     pca = v.export_parts()
     np.testing.assert_allclose(pca.table.values, v.pca.projection.coords.double().numpy())
+
+
+@pytest.mark.parametrize("arch", ["encoder", "encoder-decoder"])
+def test_the_other_architectures(open_window, qtbot, arch) -> None:
+    window = open_window(arch=arch, text="the king sings .")
+    window.app_qtbot = qtbot
+    tab = lens_tab(window)
+    job = tab.last_job
+    lens = tab.view.grid.lens
+    assert lens is not None and lens.ids.tolist() == model_ids(window)
+    probs = torch.softmax(window.session.logits[0].double(), dim=-1)
+    torch.testing.assert_close(lens.top_probs[-1].double(),
+                               probs.gather(1, lens.top_ids[-1]), rtol=1e-6, atol=1e-7)
+    assert job.loss is not None and window.tokens_view.token_shading()
+    if arch == "encoder":
+        assert job.loss.objective == "masked"
+        assert "MLM head" in job.errors["dla"]  # said in the view, not raised
+        tab.view.views.setCurrentIndex(1)
+        assert "not linear" in tab.view.dla.message
+    else:
+        assert job.loss.objective == "seq2seq" and job.dla is not None
+        dla = tab.view.dla
+        tab.view.views.setCurrentIndex(1)
+        rows = [r[0] for r in dla.head_rows()]
+        assert rows[:2] == ["L1", "L1 cross"]
+        qtbot.mouseClick(dla, Qt.MouseButton.LeftButton, pos=dla.cell_rect(1, 0).center())
+        assert window.session.step.name == "decoder.blocks.0.cross_attn.pattern"
+        assert window.tabs.currentWidget() is window.panel("Attention").widget
