@@ -181,10 +181,10 @@ class LensGrid(QWidget):
         rows, cols = self._shown()
         labels = [short_point(p.label) for p in self._lens.points] if self._lens else []
         self._left = max([fm.horizontalAdvance(s) for s in labels] + [60]) + 16
-        self._cell_h = fm.height() + 14
+        self._cell_h = fm.height() + 10
         widest = max([fm.horizontalAdvance(s) for s in self._column_labels()] + [0])
         self._cell_w = max(46, min(110, widest + 14))
-        self._top = fm.height() + 14
+        self._top = fm.height() + 10
         self._loss_h = 4 * fm.height() + 10 if self._loss is not None and self.mode == "A" else 0
         self._legend_h = fm.height() + 16 if rows else 0
         width = self._left + cols * self._cell_w + 16

@@ -294,9 +294,9 @@ class LensTab(Panel):
             return
         target = int(job.lens.targets[t])
         vocab = self._vocab
-        v.depth.show_column(job.lens, t, f"P(“{vocab[target]}”) and its rank over depth at "
-                            f"position {t} (reads “{self._labels[t]}”; "
-                            f"{self._target_kind(job, t)})")
+        v.depth.show_column(job.lens, t, [f"“{vocab[target]}”: P and rank by depth",
+                                          f"at t = {t} (reads “{self._labels[t]}”)",
+                                          f"target: {self._target_kind(job, t)}"])
 
     def _show_pca(self, job: LensJob, labels: list[str], vocab: list[str]) -> None:
         projection = job.pca
@@ -311,7 +311,7 @@ class LensTab(Panel):
             names = [vocab[i] for i in tokens]
             title = f"PCA of the token embeddings W_e ({len(tokens)} tokens)"
         v.pca.set_projection(projection, names, tokens, title)
-        t = v.grid.column
+        t = v.position_box.value()
         if 0 <= t < len(job.ids):
             v.pca.set_highlight(token=job.ids[t], position=t)
 

@@ -47,6 +47,7 @@ class ProjectionView(pg.PlotWidget):
         for side in ("left", "bottom"):
             axis = self.plot_item.getAxis(side)
             axis.setTickFont(tick_font)
+            axis.enableAutoSIPrefix(False)  # coordinates as they are, no "(x0.001)"
             axis.setTextPen("#111")
             axis.setPen("#555")
         self.scatter = pg.ScatterPlotItem(size=11, brush=POINT, pen=pg.mkPen("w", width=0.5),

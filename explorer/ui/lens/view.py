@@ -65,18 +65,21 @@ class LensView(QWidget):
         self.position_box.setToolTip("The position the attribution (and the depth plot) "
                                      "looks at; follows the last token until you pick one")
         self.target_edit = QLineEdit()
-        self.target_edit.setPlaceholderText("target: the next token")
+        self.target_edit.setPlaceholderText("next token")
         self.target_edit.setClearButtonEnabled(True)
         self.target_edit.setToolTip(
             "The token to follow: as the tokenizer spells it (␣ for a space) or #id. "
             "Empty: the actual next token, and the model's top-1 where none follows")
+        self.target_edit.setMinimumWidth(110)
         self.target_note = QLabel("")
+        self.target_note.setWordWrap(True)
         self.target_note.setStyleSheet("color: #b91c1c;")
         self.mode_box = QComboBox()
         self.mode_box.addItems(list(MODES))
         self.mode_box.setToolTip("Comparing two inputs: A, B or A − B on one colour scale")
         self.mode_box.currentTextChanged.connect(self._on_mode)
         self.compare_note = QLabel("")
+        self.compare_note.setWordWrap(True)
         self.compare_note.setStyleSheet("color: #5c4400;")
         self.mode_box.hide()
         self.compare_note.hide()
@@ -89,12 +92,14 @@ class LensView(QWidget):
         controls.addWidget(self.mode_box)
         controls.addWidget(self.compare_note, 2)
 
-        lens_page = QSplitter(Qt.Orientation.Vertical)
+        # the grid keeps the whole height (every point and the loss row in view) and
+        # scrolls along the text; the column's depth plot stands beside it
+        lens_page = QSplitter(Qt.Orientation.Horizontal)
         lens_page.addWidget(_scroll(self.grid))
         lens_page.addWidget(self.depth)
         lens_page.setStretchFactor(0, 3)
         lens_page.setStretchFactor(1, 1)
-        lens_page.setSizes([700, 200])
+        lens_page.setSizes([700, 300])
         self.lens_page = lens_page
 
         self.pca_source = QComboBox()
