@@ -56,8 +56,8 @@ class LensTab(Panel):
 
     def __init__(self) -> None:
         super().__init__(LensView(), scroll=False)
-        self._runner = TraceRunner(run_job)
-        self._runner.finished.connect(self._on_done)
+        self._runner: TraceRunner | None = None  # its thread starts with the first job
+        self._closed = False
         # After a new trace, the analyses start once the window's own views are drawn
         # (they are second in line), and fast typing sends only the last text.
         self._kick = QTimer(interval=KICK_MS, singleShot=True)
@@ -111,11 +111,14 @@ class LensTab(Panel):
                 show(None, {}, "")
 
     def busy(self) -> bool:
-        return self._kick.isActive() or not self._runner.idle()
+        return self._kick.isActive() or (self._runner is not None
+                                         and not self._runner.idle())
 
     def shutdown(self) -> None:
+        self._closed = True
         self._kick.stop()
-        self._runner.stop()
+        if self._runner is not None:
+            self._runner.stop()
 
     # -- comparing -------------------------------------------------------------------------
     def compare_with(self, text: str | None) -> None:
@@ -184,12 +187,17 @@ class LensTab(Panel):
             compare_ids=compare_ids)
 
     def _submit(self) -> None:
+        if self._closed:
+            return
         request = self._request()
         if request is None:
             return
         self._stale = not request.full
         if request.full:
             self._pca_key = (id(request.trace), request.pca_step)
+        if self._runner is None:
+            self._runner = TraceRunner(run_job)
+            self._runner.finished.connect(self._on_done)
         self._runner.submit(request)
 
     # -- results ---------------------------------------------------------------------------
