@@ -187,7 +187,10 @@ class LensGrid(QWidget):
         self._top = fm.height() + 10
         self._loss_h = 4 * fm.height() + 10 if self._loss is not None and self.mode == "A" else 0
         self._legend_h = fm.height() + 16 if rows else 0
-        width = self._left + cols * self._cell_w + 16
+        small = QFontMetrics(self._small)
+        legend = small.horizontalAdvance(self._legend_text()) + 160 + 10
+        summary = small.horizontalAdvance(self.loss_summary()) if self._loss_h else 0
+        width = self._left + max(cols * self._cell_w, legend, summary) + 16
         height = self._top + rows * self._cell_h + self._loss_h + self._legend_h + 12
         if not rows:
             width, height = 400, 120
@@ -382,7 +385,7 @@ class LensGrid(QWidget):
             p.drawText(QRect(rect.left() - 6, rect.top() - line, self._cell_w, line),
                        Qt.AlignmentFlag.AlignCenter, f"{v:.1f}")
         p.setPen(TEXT_COLOR)
-        p.drawText(QRect(self._left, bar_area.bottom() + 4, max(600, cols * self._cell_w),
+        p.drawText(QRect(self._left, bar_area.bottom() + 4, self._size.width() - self._left,
                          line + 2),
                    Qt.AlignmentFlag.AlignLeft, self.loss_summary())
 
@@ -394,6 +397,13 @@ class LensGrid(QWidget):
                 "masked": "−log P(token | the rest), each token masked alone"}[loss.objective]
         return (f"per-token loss {what}: mean {loss.mean:.3f} nats · total {loss.total:.2f} "
                 f"nats over {loss.count} tokens")
+
+    def _legend_text(self) -> str:
+        if self.mode == "A − B" and self.comparison is not None:
+            return ("top-1 probability A − B: −1 … +1 (A's and B's top-1 tokens; A|B where "
+                    "they differ)")
+        return ("top-1 probability 0 … 1 · hover a cell for the top 5 · click a column for "
+                "depth · last row = the model's output")
 
     def _paint_legend(self, p: QPainter, y: int, diff: bool) -> None:
         fm = QFontMetrics(self._small)
@@ -408,10 +418,7 @@ class LensGrid(QWidget):
             p.fillRect(QRectF(rect.left() + i * width / steps, rect.top(), width / steps + 1,
                               rect.height()), QColor(*(int(c) for c in rgba)))
         p.setPen(TEXT_COLOR)
-        text = ("top-1 probability A − B: −1 … +1 (A's and B's top-1 tokens; A|B where they "
-                "differ)" if diff else
-                "top-1 probability 0 … 1 · hover a cell for the top 5 · click a column for "
-                "depth · last row = the model's output")
+        text = self._legend_text()
         p.drawText(QRect(rect.right() + 10, y, 2000, fm.height()),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
 

@@ -162,6 +162,7 @@ class LensTab(Panel):
             except AnalysisError as exc:
                 target_error = str(exc)
         v.target_note.setText(target_error)
+        v.target_note.setVisible(bool(target_error))
         v.position_box.blockSignals(True)
         v.position_box.setRange(0, max(0, len(ids) - 1))
         if self._follow_last:
@@ -237,7 +238,7 @@ class LensTab(Panel):
         labels, vocab = list(self._labels), self._vocab
         if index == 0 and job.lens is not None:
             v.grid.set_lens(job.lens, labels, vocab)
-            v.grid.set_column(job.position)
+            v.show_column(job.position)
             if self._compare_text is not None:
                 if job.lens_b is not None:
                     v.set_compare(job.lens_b, self._labels_b)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -36,7 +37,14 @@ from explorer.ui.lens.grid import MODES, LensGrid
 from explorer.ui.lens.jobs import PCA_LABELS, PCA_SOURCES
 from explorer.ui.lens.pca_view import ProjectionView
 from explorer.ui.widgets.export_parts import ViewParts
-from explorer.ui.widgets.style import scaled_font
+
+
+def _colour(label: QLabel, colour: str) -> None:
+    """The label's text colour (through its palette: a style sheet would pin its font
+    against the window's zoom)."""
+    palette = label.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+    label.setPalette(palette)
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -73,14 +81,15 @@ class LensView(QWidget):
         self.target_edit.setMinimumWidth(110)
         self.target_note = QLabel("")
         self.target_note.setWordWrap(True)
-        self.target_note.setStyleSheet("color: #b91c1c;")
+        _colour(self.target_note, "#b91c1c")
+        self.target_note.hide()
         self.mode_box = QComboBox()
         self.mode_box.addItems(list(MODES))
         self.mode_box.setToolTip("Comparing two inputs: A, B or A − B on one colour scale")
         self.mode_box.currentTextChanged.connect(self._on_mode)
         self.compare_note = QLabel("")
         self.compare_note.setWordWrap(True)
-        self.compare_note.setStyleSheet("color: #5c4400;")
+        _colour(self.compare_note, "#5c4400")
         self.mode_box.hide()
         self.compare_note.hide()
 
@@ -89,13 +98,15 @@ class LensView(QWidget):
         controls.addWidget(QLabel("target"))
         controls.addWidget(self.target_edit, 1)
         controls.addWidget(self.target_note, 2)
-        controls.addWidget(self.mode_box)
-        controls.addWidget(self.compare_note, 2)
+        compare_row = QHBoxLayout()  # shown while two inputs are compared
+        compare_row.addWidget(self.mode_box)
+        compare_row.addWidget(self.compare_note, 1)
 
         # the grid keeps the whole height (every point and the loss row in view) and
         # scrolls along the text; the column's depth plot stands beside it
         lens_page = QSplitter(Qt.Orientation.Horizontal)
-        lens_page.addWidget(_scroll(self.grid))
+        self.grid_area = _scroll(self.grid)
+        lens_page.addWidget(self.grid_area)
         lens_page.addWidget(self.depth)
         lens_page.setStretchFactor(0, 3)
         lens_page.setStretchFactor(1, 1)
@@ -126,10 +137,14 @@ class LensView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
+        layout.addLayout(compare_row)
         layout.addWidget(self.views, 1)
-        for w in (self.position_box, self.target_edit, self.target_note, self.mode_box,
-                  self.compare_note, self.pca_source, self.views.tabBar()):
-            w.setFont(scaled_font(w, 1.0))
+
+    def show_column(self, t: int) -> None:
+        """Select column t of the grid and scroll it into view."""
+        self.grid.set_column(t)
+        rect = self.grid.cell_rect(0, t)
+        self.grid_area.ensureVisible(rect.center().x(), 0, rect.width(), 0)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
