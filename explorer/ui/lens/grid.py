@@ -241,6 +241,10 @@ class LensGrid(QWidget):
                     for a, b in zip(self._labels[:n], self._labels_b[:n])]
         return self._labels
 
+    def header_width(self) -> int:
+        """The width of the row headers (they stay at the left edge of the view)."""
+        return self._left
+
     def cell_rect(self, row: int, col: int) -> QRect:
         return QRect(self._left + col * self._cell_w, self._top + row * self._cell_h,
                      self._cell_w, self._cell_h)
@@ -249,7 +253,7 @@ class LensGrid(QWidget):
         rows, cols = self._shown()
         col = (pos.x() - self._left) // self._cell_w
         row = (pos.y() - self._top) // self._cell_h
-        if pos.x() < self._left or not 0 <= col < cols:
+        if pos.x() < self._frozen_left() + self._left or not 0 <= col < cols:
             return None
         return (int(row) if 0 <= row < rows and pos.y() >= self._top else -1), int(col)
 
@@ -330,10 +334,6 @@ class LensGrid(QWidget):
                        fm.elidedText(label, Qt.TextElideMode.ElideRight, self._cell_w - 4))
         p.setFont(self._font)
         for r in range(rows):
-            header = QRect(0, self._top + r * self._cell_h, self._left - 8, self._cell_h)
-            p.setPen(TEXT_COLOR)
-            p.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                       short_point(self._lens.points[r].label))
             for c in range(cols):
                 rect = self.cell_rect(r, c)
                 colour = QColor(*(int(v) for v in rgba[r, c]))
@@ -358,7 +358,30 @@ class LensGrid(QWidget):
             self._paint_loss(p, bottom, cols)
             bottom += self._loss_h
         self._paint_legend(p, bottom + 6, diff)
+        self._paint_row_headers(p, rows)
         p.end()
+
+    def _frozen_left(self) -> int:
+        """Where the row headers stand: the left edge of the part in view (they stay put
+        while the grid scrolls along the text)."""
+        return max(0, self.visibleRegion().boundingRect().left())
+
+    def _paint_row_headers(self, p: QPainter, rows: int) -> None:
+        x0 = self._frozen_left()
+        p.fillRect(QRect(x0, 0, self._left, self._top + rows * self._cell_h + self._loss_h),
+                   QColor("white"))
+        p.setFont(self._font)
+        p.setPen(TEXT_COLOR)
+        for r in range(rows):
+            header = QRect(x0, self._top + r * self._cell_h, self._left - 8, self._cell_h)
+            p.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       short_point(self._lens.points[r].label))
+        if self._loss_h:
+            p.setFont(self._small)
+            y = self._top + rows * self._cell_h + 6  # as _paint_loss's bar area
+            line = QFontMetrics(self._small).height()
+            p.drawText(QRect(x0, y, self._left - 8, 3 * line - 4),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "loss")
 
     def _paint_loss(self, p: QPainter, y0: int, cols: int) -> None:
         loss = self._loss
@@ -369,9 +392,6 @@ class LensGrid(QWidget):
         finite = values[np.isfinite(values)]
         top = float(finite.max()) if finite.size else 1.0
         bar_area = QRect(self._left, y0 + 6, cols * self._cell_w, 3 * line - 4)
-        p.setPen(TEXT_COLOR)
-        p.drawText(QRect(0, bar_area.top(), self._left - 8, bar_area.height()),
-                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "loss")
         p.fillRect(bar_area, QColor("#f8fafc"))
         for c in range(min(cols, values.size)):
             v = values[c]

@@ -57,6 +57,7 @@ class LensRequest:
     mask_id: int | None = None
     specials: frozenset[int] = frozenset()
     compare_ids: tuple[int, ...] | None = None  # input B of the comparison, if any
+    compare_trace: Any = field(default=None, compare=False, repr=False)  # B's, if recorded
 
 
 @dataclass
@@ -133,7 +134,8 @@ def run_job(request: LensRequest) -> LensJob:
                               targets=targets)
         if request.compare_ids is not None:
             try:
-                job.lens_b = logit_lens(model, request.compare_ids, context=context)
+                job.lens_b = logit_lens(model, request.compare_ids, context=context,
+                                        trace=request.compare_trace)
             except AnalysisError as exc:
                 job.errors["compare"] = f"input B: {exc}"
         job.dla = direct_logit_attribution(model, request.ids, position,

@@ -67,6 +67,8 @@ class LensTab(Panel):
         self._stale = True  # the full analyses lag the trace (the tab was hidden)
         self._pca_key: tuple | None = None
         self._compare_text: str | None = None
+        self._compare_b: tuple[tuple[int, ...], tuple[str, ...], Any] | None = None  # from
+        # the session's text B (refresh_compare): its ids, labels and trace
         self._labels: tuple[str, ...] = ()
         self._labels_b: tuple[str, ...] = ()
         self._vocab: list[str] = []
@@ -124,9 +126,26 @@ class LensTab(Panel):
     def compare_with(self, text: str | None) -> None:
         """Show input B (``text``; None or "" for none) beside the text in the lens grid."""
         self._compare_text = text or None
+        self._compare_b = None
         if self._compare_text is None:
             self.view.set_compare(None, ())
         self._submit()
+
+    def refresh_compare(self, session: Any) -> None:
+        """The session's second text B (``session.compare``) changed: compare with its
+        trace once it is recorded, stop when B is cleared."""
+        b = getattr(session, "compare", None)
+        if b is None or not b.active:
+            if self._compare_b is not None or self._compare_text is not None:
+                self.compare_with(None)
+            return
+        if not b.ready:
+            return
+        prefix = stack_prefix(session.cfg)
+        ids = tuple(int(i) for i in b.trace[f"{prefix}embed.ids"][0].tolist())
+        self._compare_text = None
+        self._compare_b = (ids, tuple(b.labels), b.trace)
+        self._kick.start()
 
     # -- requests --------------------------------------------------------------------------
     def _visible(self) -> bool:
@@ -170,8 +189,10 @@ class LensTab(Panel):
         v.position_box.blockSignals(False)
         step = session.step.name if session.step is not None else None
         specials = frozenset(int(i) for i in (session.tokenizer.special_ids or {}).values())
-        compare_ids = None
-        if self._compare_text is not None:
+        compare_ids, compare_trace = None, None
+        if self._compare_b is not None:
+            compare_ids, self._labels_b, compare_trace = self._compare_b
+        elif self._compare_text is not None:
             role = input_roles(cfg)[0]
             encoded = encode_text(session.tokenizer, self._compare_text, role,
                                   int(cfg.l_max))
@@ -185,7 +206,7 @@ class LensTab(Panel):
             target_error=target_error, position=v.position_box.value(),
             pca_source=v.pca_source.currentData(), pca_step=step, full=full,
             mask_id=(session.tokenizer.special_ids or {}).get("mask"), specials=specials,
-            compare_ids=compare_ids)
+            compare_ids=compare_ids, compare_trace=compare_trace)
 
     def _submit(self) -> None:
         if self._closed:
@@ -239,7 +260,7 @@ class LensTab(Panel):
         if index == 0 and job.lens is not None:
             v.grid.set_lens(job.lens, labels, vocab)
             v.show_column(job.position)
-            if self._compare_text is not None:
+            if self._compare_text is not None or self._compare_b is not None:
                 if job.lens_b is not None:
                     v.set_compare(job.lens_b, self._labels_b)
                 else:

@@ -106,6 +106,9 @@ class LensView(QWidget):
         # scrolls along the text; the column's depth plot stands beside it
         lens_page = QSplitter(Qt.Orientation.Horizontal)
         self.grid_area = _scroll(self.grid)
+        # the row headers stay at the left edge: repaint the whole grid on scrolling
+        self.grid_area.horizontalScrollBar().valueChanged.connect(
+            lambda _v: self.grid.update())
         lens_page.addWidget(self.grid_area)
         lens_page.addWidget(self.depth)
         lens_page.setStretchFactor(0, 3)
@@ -144,7 +147,9 @@ class LensView(QWidget):
         """Select column t of the grid and scroll it into view."""
         self.grid.set_column(t)
         rect = self.grid.cell_rect(0, t)
-        self.grid_area.ensureVisible(rect.center().x(), 0, rect.width(), 0)
+        # in view right of the row headers that stay at the left edge
+        self.grid_area.ensureVisible(rect.center().x(), 0,
+                                     rect.width() // 2 + self.grid.header_width(), 0)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

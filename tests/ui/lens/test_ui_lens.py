@@ -100,6 +100,8 @@ def test_the_last_lens_row_is_the_output_views_distribution(window) -> None:
 def test_clicking_a_column_plots_the_target_over_depth(window, qtbot) -> None:
     tab = lens_tab(window)
     grid, depth = tab.view.grid, tab.view.depth
+    assert grid.column == len(grid.lens.ids) - 1  # the last position, scrolled into view
+    tab.view.grid_area.horizontalScrollBar().setValue(0)
     qtbot.mouseClick(grid, Qt.MouseButton.LeftButton, pos=grid.cell_rect(1, 2).center())
     assert grid.column == 2 and tab.view.position_box.value() == 2
     lens = grid.lens
@@ -159,6 +161,7 @@ def test_selecting_a_pca_point_highlights_it_in_the_grid(window, qtbot) -> None:
     assert len(cells) == int((top == token).sum())
     # and the other way: a column of the grid rings its token in the scatter
     v.views.setCurrentIndex(0)
+    v.grid_area.horizontalScrollBar().setValue(0)
     qtbot.mouseClick(v.grid, Qt.MouseButton.LeftButton, pos=v.grid.cell_rect(0, 1).center())
     assert pca.highlighted() == [tokens.index(model_ids(window)[1])]
 
@@ -294,3 +297,33 @@ def test_the_other_architectures(open_window, qtbot, arch) -> None:
         qtbot.mouseClick(dla, Qt.MouseButton.LeftButton, pos=dla.cell_rect(1, 0).center())
         assert window.session.step.name == "decoder.blocks.0.cross_attn.pattern"
         assert window.tabs.currentWidget() is window.panel("Attention").widget
+
+
+def test_the_sessions_text_b_compares_in_the_grid(window) -> None:
+    """``refresh_compare`` (the window calls it when the session's text B changes) takes
+    B's recorded trace; B cleared ends the comparison."""
+    from types import SimpleNamespace
+
+    from explorer.trace import record
+
+    tab = lens_tab(window)
+    session = window.session
+    b_ids = window.session.tokenizer.encode("the kind singer").ids
+    _, trace_b = record(session.model, torch.tensor([b_ids]))
+    labels_b = tuple(session.tokenizer.token_strings(b_ids))
+    session.compare = SimpleNamespace(active=True, ready=True, trace=trace_b,
+                                      labels=labels_b)
+    try:
+        tab.refresh_compare(session)
+        settle(window, tab)
+        assert tab.last_job.lens_b.ids.tolist() == list(b_ids)
+        grid = tab.view.grid
+        assert grid.comparison is not None and not tab.view.mode_box.isHidden()
+        expected = logit_lens(session.model, b_ids)
+        assert torch.equal(tab.last_job.lens_b.top_ids, expected.top_ids)
+        session.compare = SimpleNamespace(active=False, ready=False, trace=None, labels=())
+        tab.refresh_compare(session)
+        settle(window, tab)
+        assert grid.comparison is None and tab.view.mode_box.isHidden()
+    finally:
+        del session.compare
