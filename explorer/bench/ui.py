@@ -6,6 +6,8 @@
 - ``edit_to_update_ms``: a keystroke in the text box to every view (step heatmap,
   attention, output, tokens, step list) updated and the window's pending paints flushed,
   median and 95th percentile over ``--edits`` edits.
+- ``--tab TITLE`` (e.g. Lens): that tab stays open while typing, and ``edit_to_tab_ms``
+  times each keystroke until the tab has also finished its own work (``Panel.busy``).
 - ``step_change_ms``: a Right key press to the new step painted, over ``--steps`` presses.
 - ``gpt2_typing``: a GPT-2-small-sized random decoder (12 layers, 12 heads, d_e 768,
   N_V 50257) in the window, its text ``--gpt2-lengths`` tokens long (64 and 256): one
@@ -38,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fresh processes for the startup timings (3)")
     parser.add_argument("--arch", default="decoder",
                         choices=("decoder", "encoder", "encoder-decoder"))
+    parser.add_argument("--tab", default=None, metavar="TITLE",
+                        help="keep this tab open while typing (e.g. Lens); also times each "
+                        "keystroke until that tab has finished its work (edit_to_tab_ms)")
     add_typing_arguments(parser)
 
 
@@ -105,12 +110,24 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
     window.session.select_name(
         "decoder.blocks.0.attn.pattern" if args.arch == "encoder-decoder"
         else "blocks.0.attn.pattern")
+    tab = None
+    if getattr(args, "tab", None):
+        tab = window.panel(args.tab)  # KeyError names a tab that does not exist
+        window.tabs.setCurrentWidget(tab.widget)
     app.processEvents()
+
+    def tab_idle() -> None:
+        """Sleep in the event loop until the open tab has finished its work."""
+        while tab is not None and tab.busy():
+            loop = QEventLoop()
+            QTimer.singleShot(2, loop.quit)
+            loop.exec()
 
     box = window.inputs.text
     box.setFocus()
     box.moveCursor(box.textCursor().MoveOperation.End)
-    edit_ms = []
+    edit_ms, tab_ms = [], []
+    tab_idle()
     for i in range(args.edits):
         key = Qt.Key.Key_Backspace if i % 2 else Qt.Key.Key_A
         expected = window.session.generation
@@ -135,6 +152,10 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
         window.views_updated.disconnect(updated)
         app.processEvents()  # the paints the updates asked for
         edit_ms.append((time.perf_counter() - start) * 1000)
+        if tab is not None:
+            tab_idle()
+            app.processEvents()  # the tab's paints
+            tab_ms.append((time.perf_counter() - start) * 1000)
 
     window.focus_steps()
     window.session.first_step()
@@ -153,6 +174,9 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
         "step_change_ms": _summary(step_ms),
         "trace_steps": n_steps,
     }
+    if tab is not None:
+        result["open_tab"] = args.tab
+        result["edit_to_tab_ms"] = _summary(tab_ms)
     window.close()
     window.deleteLater()
     app.processEvents()

@@ -4,6 +4,7 @@ special and unknown tokens, chunk boundaries, gaps) and the read-out under the p
 from __future__ import annotations
 
 import html
+import math
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QCursor
@@ -19,6 +20,7 @@ SPECIAL_COLOUR = "#e9d5ff"
 UNK_COLOUR = "#fecaca"
 CHUNK_COLOUR = "#dc2626"
 GAP_COLOUR = "#9ca3af"
+LOSS_RED = (239, 68, 68)  # the background of a token as surprising as a uniform guess
 SHORT_LABELS = {
     "char": "char",
     "word": "word",
@@ -80,7 +82,7 @@ class TokenRendering:
                 parts.append(self._gap_html(enc.text[pos:s]))
             if self._l_max and i and i % self._l_max == 0:
                 parts.append(f'<b style="color:{CHUNK_COLOUR}">┃</b>')
-            colour = (
+            colour = self._loss_colour(i) or (
                 UNK_COLOUR if tid == unk else SPECIAL_COLOUR if tid in specials else COLOURS[i % 2]
             )
             piece = enc.text[s:e]
@@ -98,6 +100,18 @@ class TokenRendering:
         if not parts:
             return f'<i style="color:{GAP_COLOUR}">(no tokens: type some text)</i>'
         return "<div style='line-height:140%'>" + "".join(parts) + "</div>"
+
+    def _loss_colour(self, i: int) -> str | None:
+        """The background of token i by its loss (white 0 → red at log N_V, the loss of a
+        uniform guess), or None where no loss is shown for it."""
+        value = self._shading.get(i)
+        if value is None or i >= len(self._tokens) or self._shading_ids.get(i) != \
+                self._tokens[i][0]:
+            return None
+        scale = max(math.log(max(self._tok.vocab_size, 2)), 1e-9) if self._tok else 1.0
+        f = min(1.0, max(0.0, value / scale))
+        r, g, b = (round(255 + f * (c - 255)) for c in LOSS_RED)
+        return f"#{r:02x}{g:02x}{b:02x}"
 
     @staticmethod
     def _gap_html(text: str) -> str:
@@ -118,6 +132,8 @@ class TokenRendering:
         name = self._tok.special_name(tid) if self._tok else None
         extra = f" (special: {name})" if name else ""
         a, b = self._enc.offsets[i]
+        loss = self._shading.get(i) if self._loss_colour(i) is not None else None
+        extra += f"\nloss −log P = {loss:.3f} nats" if loss is not None else ""
         QToolTip.showText(
             QCursor.pos(),
             f"token {i + 1}: id {tid}{extra}\n“{visible(s)}”  characters {a}–{b}",

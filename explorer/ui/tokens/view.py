@@ -73,6 +73,9 @@ class TokenizationWidget(TokenRendering, QWidget):
         self._poll_timer = QTimer(self, interval=30)
         self._poll_timer.timeout.connect(self._on_poll)
         self._compare: dict[str, Tokenizer] = {}  # one tokenizer per kind, for compare_box
+        self._shading: dict[int, float] = {}  # token index -> loss in nats (set_token_shading)
+        self._shading_ids: dict[int, int] = {}
+        self._shading_what = ""
 
         self.kind_box = QComboBox()
         for kind in KINDS:
@@ -188,6 +191,21 @@ class TokenizationWidget(TokenRendering, QWidget):
         self._compare = {}
         if self.compare_box.isChecked():
             self._train_compare()
+
+    def set_token_shading(self, values: dict[int, float] | None, ids: dict[int, int],
+                          what: str = "") -> None:
+        """Colour behind each token by its loss: ``values`` maps the index of a token of the
+        text to −log P in nats (None or {} clears); ``ids`` the token id each value belongs
+        to (a token that changed since keeps its usual colour); ``what`` the objective."""
+        self._shading = dict(values or {})
+        self._shading_ids = dict(ids)
+        self._shading_what = what
+        self._render()
+
+    def token_shading(self) -> dict[int, str]:
+        """Token index -> the background colour its loss gives it (for tests)."""
+        return {i: self._loss_colour(i) for i in range(len(self._tokens))
+                if self._loss_colour(i) is not None}
 
     def shown_tokens(self) -> list[tuple[int, str]]:
         """(id, display string) of the tokens drawn (for tests and export)."""

@@ -14,6 +14,7 @@ keeps a list and calls, for each panel:
 - ``may_replace_model(what) -> bool`` before the user's choice of another model replaces
   the one shown (False: keep it; the panel has said why);
 - ``confirm_close() -> bool`` when the window is about to close (False keeps it open);
+- ``busy() -> bool``: still computing for the current trace (``bench ui --tab``);
 - ``shutdown()`` once, when the window closes (stop timers and threads).
 
 ``Panel`` implements each as doing nothing, so a feature overrides only what it needs.
@@ -50,6 +51,15 @@ class PanelHost(Protocol):
 
     def set_input_text(self, text: str) -> None:
         """Replace the typed text (the inspector follows it)."""
+
+    def show_tab(self, title: str) -> None:
+        """Bring the tab titled ``title`` to the front."""
+
+    def show_token_loss(self, values: dict[int, float] | None, ids: dict[int, int],
+                        objective: str) -> None:
+        """Colour the tokens of the Input panel by their loss: ``values`` maps the index of
+        a token of the text to its loss in nats (None clears), ``ids`` the token id each
+        value was computed for (a token that changed since is not coloured)."""
 
 
 class Panel:
@@ -93,6 +103,10 @@ class Panel:
 
     def confirm_close(self) -> bool:
         return True
+
+    def busy(self) -> bool:
+        """True while the panel still computes for the current trace (off the GUI thread)."""
+        return False
 
     def shutdown(self) -> None:
         stop: Any = getattr(self.view, "shutdown", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from explorer.ui.attention.panel import AttentionTab
 from explorer.ui.infer.tab import InferenceTab
+from explorer.ui.lens.panel import LensTab
 from explorer.ui.output.panel import OutputTab
 from explorer.ui.tokens.lab import TokenizerTab
 from explorer.ui.train.tab import TrainTab
@@ -13,4 +14,5 @@ from explorer.ui.widgets.panel import Panel
 
 def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
-    return [AttentionTab(), OutputTab(), InferenceTab(), TrainTab(), TokenizerTab()]
+    return [AttentionTab(), OutputTab(), LensTab(), InferenceTab(), TrainTab(),
+            TokenizerTab()]

@@ -53,6 +53,13 @@ class PanelHosting:
     def set_input_text(self, text: str) -> None:
         self.inputs.text.setPlainText(text)
 
+    def show_tab(self, title: str) -> None:
+        self.tabs.setCurrentWidget(self.panel(title).widget)
+
+    def show_token_loss(self, values: dict[int, float] | None, ids: dict[int, int],
+                        objective: str) -> None:
+        self.tokens_view.set_token_shading(values, ids, objective)
+
     def _tell_panels_text_edited(self, _text: str = "") -> None:
         for panel in self.panels:
             panel.text_edited()
