@@ -1,0 +1,388 @@
+"""Activation patching and head importance: sweeps of many intervened runs, batched.
+
+Activation patching, clean → corrupted, as the ROME and IOI papers define it: run the
+corrupted text and replace one activation by the clean text's run; the metric is the
+logit difference logit[target] − logit[other] at the last position, normalised so that
+0 is the corrupted run and 1 the clean run:
+    (LD_patched − LD_corrupted) / (LD_clean − LD_corrupted).
+Sweeps: the residual stream entering each layer at each position ("resid"), each
+layer's attention and MLP output at each position ("attn_out", "mlp_out"), each head's
+output Y^h over all positions ("head_out", layers × heads).
+
+Batched: a patch at layer L changes nothing before L, so its run starts from the
+corrupted run's residual stream entering layer L (recorded once). The runs of a batch
+enter the stack at their own layer (the batch grows layer by layer) and only the last
+position is read out. ``batched=False`` runs one full forward pass per patch through the
+hook points (what a notebook loop does; the benchmark's baseline and the tests'
+reference).
+
+Head importance: each head zero- (or mean-) ablated in turn, the change of the text's
+next-token loss, all (layer, head) runs as a few batches of the text.
+
+Sweeps take ``progress(done, total)`` and ``cancelled()`` callables so that a window can
+run them on a worker thread; ``SweepCancelled`` is raised when ``cancelled()`` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from explorer.analysis.common import (
+    AnalysisError,
+    Ids,
+    Inputs,
+    check_token,
+    check_token_output,
+    model_device,
+    prepare,
+)
+from explorer.analysis.interventions import (
+    AblateHead,
+    Patch,
+    functions_attached,
+    resid_step,
+    run_intervened,
+    stack_module,
+)
+from explorer.core.models import TransformerModel
+from explorer.trace import record
+
+SWEEP_SITES = ("resid", "attn_out", "mlp_out", "head_out")
+SITE_LABELS = {"resid": "residual stream", "attn_out": "attention output",
+               "mlp_out": "MLP output", "head_out": "head output"}
+BATCH_BYTES = 1 << 29  # activations of one batch of patched runs (512 MiB)
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+
+
+class SweepCancelled(Exception):
+    """The sweep was stopped by its ``cancelled()`` check."""
+
+
+@dataclass(frozen=True)
+class PatchingResult:
+    """One sweep: ``values`` the normalised metric per (layer, position) or (layer, head),
+    ``logit_diffs`` the patched runs' logit differences (same shape)."""
+
+    site: str
+    values: torch.Tensor
+    logit_diffs: torch.Tensor
+    clean_diff: float
+    corrupted_diff: float
+
+    @property
+    def columns(self) -> str:
+        return "head" if self.site == "head_out" else "position"
+
+
+@dataclass(frozen=True)
+class HeadImportance:
+    """Loss of the text with each head ablated (layers, heads), the loss without, and
+    their difference (positive: the head helps)."""
+
+    mode: str
+    losses: torch.Tensor
+    base_loss: float
+
+    @property
+    def delta(self) -> torch.Tensor:
+        return self.losses - self.base_loss
+
+
+@dataclass(frozen=True)
+class _Spec:
+    site: str
+    layer: int
+    position: int | None = None
+    head: int | None = None
+
+
+def _tick(progress: Progress | None, cancelled: Cancelled | None, done: int,
+          total: int) -> None:
+    if cancelled is not None and cancelled():
+        raise SweepCancelled("the sweep was cancelled")
+    if progress is not None:
+        progress(done, total)
+
+
+def rows_per_batch(model: TransformerModel, length: int, logits: bool = False) -> int:
+    """How many runs of ``length`` tokens one batch holds within ``BATCH_BYTES``."""
+    cfg = model.cfg
+    heads = max(b.attn.n_heads for b in stack_module(model, None).blocks) if cfg.n_layers \
+        else 1
+    per = length * (8 * cfg.d_e + 3 * cfg.d_mlp + 3 * heads * length)
+    if logits:
+        per += 2 * length * cfg.vocab_size
+    return max(1, BATCH_BYTES // (4 * per))
+
+
+# -- activation patching ------------------------------------------------------------------
+class _Setup:
+    """The clean and corrupted inputs, their runs and logit differences."""
+
+    def __init__(self, model: TransformerModel, clean: Ids, corrupted: Ids, target: int,
+                 other: int, sites: Sequence[str]) -> None:
+        cfg = model.cfg
+        if cfg.arch not in ("decoder", "encoder"):
+            raise AnalysisError("activation patching sweeps need a decoder- or encoder-only "
+                                "model")
+        check_token_output(cfg)
+        bad = [s for s in sites if s not in SWEEP_SITES]
+        if bad or not sites:
+            raise AnalysisError(f"sweep site {bad[0] if bad else None!r} is not one of "
+                                f"{', '.join(SWEEP_SITES)}")
+        self.model = model
+        self.clean = prepare(model, clean)
+        self.corrupted = prepare(model, corrupted)
+        if self.clean.length != self.corrupted.length:
+            raise AnalysisError(f"the clean text has {self.clean.length} tokens and the "
+                                f"corrupted one {self.corrupted.length}: activation "
+                                "patching needs texts of the same token length")
+        self.target = check_token(target, cfg)
+        self.other = check_token(other, cfg, "the other token")
+        if self.target == self.other:
+            raise AnalysisError("the target and the other token are the same: their logit "
+                                "difference is always 0")
+        self.blocks = stack_module(model, None).blocks
+        self.n_layers = len(self.blocks)
+        if self.n_layers == 0:
+            raise AnalysisError("this model has no layers to patch")
+        self.n_heads = self.blocks[0].attn.n_heads
+        resid = [resid_step(model, i) for i in range(self.n_layers)]
+        steps = {"resid": resid, "attn_out": self._names("attn.out"),
+                 "mlp_out": self._names("mlp.out"), "head_out": self._names("attn.head_out")}
+        clean_names = sorted({"logits", *(n for s in sites for n in steps[s])})
+        _, self.clean_trace = record(model, self.clean.x, names=clean_names)
+        _, self.corrupted_trace = record(model, self.corrupted.x, names=["logits", *resid])
+        self.clean_diff = self.diff(self.clean_trace["logits"][:, -1])[0].item()
+        self.corrupted_diff = self.diff(self.corrupted_trace["logits"][:, -1])[0].item()
+        if abs(self.clean_diff - self.corrupted_diff) <= 1e-6 * (1 + abs(self.clean_diff)):
+            raise AnalysisError("the clean and corrupted texts give the same logit "
+                                "difference: there is nothing for patching to restore")
+
+    def _names(self, step: str) -> list[str]:
+        return [f"blocks.{i}.{step}" for i in range(self.n_layers)]
+
+    def diff(self, last: torch.Tensor) -> torch.Tensor:
+        """logit[target] − logit[other] (float64) of last-position logits (rows, N_V)."""
+        last = last.double()
+        return last[:, self.target] - last[:, self.other]
+
+    def normalise(self, diffs: torch.Tensor) -> torch.Tensor:
+        return (diffs - self.corrupted_diff) / (self.clean_diff - self.corrupted_diff)
+
+    def specs(self, site: str) -> list[_Spec]:
+        if site == "head_out":
+            return [_Spec(site, i, head=h) for i in range(self.n_layers)
+                    for h in range(self.blocks[i].attn.n_heads)]
+        return [_Spec(site, i, position=t) for i in range(self.n_layers)
+                for t in range(self.clean.length)]
+
+    def patch(self, spec: _Spec) -> Patch:
+        source = tuple(int(i) for i in self.clean.x[0].tolist())
+        positions = None if spec.position is None else (spec.position,)
+        return Patch(spec.site, spec.layer, source, positions, spec.head)
+
+    def shape(self, site: str) -> tuple[int, int]:
+        return (self.n_layers, self.n_heads if site == "head_out" else self.clean.length)
+
+
+def _readout_last(model: TransformerModel, h: torch.Tensor) -> torch.Tensor:
+    """Logits (rows, N_V) of the last position of a stack's output h (rows, l, d_e)."""
+    stack = stack_module(model, None)
+    h = h[:, -1]
+    if stack.final_norm is not None:
+        h = stack.final_norm(h)
+    head = getattr(model, "head", None)
+    if head is not None:
+        h = head(h)
+    return model.unembed(h)
+
+
+def _clean(setup: _Setup, step: str, device: torch.device) -> torch.Tensor:
+    return setup.clean_trace[step][0].to(device)
+
+
+def _run_batch(setup: _Setup, specs: list[_Spec], cancelled: Cancelled | None) -> torch.Tensor:
+    """Logit differences of the patched runs ``specs`` (sorted by layer), as one batch
+    that grows layer by layer: each run enters at its own layer from the corrupted run's
+    residual stream there."""
+    model = setup.model
+    device = model_device(model)
+    length = setup.clean.length
+    mask = model._attention_mask(length, length, model.cfg.arch == "decoder", None, device)
+    h: torch.Tensor | None = None
+    for layer in range(specs[0].layer, setup.n_layers):
+        if cancelled is not None and cancelled():
+            raise SweepCancelled("the sweep was cancelled")
+        new = [s for s in specs if s.layer == layer]
+        by_step = {}
+        if new:
+            step = resid_step(model, layer)
+            base = setup.corrupted_trace[step].to(device).expand(len(new), -1, -1).clone()
+            start = 0 if h is None else h.shape[0]
+            rows = torch.arange(start, start + len(new), device=device)
+            if new[0].site == "resid":
+                pos = torch.tensor([s.position for s in new], device=device)
+                base[torch.arange(len(new), device=device), pos] = _clean(setup, step,
+                                                                          device)[pos]
+            else:
+                by_step = _hook_patch(setup, new, rows, device)
+            h = base if h is None else torch.cat([h, base])
+        with functions_attached(model, by_step):
+            h = setup.blocks[layer](h, mask)
+    return setup.diff(_readout_last(model, h))
+
+
+def _hook_patch(setup: _Setup, new: list[_Spec], rows: torch.Tensor,
+                device: torch.device) -> dict:
+    """The function patching rows ``rows`` of one layer's attention, MLP or head output."""
+    site, layer = new[0].site, new[0].layer
+    step = f"blocks.{layer}." + {"attn_out": "attn.out", "mlp_out": "mlp.out",
+                                 "head_out": "attn.head_out"}[site]
+    clean = _clean(setup, step, device)
+    if site == "head_out":
+        index = torch.tensor([s.head for s in new], device=device)
+    else:
+        index = torch.tensor([s.position for s in new], device=device)
+
+    def patch(x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        x[rows, index] = clean[index].to(x)
+        return x
+
+    return {step: [patch]}
+
+
+def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, target: int,
+                        other: int, sites: Sequence[str] = SWEEP_SITES, *,
+                        batched: bool = True, max_rows: int | None = None,
+                        progress: Progress | None = None,
+                        cancelled: Cancelled | None = None) -> dict[str, PatchingResult]:
+    """The patching sweeps of ``sites`` (clean → corrupted), by site.
+
+    ``target``/``other``: the token ids whose logit difference at the last position is
+    the metric. ``max_rows``: patched runs per batch (default: what fits in
+    ``BATCH_BYTES``). AnalysisError for texts of different token lengths, a token outside
+    the vocabulary, an encoder-decoder or a classifier."""
+    setup = _Setup(model, clean, corrupted, target, other, list(sites))
+    total = sum(len(setup.specs(s)) for s in sites)
+    rows = max_rows or rows_per_batch(model, setup.clean.length)
+    done = 0
+    _tick(progress, cancelled, done, total)
+    out = {}
+    with torch.no_grad():
+        for site in sites:
+            specs = setup.specs(site)
+            diffs = []
+            if batched:
+                for lo in range(0, len(specs), rows):
+                    diffs.append(_run_batch(setup, specs[lo:lo + rows], cancelled))
+                    done += len(diffs[-1])
+                    _tick(progress, cancelled, done, total)
+            else:
+                sources = {setup.patch(specs[0]).source_key(): setup.clean_trace}
+                for spec in specs:
+                    logits = run_intervened(model, setup.corrupted, [setup.patch(spec)],
+                                            sources)
+                    diffs.append(setup.diff(logits[:, -1]))
+                    done += 1
+                    _tick(progress, cancelled, done, total)
+            d = torch.cat(diffs).cpu().reshape(setup.shape(site))
+            out[site] = PatchingResult(site, setup.normalise(d), d, setup.clean_diff,
+                                       setup.corrupted_diff)
+    return out
+
+
+def patching_metric(model: TransformerModel, clean: Ids, corrupted: Ids, target: int,
+                    other: int, patches: Sequence[Patch]) -> float:
+    """The normalised metric of one run of the corrupted text with ``patches`` applied
+    (any interventions; 0 = the corrupted run, 1 = the clean run)."""
+    setup = _Setup(model, clean, corrupted, target, other, ["resid"])
+    logits = run_intervened(model, setup.corrupted, list(patches))
+    return float(setup.normalise(setup.diff(logits[:, -1]))[0])
+
+
+# -- head importance --------------------------------------------------------------------------
+def _mean_loss(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Mean next-token loss of each row: logits (rows, l, N_V), x (1, l) -> (rows,)."""
+    logp = torch.log_softmax(logits[:, :-1].float(), dim=-1)
+    target = x[0, 1:].to(logp.device)
+    picked = logp.gather(2, target.expand(logp.shape[0], -1)[..., None])[..., 0]
+    return -picked.double().mean(dim=1)
+
+
+def _ablate_rows(mode: str, rows: torch.Tensor, heads: torch.Tensor):
+    def ablate(y: torch.Tensor) -> torch.Tensor:  # (B, H, l, d_mid)
+        y = y.clone()
+        if mode == "zero":
+            y[rows, heads] = 0
+        else:
+            y[rows, heads] = y[rows, heads].mean(dim=-2, keepdim=True).expand_as(
+                y[rows, heads])
+        return y
+
+    return ablate
+
+
+def head_importance(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
+                    mode: str = "zero", batched: bool = True, max_rows: int | None = None,
+                    progress: Progress | None = None,
+                    cancelled: Cancelled | None = None) -> HeadImportance:
+    """The next-token loss of the text with each head of the output stack (the decoder's,
+    for an encoder-decoder) ablated in turn; all runs as a few batches."""
+    cfg = model.cfg
+    if cfg.arch == "encoder":
+        raise AnalysisError("head importance uses the next-token loss: it needs a decoder "
+                            "or an encoder-decoder")
+    check_token_output(cfg)
+    if mode not in ("zero", "mean"):
+        raise AnalysisError(f"the ablation mode {mode!r} is not zero or mean")
+    inputs = prepare(model, ids, context)
+    if inputs.length < 2:
+        raise AnalysisError("the loss needs at least two tokens: one to read and the next "
+                            "to predict")
+    blocks = stack_module(model, None).blocks
+    prefix = "decoder." if cfg.arch == "encoder-decoder" else ""
+    specs = [(i, h) for i in range(len(blocks)) for h in range(blocks[i].attn.n_heads)]
+    total, done = len(specs), 0
+    _tick(progress, cancelled, 0, total)
+    with torch.no_grad():
+        base = float(_mean_loss(model(*inputs.args()), inputs.x)[0])
+        losses = []
+        if batched:
+            rows = max_rows or rows_per_batch(model, inputs.length, logits=True)
+            for lo in range(0, total, rows):
+                chunk = specs[lo:lo + rows]
+                losses.append(_ablated_batch(model, inputs, chunk, mode, prefix))
+                done += len(chunk)
+                _tick(progress, cancelled, done, total)
+        else:
+            for layer, head in specs:
+                stack = "decoder" if prefix else None
+                logits = run_intervened(model, inputs, [AblateHead(layer, head, mode,
+                                                                   stack=stack)])
+                losses.append(_mean_loss(logits, inputs.x))
+                done += 1
+                _tick(progress, cancelled, done, total)
+    grid = torch.cat(losses).cpu().reshape(len(blocks), -1) if specs else torch.zeros(0, 0)
+    return HeadImportance(mode, grid, base)
+
+
+def _ablated_batch(model: TransformerModel, inputs: Inputs, chunk: list[tuple[int, int]],
+                   mode: str, prefix: str) -> torch.Tensor:
+    device = inputs.x.device
+    by_step = {}
+    for layer in sorted({layer for layer, _ in chunk}):
+        rows = [r for r, (i, _) in enumerate(chunk) if i == layer]
+        heads = [chunk[r][1] for r in rows]
+        by_step[f"{prefix}blocks.{layer}.attn.head_out"] = [_ablate_rows(
+            mode, torch.tensor(rows, device=device), torch.tensor(heads, device=device))]
+    n = len(chunk)
+    args = tuple(a.expand(n, -1) for a in inputs.args())
+    with functions_attached(model, by_step):
+        return _mean_loss(model(*args), inputs.x)
+
