@@ -215,6 +215,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         s = self.session
         s.model_changed.connect(self._on_model_changed)
         s.inputs_changed.connect(self._on_inputs_changed)
+        s.interventions_changed.connect(self._on_interventions_changed)
         s.trace_changed.connect(self._on_trace_changed)
         s.selection_changed.connect(self._on_selection_changed)
         s.message_changed.connect(self._on_message)
@@ -254,6 +255,9 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
                                s.input_note())
         self.tokens_view.set_text(s.text)
         self._runner.submit(s.request())
+
+    def _on_interventions_changed(self) -> None:
+        self._runner.submit(self.session.request())  # the intervened (or clean) run
 
     def _run_request(self, request):
         from explorer.state import run_request
