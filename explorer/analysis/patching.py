@@ -12,7 +12,10 @@ output Y^h over all positions ("head_out", layers × heads).
 Batched: a patch at layer L changes nothing before L, so its run starts from the
 corrupted run's residual stream entering layer L (recorded once). The runs of a batch
 enter the stack at their own layer (the batch grows layer by layer) and only the last
-position is read out. ``batched=False`` runs one full forward pass per patch through the
+position is read out. In a decoder a patch at position t changes nothing before t: the
+runs patched at t compute only the positions from t on, attending to the corrupted
+run's keys and values of the earlier ones (``explorer.core.Prefix``'s mechanism; not
+with rotary positions). ``batched=False`` runs one full forward pass per patch through the
 hook points (what a notebook loop does; the benchmark's baseline and the tests'
 reference).
 
@@ -156,7 +159,11 @@ class _Setup:
                  "mlp_out": self._names("mlp.out"), "head_out": self._names("attn.head_out")}
         clean_names = sorted({"logits", *(n for s in sites for n in steps[s])})
         _, self.clean_trace = record(model, self.clean.x, names=clean_names)
-        _, self.corrupted_trace = record(model, self.corrupted.x, names=["logits", *resid])
+        # a decoder without rotary positions continues the corrupted run's keys and values
+        self.prefix = cfg.arch == "decoder" and cfg.positions != "rotary"
+        kv = [*self._names("attn.k"), *self._names("attn.v")] if self.prefix else []
+        _, self.corrupted_trace = record(model, self.corrupted.x,
+                                         names=["logits", *resid, *kv])
         self.clean_diff = self.diff(self.clean_trace["logits"][:, -1])[0].item()
         self.corrupted_diff = self.diff(self.corrupted_trace["logits"][:, -1])[0].item()
         if abs(self.clean_diff - self.corrupted_diff) <= 1e-6 * (1 + abs(self.clean_diff)):
@@ -173,6 +180,20 @@ class _Setup:
 
     def normalise(self, diffs: torch.Tensor) -> torch.Tensor:
         return (diffs - self.corrupted_diff) / (self.clean_diff - self.corrupted_diff)
+
+    def start(self, specs: list[_Spec]) -> int:
+        """The first position the runs ``specs`` compute (0 unless continuing a prefix)."""
+        if not self.prefix or any(s.position is None for s in specs):
+            return 0
+        return min(s.position for s in specs)
+
+    def past(self, layer: int, start: int, rows: int, device: torch.device):
+        """Layer ``layer``'s keys and values of the first ``start`` positions, per row."""
+        if start == 0:
+            return None
+        k = self.corrupted_trace[f"blocks.{layer}.attn.k"][..., :start, :].to(device)
+        v = self.corrupted_trace[f"blocks.{layer}.attn.v"][..., :start, :].to(device)
+        return k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)
 
     def specs(self, site: str) -> list[_Spec]:
         if site == "head_out":
@@ -207,54 +228,73 @@ def _clean(setup: _Setup, step: str, device: torch.device) -> torch.Tensor:
 
 
 def _run_batch(setup: _Setup, specs: list[_Spec], cancelled: Cancelled | None) -> torch.Tensor:
-    """Logit differences of the patched runs ``specs`` (sorted by layer), as one batch
-    that grows layer by layer: each run enters at its own layer from the corrupted run's
-    residual stream there."""
+    """Logit differences of the patched runs ``specs`` as one batch that grows layer by
+    layer: each run enters at its own layer from the corrupted run's residual stream
+    there. In a decoder the positions before the first patched one are the corrupted
+    run's, so only the positions from ``start`` on are computed, attending to the
+    corrupted run's keys and values of the earlier ones."""
     model = setup.model
     device = model_device(model)
     length = setup.clean.length
-    mask = model._attention_mask(length, length, model.cfg.arch == "decoder", None, device)
+    start = setup.start(specs)
+    mask = model._attention_mask(length - start, length, model.cfg.arch == "decoder", None,
+                                 device)
     h: torch.Tensor | None = None
-    for layer in range(specs[0].layer, setup.n_layers):
+    for layer in range(min(s.layer for s in specs), setup.n_layers):
         if cancelled is not None and cancelled():
             raise SweepCancelled("the sweep was cancelled")
         new = [s for s in specs if s.layer == layer]
         by_step = {}
         if new:
             step = resid_step(model, layer)
-            base = setup.corrupted_trace[step].to(device).expand(len(new), -1, -1).clone()
-            start = 0 if h is None else h.shape[0]
-            rows = torch.arange(start, start + len(new), device=device)
+            base = setup.corrupted_trace[step][:, start:].to(device)
+            base = base.expand(len(new), -1, -1).clone()
+            first = 0 if h is None else h.shape[0]
+            rows = torch.arange(first, first + len(new), device=device)
             if new[0].site == "resid":
                 pos = torch.tensor([s.position for s in new], device=device)
-                base[torch.arange(len(new), device=device), pos] = _clean(setup, step,
-                                                                          device)[pos]
+                base[torch.arange(len(new), device=device), pos - start] = _clean(
+                    setup, step, device)[pos]
             else:
-                by_step = _hook_patch(setup, new, rows, device)
+                by_step = _hook_patch(setup, new, rows, start, device)
             h = base if h is None else torch.cat([h, base])
+        past = setup.past(layer, start, h.shape[0], device)
         with functions_attached(model, by_step):
-            h = setup.blocks[layer](h, mask)
+            h = setup.blocks[layer](h, mask, past=past)
     return setup.diff(_readout_last(model, h))
 
 
-def _hook_patch(setup: _Setup, new: list[_Spec], rows: torch.Tensor,
+def _hook_patch(setup: _Setup, new: list[_Spec], rows: torch.Tensor, start: int,
                 device: torch.device) -> dict:
-    """The function patching rows ``rows`` of one layer's attention, MLP or head output."""
+    """The function patching rows ``rows`` of one layer's attention, MLP or head output
+    (their positions from ``start`` on)."""
     site, layer = new[0].site, new[0].layer
     step = f"blocks.{layer}." + {"attn_out": "attn.out", "mlp_out": "mlp.out",
                                  "head_out": "attn.head_out"}[site]
     clean = _clean(setup, step, device)
     if site == "head_out":
         index = torch.tensor([s.head for s in new], device=device)
+        values = clean[index][..., start:, :]  # (n, l - start, d_mid)
     else:
-        index = torch.tensor([s.position for s in new], device=device)
+        pos = torch.tensor([s.position for s in new], device=device)
+        index, values = pos - start, clean[pos]
 
     def patch(x: torch.Tensor) -> torch.Tensor:
         x = x.clone()
-        x[rows, index] = clean[index].to(x)
+        x[rows, index] = values.to(x)
         return x
 
     return {step: [patch]}
+
+
+def _chunks(setup: _Setup, specs: list[_Spec], rows: int) -> list[list[int]]:
+    """Indices of ``specs`` in batches of at most ``rows``: in a decoder that can reuse
+    the positions before a patch, one batch per patched position (sorted by layer)."""
+    order = sorted(range(len(specs)), key=lambda i: (setup.start([specs[i]]), specs[i].layer))
+    groups: dict[int, list[int]] = {}
+    for i in order:
+        groups.setdefault(setup.start([specs[i]]), []).append(i)
+    return [g[lo:lo + rows] for g in groups.values() for lo in range(0, len(g), rows)]
 
 
 def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, target: int,
@@ -279,10 +319,12 @@ def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, tar
             specs = setup.specs(site)
             diffs = []
             if batched:
-                for lo in range(0, len(specs), rows):
-                    diffs.append(_run_batch(setup, specs[lo:lo + rows], cancelled))
-                    done += len(diffs[-1])
+                d = torch.empty(len(specs), dtype=torch.float64)
+                for chunk in _chunks(setup, specs, rows):
+                    d[chunk] = _run_batch(setup, [specs[i] for i in chunk], cancelled).cpu()
+                    done += len(chunk)
                     _tick(progress, cancelled, done, total)
+                diffs.append(d)
             else:
                 sources = {setup.patch(specs[0]).source_key(): setup.clean_trace}
                 for spec in specs:

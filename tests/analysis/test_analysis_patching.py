@@ -59,21 +59,27 @@ def test_the_sweeps_metric_is_the_normalised_logit_difference(model):
     source = tuple(CLEAN.tolist())
     one = patching_metric(model, CLEAN, CORRUPTED, TARGET, OTHER,
                           [Patch("resid", 1, source, (4,))])
-    assert float(out.values[1, 4]) == pytest.approx(one, abs=1e-6)
+    assert float(out.values[1, 4]) == pytest.approx(one, abs=2e-5)  # float32 rounding
     if model.cfg.arch == "decoder":  # the last position's stream at layer 0 is its input
         assert float(out.values[0, 8]) == pytest.approx(
             patching_metric(model, CLEAN, CORRUPTED, TARGET, OTHER,
-                            [Patch("resid", 0, source, (8,))]), abs=1e-6)
+                            [Patch("resid", 0, source, (8,))]), abs=2e-5)
 
 
-def test_the_batched_sweep_equals_one_run_at_a_time(model):
+@pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float64, 1e-6),
+                                                  (torch.float32, 2e-5)])
+def test_the_batched_sweep_equals_one_run_at_a_time(model, dtype, tolerance):
+    """Equal to 1e-6 where float rounding is out of the way (float64); in float32 the
+    batched runs add their terms in another order (a few units of 1e-6)."""
+    model = model.to(dtype)
     one = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, batched=False)
     batched = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER)
     few = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, max_rows=4)
     for site, result in one.items():
         assert result.values.shape == batched[site].values.shape
-        torch.testing.assert_close(batched[site].values, result.values, atol=1e-6, rtol=0)
-        torch.testing.assert_close(few[site].values, result.values, atol=1e-6, rtol=0)
+        torch.testing.assert_close(batched[site].values, result.values, atol=tolerance,
+                                   rtol=0)
+        torch.testing.assert_close(few[site].values, result.values, atol=tolerance, rtol=0)
     heads = one["head_out"].values
     assert heads.shape == (model.cfg.n_layers, model.cfg.n_heads)
     assert heads.abs().max() > 0.01  # the sweep is not all zeros
@@ -81,7 +87,7 @@ def test_the_batched_sweep_equals_one_run_at_a_time(model):
 
 def test_head_importance_batched_equals_one_at_a_time_and_the_loss():
     model = make_model("decoder")
-    for mode in ("zero", "mean"):
+    for mode in ("zero", "mean"):  # the same runs batched: equal to float rounding
         one = head_importance(model, CLEAN, mode=mode, batched=False)
         batched = head_importance(model, CLEAN, mode=mode, max_rows=3)
         torch.testing.assert_close(batched.losses, one.losses, atol=1e-6, rtol=0)
@@ -172,3 +178,15 @@ def test_the_effect_compares_the_clean_and_intervened_outputs():
         intervention_effect(clean, ablated, position=9)
     with pytest.raises(AnalysisError, match="id 99"):
         intervention_effect(clean, ablated, target=99)
+
+
+@pytest.mark.parametrize("changes", [{"n_kv_heads": 2, "activation": "swiglu"},
+                                     {"positions": "rotary", "norm": "rms"}])
+def test_batching_holds_for_grouped_query_and_rotary_decoders(changes):
+    """Grouped-query keys continue per query head; rotary positions run every position."""
+    model = make_model("decoder", **changes).double()
+    sites = ["resid", "attn_out", "head_out"]
+    one = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites, batched=False)
+    batched = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites)
+    for site in sites:
+        torch.testing.assert_close(batched[site].values, one[site].values, atol=1e-6, rtol=0)
