@@ -29,6 +29,15 @@ from explorer.analysis.compare import (
 )
 from explorer.analysis.dla import Attribution, Part, direct_logit_attribution
 from explorer.analysis.effect import Effect, intervention_effect
+from explorer.analysis.importance import HeadImportance, head_importance
+from explorer.analysis.intervening import (
+    intervened,
+    intervention_from_dict,
+    interventions_from_list,
+    interventions_to_list,
+    record_intervened,
+    run_intervened,
+)
 from explorer.analysis.interventions import (
     AblateAttention,
     AblateHead,
@@ -38,12 +47,6 @@ from explorer.analysis.interventions import (
     KnockOutKey,
     OneHotAttention,
     Patch,
-    intervened,
-    intervention_from_dict,
-    interventions_from_list,
-    interventions_to_list,
-    record_intervened,
-    run_intervened,
 )
 from explorer.analysis.lens import (
     LensResult,
@@ -59,11 +62,9 @@ from explorer.analysis.lens import (
 from explorer.analysis.loss import TokenLoss, token_loss
 from explorer.analysis.patching import (
     SWEEP_SITES,
-    HeadImportance,
     PatchingResult,
     SweepCancelled,
     activation_patching,
-    head_importance,
     patching_metric,
 )
 from explorer.analysis.pca import (

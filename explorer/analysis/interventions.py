@@ -15,79 +15,35 @@ layer and what to put there instead of what the model computed:
   at chosen positions taken from a second input's run (``source``, same token length).
 
 A list of interventions composes (applied in order where two share a step).
-``intervened(model, interventions, inputs)`` attaches them for a block; inside a
-recording (``record_intervened``) the trace stores the intervened values, so every view
-of the trace shows the intervened run. Positions and layers are 0-based; the paper's
-A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's layout.
+``explorer.analysis.intervening`` applies them during a forward pass (and reads and
+writes their JSON form); inside a recording (``record_intervened``) the trace stores the
+intervened values, so every view of the trace shows the intervened run. Positions and
+layers are 0-based; the paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's
+layout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
-from explorer.analysis.common import AnalysisError, Ids, Inputs, as_ids
+from explorer.analysis.common import AnalysisError
+from explorer.analysis.locate import (
+    causal,
+    check_index,
+    resid_step,
+    stack_module,
+    stack_name,
+)
 from explorer.core.models import TransformerModel
-from explorer.trace import Trace, record
-from explorer.trace.record import hooks_attached
+from explorer.trace import Trace
 
 MODES = ("zero", "mean")
 SITES = ("resid", "attn_out", "mlp_out", "head_out", "pattern")
 TensorFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-# -- where things are --------------------------------------------------------------------
-def stack_module(model: TransformerModel, stack: str | None) -> nn.Module:
-    """The stack an intervention names (None: the stack that feeds the output)."""
-    if model.cfg.arch != "encoder-decoder":
-        if stack not in (None, ""):
-            raise AnalysisError(f"this {model.cfg.arch} has one stack: give no stack, "
-                                f"not {stack!r}")
-        return model.stack
-    if stack in (None, "decoder"):
-        return model.decoder
-    if stack == "encoder":
-        return model.encoder
-    raise AnalysisError(f"stack {stack!r} is not 'encoder' or 'decoder'")
-
-
-def stack_name(model: TransformerModel, stack: str | None) -> str:
-    """The step-name prefix of the stack ("", "encoder." or "decoder.")."""
-    stack_module(model, stack)
-    if model.cfg.arch != "encoder-decoder":
-        return ""
-    return "encoder." if stack == "encoder" else "decoder."
-
-
-def resid_step(model: TransformerModel, layer: int, stack: str | None = None) -> str:
-    """The step holding the residual stream that enters layer ``layer``: the embedding's
-    output for layer 0, else the previous layer's output (its MLP residual, or for
-    post-norm that residual normalised)."""
-    prefix = stack_name(model, stack)
-    mod = stack_module(model, stack)
-    if layer == 0:
-        return f"{prefix}embed.norm" if mod.embed.norm is not None else f"{prefix}embed.sum"
-    last = "resid_mlp" if model.cfg.norm_placement == "pre" else "mlp_norm"
-    return f"{prefix}blocks.{layer - 1}.{last}"
-
-
-def _check_index(value: Any, what: str, count: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise AnalysisError(f"the {what} must be a whole number, not {value!r}")
-    if not 0 <= value < count:
-        raise AnalysisError(f"{what} {value} does not exist: there are {count} "
-                            f"(0 to {count - 1})")
-    return value
-
-
-def _causal(model: TransformerModel, stack: str | None) -> bool:
-    arch = model.cfg.arch
-    return arch == "decoder" or (arch == "encoder-decoder" and stack != "encoder")
 
 
 @dataclass(frozen=True)
@@ -111,10 +67,10 @@ class Intervention:
         """AnalysisError (one sentence) when this model or a text of ``length`` positions
         has no such layer, head or position."""
         mod = stack_module(model, getattr(self, "stack", None))
-        _check_index(self.layer, "layer", len(mod.blocks))
+        check_index(self.layer, "layer", len(mod.blocks))
         head = getattr(self, "head", None)
         if head is not None:
-            _check_index(head, "head", mod.blocks[self.layer].attn.n_heads)
+            check_index(head, "head", mod.blocks[self.layer].attn.n_heads)
 
     def steps(self, model: TransformerModel) -> list[str]:
         """The steps this intervention reads from its source run (none by default)."""
@@ -138,10 +94,6 @@ class Intervention:
         return f"{stack_name(model, getattr(self, 'stack', None))}blocks.{self.layer}.{step}"
 
 
-def _mean_source(self, model: TransformerModel, step: str) -> list[str]:
-    return [self._layer_step(model, step)] if self.reference is not None else []
-
-
 def _replace(x: torch.Tensor, mode: str, reference: torch.Tensor | None,
              index: tuple = ()) -> torch.Tensor:
     """x with x[(:, *index)] set to 0 or to its mean over positions (axis -2 of what the
@@ -156,27 +108,42 @@ def _replace(x: torch.Tensor, mode: str, reference: torch.Tensor | None,
     return x
 
 
+class _Ablation(Intervention):
+    """What the three ablations share: one step of a layer set to 0 or to a mean (over
+    the text's positions, or over those of the ``reference`` text's run)."""
+
+    step_of_layer: ClassVar[str] = ""
+
+    def _index(self) -> tuple:
+        return ()
+
+    def steps(self, model):
+        return [self._layer_step(model, self.step_of_layer)] if self.reference is not None \
+            else []
+
+    def source_key(self):
+        return None if self.reference is None else (self.reference, None)
+
+    def hooks(self, ctx):
+        step = self._layer_step(ctx.model, self.step_of_layer)
+        ref = ctx.sources[self.source_key()][step] if self.reference is not None else None
+        return [(step, lambda x: _replace(x, self.mode, ref, self._index()))]
+
+
 @dataclass(frozen=True)
-class AblateHead(Intervention):
+class AblateHead(_Ablation):
     """Head ``head`` of layer ``layer``: Y^h set to 0 or to its mean over the positions."""
 
     kind: ClassVar[str] = "ablate_head"
+    step_of_layer: ClassVar[str] = "attn.head_out"
     layer: int
     head: int
     mode: str = "zero"
     reference: tuple[int, ...] | None = None  # mean over this text's positions
     stack: str | None = None
 
-    def steps(self, model):
-        return _mean_source(self, model, "attn.head_out")
-
-    def source_key(self):
-        return None if self.reference is None else (self.reference, None)
-
-    def hooks(self, ctx):
-        step = self._layer_step(ctx.model, "attn.head_out")
-        ref = ctx.sources[self.source_key()][step] if self.reference is not None else None
-        return [(step, lambda x: _replace(x, self.mode, ref, (self.head,)))]
+    def _index(self) -> tuple:
+        return (self.head,)
 
     @property
     def label(self) -> str:
@@ -184,25 +151,15 @@ class AblateHead(Intervention):
 
 
 @dataclass(frozen=True)
-class AblateMLP(Intervention):
+class AblateMLP(_Ablation):
     """Layer ``layer``'s MLP output set to 0 or to its mean over the positions."""
 
     kind: ClassVar[str] = "ablate_mlp"
+    step_of_layer: ClassVar[str] = "mlp.out"
     layer: int
     mode: str = "zero"
     reference: tuple[int, ...] | None = None
     stack: str | None = None
-
-    def steps(self, model):
-        return _mean_source(self, model, "mlp.out")
-
-    def source_key(self):
-        return None if self.reference is None else (self.reference, None)
-
-    def hooks(self, ctx):
-        step = self._layer_step(ctx.model, "mlp.out")
-        ref = ctx.sources[self.source_key()][step] if self.reference is not None else None
-        return [(step, lambda x: _replace(x, self.mode, ref))]
 
     @property
     def label(self) -> str:
@@ -210,25 +167,15 @@ class AblateMLP(Intervention):
 
 
 @dataclass(frozen=True)
-class AblateAttention(Intervention):
+class AblateAttention(_Ablation):
     """Layer ``layer``'s whole attention output (W_o Y + b_o) set to 0 or to its mean."""
 
     kind: ClassVar[str] = "ablate_attention"
+    step_of_layer: ClassVar[str] = "attn.out"
     layer: int
     mode: str = "zero"
     reference: tuple[int, ...] | None = None
     stack: str | None = None
-
-    def steps(self, model):
-        return _mean_source(self, model, "attn.out")
-
-    def source_key(self):
-        return None if self.reference is None else (self.reference, None)
-
-    def hooks(self, ctx):
-        step = self._layer_step(ctx.model, "attn.out")
-        ref = ctx.sources[self.source_key()][step] if self.reference is not None else None
-        return [(step, lambda x: _replace(x, self.mode, ref))]
 
     @property
     def label(self) -> str:
@@ -236,9 +183,9 @@ class AblateAttention(Intervention):
 
 
 def _check_pair(self, model: TransformerModel, length: int) -> None:
-    _check_index(self.query, "query position", length)
-    _check_index(self.key, "key position", length)
-    if _causal(model, self.stack) and self.key > self.query:
+    check_index(self.query, "query position", length)
+    check_index(self.key, "key position", length)
+    if causal(model, self.stack) and self.key > self.query:
         raise AnalysisError(f"query {self.query} cannot attend to key {self.key}: the "
                             "decoder's mask hides later tokens")
 
@@ -338,7 +285,7 @@ class KnockOutKey(Intervention):
 
     def check(self, model, length):
         super().check(model, length)
-        _check_index(self.key, "key position", length)
+        check_index(self.key, "key position", length)
 
     def hooks(self, ctx):
         def knock_out(a: torch.Tensor) -> torch.Tensor:
@@ -385,7 +332,7 @@ class Patch(Intervention):
             raise AnalysisError(f"the second input has {len(self.source)} tokens and the "
                                 f"first {length}: patching needs inputs of the same length")
         for t in self.positions or ():
-            _check_index(t, "position", length)
+            check_index(t, "position", length)
 
     def step(self, model: TransformerModel) -> str:
         if self.site == "resid":
@@ -429,176 +376,3 @@ class Patch(Intervention):
 KINDS: dict[str, type[Intervention]] = {
     cls.kind: cls for cls in (AblateHead, AblateMLP, AblateAttention, EditAttention,
                               OneHotAttention, KnockOutKey, Patch)}
-_TUPLES = ("reference", "source", "positions", "source_context")
-
-
-# -- JSON ----------------------------------------------------------------------------------
-def intervention_from_dict(data: Any) -> Intervention:
-    """The intervention a dict (``to_dict``'s) describes; AnalysisError says what is wrong."""
-    if not isinstance(data, dict) or "kind" not in data:
-        raise AnalysisError("an intervention is an object with a 'kind'")
-    cls = KINDS.get(data["kind"])
-    if cls is None:
-        raise AnalysisError(f"unknown intervention kind {data['kind']!r}: use one of "
-                            f"{', '.join(KINDS)}")
-    names = {f.name for f in fields(cls)}
-    given = {k: v for k, v in data.items() if k != "kind"}
-    unknown = sorted(set(given) - names)
-    if unknown:
-        raise AnalysisError(f"{data['kind']} has no field {', '.join(unknown)}")
-    for name in _TUPLES:
-        value = given.get(name)
-        if value is not None:
-            if not isinstance(value, (list, tuple)) or not all(
-                    isinstance(v, int) and not isinstance(v, bool) for v in value):
-                raise AnalysisError(f"{data['kind']}'s {name} must be a list of whole numbers")
-            given[name] = tuple(value)
-    mode = given.get("mode", "zero")
-    if mode not in MODES:
-        raise AnalysisError(f"the ablation mode {mode!r} is not one of {', '.join(MODES)}")
-    try:
-        return cls(**given)
-    except TypeError as exc:
-        missing = str(exc).split("argument")[-1].strip(": ")
-        raise AnalysisError(f"{data['kind']} needs {missing}") from None
-
-
-def interventions_to_list(interventions: Sequence[Intervention]) -> list[dict[str, Any]]:
-    return [iv.to_dict() for iv in interventions]
-
-
-def interventions_from_list(data: Any) -> list[Intervention]:
-    if not isinstance(data, list):
-        raise AnalysisError("the interventions must be a list")
-    return [intervention_from_dict(d) for d in data]
-
-
-# -- running ---------------------------------------------------------------------------------
-def _stack_length(model: TransformerModel, inputs: Inputs, stack: str | None) -> int:
-    if model.cfg.arch == "encoder-decoder" and stack == "encoder":
-        return int(inputs.z.shape[1])
-    return inputs.length
-
-
-def source_traces(model: TransformerModel, interventions: Sequence[Intervention],
-                  inputs: Inputs) -> dict[tuple, Trace]:
-    """One recording per second input the interventions read (only the steps they need)."""
-    wanted: dict[tuple, set[str]] = {}
-    for iv in interventions:
-        key = iv.source_key()
-        if key is not None:
-            wanted.setdefault(key, set()).update(iv.steps(model))
-    traces = {}
-    device = inputs.x.device
-    for (ids, context), names in wanted.items():
-        x = as_ids(list(ids), "the second input", model.cfg, device)
-        args = (x,)
-        if model.cfg.arch == "encoder-decoder":
-            z = inputs.z if context is None else as_ids(list(context), "the second context",
-                                                        model.cfg, device)
-            args = (z, x)
-        _, traces[(ids, context)] = record(model, *args, names=sorted(names))
-    return traces
-
-
-def check_all(model: TransformerModel, interventions: Sequence[Intervention],
-              inputs: Inputs) -> None:
-    for iv in interventions:
-        if not isinstance(iv, Intervention):
-            raise AnalysisError(f"not an intervention: {iv!r}")
-        iv.check(model, _stack_length(model, inputs, getattr(iv, "stack", None)))
-        mode = getattr(iv, "mode", "zero")
-        if mode not in MODES:
-            raise AnalysisError(f"the ablation mode {mode!r} is not one of {', '.join(MODES)}")
-
-
-def hook_functions(model: TransformerModel, interventions: Sequence[Intervention],
-                   inputs: Inputs, sources: Mapping[tuple, Trace] | None = None
-                   ) -> dict[str, list[TensorFn]]:
-    """Check the interventions, run their second inputs (unless ``sources`` has them) and
-    return the functions to apply at each step, in list order."""
-    check_all(model, interventions, inputs)
-    sources = dict(sources or {})
-    missing = [iv for iv in interventions
-               if iv.source_key() is not None and iv.source_key() not in sources]
-    sources.update(source_traces(model, missing, inputs))
-    by_step: dict[str, list[TensorFn]] = {}
-    for iv in interventions:
-        length = _stack_length(model, inputs, getattr(iv, "stack", None))
-        for step, fn in iv.hooks(Context(model, length, sources)):
-            by_step.setdefault(step, []).append(fn)
-    return by_step
-
-
-@contextmanager
-def functions_attached(model: TransformerModel,
-                       by_step: Mapping[str, Sequence[TensorFn]]) -> Iterator[None]:
-    """Apply ``by_step``'s functions at their hook points for the block, before whatever
-    function is attached there already (a recording then stores the changed values)."""
-    points = model.hook_points()
-    unknown = [s for s in by_step if s not in points]
-    if unknown:
-        raise AnalysisError(f"this model has no step {unknown[0]!r}")
-    saved = {}
-    try:
-        for step, fns in by_step.items():
-            point = points[step]
-            saved[step] = prior = point.fn
-
-            def apply(name: str, x: torch.Tensor, fns=tuple(fns), prior=prior) -> torch.Tensor:
-                for fn in fns:
-                    x = fn(x)
-                return prior(name, x) if prior is not None else x
-
-            point.fn = apply
-        yield
-    finally:
-        for step, prior in saved.items():
-            points[step].fn = prior
-
-
-@contextmanager
-def intervened(model: TransformerModel, interventions: Sequence[Intervention],
-               inputs: Inputs, sources: Mapping[tuple, Trace] | None = None
-               ) -> Iterator[None]:
-    """Forward passes inside the block run with ``interventions`` applied."""
-    with torch.no_grad():
-        by_step = hook_functions(model, interventions, inputs, sources)
-    with functions_attached(model, by_step):
-        yield
-
-
-def run_intervened(model: TransformerModel, inputs: Inputs,
-                   interventions: Sequence[Intervention],
-                   sources: Mapping[tuple, Trace] | None = None) -> torch.Tensor:
-    """The logits (1, l, N_V) of one forward pass with the interventions applied."""
-    with torch.no_grad(), intervened(model, interventions, inputs, sources):
-        return model(*inputs.args())
-
-
-def record_intervened(model: TransformerModel, *args: torch.Tensor,
-                      interventions: Sequence[Intervention] = (), lean: bool = False
-                      ) -> tuple[torch.Tensor, Trace]:
-    """``record(model, *args, lean=lean)`` with the interventions applied: the trace holds
-    the intervened values (its ``interventions`` name them) and is never continued by
-    ``record_edit`` (its ``weights`` are None). No interventions: a plain recording."""
-    if not interventions:
-        return record(model, *args, lean=lean)
-    x = args[-1]
-    z = args[0] if len(args) == 2 else None
-    inputs = Inputs(x, z)
-    store: dict[str, torch.Tensor | None] = {}
-    with torch.no_grad():
-        by_step = hook_functions(model, interventions, inputs)
-        with hooks_attached(model, store, None, lean, args), \
-                functions_attached(model, by_step):
-            logits = model(*args)
-    trace = Trace(store, model.cfg)
-    trace.complete, trace.lean = True, lean
-    trace.interventions = tuple(interventions)
-    return logits, trace
-
-
-def prepare_source(model: TransformerModel, ids: Ids) -> tuple[int, ...]:
-    """A second input's ids as an intervention stores them (checked)."""
-    return tuple(int(i) for i in as_ids(ids, "the second input", model.cfg, "cpu")[0])

@@ -27,7 +27,7 @@ from explorer.analysis import (
     intervention_effect,
     prepare,
 )
-from explorer.analysis.interventions import check_all, prepare_source
+from explorer.analysis.intervening import check_all, prepare_source
 
 
 class InterventionsMixin:

@@ -11,6 +11,13 @@ from analysis_models import ids, inputs_for, make_model, model_args
 from torch import nn
 
 from explorer.analysis import AnalysisError, prepare
+from explorer.analysis.intervening import (
+    intervention_from_dict,
+    interventions_from_list,
+    interventions_to_list,
+    record_intervened,
+    run_intervened,
+)
 from explorer.analysis.interventions import (
     AblateAttention,
     AblateHead,
@@ -19,11 +26,6 @@ from explorer.analysis.interventions import (
     KnockOutKey,
     OneHotAttention,
     Patch,
-    intervention_from_dict,
-    interventions_from_list,
-    interventions_to_list,
-    record_intervened,
-    run_intervened,
 )
 from explorer.trace import record, record_edit
 from explorer.trace.record import weights_key
