@@ -66,9 +66,9 @@ def test_patch_sweeps_restore_the_clean_answer_where_the_texts_differ(capsys, de
     differ = [t for t, (a, b) in enumerate(zip(out["tokens"], out["corrupted_tokens"]))
               if a != b]
     assert len(differ) == 1 and resid.shape == (model.cfg.n_layers, len(out["tokens"]))
-    assert float(resid[0, differ[0]]) == pytest.approx(1.0, abs=1e-5)
+    assert float(resid[0, differ[0]]) == pytest.approx(1.0, abs=1e-4)
     others = [t for t in range(resid.shape[1]) if t != differ[0]]
-    assert resid[0, others].abs().max() < 1e-5  # patching what is the same changes nothing
+    assert resid[0, others].abs().max() < 1e-4  # the same stream: nothing changes (rounding)
     assert torch.tensor(out["sweeps"]["head_out"]).shape == (model.cfg.n_layers,
                                                              model.cfg.n_heads)
     assert main(["analyze", "patch", "--text", CLEAN, "--corrupted", CORRUPTED,
