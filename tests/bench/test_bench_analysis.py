@@ -37,7 +37,7 @@ def test_quick_run_structure():
     patching = out["patching"]
     assert patching["model"] == "small-random" and patching["l"] == 16
     assert patching["patched_runs"] == 2 * 16  # layers × positions
-    assert patching["max_abs_difference"] < 1e-6  # batched == one at a time
+    assert patching["max_abs_difference"] < 1e-3  # batched == one at a time (float32, normalised)
     ratio = patching["one_at_a_time_over_batched"]
     assert len(ratio["rounds"]) == 2 and ratio["median_round_ratio"] == pytest.approx(
         statistics.median(r["ratio"] for r in ratio["rounds"]), abs=2e-3)
