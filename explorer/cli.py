@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
     "render": "Render a view to PNG or SVG without showing a window.",
     "data": "Rebuild the bundled generated data sets.",
     "bundle": "Copy a training run's model into a folder the app opens.",
-    "analyze": "Logit lens, direct logit attribution, per-token loss or PCA on a text.",
+    "analyze": "Logit lens, DLA, per-token loss, PCA, ablation or activation patching.",
 }
 
 

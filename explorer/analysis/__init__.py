@@ -13,6 +13,8 @@ from explorer.analysis import logit_lens, direct_logit_attribution, token_loss
 lens = logit_lens(model, ids, trace=trace)          # (points, positions) grids
 dla = direct_logit_attribution(model, ids, position=5, target=tok_id, trace=trace)
 loss = token_loss(model, ids, trace=trace)          # mean = the training objective's loss
+logits, trace = record_intervened(model, x, interventions=[AblateHead(1, 2)])
+sweeps = activation_patching(model, clean_ids, corrupted_ids, target, other)
 ```
 """
 
@@ -26,6 +28,26 @@ from explorer.analysis.compare import (
     kl_divergence,
 )
 from explorer.analysis.dla import Attribution, Part, direct_logit_attribution
+from explorer.analysis.effect import Effect, intervention_effect
+from explorer.analysis.importance import HeadImportance, head_importance
+from explorer.analysis.intervening import (
+    intervened,
+    intervention_from_dict,
+    interventions_from_list,
+    interventions_to_list,
+    record_intervened,
+    run_intervened,
+)
+from explorer.analysis.interventions import (
+    AblateAttention,
+    AblateHead,
+    AblateMLP,
+    EditAttention,
+    Intervention,
+    KnockOutKey,
+    OneHotAttention,
+    Patch,
+)
 from explorer.analysis.lens import (
     LensResult,
     ResidualPoint,
@@ -38,6 +60,13 @@ from explorer.analysis.lens import (
     residual_points,
 )
 from explorer.analysis.loss import TokenLoss, token_loss
+from explorer.analysis.patching import (
+    SWEEP_SITES,
+    PatchingResult,
+    SweepCancelled,
+    activation_patching,
+    patching_metric,
+)
 from explorer.analysis.pca import (
     Projection,
     embedding_projection,
@@ -46,6 +75,11 @@ from explorer.analysis.pca import (
 )
 
 __all__ = [
+    "SWEEP_SITES", "AblateAttention", "AblateHead", "AblateMLP", "EditAttention", "Effect",
+    "HeadImportance", "Intervention", "KnockOutKey", "OneHotAttention", "Patch",
+    "PatchingResult", "SweepCancelled", "activation_patching", "head_importance",
+    "intervened", "intervention_effect", "intervention_from_dict", "interventions_from_list",
+    "interventions_to_list", "patching_metric", "record_intervened", "run_intervened",
     "AnalysisError", "Attribution", "Comparison", "Inputs", "LensResult", "Part",
     "check_token_output",
     "Projection", "ResidualPoint", "TokenLoss", "align", "compare_attention", "compare_lens",

@@ -10,6 +10,10 @@ round 0 only warms up), each analysis's time is divided by the same round's forw
 pass; the median round's ratio is reported with the machine's load. Target: lens ≤ 1.5
 forward passes. Batch size 1, as the window runs.
 
+``patching`` (``explorer.bench.patching``): the residual-stream activation-patching sweep
+on the GPT-2-small-sized model at 16 tokens (the small random decoder with ``--quick``),
+batched against one run at a time. ``--what`` picks the analyses, the patching or both.
+
 ``lens_bf16`` is the lens with its unembedding matmul in bfloat16
 (``logit_lens(..., readout_dtype="bfloat16")``). ``lens_unembed_flops_over_forward_flops``
 is the floor no implementation of the exact lens can beat at equal FLOP rate: reading out
@@ -32,6 +36,7 @@ import torch
 
 from explorer.analysis import direct_logit_attribution, logit_lens, residual_points, token_loss
 from explorer.bench.forward import GPT2_SMALL, SMALL
+from explorer.bench.patching import measure_patching
 from explorer.core import build_model
 from explorer.io import open_model
 from explorer.trace import record
@@ -39,6 +44,8 @@ from explorer.train.devices import describe_device, resolve_device
 
 LENS_TARGET = 1.5
 MODELS = ("default-decoder", "gpt2-small-sized")
+WHAT = ("all", "analyses", "patching")
+PATCHING_LENGTH = 16
 _MIN_MEASURE_S = 0.02  # a measurement repeats a fast call until it lasts about this long
 
 
@@ -51,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"{', '.join(MODELS)} (default all)")
     parser.add_argument("--quick", action="store_true", help="a small random decoder only, "
                         "l=16, 2 rounds (for tests)")
+    parser.add_argument("--what", choices=WHAT, default="all", help="the analyses (lens, "
+                        "DLA, loss), the activation-patching sweep, or all (default)")
 
 
 def _sync(device: torch.device) -> None:
@@ -166,6 +175,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         models = [(name, makers[name]) for name in wanted]
     machine_before = _machine()
     results = []
+    if args.what == "patching":
+        models = []
     for name, make in models:
         model = make()
         cfg = model.cfg
@@ -180,6 +191,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                         f"{cfg.l_max}"}
         results.append(entry)
         del model
+    patching = None
+    if args.what != "analyses":
+        torch.manual_seed(0)
+        model = build_model(SMALL if args.quick else GPT2_SMALL).to(device).eval()
+        patching = {"model": "small-random" if args.quick else "gpt2-small-sized",
+                    "parameters": model.num_parameters(),
+                    **measure_patching(model, PATCHING_LENGTH, rounds, device)}
+        del model
     return {
         "benchmark": "analysis",
         "device": describe_device(device),
@@ -193,4 +212,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine_before": machine_before,
         "machine_after": _machine(),
         "results": results,
+        "patching": patching,
     }

@@ -1,9 +1,11 @@
-"""``transformer-explorer analyze lens|dla|loss|pca``: look inside a model on one text.
+"""``transformer-explorer analyze lens|dla|loss|pca|ablate|patch``: look inside a model.
 
 ``lens``  the logit lens: the top token at every residual point and position;
 ``dla``   direct logit attribution of one token's logit at one position;
 ``loss``  the per-token loss of the training objective;
-``pca``   the principal components of the token embeddings or of a residual point.
+``pca``   the principal components of the token embeddings or of a residual point;
+``ablate`` a head or MLP switched off, or every head in turn (``commands.intervene``);
+``patch``  activation patching from a clean text into a corrupted one.
 
 The text is read the way the model was trained (``model_arg.model_input_ids``); for an
 encoder-decoder, ``--text`` is the context z and ``--decoder-text`` the decoder's input
@@ -18,15 +20,19 @@ import math
 import sys
 from typing import Any
 
+from explorer.commands import intervene
 from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
 
-HELP = "Logit lens, direct logit attribution, per-token loss or PCA of a model on a text."
+HELP = ("Logit lens, direct logit attribution, per-token loss, PCA, ablation or activation "
+        "patching of a model on a text.")
 
 ANALYSES = {
     "lens": "The logit lens: what the output head says at every residual point.",
     "dla": "Direct logit attribution: each head's, MLP's and embedding's share of a logit.",
     "loss": "The per-token loss of the training objective (Algorithms 11-13).",
     "pca": "Principal components of the token embeddings or of a residual point.",
+    "ablate": "Ablate a head or an MLP (or every head in turn) and show what changes.",
+    "patch": "Activation patching, clean → corrupted: which activations restore the answer.",
 }
 
 
@@ -36,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_model_argument(p, "default-decoder")
         p.add_argument("--text", required=True, help="the text (an encoder-decoder's "
-                       "context z)")
+                       "context z; patch: the clean text)")
         p.add_argument("--decoder-text", help="encoder-decoder: the decoder's input x "
                        "(default: the model's greedy output for the context)")
         p.add_argument("--json", action="store_true", help="print JSON")
@@ -54,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "every non-special position)")
             p.add_argument("--together", action="store_true", help="encoder: mask all those "
                            "positions in one copy (default: each alone)")
+        if name == "ablate":
+            intervene.add_ablate_arguments(p)
+        if name == "patch":
+            intervene.add_patch_arguments(p)
         if name == "pca":
             p.add_argument("--of", choices=("embeddings", "text", "residual"),
                            default="residual", help="all token embeddings, the text's token "
@@ -282,7 +292,8 @@ def _pca(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[st
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis import AnalysisError
 
-    compute = {"lens": _lens, "dla": _dla, "loss": _loss, "pca": _pca}[args.analysis]
+    compute = {"lens": _lens, "dla": _dla, "loss": _loss, "pca": _pca,
+               "ablate": intervene.ablate, "patch": intervene.patch}[args.analysis]
     try:
         inp = _Input(args)
         out, lines = compute(inp, args)

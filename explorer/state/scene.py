@@ -4,7 +4,12 @@ A scene is a small JSON file::
 
     {"version": 1, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
      "context": "", "step": "blocks.0.attn.pattern", "layer": 0, "head": 1, "chunk": 0,
-     "view": "step", "view_options": {}, "zoom": 1.0, "theme": "light"}
+     "view": "step", "view_options": {}, "zoom": 1.0, "theme": "light",
+     "interventions": [{"kind": "ablate_head", "layer": 1, "head": 2, "mode": "zero", ...}],
+     "interventions_enabled": true}
+
+``interventions`` (optional) are the session's active list as
+``explorer.analysis.interventions_to_list`` writes it, so a lecture replays them.
 
 ``model`` is None (the default model of ``arch``, seeded with ``seed`` when random), a
 bundled model's name, or a model folder. A lecture lists scene files, relative to itself::
@@ -28,6 +33,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from explorer.analysis import AnalysisError, interventions_from_list, interventions_to_list
 from explorer.state.defaults import (
     ARCHS,
     DEFAULT_SEED,
@@ -75,6 +81,8 @@ class Scene:
     zoom: float = 1.0
     theme: str = "light"
     title: str = ""
+    interventions: list[dict[str, Any]] = field(default_factory=list)
+    interventions_enabled: bool = True
     version: int = SCENE_VERSION
 
     def validate(self) -> None:
@@ -100,6 +108,12 @@ class Scene:
             raise ValueError(f"zoom must be a number from 0.25 to 8, not {self.zoom!r}")
         if not isinstance(self.view_options, dict):
             raise ValueError("view_options must be an object")
+        if not isinstance(self.interventions_enabled, bool):
+            raise ValueError("interventions_enabled must be true or false")
+        try:
+            interventions_from_list(self.interventions)
+        except AnalysisError as exc:
+            raise ValueError(f"interventions: {exc}") from None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
@@ -210,17 +224,22 @@ def scene_from_session(session: Any, **extra: Any) -> Scene:
                   compare=session.compare.text, model=model, seed=seed,
                   step=step.name if step is not None else None,
                   layer=layer, head=int(session.head), chunk=int(session.chunk),
-                  context_chunk=int(session.context_chunk))
+                  context_chunk=int(session.context_chunk),
+                  interventions=interventions_to_list(session.interventions),
+                  interventions_enabled=bool(session.interventions_enabled))
     return replace(scene, **extra)
 
 
 def apply_inputs(session: Any, scene: Scene) -> None:
-    """Put the scene's text, context and chunks into ``session`` (a new trace is due)."""
+    """Put the scene's text, context, chunks and interventions into ``session`` (a new
+    trace is due)."""
     session.set_text(scene.text)
     session.set_context(scene.context)
     session.set_chunk(scene.chunk)
     session.set_chunk(scene.context_chunk, True)
     session.compare.set_text(scene.compare)
+    session.set_interventions(interventions_from_list(scene.interventions),
+                              scene.interventions_enabled)
 
 
 def select_in_session(session: Any, scene: Scene) -> bool:

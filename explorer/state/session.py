@@ -23,9 +23,11 @@ from typing import Any
 import torch
 from psygnal import Signal
 
+from explorer.analysis import AnalysisError, record_intervened
 from explorer.state import navigation
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
 from explorer.state.inputs import EncodedText, encode_text, input_roles
+from explorer.state.interventions import InterventionsMixin
 from explorer.trace import Step, Trace, record_edit
 from explorer.trace.norm_inside import NormInside, norm_inside
 
@@ -42,6 +44,8 @@ class TraceRequest:
     z: tuple[int, ...] | None = None
     # The trace shown so far, continued where the edit kept a prefix (decoders).
     previous: Trace | None = field(default=None, compare=False, repr=False)
+    # Applied while recording (``explorer.analysis.record_intervened``); never spliced.
+    interventions: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class TraceResult:
     logits: torch.Tensor | None
     error: str | None
     seconds: float
+    clean_logits: torch.Tensor | None = None  # the run without the interventions
 
 
 def run_request(request: TraceRequest) -> TraceResult:
@@ -59,20 +64,34 @@ def run_request(request: TraceRequest) -> TraceResult:
     The trace is lean: scores, masked scores, the MLP activation and the output softmax
     are recomputed when a view asks (a 12-layer model at 256 tokens keeps ~200 MB, not
     ~380 MB). A request with a ``previous`` trace reuses it where the edit kept a prefix
-    of tokens (decoders; ``trace.first_new`` says from where it computed)."""
+    of tokens (decoders; ``trace.first_new`` says from where it computed). With
+    interventions the trace is the intervened run, recorded in full, and the result also
+    holds the clean run's logits."""
     start = time.perf_counter()
+    clean = None
     try:
         x = torch.tensor([request.x], dtype=torch.long)
         inputs = (x,) if request.z is None else (torch.tensor([request.z], dtype=torch.long), x)
-        logits, trace = record_edit(request.model, *inputs, previous=request.previous,
-                                    lean=True)
+        if request.interventions:
+            logits, trace = record_intervened(request.model, *inputs, lean=True,
+                                              interventions=request.interventions)
+            with torch.no_grad():
+                clean = request.model(*inputs)
+        else:
+            logits, trace = record_edit(request.model, *inputs, previous=request.previous,
+                                        lean=True)
+    except AnalysisError as exc:
+        return TraceResult(request.generation, None, None, f"an intervention does not fit: "
+                           f"{exc}", time.perf_counter() - start)
     except (ValueError, RuntimeError, IndexError) as exc:
         return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
-    return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start)
+    return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start,
+                       logits if clean is None else clean)
 
 
-class Session:
-    """Everything the window shows, and the operations that change it."""
+class Session(InterventionsMixin):
+    """Everything the window shows, and the operations that change it (the active
+    interventions: ``explorer.state.interventions``)."""
 
     model_changed = Signal()  # model, tokenizer or architecture replaced
     inputs_changed = Signal()  # text, context or chunk changed (tokens are new)
@@ -103,6 +122,7 @@ class Session:
         from explorer.state.compare import SecondInput
 
         self.compare = SecondInput(self)  # the text B views compare A with ("" = none)
+        self._init_interventions()
 
     # -- what is loaded ------------------------------------------------------------------
     @property
@@ -140,7 +160,9 @@ class Session:
         self.loaded = loaded
         if self.step is not None:
             self._wanted_step = self.step.name
-        self.trace, self.logits = None, None
+        self.trace, self.logits, self.clean_logits = None, None, None
+        had = bool(self._interventions)
+        self._interventions.clear()  # they name this model's layers and heads
         self.step_index = 0
         self.head = min(self.head, self.n_heads - 1)
         self.encoded = self._encode(self.text, self._x_role())
@@ -149,6 +171,8 @@ class Session:
         self.context_chunk = 0
         self.generation += 1
         self.model_changed.emit()
+        if had:
+            self.interventions_changed.emit()
         self.inputs_changed.emit()
 
     # -- inputs --------------------------------------------------------------------------
@@ -243,7 +267,8 @@ class Session:
                 self._say("Type a context z for the encoder.")
                 return None
             z = self.encoded_context.chunks[self.context_chunk].ids
-        return TraceRequest(self.generation, self.model, x, z, self.trace)
+        return TraceRequest(self.generation, self.model, x, z, self.trace,
+                            self.active_interventions)
 
     def apply(self, result: TraceResult) -> bool:
         """Take a recorded trace; False (and nothing changes) when it is stale or failed."""
@@ -255,6 +280,8 @@ class Session:
         old = self.step.name if self.step is not None else self._wanted_step
         self._wanted_step = None
         self.trace, self.logits = result.trace, result.logits
+        self.clean_logits = result.clean_logits if result.clean_logits is not None \
+            else result.logits
         self.trace_inputs = (self.x_labels, self.z_labels)
         self.last_seconds = result.seconds
         names = [s.name for s in self.trace.steps]

@@ -109,6 +109,9 @@ class Trace(Mapping[str, torch.Tensor]):
         self.complete = False
         self.lean = False
         self.first_new = 0
+        # What changed the forward pass (``explorer.analysis.record_intervened``): the
+        # intervention values applied while recording; () for the model's own run.
+        self.interventions: tuple = ()
 
     def __getitem__(self, name: str) -> torch.Tensor:
         t = self._tensors[name]

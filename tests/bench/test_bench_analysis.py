@@ -34,6 +34,20 @@ def test_quick_run_structure():
             statistics.median(run[f"{op}_round_ratios"]), abs=2e-3)
     assert isinstance(run["lens_meets_target"], bool)
     assert run["lens_unembed_flops_over_forward_flops"] > 0
+    patching = out["patching"]
+    assert patching["model"] == "small-random" and patching["l"] == 16
+    assert patching["patched_runs"] == 2 * 16  # layers × positions
+    assert patching["max_abs_difference"] < 1e-3  # batched == one at a time (float32, normalised)
+    ratio = patching["one_at_a_time_over_batched"]
+    assert len(ratio["rounds"]) == 2 and ratio["median_round_ratio"] == pytest.approx(
+        statistics.median(r["ratio"] for r in ratio["rounds"]), abs=2e-3)
+    assert patching["batched_ms"]["median_ms"] > 0
+    assert isinstance(patching["meets_ratio_target"], bool)
+
+
+def test_what_picks_the_analyses_or_the_patching():
+    only = analysis.run(_args("--quick", "--what", "patching"))
+    assert only["results"] == [] and only["patching"]["patched_runs"] == 32
 
 
 def test_bad_lengths_are_refused():

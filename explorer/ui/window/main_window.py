@@ -226,6 +226,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         s = self.session
         s.model_changed.connect(self._on_model_changed)
         s.inputs_changed.connect(self._on_inputs_changed)
+        s.interventions_changed.connect(self._on_interventions_changed)
         s.trace_changed.connect(self._on_trace_changed)
         s.selection_changed.connect(self._on_selection_changed)
         s.message_changed.connect(self._on_message)
@@ -291,6 +292,9 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             self.show_error(f"The forward pass on text B failed: {result}")
             return
         self.session.compare.apply(result)
+
+    def _on_interventions_changed(self) -> None:
+        self._runner.submit(self.session.request())  # the intervened (or clean) run
 
     def _run_request(self, request):
         from explorer.state import run_request

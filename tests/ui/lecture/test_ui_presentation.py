@@ -128,3 +128,23 @@ def test_export_current_view(window, tmp_path):
     assert window.scenes.export_view_to(str(tmp_path / "v.svg"))
     window.scenes.copy_view()
     assert not QApplication.clipboard().image().isNull()
+
+
+def test_a_scene_with_interventions_replays_them_in_the_window(window, qtbot, tmp_path):
+    from explorer.analysis import AblateHead, interventions_to_list
+
+    s = window.session
+    clean = s.logits.clone()
+    ablate = [AblateHead(1, h) for h in range(s.cfg.n_heads)]
+    path = tmp_path / "ablated.json"
+    save_scene(Scene(arch="decoder", text=s.text, step="blocks.1.attn.head_out",
+                     interventions=interventions_to_list(ablate)), path)
+    with qtbot.waitSignal(s.trace_changed, timeout=10000):
+        assert window.scenes.open_scene_file(str(path))  # the same text: only the run changes
+    qtbot.waitUntil(lambda: s.step.name == "blocks.1.attn.head_out", timeout=10000)
+    assert s.trace.interventions == tuple(ablate)
+    assert not s.trace["blocks.1.attn.head_out"].any()  # every head's Y^h is 0
+    assert s.effect() is not None and (s.clean_logits == clean).all()
+    with qtbot.waitSignal(s.trace_changed, timeout=10000):
+        s.set_interventions_enabled(False)  # the window records the clean run again
+    assert s.trace.interventions == () and (s.logits == clean).all()
