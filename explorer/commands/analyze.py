@@ -120,22 +120,9 @@ class _Input:
     def token(self, text: str, what: str = "--target") -> int:
         """A token id from its spelling (as the tokenizer writes it, or as shown: ␣ for a
         space), or from ``#id``."""
-        from explorer.analysis import AnalysisError
+        from explorer.state.step_data import find_token
 
-        if text.startswith("#") and text[1:].isdigit():
-            token = int(text[1:])
-            if token < self.model.cfg.vocab_size:
-                return token
-        for spelling in (text, text.replace("␣", " "), text.replace("␣", "Ġ"),
-                         text.replace("␣", "▁")):
-            token = self.tok.token_to_id(spelling)
-            if token is not None and token < self.model.cfg.vocab_size:
-                return int(token)
-        for i in range(min(self.model.cfg.vocab_size, self.tok.vocab_size)):
-            if self.label(i) == text:
-                return i
-        raise AnalysisError(f"{what} {text!r} is not a token of this model's vocabulary "
-                            "(write it as the tokenizer spells it, or #ID)")
+        return find_token(self.tok, text, int(self.model.cfg.vocab_size), what)
 
     def position(self, value: int | None) -> int:
         from explorer.analysis import AnalysisError

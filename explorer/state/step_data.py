@@ -137,6 +137,29 @@ def vocabulary_labels(tokenizer: object, n: int) -> list[str]:
     return list(names) if names is not None else [f"#{i}" for i in range(n)]
 
 
+def find_token(tokenizer: object, text: str, n_vocab: int, what: str = "the target") -> int:
+    """A token id from its spelling (as the tokenizer writes it, as shown with ␣ for a
+    space, or ``#id``); ValueError (an ``AnalysisError``) with a sentence when there is
+    none. Shared by the views and commands that let the user name a token."""
+    from explorer.analysis import AnalysisError
+
+    text = text.strip("\n")
+    if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < n_vocab:
+        return int(text[1:])
+    lookup = getattr(tokenizer, "token_to_id", None)
+    if lookup is not None:
+        for spelling in dict.fromkeys((text, text.replace("␣", " "), text.replace("␣", "Ġ"),
+                                       text.replace("␣", "▁"))):
+            token = lookup(spelling)
+            if token is not None and 0 <= int(token) < n_vocab:
+                return int(token)
+    labels = vocabulary_labels(tokenizer, n_vocab)
+    if text in labels:
+        return labels.index(text)
+    raise AnalysisError(f"{what} “{text}” is not a token of this model's vocabulary "
+                        "(write it as the tokenizer spells it, ␣ for a space, or #id)")
+
+
 @functools.lru_cache(maxsize=4)
 def _names(tok: object, n: int) -> tuple[str, ...] | None:
     lookup = getattr(tok, "id_to_token", None)

@@ -20,32 +20,13 @@ from PySide6.QtCore import QTimer
 from explorer.analysis import AnalysisError
 from explorer.analysis.common import stack_prefix
 from explorer.state.inputs import encode_text, input_roles
-from explorer.state.step_data import vocabulary_labels
+from explorer.state.step_data import find_token, vocabulary_labels
 from explorer.ui.lens.jobs import LensJob, LensRequest, run_job
 from explorer.ui.lens.view import LensView
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TraceRunner
 
 KICK_MS = 30  # after a new trace, the analyses wait this long for the next keystroke
-
-
-def find_token(tokenizer: Any, vocab: list[str], text: str, n_vocab: int) -> int:
-    """A token id from its spelling (as the tokenizer writes it, as shown with ␣ for a
-    space, or ``#id``); AnalysisError with a sentence when there is none."""
-    text = text.strip("\n")
-    if text.startswith("#") and text[1:].isdigit() and int(text[1:]) < n_vocab:
-        return int(text[1:])
-    lookup = getattr(tokenizer, "token_to_id", None)
-    if lookup is not None:
-        for spelling in dict.fromkeys((text, text.replace("␣", " "), text.replace("␣", "Ġ"),
-                                       text.replace("␣", "▁"))):
-            token = lookup(spelling)
-            if token is not None and 0 <= int(token) < n_vocab:
-                return int(token)
-    if text in vocab:
-        return vocab.index(text)
-    raise AnalysisError(f"the target “{text}” is not a token of this model's vocabulary "
-                        "(write it as the tokenizer spells it, ␣ for a space, or #id)")
 
 
 class LensTab(Panel):
@@ -176,8 +157,7 @@ class LensTab(Panel):
         text = v.target_edit.text()
         if text.strip():
             try:
-                target = find_token(session.tokenizer, self._vocabulary(session), text,
-                                    int(cfg.vocab_size))
+                target = find_token(session.tokenizer, text, int(cfg.vocab_size))
             except AnalysisError as exc:
                 target_error = str(exc)
         v.target_note.setText(target_error)
