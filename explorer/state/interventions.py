@@ -118,3 +118,75 @@ class InterventionsMixin:
                 self.trace is None or not self.trace.interventions:
             return None
         return intervention_effect(self.clean_logits, self.logits, position, target)
+
+
+# -- how the window names them (the paper's 1-based layers, heads and positions) ----------
+def site_prefix(cfg, stack: str | None, layer: int) -> str:
+    """The step-name prefix of a layer's self-attention, e.g. ``blocks.1.attn`` or
+    ``decoder.blocks.0.attn`` (None: the stack that feeds the output)."""
+    if cfg.arch != "encoder-decoder":
+        return f"blocks.{layer}.attn"
+    return f"{'encoder' if stack == 'encoder' else 'decoder'}.blocks.{layer}.attn"
+
+
+def stack_of(prefix: str) -> str | None:
+    """The ``stack`` an intervention takes for the attention site ``prefix``."""
+    first = prefix.split(".", 1)[0]
+    return first if first in ("encoder", "decoder") else None
+
+
+def describe(intervention: Intervention, labels: Sequence[str] = ()) -> str:
+    """One line for the window: "Layer 2 · head 3: zero-ablated", 1-based as the paper
+    counts, with the token at a position where ``labels`` has it."""
+    iv = intervention
+    stack = getattr(iv, "stack", None)
+    where = f"{stack.capitalize()} layer" if stack else "Layer"
+    layer = f"{where} {iv.layer + 1}"
+
+    def pos(t: int) -> str:
+        return f"t = {t + 1}" + (f" “{labels[t]}”" if 0 <= t < len(labels) else "")
+
+    kind = iv.kind
+    head = getattr(iv, "head", None)
+    on = f"{layer} · head {head + 1}" if head is not None else layer
+    if kind in ("ablate_head", "ablate_mlp", "ablate_attention"):
+        part = {"ablate_head": on, "ablate_mlp": f"{layer} · MLP",
+                "ablate_attention": f"{layer} · attention"}[kind]
+        how = "zero-ablated" if iv.mode == "zero" else (
+            "mean-ablated" + (" (mean over text B)" if iv.reference is not None else ""))
+        return f"{part}: {how}"
+    if kind == "edit_attention":
+        renorm = ", column renormalised" if iv.renormalise else ""
+        return (f"{on}: A[{pos(iv.key)}, {pos(iv.query)}] set to {float(iv.weight):g}"
+                f"{renorm}")
+    if kind == "one_hot_attention":
+        return f"{on}: query {pos(iv.query)} attends only to key {pos(iv.key)}"
+    if kind == "knock_out_key":
+        return f"{layer} · every head: key {pos(iv.key)} knocked out"
+    if kind == "patch":
+        what = {"resid": "residual stream", "attn_out": "attention output",
+                "mlp_out": "MLP output", "head_out": "output", "pattern": "pattern"}
+        target = on if iv.site in ("head_out", "pattern") else layer
+        at = "all positions" if iv.positions is None else ", ".join(
+            pos(t) for t in iv.positions)
+        return f"{target}: {what.get(iv.site, iv.site)} patched from text B at {at}"
+    return iv.label
+
+
+def head_marks(cfg, interventions: Sequence[Intervention]) -> dict[tuple[str, int], str]:
+    """{(attention prefix, head): description} of the heads the interventions act on, for
+    crossing them out in the head grid (a knocked-out key marks every head of its layer)."""
+    marks: dict[tuple[str, int], str] = {}
+    for iv in interventions:
+        head = getattr(iv, "head", None)
+        if iv.kind == "knock_out_key":
+            heads = range(int(cfg.stack_sizes(getattr(iv, "stack", None) or None)["n_heads"]))
+        elif head is not None:
+            heads = [head]
+        else:
+            continue
+        prefix = site_prefix(cfg, getattr(iv, "stack", None), iv.layer)
+        for h in heads:
+            key = (prefix, h)
+            marks[key] = "; ".join(filter(None, (marks.get(key), describe(iv))))
+    return marks

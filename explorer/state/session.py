@@ -444,6 +444,10 @@ class Session(InterventionsMixin):
                 f"{first}: its weights are damaged or overflow. Views draw them blank; "
                 "generation is not possible with this model.")
 
+    def say(self, message: str) -> None:
+        """Put a sentence in the status line (a view's request that could not be met)."""
+        self._say(message)
+
     def _say(self, message: str) -> None:
         if message != self.message:
             self.message = message

@@ -13,6 +13,11 @@ Public API: ``HeadGridWidget(parent=None)`` (a QWidget painted with QPainter).
   None.
 - Signal ``head_selected(str prefix, int layer, int head)`` (layer and head 0-based) when a
   thumbnail is clicked (or chosen with the keyboard: arrows move, Enter/Space opens).
+- Signal ``context_requested(str prefix, int layer, int head, QPoint global_pos)`` on a
+  right click on a thumbnail, and ``ablate_requested(str prefix, int layer, int head)`` on
+  the X key (the selected head): the Attention tab offers interventions for it.
+- ``set_marks({(prefix, head): text})``: heads with an active intervention get a red cross
+  and ``text`` in their tooltip.
 - ``section_titles() -> list[str]``; ``thumbnail_rect(prefix, head) -> QRectF`` (widget
   coordinates; for tests); ``thumbnail_at(point) -> (prefix, layer, head) | None``.
 """
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -40,6 +45,7 @@ from explorer.ui.widgets.style import (
 )
 
 GAP = 4  # pixels between thumbnails
+MARK_COLOR = QColor(200, 30, 30)  # the cross over a head an intervention acts on
 SECTION_GAP = 28
 MAX_THUMB = 120
 MIN_THUMB = 14
@@ -67,6 +73,8 @@ class HeadGridWidget(QWidget):
     """All heads of all layers as clickable thumbnails, grouped by kind of attention."""
 
     head_selected = Signal(str, int, int)
+    context_requested = Signal(str, int, int, QPoint)
+    ablate_requested = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +83,7 @@ class HeadGridWidget(QWidget):
         self._labels: list[tuple[QRectF, str, bool]] = []  # rect, text, is a section title
         self.selected: tuple[str, int] | None = None
         self._hover: tuple[str, int] | None = None
+        self.marks: dict[tuple[str, int], str] = {}  # heads with an intervention
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -104,6 +113,12 @@ class HeadGridWidget(QWidget):
 
     def section_titles(self) -> list[str]:
         return [s.title for s in self._sections]
+
+    def set_marks(self, marks: dict[tuple[str, int], str]) -> None:
+        """Cross out the heads an intervention acts on (``text`` says which)."""
+        if marks != self.marks:
+            self.marks = dict(marks)
+            self.update()
 
     def set_selected(self, prefix: str, head: int) -> None:
         self.selected = (prefix, head)
@@ -226,6 +241,11 @@ class HeadGridWidget(QWidget):
         if self._hover is not None and (rect := self._find(*self._hover)) is not None:
             painter.setPen(QPen(QColor(60, 60, 60), 2))
             painter.drawRect(rect.adjusted(-1, -1, 1, 1))
+        painter.setPen(QPen(MARK_COLOR, 3))
+        for key in self.marks:
+            if (rect := self._find(*key)) is not None:
+                painter.drawLine(rect.topLeft(), rect.bottomRight())
+                painter.drawLine(rect.topRight(), rect.bottomLeft())
         if self.selected is not None and (rect := self._find(*self.selected)) is not None:
             painter.setPen(QPen(SELECTION_COLOR, 4))
             painter.drawRect(rect.adjusted(-2, -2, 2, 2))
@@ -233,6 +253,10 @@ class HeadGridWidget(QWidget):
     # interaction --------------------------------------------------------------------------
     def mousePressEvent(self, event) -> None:  # noqa: N802
         hit = self.thumbnail_at(event.position())
+        if hit is not None and event.button() == Qt.MouseButton.RightButton:
+            self._choose(*hit)
+            self.context_requested.emit(*hit, event.globalPosition().toPoint())
+            return
         if hit is None or event.button() != Qt.MouseButton.LeftButton:
             super().mousePressEvent(event)
             return
@@ -251,8 +275,11 @@ class HeadGridWidget(QWidget):
             self.update()
             if hit is not None:
                 site = AttentionSite.parse(hit[0])
+                mark = self.marks.get((hit[0], hit[2]))
                 QToolTip.showText(event.globalPosition().toPoint(),
-                                  f"{site.title(hit[2])}\nclick to open", self)
+                                  f"{site.title(hit[2])}\nclick to open, right-click to "
+                                  "intervene (X ablates)" + (f"\n{mark}" if mark else ""),
+                                  self)
         super().mouseMoveEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
@@ -277,6 +304,9 @@ class HeadGridWidget(QWidget):
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self._choose(prefix, AttentionSite.parse(prefix).layer, head)
+            return
+        if event.key() == Qt.Key.Key_X:
+            self.ablate_requested.emit(prefix, AttentionSite.parse(prefix).layer, head)
             return
         super().keyPressEvent(event)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from explorer.state.interventions import head_marks
+from explorer.ui.attention.intervene import cell_choices, head_choices, show_menu
 from explorer.ui.attention.views import AttentionPanel
 from explorer.ui.widgets.panel import Panel
 
@@ -25,11 +27,36 @@ class AttentionTab(Panel):
     def __init__(self) -> None:
         super().__init__(AttentionPanel())
         self.view.head_selected.connect(self._on_head_selected)
+        self.view.head_menu_requested.connect(self._on_head_menu)
+        self.view.cell_menu_requested.connect(self._on_cell_menu)
+        self.view.ablate_requested.connect(self._on_ablate_key)
+        self.menu = None  # the open context menu (tests read it)
 
+    # -- interventions (issue 16) --------------------------------------------------------
+    def _on_head_menu(self, prefix: str, layer: int, head: int, where) -> None:
+        if self.session is not None:
+            self.menu = show_menu(head_choices(self.session, prefix, layer, head), where,
+                                  self.view)
+
+    def _on_cell_menu(self, prefix: str, layer: int, head: int, key: int, query: int,
+                      weight: float, where) -> None:
+        if self.session is not None:
+            choices = cell_choices(self.session, prefix, layer, head, key, query, weight,
+                                   self.view)
+            self.menu = show_menu(choices, where, self.view)
+
+    def _on_ablate_key(self, prefix: str, layer: int, head: int) -> None:
+        if self.session is not None:
+            text, tip, run = head_choices(self.session, prefix, layer, head)[0]
+            if run is None:
+                self.session.say(tip + ".")
+            else:
+                run()
     def refresh(self, session: Any) -> None:
         x_labels, z_labels = session.trace_inputs
         self.view.set_trace(session.trace, x_labels, z_labels)
         self.view.set_kv_note(session.kv_note)
+        self.view.grid.set_marks(head_marks(session.cfg, session.active_interventions))
         self.refresh_selection(session)
 
     def refresh_compare(self, session: Any) -> None:

@@ -20,6 +20,8 @@ Public API: ``AttentionPatternWidget(parent=None)`` (a QWidget).
 - Attributes: ``title_label``, ``note_label``, ``hover_label``, ``plot`` (pg.PlotItem),
   ``image`` (pg.ImageItem), ``weights``, ``masked``, ``query_labels``, ``key_labels``.
 - Signal ``cell_hovered(int key_row, int query_col)`` (-1, -1 when the mouse leaves).
+- Signal ``cell_context(int key_row, int query_col, QPoint global_pos)`` on a right click
+  on a cell (the Attention tab offers to edit that weight).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -87,6 +89,7 @@ class AttentionPatternWidget(QWidget):
     """Algorithm 4, line 6: one head's attention pattern A = softmax(S / √d_attn)."""
 
     cell_hovered = Signal(int, int)
+    cell_context = Signal(int, int, QPoint)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -147,6 +150,7 @@ class AttentionPatternWidget(QWidget):
         self.graphics.addItem(self.colorbar, row=0, col=1)
         self._value_texts: list[pg.TextItem] = []
         self.plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
         legend = QHBoxLayout()
         legend.addWidget(MaskSwatch())
@@ -266,6 +270,24 @@ class AttentionPatternWidget(QWidget):
         if text:
             self.hover_label.setText(text)
             self.cell_hovered.emit(row, col)
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        """(key row, query column) under a scene position, None outside the cells."""
+        view = self.plot.getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = view.mapSceneToView(scene_pos)
+        col, row = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
+        lz, lx = self.weights.shape
+        return (row, col) if 0 <= row < lz and 0 <= col < lx else None
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.RightButton:
+            return
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            event.accept()
+            self.cell_context.emit(*cell, event.screenPos().toPoint())
 
     def cell_center(self, row: int, col: int) -> QPointF:
         """The centre of cell (row, col) in this widget's coordinates."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -86,6 +86,11 @@ class AttentionPanel(QWidget):
     """Attention pattern, lines and the head grid of one trace, kept in step."""
 
     head_selected = Signal(str, int, int)
+    # right click on a head (prefix, layer, head, where) or on the open head's weight
+    # A[key, query] (prefix, layer, head, key, query, weight, where); X on a head
+    head_menu_requested = Signal(str, int, int, QPoint)
+    cell_menu_requested = Signal(str, int, int, int, int, float, QPoint)
+    ablate_requested = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,6 +133,9 @@ class AttentionPanel(QWidget):
         layout.addWidget(self.columns)
 
         self.grid.head_selected.connect(self._on_grid_head_selected)
+        self.grid.context_requested.connect(self.head_menu_requested)
+        self.grid.ablate_requested.connect(self.ablate_requested)
+        self.pattern.cell_context.connect(self._on_cell_context)
         self.lines.head_changed.connect(self._on_lines_head_changed)
         self.pattern.cell_hovered.connect(self._on_pattern_cell_hovered)
         self.pattern.clear("No attention yet: type some text.")
@@ -282,6 +290,15 @@ class AttentionPanel(QWidget):
             self.lines.set_head(head)
             self.lines.title_label.setText(AttentionSite.parse(prefix).title(head))
         self.head_selected.emit(prefix, layer, head)
+
+    def _on_cell_context(self, key: int, query: int, where: QPoint) -> None:
+        if self.current is None or self.mode != "A":
+            return  # B's pattern or a difference: nothing of A's run to edit there
+        prefix, layer, head = self.current
+        weight = float(self.pattern.weights[key, query])
+        if bool(self.pattern.masked[key, query]):
+            return  # a masked weight is 0 by the mask, not by the model
+        self.cell_menu_requested.emit(prefix, layer, head, key, query, weight, where)
 
     def _on_lines_head_changed(self, head: int) -> None:
         if self.current is None:

@@ -85,6 +85,7 @@ class BarsCanvas(QWidget):
         super().__init__(parent)
         self.rows: list[tuple[int, str, float, float]] = []
         self.second: list[float] | None = None  # text B's q for each row, when comparing
+        self.names = ("A", "B")  # what the bars and the second bars show
         self.show_ghost = False
         self.message = "No output yet."
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -193,7 +194,7 @@ class BarsCanvas(QWidget):
         painter.setFont(font)
         metrics = QFontMetricsF(font)
         x = 6.0
-        for color, text in ((BAR_COLOR, "A"), (SECOND_COLOR, "B")):
+        for color, text in zip((BAR_COLOR, SECOND_COLOR), self.names):
             painter.fillRect(QRectF(x, 8, 14, 12), color)
             painter.setPen(TEXT_COLOR)
             w = metrics.horizontalAdvance(text) + 4
@@ -209,7 +210,9 @@ class BarsCanvas(QWidget):
         painter.setFont(font)
         painter.setPen(TEXT_COLOR)
         diff = (qa - qb) * 100
-        text = f"B {percent(qb)}   A − B {'+' if diff >= 0 else '−'}{abs(diff):.1f} pts"
+        first, second = self.names
+        text = (f"{second} {percent(qb)}   {first} − {second} "
+                f"{'+' if diff >= 0 else '−'}{abs(diff):.1f} pts")
         width = QFontMetricsF(font).horizontalAdvance(text) + 12
         left = bar.right() + 6
         if left + width > area.right():  # no room after the bar: inside it, in white

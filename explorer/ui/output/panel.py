@@ -32,10 +32,21 @@ class OutputTab(Panel):
         self.refresh_compare(session)
 
     def refresh_compare(self, session: Any) -> None:
+        """Beside the bars: the clean run while interventions act (they come first), else
+        text B while comparing, else nothing."""
+        from explorer.analysis import kl_divergence
         from explorer.state.compare import output_comparison
 
+        trace = session.trace
+        if trace is not None and getattr(trace, "interventions", None) and \
+                session.clean_logits is not None and "logits" in trace:
+            clean = session.clean_logits[0].float()
+            kl = kl_divergence(clean, trace["logits"][0].float())
+            self.view.set_second(clean, kl, "", ("intervened", "clean"),
+                                 "KL(P_clean ‖ P_intervened)")
+            return
         b = session.compare
-        if not b.ready or session.trace is None or "logits" not in session.trace:
+        if not b.ready or trace is None or "logits" not in trace:
             if b.trace is None:
                 self.view.set_second(None)
             return

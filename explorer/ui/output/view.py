@@ -85,6 +85,7 @@ class OutputDistributionWidget(QWidget):
         self._kl: np.ndarray | None = None
         self._compare_note = ""
         self._qb = np.zeros(0)
+        self._names, self._kl_text = ("A", "B"), "KL(P_A ‖ P_B)"
 
         self.title_label = QLabel(DEFAULT_TITLE)
         self.title_label.setFont(scaled_font(self, 1.35, bold=True))
@@ -188,8 +189,14 @@ class OutputDistributionWidget(QWidget):
         self._position = position
         self._refresh()
 
-    def set_second(self, logits_b, kl=None, note: str = "") -> None:
-        """Text B's logits to compare with (None: no comparison)."""
+    def set_second(self, logits_b, kl=None, note: str = "",
+                   names: tuple[str, str] = ("A", "B"), kl_text: str = "KL(P_A ‖ P_B)",
+                   ) -> None:
+        """Text B's logits to compare with (None: no comparison). ``names`` the two
+        distributions' names on the bars (("intervened", "clean") for interventions),
+        ``kl_text`` how the KL line names ``kl``."""
+        self._names, self._kl_text = names, kl_text
+        self.bars.names = names
         self._logits_b = None if logits_b is None else as_numpy(logits_b)
         self._kl = None if kl is None else np.asarray(
             kl.detach().cpu() if hasattr(kl, "detach") else kl, dtype=np.float64)
@@ -313,14 +320,20 @@ class OutputDistributionWidget(QWidget):
             self.kl_label.hide()
             return
         t = self._position
+        first, second = self._names
         if not has_b:
-            text = (f"Text B has {self._logits_b.shape[0]} positions: nothing to compare at "
-                    f"t = {t + 1}.")
+            text = (f"Text {second} has {self._logits_b.shape[0]} positions: nothing to "
+                    f"compare at t = {t + 1}.")
         else:
             kl = self._kl
             value = (f"{kl[t]:.4f} nats" if kl is not None and t < kl.size else "—")
-            text = (f"Orange: text B. KL(P_A ‖ P_B) at t = {t + 1}: {value} "
+            text = (f"Orange: {second}. {self._kl_text} at t = {t + 1}: {value} "
                     "(0 when the two distributions agree).")
+            z, zb = self._logits[t], self._logits_b[t]
+            top, top_b = int(np.argmax(z)), int(np.argmax(zb))
+            if top != top_b:
+                text += (f" The top token changed: “{visible_token(self._token(top_b))}” "
+                         f"({second}) → “{visible_token(self._token(top))}” ({first}).")
         if self._compare_note:
             text += f" {self._compare_note}."
         set_typeset(self.kl_label, text)

@@ -6,21 +6,47 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
 from explorer.ui.widgets.panel import Panel
 
 if TYPE_CHECKING:
     from explorer.state import LoadedModel
 
 
+# Panels shown as docks, not tabs (their ``dock`` is True). Their docks exist from the
+# start (empty until torch is loaded), so a saved layout and View ▸ Reset layout place them.
+DOCKED = ("Interventions",)
+
+
 class PanelHosting:
     """Expects ``tabs``, ``panels``, ``session``, ``inputs``, ``_panel_factory`` and
     ``_on_model_loaded`` of ``MainWindow``."""
 
+    def _build_panel_docks(self) -> None:
+        """The docks of the ``DOCKED`` panels, each a tab beside the Paper panel."""
+        self.panel_docks = {}
+        for title in DOCKED:
+            waiting = QLabel("Loading…")
+            waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            dock = self.add_dock(title, waiting, Qt.DockWidgetArea.RightDockWidgetArea)
+            self.tabifyDockWidget(self.paper_dock, dock)
+            self.panel_docks[title] = dock
+        self.paper_dock.raise_()
+
     def _add_panel(self, panel: Panel) -> None:
-        """Add ``panel``'s tab in the centre (after the others) and start calling it."""
-        index = self.tabs.addTab(panel.widget, panel.title)
-        if panel.tooltip:
-            self.tabs.setTabToolTip(index, panel.tooltip)
+        """Add ``panel``'s tab in the centre (after the others), or put it in its dock,
+        and start calling it."""
+        dock = self.panel_docks.get(panel.title) if getattr(panel, "dock", False) else None
+        if dock is not None:
+            dock.setWidget(panel.widget)
+            if panel.tooltip:
+                dock.setToolTip(panel.tooltip)
+        else:
+            index = self.tabs.addTab(panel.widget, panel.title)
+            if panel.tooltip:
+                self.tabs.setTabToolTip(index, panel.tooltip)
         self.panels.append(panel)
         panel.attach(self)
         if self.session is not None and self.session.trace is not None:
@@ -54,6 +80,14 @@ class PanelHosting:
         self.inputs.text.setPlainText(text)
 
     def show_tab(self, title: str) -> None:
+        if title == "Step":
+            self.tabs.setCurrentIndex(0)
+            return
+        dock = self.panel_docks.get(title)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+            return
         self.tabs.setCurrentWidget(self.panel(title).widget)
 
     def show_token_loss(self, values: dict[int, float] | None, ids: dict[int, int],

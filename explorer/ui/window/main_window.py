@@ -167,6 +167,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.steps_dock = self.add_dock("Steps", self.step_list, area.LeftDockWidgetArea)
         self.overview_dock = self.add_dock("Overview", self.overview, area.LeftDockWidgetArea)
         self.paper_dock = self.add_dock("Paper", self.pseudocode, area.RightDockWidgetArea)
+        self._build_panel_docks()
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         self.progress.setMaximumWidth(260)

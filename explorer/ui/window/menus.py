@@ -194,7 +194,8 @@ def build_menus(window: MainWindow) -> None:
     step_menu.addAction(window.compare_action)
 
     view_menu = bar.addMenu("&View")
-    for dock in (window.input_dock, window.steps_dock, window.overview_dock, window.paper_dock):
+    for dock in (window.input_dock, window.steps_dock, window.overview_dock, window.paper_dock,
+                 *window.panel_docks.values()):
         action = dock.toggleViewAction()
         action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         view_menu.addAction(action)

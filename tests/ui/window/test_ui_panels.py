@@ -48,10 +48,16 @@ def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkey
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         window.start()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles == ["Step", *(p.title for p in default_panels())]
+    tabs = [p.title for p in default_panels() if not getattr(p, "dock", False)]
+    assert titles == ["Step", *tabs]
     assert titles == ["Step", "Attention", "Output", "Lens", "Infer", "Train", "Tokenizer"]
     for panel in window.panels:
-        assert window.tabs.indexOf(panel.widget) >= 0 and panel.host is window
+        if getattr(panel, "dock", False):  # a dock panel lives in its dock, not a tab
+            assert window.panel_docks[panel.title].widget() is panel.widget
+        else:
+            assert window.tabs.indexOf(panel.widget) >= 0
+        assert panel.host is window
+    assert [p.title for p in window.panels if getattr(p, "dock", False)] == ["Interventions"]
     window.close()
 
 
