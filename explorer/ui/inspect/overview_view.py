@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -66,9 +66,11 @@ class Box:
 
 
 class OverviewWidget(QWidget):
-    """The architecture diagram; emits ``step_selected(index)`` when a box is clicked."""
+    """The architecture diagram; emits ``step_selected(index)`` when a box is clicked and
+    ``context_requested(index, global_pos)`` (the box's first step) on a right click."""
 
     step_selected = Signal(int)
+    context_requested = Signal(int, QPoint)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -213,6 +215,8 @@ class OverviewWidget(QWidget):
         box = self.box_at(event.position())
         if box is not None and event.button() == Qt.MouseButton.LeftButton:
             self.step_selected.emit(box.steps[0])
+        elif box is not None and event.button() == Qt.MouseButton.RightButton:
+            self.context_requested.emit(box.steps[0], event.globalPosition().toPoint())
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         box = self.box_at(event.position())

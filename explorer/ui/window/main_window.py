@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QTabWidget,
     QVBoxLayout,
@@ -162,6 +163,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             lambda a, n: self._with_session("jump_to_line", a, n))
         self.overview = OverviewWidget()
         self.overview.step_selected.connect(lambda i: self._with_session("select_step", i))
+        self.overview.context_requested.connect(self._on_overview_menu)
         area = Qt.DockWidgetArea
         self.input_dock = self.add_dock("Input", self.inputs, area.TopDockWidgetArea)
         self.steps_dock = self.add_dock("Steps", self.step_list, area.LeftDockWidgetArea)
@@ -271,6 +273,37 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.tokens_view.set_text(s.text)
         self._runner.submit(s.request())
         self._compare_runner.submit(s.compare.request())
+
+    def layer_choices(self, index: int) -> list[tuple[str, Any]]:
+        """What a right click on the overview's box of step ``index`` offers: ablating
+        that layer's attention or MLP (issue 16), as (text, action) pairs."""
+        from explorer.analysis import AblateAttention, AblateMLP
+
+        s = self.session
+        if s is None or not 0 <= index < len(s.steps):
+            return []
+        step = s.steps[index]
+        if step.layer is None or step.block not in ("attn", "mlp"):
+            return []
+        first = step.name.split(".", 1)[0]
+        stack = first if first in ("encoder", "decoder") else None
+        where = f"{stack} layer" if stack else "layer"
+        kind, make = (("attention", AblateAttention) if step.block == "attn"
+                      else ("MLP", AblateMLP))
+        return [(f"Zero-ablate the {kind} of {where} {step.layer + 1}",
+                 lambda: s.add_intervention(make(step.layer, "zero", stack=stack))),
+                (f"Mean-ablate the {kind} of {where} {step.layer + 1}",
+                 lambda: s.add_intervention(make(step.layer, "mean", stack=stack)))]
+
+    def _on_overview_menu(self, index: int, where) -> None:
+        choices = self.layer_choices(index)
+        if not choices:
+            return
+        self.overview_menu = QMenu(self)
+        for text, run in choices:
+            self.overview_menu.addAction(text).triggered.connect(
+                lambda _=False, run=run: run())
+        self.overview_menu.popup(where)
 
     def _on_compare_changed(self) -> None:
         """Text B was set, recorded or cleared: record it if due, tell the tabs."""

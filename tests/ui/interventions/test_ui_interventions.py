@@ -143,3 +143,21 @@ def test_a_cancelled_sweep_says_so_and_a_new_one_runs(open_window, qtbot):
     assert dock.run_importance()
     qtbot.waitUntil(lambda: not dock.running(), timeout=WINDOW_TIMEOUT)
     qtbot.waitUntil(lambda: dock.sweep is not None, timeout=WINDOW_TIMEOUT)
+
+
+def test_a_right_click_on_a_layer_in_the_overview_ablates_its_mlp(open_window, qtbot):
+    window = open_window(text=TEXT)
+    s = window.session
+    overview = window.overview
+    box = next(b for b in overview.boxes
+               if s.steps[b.steps[0]].block == "mlp" and s.steps[b.steps[0]].layer == 1)
+    qtbot.mouseClick(overview, Qt.MouseButton.RightButton, pos=box.rect.center().toPoint())
+    texts = [a.text() for a in window.overview_menu.actions()]
+    assert texts == ["Zero-ablate the MLP of layer 2", "Mean-ablate the MLP of layer 2"]
+    window.overview_menu.actions()[0].trigger()
+    window.overview_menu.close()
+    qtbot.waitUntil(lambda: _intervened(window), timeout=WINDOW_TIMEOUT)
+    assert float(s.trace["blocks.1.mlp.out"].abs().max()) == 0.0
+    assert float(s.trace["blocks.0.mlp.out"].abs().max()) > 0.0
+    embed = next(b for b in overview.boxes if s.steps[b.steps[0]].layer is None)
+    assert window.layer_choices(embed.steps[0]) == []
