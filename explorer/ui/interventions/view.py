@@ -41,7 +41,8 @@ class InterventionsView(QWidget):
         self.list.setWordWrap(True)
         self.list.setToolTip("The interventions, applied in this order during the forward "
                              "pass (Delete removes the selected one)")
-        self.list.setMinimumHeight(90)
+        self.list.setMinimumHeight(60)
+        self.list.setMaximumHeight(110)  # the sweeps below get the height
         self.empty_label = QLabel(EMPTY)
         self.empty_label.setWordWrap(True)
         self.remove_button = QPushButton("Remove")

@@ -145,8 +145,6 @@ class BarsCanvas(QWidget):
         bold = scaled_font(self, 1.15, bold=True)
         metrics = QFontMetricsF(font)
         label_w = self._label_width()
-        if self.second is not None:
-            self._paint_key(painter, small, scale)
         for rank, row in enumerate(self.rows):
             area = self.bar_rect(rank)
             if self.second is not None:
@@ -190,19 +188,6 @@ class BarsCanvas(QWidget):
                         area.height() - top.height() - 1)
         return top, bottom
 
-    def _paint_key(self, painter: QPainter, font, scale: QRectF) -> None:
-        painter.setFont(font)
-        metrics = QFontMetricsF(font)
-        x = 6.0
-        for color, text in zip((BAR_COLOR, SECOND_COLOR), self.names):
-            painter.fillRect(QRectF(x, 8, 14, 12), color)
-            painter.setPen(TEXT_COLOR)
-            w = metrics.horizontalAdvance(text) + 4
-            painter.drawText(QRectF(x + 20, 0, w, 26),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                             text)
-            x += 20 + w + 12
-
     def _paint_second(self, painter: QPainter, area: QRectF, qb: float, qa: float) -> None:
         bar = QRectF(area.left(), area.top(), max(1.0, qb * area.width()), area.height())
         painter.fillRect(bar, SECOND_COLOR)
@@ -210,9 +195,7 @@ class BarsCanvas(QWidget):
         painter.setFont(font)
         painter.setPen(TEXT_COLOR)
         diff = (qa - qb) * 100
-        first, second = self.names
-        text = (f"{second} {percent(qb)}   {first} − {second} "
-                f"{'+' if diff >= 0 else '−'}{abs(diff):.1f} pts")
+        text = f"{self.names[1]} {percent(qb)}   Δ {'+' if diff >= 0 else '−'}{abs(diff):.1f} pts"
         width = QFontMetricsF(font).horizontalAdvance(text) + 12
         left = bar.right() + 6
         if left + width > area.right():  # no room after the bar: inside it, in white

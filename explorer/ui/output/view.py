@@ -327,8 +327,8 @@ class OutputDistributionWidget(QWidget):
         else:
             kl = self._kl
             value = (f"{kl[t]:.4f} nats" if kl is not None and t < kl.size else "—")
-            text = (f"Orange: {second}. {self._kl_text} at t = {t + 1}: {value} "
-                    "(0 when the two distributions agree).")
+            text = (f"Blue: {first}, orange: {second} (Δ = {first} − {second}). "
+                    f"{self._kl_text} at t = {t + 1}: {value} (0 when the two agree).")
             z, zb = self._logits[t], self._logits_b[t]
             top, top_b = int(np.argmax(z)), int(np.argmax(zb))
             if top != top_b:
