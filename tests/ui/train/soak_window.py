@@ -94,6 +94,12 @@ def main() -> int:
                     QTest.keyClick(box, Qt.Key.Key_Backspace)
                 window.panel("Attention").view.set_mode(("A", "B", "A − B")[(tick // 8) % 3])
                 report["compare_actions"] = report.get("compare_actions", 0) + 1
+        elif tick % 16 == 7 and window.session is not None:  # ablate a head, then remove it
+            if window.session.interventions:
+                window.panel("Interventions").view.clear_button.click()
+            else:
+                window.panel("Attention")._on_ablate_key("blocks.0.attn", 0, 1)
+            report["intervention_actions"] = report.get("intervention_actions", 0) + 1
         if time.monotonic() - state["t0"] >= seconds:
             finish()
 

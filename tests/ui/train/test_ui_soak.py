@@ -31,13 +31,15 @@ def test_the_window_trains_for_minutes_while_the_user_works(tmp_path, soak_repor
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     soak_report(f"soak: {report['seconds']:.0f} s of live training in the window, "
                 f"{report['steps']} steps, {report['user_actions']} user actions "
-                f"({report.get('compare_actions', 0)} comparing with a text B); RSS "
+                f"({report.get('compare_actions', 0)} comparing with a text B, "
+                f"{report.get('intervention_actions', 0)} ablating a head or removing it); RSS "
                 f"{report['rss_start_mb']} -> {report['rss_end_mb']} MB "
                 f"(peak {report['rss_peak_mb']} MB)")
     assert report["training_before_close"] and report["closed"]
     assert report["steps"] > 50
     if report["seconds"] >= 20:  # the user compared with a text B for part of the time
         assert report.get("compare_actions", 0) > 0
+        assert report.get("intervention_actions", 0) > 0
     run_dir = Path(report["run_dir"])
     state = read_checkpoint_state(run_dir)  # checksums verified
     assert state["step"] >= report["steps"]  # closing saved the run where it stood
