@@ -50,7 +50,8 @@ class SweepHeatmap(QWidget):
         self.colorbar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=diverging(),
                                         interactive=False, width=18)
         self.graphics.addItem(self.colorbar, row=0, col=1)
-        self.graphics.setMinimumHeight(220)
+        self.graphics.setMinimumHeight(170)
+        self.graphics.setMaximumHeight(300)  # a layers × heads grid reads well at this size
         self.plot.scene().sigMouseClicked.connect(self._on_clicked)
         self.plot.scene().sigMouseMoved.connect(self._on_moved)
         layout = QVBoxLayout(self)

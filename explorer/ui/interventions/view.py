@@ -41,8 +41,6 @@ class InterventionsView(QWidget):
         self.list.setWordWrap(True)
         self.list.setToolTip("The interventions, applied in this order during the forward "
                              "pass (Delete removes the selected one)")
-        self.list.setMinimumHeight(60)
-        self.list.setMaximumHeight(110)  # the sweeps below get the height
         self.empty_label = QLabel(EMPTY)
         self.empty_label.setWordWrap(True)
         self.remove_button = QPushButton("Remove")
@@ -131,6 +129,9 @@ class InterventionsView(QWidget):
         self.list.addItems(lines)
         if lines:
             self.list.setCurrentRow(min(max(current, 0), len(lines) - 1))
+        rows = max(1, min(len(lines), 4))  # as tall as its lines, up to four
+        row_height = self.list.sizeHintForRow(0) if lines else 20
+        self.list.setFixedHeight(rows * max(row_height, 18) + 2 * self.list.frameWidth() + 4)
         self.list.setVisible(bool(lines))
         self.empty_label.setVisible(not lines)
         self.remove_button.setEnabled(bool(lines))
