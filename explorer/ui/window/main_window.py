@@ -267,9 +267,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     def _on_inputs_changed(self) -> None:
         s = self.session
-        n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
-        note = " · ".join(n for n in (s.input_note(), s.compare.note()) if n)
-        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk, note)
+        self._show_input_note()
         self.tokens_view.set_text(s.text)
         self._runner.submit(s.request())
         self._compare_runner.submit(s.compare.request())
@@ -305,27 +303,27 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
                 lambda _=False, run=run: run())
         self.overview_menu.popup(where)
 
+    def _show_input_note(self) -> None:
+        """The chunk selectors and the sentence on what is fed (text, context, text B)."""
+        s = self.session
+        n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
+        note = " · ".join(n for n in (s.input_note(), s.compare.note()) if n)
+        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk, note)
+
     def _on_compare_changed(self) -> None:
         """Text B was set, recorded or cleared: record it if due, tell the tabs."""
         s = self.session
         if s is None or self._closing:
             return
         self._compare_runner.submit(s.compare.request())
-        n_ctx = s.encoded_context.n_chunks if s.encoded_context is not None else None
-        note = " · ".join(n for n in (s.input_note(), s.compare.note()) if n)
-        self.inputs.set_chunks(s.encoded.n_chunks, s.chunk, n_ctx, s.context_chunk, note)
+        self._show_input_note()
         if s.compare.error:
             self.show_error(s.compare.error)
         for panel in self.panels:
             panel.refresh_compare(s)
 
     def _on_compare_recorded(self, result: Any) -> None:
-        if self.session is None or self._closing:
-            return
-        if isinstance(result, BaseException):
-            self.show_error(f"The forward pass on text B failed: {result}")
-            return
-        self.session.compare.apply(result)
+        self._take_result(result, "on text B", lambda s: s.compare.apply)
 
     def _on_interventions_changed(self) -> None:
         self._runner.submit(self.session.request())  # the intervened (or clean) run
@@ -336,12 +334,17 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         return run_request(request)
 
     def _on_trace_recorded(self, result: Any) -> None:
+        self._take_result(result, "", lambda s: s.apply)
+
+    def _take_result(self, result: Any, which: str, apply) -> None:
+        """A recorded trace (or the exception a worker raised) for the session."""
         if self.session is None or self._closing:
             return
         if isinstance(result, BaseException):
-            self.show_error(f"The forward pass failed: {result}")
+            self.show_error(" ".join(filter(None, ("The forward pass", which, "failed:")))
+                            + f" {result}")
             return
-        self.session.apply(result)
+        apply(self.session)(result)
 
     def _on_trace_changed(self) -> None:
         s = self.session
