@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "val_fraction": 0.1,
     "log_every": None,  # 1 on the CPU, 10 on a GPU
     "save_every": 1000,
+    "snapshot_every": 0,  # weights only into DIR/snapshots every N steps (0: none)
     "seed": 0,
     "device": "auto",
     "bf16": True,

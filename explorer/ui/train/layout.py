@@ -65,6 +65,11 @@ class TrainPanelLayout:
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, value=1e-3,
                                       singleStep=1e-4)
         self.steps_spin = QSpinBox(minimum=1, maximum=10_000_000, value=2000, singleStep=100)
+        self.snapshot_spin = QSpinBox(minimum=0, maximum=1_000_000, value=0, singleStep=10)
+        self.snapshot_spin.setSpecialValueText("off")
+        self.snapshot_spin.setSuffix(" steps")
+        self.snapshot_spin.setToolTip("Keep the weights every N steps (and at step 0) in the "
+                                      "run folder's snapshots/, for the Time-lapse tab")
         self.device_box = QComboBox()
         self.device_box.addItems(["auto", *available_devices()])
         self.precision_box = QComboBox()
@@ -78,7 +83,9 @@ class TrainPanelLayout:
         for label, widget in (("Data", self.data_box), ("Task", self.task_box),
                               ("Model size", self.size_box), ("Tokenizer", self.tokenizer_box),
                               ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
-                              ("Steps", self.steps_spin), ("Device", self.device_box),
+                              ("Steps", self.steps_spin),
+                              ("Snapshot every", self.snapshot_spin),
+                              ("Device", self.device_box),
                               ("Precision", self.precision_box)):
             form.addRow(label, widget)
         settings = QGroupBox("Run")

@@ -110,7 +110,7 @@ class TrainPanel(TrainPanelLayout, QWidget):
         running = self.is_training()
         for w in (self.start_button, self.resume_button, self.data_box, self.task_box,
                   self.size_box, self.tokenizer_box, self.batch_spin, self.lr_spin,
-                  self.steps_spin, self.device_box, self.precision_box):
+                  self.steps_spin, self.device_box, self.precision_box, self.snapshot_spin):
             w.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if self._control.paused else "Pause")
@@ -135,7 +135,8 @@ class TrainPanel(TrainPanelLayout, QWidget):
                            batch_size=self.batch_spin.value(), lr=self.lr_spin.value(),
                            val_every=max(10, min(200, self.steps_spin.value() // 50)),
                            device=self.device_box.currentText(),
-                           precision=self.precision_box.currentData())
+                           precision=self.precision_box.currentData(),
+                           snapshot_every=self.snapshot_spin.value())
 
     def start(self) -> None:
         """Start a new run with the chosen settings."""
