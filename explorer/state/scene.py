@@ -40,7 +40,7 @@ from explorer.state.defaults import (
 
 SCENE_VERSION = 1
 LECTURE_VERSION = 1
-VIEWS = ("step", "attention", "heads", "lines", "output", "train")
+VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse")
 THEMES = ("light", "dark")
 _REQUIRED = ("version", "arch", "text")
 

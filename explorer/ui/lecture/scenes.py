@@ -33,7 +33,8 @@ EXPORT_FILTER = "PNG picture (*.png);;SVG drawing (*.svg);;CSV table (*.csv);;Nu
 SCENE_FILTER = "Scene (*.json)"
 KIND_OF_WIDGET = {"HeatmapWidget": "step", "AttentionPanel": "attention",
                   "AttentionPatternWidget": "attention", "HeadGridWidget": "heads",
-                  "OutputDistributionWidget": "output", "TrainPanel": "train"}
+                  "OutputDistributionWidget": "output", "TrainPanel": "train",
+                  "TimeLapseView": "timelapse"}
 
 
 def current_view(window: QMainWindow) -> QWidget:
@@ -261,6 +262,11 @@ class SceneController(QObject):
                         widget.select(prefix, scene.layer, scene.head)
                     except (KeyError, ValueError) as exc:
                         self.window.show_error(f"The scene's attention head: {exc}")
+                if scene.view_options and hasattr(widget, "apply_view_options"):
+                    try:
+                        widget.apply_view_options(scene.view_options)
+                    except (KeyError, ValueError, TypeError) as exc:
+                        self.window.show_error(f"The scene's view options: {exc}")
                 return
 
     # -- lectures --------------------------------------------------------------------------

@@ -101,11 +101,16 @@ class TrainPanelLayout:
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.resume_button.clicked.connect(self._on_resume_clicked)
+        self.follow_button = QPushButton("Follow a run…")
+        self.follow_button.setToolTip("Show a run that another process writes (the command "
+                                      "line, torchrun, another window) live, read-only")
+        self.follow_button.clicked.connect(self._on_follow_clicked)
         buttons = QGridLayout()  # two rows, so a narrow tab still shows every button
         for i, b in enumerate((self.start_button, self.pause_button, self.stop_button)):
             buttons.addWidget(b, 0, i)
         buttons.addWidget(self.save_button, 1, 0, 1, 2)
         buttons.addWidget(self.resume_button, 1, 2)
+        buttons.addWidget(self.follow_button, 2, 0, 1, 3)
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
