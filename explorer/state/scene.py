@@ -158,6 +158,23 @@ def load_scene(path: str | os.PathLike) -> Scene:
     return scene
 
 
+def bundled_scenes() -> dict[str, Path]:
+    """title -> file of each scene that comes with the program (resources/scenes)."""
+    from importlib.resources import files
+
+    try:
+        root = Path(str(files("explorer.resources") / "scenes"))
+    except ModuleNotFoundError:
+        return {}
+    found = {}
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            found[load_scene(path).title or path.stem] = path
+        except ValueError:
+            continue  # a damaged file is not offered
+    return found
+
+
 def _is_relative_folder(model: str) -> bool:
     return model not in bundled_models() and not Path(model).is_absolute()
 

@@ -326,7 +326,8 @@ class Trainer:
         from explorer.train.snapshots import write_snapshot
 
         try:
-            write_snapshot(self.model, self.tokenizer, self.step, self.snapshot_dir)
+            write_snapshot(self.model, self.tokenizer, self.step, self.snapshot_dir,
+                           self.config.task)
             self.snapshot_note = ""
         except (OSError, RuntimeError, ValueError) as exc:
             self.snapshot_note = f"snapshot at step {self.step} not written: {exc}"

@@ -61,13 +61,16 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 def write_snapshot(model: torch.nn.Module, tokenizer: Any, step: int,
-                   run_dir: str | os.PathLike) -> Path:
+                   run_dir: str | os.PathLike, task: str | None = None) -> Path:
     """Write the weights of ``model`` after ``step`` (and, the first time, the config and
-    the tokenizer) into ``run_dir/snapshots``; returns the snapshot's path."""
+    the tokenizer) into ``run_dir/snapshots``; returns the snapshot's path. ``task`` goes
+    into the config's ``extra`` so the views feed text as the model was trained."""
     folder = snapshot_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / CONFIG_FILE).is_file():
         data = {"model_type": "transformer-explorer", **model.cfg.to_dict()}
+        if task is not None:
+            data["extra"] = {**(data.get("extra") or {}), "task": task}
         _replace_text(folder / CONFIG_FILE, json.dumps(data, indent=2, sort_keys=True))
     if tokenizer is not None and not (folder / TOKENIZER_FILE).is_file():
         tmp = folder / f".{TOKENIZER_FILE}.tmp-{os.getpid()}"

@@ -93,7 +93,18 @@ class SceneController(QObject):
         }
         menu = _file_menu(w)
         quit_action = next((a for a in menu.actions() if a.text().startswith("Quit")), None)
-        items = [self.actions[k] for k in ("save", "open", "lecture", "next", "previous")]
+        from explorer.state.scene import bundled_scenes
+
+        bundled = QMenu("Bundled scenes", w)
+        for title, path in bundled_scenes().items():
+            def open_it(_checked: bool = False, p: Path = path) -> None:
+                self.open_scene_file(p)
+
+            bundled.addAction(make_action(w, title, open_it, None, f"Open the scene {path.name}"))
+        bundled.setEnabled(not bundled.isEmpty())
+        self.actions["bundled"] = bundled.menuAction()
+        items = [self.actions[k] for k in ("save", "open", "bundled", "lecture", "next",
+                                           "previous")]
         exports = [self.actions["export"], self.actions["copy"]]
         for group in (items, exports):
             separator = QAction(w)

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
 
 from explorer.state.timelapse import Frame
 
@@ -51,10 +59,14 @@ def paint_attention(p: QPainter, rect: QRectF, frame: Frame, base: float) -> Non
     p.drawText(QRectF(rect.left(), rect.top(), rect.width(), base * 2.2),
                Qt.AlignmentFlag.AlignHCenter,
                f"layer {frame.layer + 1} · head {frame.head + 1}: attention weights")
-    label_w = base * 2.4
+    if n == 0:
+        return
+    font = _font(p, base * 0.9)
+    widest = max(QFontMetricsF(font).horizontalAdvance(t) for t in frame.labels)
+    label_w = min(rect.width() * 0.3, widest + base)
     top = rect.top() + base * 2.4 + label_w
     side = min(rect.width() - label_w - base, rect.bottom() - top - base * 1.8)
-    if n == 0 or side <= 10:
+    if side <= 10:
         return
     cell = side / n
     left = rect.left() + label_w + (rect.width() - label_w - side) / 2
@@ -66,19 +78,24 @@ def paint_attention(p: QPainter, rect: QRectF, frame: Frame, base: float) -> Non
     p.setPen(QPen(GRID, 1))
     p.setBrush(Qt.BrushStyle.NoBrush)
     p.drawRect(QRectF(left, top, side, side))
-    size = max(6.0, min(base, cell * 0.75))
+    size = max(6.0, min(base * 0.9, cell * 0.8))
     _font(p, size)
     p.setPen(INK)
-    step = max(1, int(size * 1.3 / cell) + 1)  # every token when the cells are large enough
-    for k in range(0, n, step):
+    every = max(1, int(size * 1.25 / cell) + 1)  # every token when the cells are big enough
+    for k in range(0, n, every):
         text = frame.labels[k]
         p.drawText(QRectF(left - label_w, top + k * cell, label_w - 4, cell),
                    Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
-        p.drawText(QRectF(left + k * cell, top - label_w, cell, label_w - 2),
-                   Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, text)
-    _font(p, base * 0.85)
-    p.drawText(QRectF(left, top + side + 2, side, base * 1.8), Qt.AlignmentFlag.AlignHCenter,
-               "query t (across) attends to key t′ (down)")
+        p.save()  # the column labels stand upright above their column
+        p.translate(left + (k + 0.5) * cell, top - 4)
+        p.rotate(-90)
+        p.drawText(QRectF(0, -cell / 2, label_w - 4, cell),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        p.restore()
+    _font(p, base * 0.8)
+    p.drawText(QRectF(rect.left(), top + side + 2, rect.width(), base * 1.8),
+               Qt.AlignmentFlag.AlignHCenter,
+               "each column: where query t looks (keys t′ down the rows)")
 
 
 def paint_output(p: QPainter, rect: QRectF, frame: Frame, base: float) -> None:
@@ -160,7 +177,7 @@ def paint_frame(p: QPainter, rect: QRectF, frame: Frame | None, view: str,
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.fillRect(rect, QColor("white"))
-    base = max(8.0, min(rect.width(), rect.height()) / 40)
+    base = max(9.0, min(rect.width(), rect.height()) / 34)
     curve_h = rect.height() * 0.24
     if frame is not None:
         _font(p, base * 1.2, bold=True)
@@ -170,10 +187,10 @@ def paint_frame(p: QPainter, rect: QRectF, frame: Frame | None, view: str,
         body = QRectF(rect.left() + base, rect.top() + base * 3, rect.width() - 2 * base,
                       rect.height() - curve_h - base * 3.5)
         if view == "both":
-            half = body.width() / 2
+            half = body.width() * 0.56
             paint_attention(p, QRectF(body.left(), body.top(), half, body.height()), frame, base)
-            paint_output(p, QRectF(body.left() + half + base, body.top(), half - base,
-                                   body.height()), frame, base)
+            paint_output(p, QRectF(body.left() + half + base, body.top(),
+                                   body.width() - half - base, body.height()), frame, base)
         elif view == "output":
             paint_output(p, body, frame, base)
         else:

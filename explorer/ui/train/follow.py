@@ -131,6 +131,7 @@ class FollowingPanel:
         self.sample_view.setPlainText("")
         self._watch = RunWatch(path, self)
         self._watch.updated.connect(self._on_followed)
+        self.settings_box.hide()  # the followed run's own settings are shown instead
         self._update_buttons()
         self.run_followed.emit(str(path))
         return True
@@ -141,6 +142,7 @@ class FollowingPanel:
             return
         watch.stop()
         watch.deleteLater()
+        self.settings_box.show()
         self.progress.setFormat(self.progress.format().split(" · ")[0] + " · not followed")
         self._update_buttons()
         self.run_followed.emit("")
@@ -175,6 +177,10 @@ class FollowingPanel:
             self._show_message(" ".join(update.messages), error=bad)
         if update.checkpoint is not None:
             self.followed_checkpoint.emit(str(watch.run_dir), update.checkpoint.step)
+        newest = update.snapshots[-1] if update.snapshots else None
+        if newest is not None and newest.step > (follower.checkpoint.step
+                                                 if follower.checkpoint else -1):
+            self.followed_snapshot.emit(str(newest.path), newest.step)
         if update.snapshots or update.restarted:
             self.followed_snapshots.emit(str(watch.run_dir))
 

@@ -90,6 +90,7 @@ class TrainPanelLayout:
             form.addRow(label, widget)
         settings = QGroupBox("Run")
         settings.setLayout(form)
+        self.settings_box = settings  # hidden while following a run: its settings are not ours
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")

@@ -66,6 +66,7 @@ class TrainPanel(FollowingPanel, TrainPanelLayout, QWidget):
     run_followed = Signal(str)  # the run folder now followed ("" when following stopped)
     followed_checkpoint = Signal(str, int)  # (run folder, step): a new checkpoint there
     followed_snapshots = Signal(str)  # the followed run folder has new weight snapshots
+    followed_snapshot = Signal(str, int)  # (file, step): a snapshot newer than its checkpoint
 
     def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
                  snapshot_interval_s: float = 3.0) -> None:

@@ -29,9 +29,10 @@ class TrainTab(Panel):
         self.view.training_started.connect(self._on_started)
         self.view.close_ready.connect(self._close_window)
         self.view.followed_checkpoint.connect(self.load_followed_checkpoint)
+        self.view.followed_snapshot.connect(self.load_followed_snapshot)
         self.view.run_followed.connect(self._on_run_followed)
         self._loading: TaskThread | None = None
-        self._waiting: tuple[str, int] | None = None  # the newest checkpoint not yet loaded
+        self._waiting: tuple[str, int] | None = None  # the newest weights not yet loaded
         self._tries = 0
 
     def attach(self, host: PanelHost) -> None:
@@ -67,6 +68,12 @@ class TrainTab(Panel):
         self._waiting, self._tries = (run_dir, step), 0
         self._load_next()
 
+    def load_followed_snapshot(self, path: str, step: int) -> None:
+        """A snapshot newer than the run's checkpoint (before the first one, or between
+        two): its weights go to the inspector the same way."""
+        self._waiting, self._tries = (path, step), 0
+        self._load_next()
+
     def _load_next(self) -> None:
         if self._loading is not None or self._waiting is None or not self.following:
             return
@@ -74,9 +81,15 @@ class TrainTab(Panel):
         self._waiting = None
 
         def load(report):
-            from explorer.state import load_folder
+            from explorer.state import LoadedModel, load_folder
             from explorer.train import read_checkpoint_state
+            from explorer.train.snapshots import load_snapshot, snapshot_tokenizer
 
+            if run_dir.endswith(".safetensors"):  # a weight snapshot
+                run = Path(run_dir).parent.parent
+                return LoadedModel(load_snapshot(run_dir), snapshot_tokenizer(run_dir),
+                                   f"following {run.name}: snapshot at step {step}",
+                                   "training")
             state = read_checkpoint_state(run_dir)  # every file's sha256 checked
             loaded = load_folder(state["folder"])
             loaded.label = f"following {Path(run_dir).name}: step {state['step']}"
@@ -112,7 +125,7 @@ class TrainTab(Panel):
 
             QTimer.singleShot(RETRY_MS, self.view, again)
         elif self.host is not None:
-            self.host.show_error(f"The followed run's checkpoint at step {step} could not be "
+            self.host.show_error(f"The followed run's weights at step {step} could not be "
                                  f"loaded: {message}")
 
     def may_replace_model(self, what: str) -> bool:

@@ -90,3 +90,32 @@ def test_play_walks_every_snapshot_then_export_as_gif_and_frames(qtbot, view, ru
 def test_a_run_without_snapshots_says_how_to_get_them(qtbot, view, tmp_path):
     view.set_run(tmp_path)
     assert "no snapshots" in view.message and not view.play_button.isEnabled()
+
+
+def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_window,
+                                                                    tmp_path):
+    from explorer.state.scene import bundled_scenes, load_scene
+
+    path = bundled_scenes()["An induction head forms as the loss drops"]
+    scene = load_scene(path)
+    window = open_window()
+    train = window.panel("Train").view
+    train.runs_dir = tmp_path / "runs"
+    train._ask = lambda title, text: True
+    lapse = window.panel("Time-lapse")
+    try:
+        assert window.scenes.open_scene_file(path)
+        qtbot.waitUntil(lambda: train.trainer is not None, timeout=TIMEOUT * 2)
+        assert train.data_box.currentText() == "induction"
+        assert "induction" in train.trainer.data.describe()
+        cfg = train.trainer.config
+        assert cfg.snapshot_every == 50 and cfg.task == "next-token"
+        assert train.trainer.model.cfg.n_layers == 2
+        assert window.tabs.currentWidget() is lapse.widget
+        assert lapse.view.run is not None and lapse.view.run.run_dir == train.run_dir
+        assert lapse.view.text == scene.text and lapse.view.auto_head
+        qtbot.waitUntil(lambda: lapse.view.frame is not None, timeout=TIMEOUT * 2)
+        assert lapse.view.frame.step == 0 and lapse.view.frame.induction is not None
+    finally:
+        train.stop()
+        train.wait(30_000)
