@@ -58,7 +58,7 @@ class FrameCanvas(QWidget):
     def __init__(self, owner: TimeLapseView) -> None:
         super().__init__()
         self.owner = owner
-        self.setMinimumSize(480, 360)
+        self.setMinimumSize(400, 220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
@@ -100,6 +100,7 @@ class TimeLapseView(QWidget):
         font.setPointSize(max(font.pointSize(), 12))
         self.setFont(font)
         self.run_label = QLabel("No run")
+        self.run_label.setWordWrap(True)  # a long path wraps rather than widen the window
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.open_button = QPushButton("Open run…")
         self.open_button.setToolTip("A run folder with snapshots/ (weights every N steps)")
@@ -117,14 +118,6 @@ class TimeLapseView(QWidget):
         self.find_button.setToolTip("The head that attends most to the token after an earlier "
                                     "copy of the current one, at the last snapshot")
         self.find_button.clicked.connect(self.select_induction_head)
-        top = QHBoxLayout()
-        top.addWidget(self.open_button)
-        top.addWidget(self.run_label, 1)
-        top.addWidget(self.view_box)
-        top.addWidget(self.layer_spin)
-        top.addWidget(self.head_spin)
-        top.addWidget(self.find_button)
-
         self.canvas = FrameCanvas(self)
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Step through the snapshots (again: pause)")
@@ -135,20 +128,30 @@ class TimeLapseView(QWidget):
         self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.valueChanged.connect(self._on_slider)
         self.step_label = QLabel("no snapshots")
-        self.step_label.setMinimumWidth(220)
+        self.step_label.setMinimumWidth(200)
         self.gif_button = QPushButton("Export GIF…")
         self.gif_button.setToolTip("Every snapshot as one frame of an animated GIF, for slides")
         self.gif_button.clicked.connect(self._on_export_gif)
         self.frames_button = QPushButton("Export PNG frames…")
         self.frames_button.clicked.connect(self._on_export_frames)
-        bottom = QHBoxLayout()
+        first = QHBoxLayout()  # the run and the export
+        first.addWidget(self.open_button)
+        first.addWidget(self.run_label, 1)
+        first.addWidget(self.gif_button)
+        first.addWidget(self.frames_button)
+        second = QHBoxLayout()  # what is shown
+        second.addWidget(self.view_box)
+        second.addWidget(self.layer_spin)
+        second.addWidget(self.head_spin)
+        second.addWidget(self.find_button)
+        second.addStretch(1)
+        bottom = QHBoxLayout()  # when
         bottom.addWidget(self.play_button)
         bottom.addWidget(self.slider, 1)
         bottom.addWidget(self.step_label)
-        bottom.addWidget(self.gif_button)
-        bottom.addWidget(self.frames_button)
         root = QVBoxLayout(self)
-        root.addLayout(top)
+        root.addLayout(first)
+        root.addLayout(second)
         root.addWidget(self.canvas, 1)
         root.addLayout(bottom)
         self._update_controls()

@@ -96,7 +96,7 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
                                                                     tmp_path):
     from explorer.state.scene import bundled_scenes, load_scene
 
-    path = bundled_scenes()["An induction head forms as the loss drops"]
+    path = bundled_scenes()["A copying head forms as the loss drops (the induction task)"]
     scene = load_scene(path)
     window = open_window()
     train = window.panel("Train").view
@@ -109,7 +109,7 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
         assert train.data_box.currentText() == "induction"
         assert "induction" in train.trainer.data.describe()
         cfg = train.trainer.config
-        assert cfg.snapshot_every == 50 and cfg.task == "next-token"
+        assert cfg.snapshot_every == 25 and cfg.task == "next-token"
         assert train.trainer.model.cfg.n_layers == 2
         assert window.tabs.currentWidget() is lapse.widget
         assert lapse.view.run is not None and lapse.view.run.run_dir == train.run_dir

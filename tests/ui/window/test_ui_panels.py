@@ -49,7 +49,8 @@ def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkey
         window.start()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     assert titles == ["Step", *(p.title for p in default_panels())]
-    assert titles == ["Step", "Attention", "Output", "Infer", "Train", "Tokenizer"]
+    assert titles == ["Step", "Attention", "Output", "Infer", "Train", "Time-lapse",
+                      "Tokenizer"]
     for panel in window.panels:
         assert window.tabs.indexOf(panel.widget) >= 0 and panel.host is window
     window.close()
