@@ -131,7 +131,7 @@ class FollowingPanel:
         self.sample_view.setPlainText("")
         self._watch = RunWatch(path, self)
         self._watch.updated.connect(self._on_followed)
-        self.settings_box.hide()  # the followed run's own settings are shown instead
+        self._show_training_parts(False)  # the followed run's own settings are shown instead
         self._update_buttons()
         self.run_followed.emit(str(path))
         return True
@@ -142,10 +142,17 @@ class FollowingPanel:
             return
         watch.stop()
         watch.deleteLater()
-        self.settings_box.show()
+        self._show_training_parts(True)
         self.progress.setFormat(self.progress.format().split(" · ")[0] + " · not followed")
         self._update_buttons()
         self.run_followed.emit("")
+
+    def _show_training_parts(self, visible: bool) -> None:
+        """This window's own run settings, buttons and samples: hidden while following, so
+        the followed run's settings and curves have the room."""
+        for w in (self.settings_box, self.start_button, self.pause_button, self.stop_button,
+                  self.save_button, self.resume_button, self.sample_label, self.sample_view):
+            w.setVisible(visible)
 
     def _on_follow_clicked(self) -> None:
         if self.is_following():

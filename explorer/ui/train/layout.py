@@ -117,6 +117,7 @@ class TrainPanelLayout:
         self.progress.setTextVisible(True)
         self.progress.setFormat("ready")
         self.device_label = QLabel("")
+        self.device_label.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.smaller_button = QPushButton("Continue with a smaller batch")
@@ -142,7 +143,8 @@ class TrainPanelLayout:
         left.addWidget(self.device_label)
         left.addWidget(self.message)
         left.addLayout(oom_row)
-        left.addWidget(QLabel("Sample"))
+        self.sample_label = QLabel("Sample")
+        left.addWidget(self.sample_label)
         left.addWidget(self.sample_view)
         left.addStretch(1)
         right = QVBoxLayout()
@@ -160,6 +162,9 @@ class TrainPanelLayout:
                   else QBoxLayout.Direction.LeftToRight)
         if self._root.direction() != wanted:
             self._root.setDirection(wanted)
+            narrow = wanted == QBoxLayout.Direction.TopToBottom
+            self._root.setStretch(0, 0 if narrow else 2)  # stacked: the curves take the rest
+            self._root.setStretch(1, 1 if narrow else 3)
             self.curves.setMinimumHeight(320 if wanted == QBoxLayout.Direction.TopToBottom
                                          else 0)
         super().resizeEvent(event)
