@@ -98,12 +98,21 @@ class TimeLapseRun:
         self.steps: list[int] = []
         self.losses: list[float] = []
         self._tokenizer: Any = None
+        self._metrics_stamp: tuple[int, int] | None = None
         self.reload()
 
     def reload(self) -> bool:
         """Read the snapshot list and the loss curve again; True when either changed."""
         snapshots = list_snapshots(self.run_dir)
-        steps, losses = read_loss_curve(self.run_dir)
+        try:
+            st = (self.run_dir / METRICS_FILE).stat()
+            stamp = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stamp = None
+        steps, losses = self.steps, self.losses
+        if stamp != self._metrics_stamp:  # the log is parsed again only when it changed
+            steps, losses = read_loss_curve(self.run_dir)
+            self._metrics_stamp = stamp
         changed = (snapshots, steps, losses) != (self.snapshots, self.steps, self.losses)
         self.snapshots, self.steps, self.losses = snapshots, steps, losses
         return changed
