@@ -86,8 +86,7 @@ class TimeLapseView(QWidget):
         self.total_steps: int | None = None
         self.auto_head = False  # follow the strongest induction head as snapshots arrive
         self._cache: dict[tuple, Frame | str] = {}
-        self._runner = TraceRunner(compute_frame, self)
-        self._runner.finished.connect(self._on_computed)
+        self._runner: TraceRunner | None = None  # its thread starts with the first frame
         self._build()
         self._play = QTimer(self, interval=PLAY_MS)
         self._play.timeout.connect(self._advance)
@@ -269,6 +268,9 @@ class TimeLapseView(QWidget):
         if cached is not None:
             self._show(key, cached)
             return
+        if self._runner is None:
+            self._runner = TraceRunner(compute_frame, self)
+            self._runner.finished.connect(self._on_computed)
         self._runner.submit((key, self.run, snap, self.text, key[3], key[4]))
 
     def _on_computed(self, result: Any) -> None:
@@ -439,4 +441,5 @@ class TimeLapseView(QWidget):
     def shutdown(self) -> None:
         self.pause()
         self._reload.stop()
-        self._runner.stop()
+        if self._runner is not None:
+            self._runner.stop()
