@@ -95,9 +95,6 @@ class TimeLapseView(QWidget):
 
     # -- layout ------------------------------------------------------------------------
     def _build(self) -> None:
-        font = self.font()
-        font.setPointSize(max(font.pointSize(), 12))
-        self.setFont(font)
         self.run_label = QLabel("No run")
         self.run_label.setWordWrap(True)  # a long path wraps rather than widen the window
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
