@@ -112,22 +112,25 @@ def test_following_a_folder_that_is_no_run_says_so(qtbot, panel, tmp_path):
 def test_the_window_follows_a_run_another_process_writes_into_every_view(
         qtbot, open_window, corpus, tmp_path):
     run = tmp_path / "run"
+    (run / "snapshots").mkdir(parents=True)  # a run folder before its first step
+    window = open_window()
+    assert window.follow_run(str(run))  # followed before anything is written
+    assert window.tabs.currentWidget() is window.panel("Train").widget
+    panel = window.panel("Train").view
+    labels = []
+    window.model_loaded.connect(labels.append)
     writer = subprocess.Popen(
         [sys.executable, "-m", "explorer", "train", "--data", str(corpus), "--out", str(run),
          "--steps", "40", "--batch-size", "4", "--d-e", "16", "--n-heads", "2",
          "--n-layers", "1", "--l-max", "16", "--device", "cpu", "--save-every", "20",
          "--val-every", "0", "--quiet"], stderr=subprocess.PIPE, text=True)
     try:
-        window = open_window()
-        qtbot.waitUntil(lambda: (run / "metrics.jsonl").is_file(), timeout=TIMEOUT)
-        assert window.follow_run(str(run))
-        panel = window.panel("Train").view
-        assert window.tabs.currentWidget() is window.panel("Train").widget
-        qtbot.waitUntil(lambda: "step 20" in window.model_label.property("full_text"),
-                        timeout=TIMEOUT)  # the first checkpoint, loaded off the GUI thread
+        qtbot.waitUntil(lambda: any("following run: step" in t for t in labels),
+                        timeout=TIMEOUT)  # a checkpoint, loaded off the GUI thread
         assert window.session.cfg.d_e == 16  # the run's model is in the inspector
-        qtbot.waitUntil(lambda: "step 40" in window.model_label.property("full_text"),
+        qtbot.waitUntil(lambda: labels and labels[-1].endswith("following run: step 40"),
                         timeout=TIMEOUT)
+        assert all("following run: step" in t for t in labels)
         assert writer.wait(TIMEOUT / 1000) == 0, writer.stderr.read()
         qtbot.waitUntil(lambda: panel.curves.train.n == 40, timeout=TIMEOUT)
         assert list(panel.curves.train.x) == list(range(1, 41))
