@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="transformer-explorer",
         description="Open the Transformer Explorer window.")
     parser.add_argument("--model", metavar="DIR", help="open this saved model folder")
+    parser.add_argument("--follow", metavar="DIR",
+                        help="follow the training run in DIR live, read-only (a run another "
+                        "process writes: transformer-explorer train, torchrun)")
     parser.add_argument("--arch", choices=ARCHS,
                         help="architecture of the default model (default: the last one used)")
     parser.add_argument("--text", help="the text to start with (default: the last one typed)")
@@ -60,7 +63,8 @@ def run_app(argv: list[str]) -> int:
     big = screen is not None and screen.availableGeometry().height() >= 1000
     theme.apply_theme(app, theme.BASE_POINT_SIZE + (2 if big else 0))
     times: dict[str, float] = {}
-    window = MainWindow(model_dir=args.model, arch=args.arch, text=args.text)
+    window = MainWindow(model_dir=args.model, arch=args.arch, text=args.text,
+                        follow=args.follow)
     started = []
 
     def start_loading() -> None:

@@ -82,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, help="share of data for validation (0.1)")
     p.add_argument("--log-every", type=int, help="report every N steps (1 on CPU, 10 on GPU)")
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (0: at the end)")
+    p.add_argument("--snapshot-every", type=int, metavar="N",
+                   help="keep the weights every N steps (and at step 0) in OUT/snapshots, "
+                   "weights only, for the window's time-lapse (default 0: none)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--device", choices=DEVICE_CHOICES, help="auto (cuda > mps > cpu) or one")
     p.add_argument("--precision", choices=PRECISIONS,
@@ -122,7 +125,7 @@ def _config(o: dict[str, Any]) -> TrainConfig:
         warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
         p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
         seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
-        precision=o["precision"],
+        precision=o["precision"], snapshot_every=o["snapshot_every"],
     )
 
 
@@ -133,7 +136,7 @@ RESUME_APPLIES = {
     "lr": "learning rate", "warmup": "warmup",
     "weight_decay": "weight decay", "grad_clip": "gradient clip", "p_mask": "p_mask",
     "val_every": "validation interval", "log_every": "log interval", "bf16": "bf16",
-    "tf32": "tf32",
+    "tf32": "tf32", "snapshot_every": "snapshot interval",
 }  # and --device, applied while the run is rebuilt
 RESUME_REFUSES = ("preset", "task", "arch", "tokenizer", "vocab_size", "d_e", "n_heads",
                   "n_layers", "l_max", "d_mlp", "seed", "val_fraction")
@@ -291,6 +294,7 @@ def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
     log = MetricsLog(out / METRICS_FILE) if writer else None
     last_val, last_draw = None, 0.0
     failed_save = False
+    snapshot_note = ""
     try:
         for r in trainer.steps(control, save_every=save_every):
             try:
@@ -309,6 +313,9 @@ def _train(trainer: Trainer, out: Path, save_every: int, quiet: bool,
                 last_draw = now
             elif not tty and r.val_loss is not None:
                 _say(quiet, progress_line(r, trainer.config.steps, last_val))
+            if trainer.snapshot_note and trainer.snapshot_note != snapshot_note:
+                snapshot_note = trainer.snapshot_note
+                _say(quiet, f"\nwarning: {snapshot_note}; training continues")
             if save_every and r.step % save_every == 0 and not trainer.done:
                 if writer:
                     saved = save_run(trainer, out, roots=[])
@@ -408,6 +415,7 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper,
                                  "(not in the checkpoint) were removed; they are trained again")
             if changes:
                 _say(args.quiet, f"changed for the rest of the run: {', '.join(changes)}")
+        trainer.snapshot_dir = out  # used when trainer.config.snapshot_every > 0
         _say(args.quiet, f"{trainer.data.describe()}")
         _say(args.quiet, f"model: {trainer.model.cfg.algorithm_name} "
              f"({trainer.model.num_parameters():,} parameters) on {trainer.device_label}")

@@ -46,7 +46,7 @@ from explorer.state.defaults import (
 
 SCENE_VERSION = 1
 LECTURE_VERSION = 1
-VIEWS = ("step", "attention", "heads", "lines", "output", "train")
+VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse")
 THEMES = ("light", "dark")
 _REQUIRED = ("version", "arch", "text")
 
@@ -171,6 +171,23 @@ def load_scene(path: str | os.PathLike) -> Scene:
         if local.is_dir():
             scene.model = str(local)
     return scene
+
+
+def bundled_scenes() -> dict[str, Path]:
+    """title -> file of each scene that comes with the program (resources/scenes)."""
+    from importlib.resources import files
+
+    try:
+        root = Path(str(files("explorer.resources") / "scenes"))
+    except ModuleNotFoundError:
+        return {}
+    found = {}
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            found[load_scene(path).title or path.stem] = path
+        except ValueError:
+            continue  # a damaged file is not offered
+    return found
 
 
 def _is_relative_folder(model: str) -> bool:

@@ -76,6 +76,7 @@ class TrainConfig:
     bf16: bool = True  # False: fp32 whatever ``precision`` says (the older switch)
     tf32: bool = True  # CUDA only
     precision: str = "auto"  # auto, fp32 or bf16 (devices.resolve_precision)
+    snapshot_every: int = 0  # >0: weights into DIR/snapshots every N steps (snapshots.py)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -84,6 +85,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "grad_accum", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if int(self.snapshot_every) < 0:
+            raise ValueError(f"snapshot_every must be 0 (none) or more, not {self.snapshot_every}")
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise ValueError(f"the learning rate must be a positive number, not {self.lr}")
 
@@ -225,6 +228,8 @@ class Trainer:
         self.history = History()
         self.info: dict[str, Any] = {}  # what the run was built from (for checkpoints)
         self.saved: tuple[int, Any] | None = None  # (step, folder) of the newest checkpoint
+        self.snapshot_dir: Any = None  # the run folder snapshots go to (config.snapshot_every)
+        self.snapshot_note = ""  # why the last snapshot could not be written ("" if it was)
         self._armed = False  # a stop request abandons the work now running (see steps)
         self._val: list | None = None
         self.dist: DistContext = SINGLE  # which rank of how many (see distribute)
@@ -405,6 +410,23 @@ class Trainer:
             for handle in handles:
                 handle.remove()
 
+    def _snapshot_due(self) -> bool:
+        every = self.config.snapshot_every
+        return (bool(every) and self.snapshot_dir is not None and self.step % every == 0
+                and self.dist.is_writer)  # rank 0 alone writes, as for checkpoints
+
+    def write_snapshot(self) -> None:
+        """Weights only into ``snapshot_dir/snapshots`` (the one place the loop writes them).
+        A snapshot that cannot be written never stops the run: ``snapshot_note`` says why."""
+        from explorer.train.snapshots import write_snapshot
+
+        try:
+            write_snapshot(self.model, self.tokenizer, self.step, self.snapshot_dir,
+                           self.config.task)
+            self.snapshot_note = ""
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.snapshot_note = f"snapshot at step {self.step} not written: {exc}"
+
     def _out_of_memory(self) -> OutOfMemory:
         self.optimizer.zero_grad(set_to_none=True)
         free_memory(self.device)
@@ -456,6 +478,8 @@ class Trainer:
         elapsed_before = self.elapsed_s
         window: deque[tuple[float, int, int]] = deque([(start, self.tokens, self.step)])
         ctx = self.dist
+        if self.step == 0 and self._snapshot_due():
+            self.write_snapshot()  # the untrained weights: the time-lapse's first frame
         while self.step < cfg.steps:
             if control is not None and ctx.any(control.between_steps(), self.device):
                 break
@@ -465,6 +489,7 @@ class Trainer:
                 or self.step + 1 == cfg.steps
                 or (cfg.val_every > 0 and (self.step + 1) % cfg.val_every == 0)
                 or (save_every > 0 and (self.step + 1) % save_every == 0)
+                or (cfg.snapshot_every > 0 and (self.step + 1) % cfg.snapshot_every == 0)
             )
             rng = (self.batch_gen.get_state(), self.mask_gen.get_state())
             with self._oom_guard():
@@ -491,6 +516,8 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
             self.tokens += n_tokens
+            if self._snapshot_due():
+                self.write_snapshot()
             if not log_now:
                 continue
             acc_loss.zero_()

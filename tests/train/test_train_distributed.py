@@ -34,6 +34,7 @@ from explorer.train import (
     read_checkpoint_state,
 )
 from explorer.train.distributed import DistContext, shard_slots
+from explorer.train.snapshots import list_snapshots
 
 MODEL = ["--d-e", "16", "--n-heads", "2", "--n-layers", "1", "--l-max", "16"]
 RUN_TIMEOUT = 180
@@ -127,18 +128,21 @@ def test_context_from_torchruns_environment_and_threads_per_rank(monkeypatch) ->
 def test_only_rank_0_writes_metrics_and_checkpoints(corpus, tmp_path) -> None:
     source = DataSource("next-token", "corpus", text=corpus.read_text())
     for rank in (1, 0):
-        trainer = new_trainer(source, TrainConfig(steps=4, batch_size=2, val_every=2),
+        trainer = new_trainer(source, TrainConfig(steps=4, batch_size=2, val_every=2,
+                                                  snapshot_every=2),
                               "char", l_max=16, d_e=16, n_heads=2, n_layers=1)
         trainer.distribute(DistContext(rank=rank, world_size=2))  # (no process group)
         assert trainer.global_batch == 4
         out = tmp_path / f"rank{rank}"
+        trainer.snapshot_dir = out
         _train(trainer, out, save_every=2, quiet=True, control=TrainControl())
         assert trainer.step == 4
         if rank:
-            assert not out.exists()
+            assert not out.exists()  # no metrics, checkpoint or weight snapshot
         else:
             assert [r["step"] for r in _metrics(out)] == [1, 2, 3, 4]
             assert read_checkpoint_state(out)["step"] == 2
+            assert [snap.step for snap in list_snapshots(out)] == [0, 2, 4]
 
 
 def test_two_ranks_give_the_losses_of_one_process_with_the_same_global_batch(runs) -> None:

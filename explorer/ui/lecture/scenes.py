@@ -33,7 +33,8 @@ EXPORT_FILTER = "PNG picture (*.png);;SVG drawing (*.svg);;CSV table (*.csv);;Nu
 SCENE_FILTER = "Scene (*.json)"
 KIND_OF_WIDGET = {"HeatmapWidget": "step", "AttentionPanel": "attention",
                   "AttentionPatternWidget": "attention", "HeadGridWidget": "heads",
-                  "OutputDistributionWidget": "output", "TrainPanel": "train"}
+                  "OutputDistributionWidget": "output", "TrainPanel": "train",
+                  "TimeLapseView": "timelapse"}
 
 
 def current_view(window: QMainWindow) -> QWidget:
@@ -92,7 +93,18 @@ class SceneController(QObject):
         }
         menu = _file_menu(w)
         quit_action = next((a for a in menu.actions() if a.text().startswith("Quit")), None)
-        items = [self.actions[k] for k in ("save", "open", "lecture", "next", "previous")]
+        from explorer.state.scene import bundled_scenes
+
+        bundled = QMenu("Bundled scenes", w)
+        for title, path in bundled_scenes().items():
+            def open_it(_checked: bool = False, p: Path = path) -> None:
+                self.open_scene_file(p)
+
+            bundled.addAction(make_action(w, title, open_it, None, f"Open the scene {path.name}"))
+        bundled.setEnabled(not bundled.isEmpty())
+        self.actions["bundled"] = bundled.menuAction()
+        items = [self.actions[k] for k in ("save", "open", "bundled", "lecture", "next",
+                                           "previous")]
         exports = [self.actions["export"], self.actions["copy"]]
         for group in (items, exports):
             separator = QAction(w)
@@ -272,6 +284,11 @@ class SceneController(QObject):
                         widget.set_mode(scene.view_options.get("mode", "A"))
                     except ValueError as exc:
                         self.window.show_error(f"The scene's comparison: {exc}")
+                if scene.view_options and hasattr(widget, "apply_view_options"):
+                    try:
+                        widget.apply_view_options(scene.view_options)
+                    except (KeyError, ValueError, TypeError) as exc:
+                        self.window.show_error(f"The scene's view options: {exc}")
                 return
 
     # -- lectures --------------------------------------------------------------------------

@@ -65,6 +65,11 @@ class TrainPanelLayout:
         self.lr_spin = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, value=1e-3,
                                       singleStep=1e-4)
         self.steps_spin = QSpinBox(minimum=1, maximum=10_000_000, value=2000, singleStep=100)
+        self.snapshot_spin = QSpinBox(minimum=0, maximum=1_000_000, value=0, singleStep=10)
+        self.snapshot_spin.setSpecialValueText("off")
+        self.snapshot_spin.setSuffix(" steps")
+        self.snapshot_spin.setToolTip("Keep the weights every N steps (and at step 0) in the "
+                                      "run folder's snapshots/, for the Time-lapse tab")
         self.device_box = QComboBox()
         self.device_box.addItems(["auto", *available_devices()])
         self.precision_box = QComboBox()
@@ -78,11 +83,14 @@ class TrainPanelLayout:
         for label, widget in (("Data", self.data_box), ("Task", self.task_box),
                               ("Model size", self.size_box), ("Tokenizer", self.tokenizer_box),
                               ("Batch size", self.batch_spin), ("Learning rate", self.lr_spin),
-                              ("Steps", self.steps_spin), ("Device", self.device_box),
+                              ("Steps", self.steps_spin),
+                              ("Snapshot every", self.snapshot_spin),
+                              ("Device", self.device_box),
                               ("Precision", self.precision_box)):
             form.addRow(label, widget)
         settings = QGroupBox("Run")
         settings.setLayout(form)
+        self.settings_box = settings  # hidden while following a run: its settings are not ours
 
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
@@ -94,16 +102,22 @@ class TrainPanelLayout:
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(self._on_save_clicked)
         self.resume_button.clicked.connect(self._on_resume_clicked)
+        self.follow_button = QPushButton("Follow a run…")
+        self.follow_button.setToolTip("Show a run that another process writes (the command "
+                                      "line, torchrun, another window) live, read-only")
+        self.follow_button.clicked.connect(self._on_follow_clicked)
         buttons = QGridLayout()  # two rows, so a narrow tab still shows every button
         for i, b in enumerate((self.start_button, self.pause_button, self.stop_button)):
             buttons.addWidget(b, 0, i)
         buttons.addWidget(self.save_button, 1, 0, 1, 2)
         buttons.addWidget(self.resume_button, 1, 2)
+        buttons.addWidget(self.follow_button, 2, 0, 1, 3)
 
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setFormat("ready")
         self.device_label = QLabel("")
+        self.device_label.setWordWrap(True)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.smaller_button = QPushButton("Continue with a smaller batch")
@@ -129,7 +143,8 @@ class TrainPanelLayout:
         left.addWidget(self.device_label)
         left.addWidget(self.message)
         left.addLayout(oom_row)
-        left.addWidget(QLabel("Sample"))
+        self.sample_label = QLabel("Sample")
+        left.addWidget(self.sample_label)
         left.addWidget(self.sample_view)
         left.addStretch(1)
         right = QVBoxLayout()
@@ -147,6 +162,9 @@ class TrainPanelLayout:
                   else QBoxLayout.Direction.LeftToRight)
         if self._root.direction() != wanted:
             self._root.setDirection(wanted)
+            narrow = wanted == QBoxLayout.Direction.TopToBottom
+            self._root.setStretch(0, 0 if narrow else 2)  # stacked: the curves take the rest
+            self._root.setStretch(1, 1 if narrow else 3)
             self.curves.setMinimumHeight(320 if wanted == QBoxLayout.Direction.TopToBottom
                                          else 0)
         super().resizeEvent(event)

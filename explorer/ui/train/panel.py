@@ -39,11 +39,13 @@ from explorer.train import (
     TrainControl,
     Trainer,
     new_trainer,
+    resolve_options,
     resume_trainer,
     save_checkpoint,
 )
 from explorer.train.devices import precision_label
 from explorer.train.progress import format_duration, format_rate
+from explorer.ui.train.follow import FollowingPanel
 from explorer.ui.train.layout import MODEL_SIZES, OPEN_FILE, TrainPanelLayout
 from explorer.ui.train.worker import TrainWorker
 from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
@@ -52,7 +54,7 @@ REDRAW_MS = 33
 CLOSE_WAIT_MS = 300  # a run that ends this fast closes the window at once
 
 
-class TrainPanel(TrainPanelLayout, QWidget):
+class TrainPanel(FollowingPanel, TrainPanelLayout, QWidget):
     """Data, task, size and optimiser choices; Start/Pause/Stop; live curves and samples."""
 
     weights_updated = Signal(object)
@@ -61,6 +63,10 @@ class TrainPanel(TrainPanelLayout, QWidget):
     checkpoint_saved = Signal(str)
     error_occurred = Signal(str)
     close_ready = Signal()  # a close that waited for the run to stop and save may go on
+    run_followed = Signal(str)  # the run folder now followed ("" when following stopped)
+    followed_checkpoint = Signal(str, int)  # (run folder, step): a new checkpoint there
+    followed_snapshots = Signal(str)  # the followed run folder has new weight snapshots
+    followed_snapshot = Signal(str, int)  # (file, step): a snapshot newer than its checkpoint
 
     def __init__(self, parent: QWidget | None = None, runs_dir: str | Path | None = None,
                  snapshot_interval_s: float = 3.0) -> None:
@@ -78,6 +84,8 @@ class TrainPanel(TrainPanelLayout, QWidget):
         self._last_val: float | None = None
         self._ask = self._ask_user
         self.close_pending = False  # the user closed the window; it closes once saved
+        self._watch = None  # a RunWatch while following a run another process writes
+        self._followed_text = ""
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
@@ -108,14 +116,17 @@ class TrainPanel(TrainPanelLayout, QWidget):
 
     def _update_buttons(self) -> None:
         running = self.is_training()
+        following = self.is_following()  # read-only: nothing may start or save
         for w in (self.start_button, self.resume_button, self.data_box, self.task_box,
                   self.size_box, self.tokenizer_box, self.batch_spin, self.lr_spin,
-                  self.steps_spin, self.device_box, self.precision_box):
-            w.setEnabled(not running)
+                  self.steps_spin, self.device_box, self.precision_box, self.snapshot_spin):
+            w.setEnabled(not running and not following)
         self.pause_button.setEnabled(running)
         self.pause_button.setText("Resume" if self._control.paused else "Pause")
         self.stop_button.setEnabled(running)
-        self.save_button.setEnabled(self.trainer is not None)
+        self.save_button.setEnabled(self.trainer is not None and not following)
+        self.follow_button.setEnabled(not running)
+        self.follow_button.setText("Stop following" if following else "Follow a run…")
 
     def _show_message(self, text: str, error: bool = True) -> None:
         color = "#b00020" if error else "#205020"
@@ -135,11 +146,12 @@ class TrainPanel(TrainPanelLayout, QWidget):
                            batch_size=self.batch_spin.value(), lr=self.lr_spin.value(),
                            val_every=max(10, min(200, self.steps_spin.value() // 50)),
                            device=self.device_box.currentText(),
-                           precision=self.precision_box.currentData())
+                           precision=self.precision_box.currentData(),
+                           snapshot_every=self.snapshot_spin.value())
 
     def start(self) -> None:
         """Start a new run with the chosen settings."""
-        if self.is_training():
+        if self.is_training() or self.is_following():
             return
         data = self.data_box.currentText()
         if not data or data == OPEN_FILE:
@@ -152,19 +164,55 @@ class TrainPanel(TrainPanelLayout, QWidget):
             return
         sizes = dict(MODEL_SIZES[self.size_box.currentText()])
         tokenizer = self.tokenizer_box.currentText()
+        self.curves.reset()
+        self._launch(lambda control: new_trainer(data, config, tokenizer, control=control,
+                                                 **sizes), self._new_run_dir(config.task))
+
+    def _new_run_dir(self, task: str) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = self.runs_dir / f"{stamp}-{config.task}"
+        run_dir = self.runs_dir / f"{stamp}-{task}"
         n = 1
         while run_dir.exists():
             n += 1
-            run_dir = self.runs_dir / f"{stamp}-{config.task}-{n}"
+            run_dir = self.runs_dir / f"{stamp}-{task}-{n}"
+        return run_dir
+
+    def start_preset(self, options: dict) -> None:
+        """Start a run of a named preset (``{"preset": "induction", "steps": 400}``: the
+        options of ``transformer-explorer train``), e.g. the training a scene asks for."""
+        if self.is_training() or self.is_following():
+            self._show_message("A run is already shown here: stop it before starting another.")
+            return
+        try:
+            o = resolve_options(options.get("preset"), options)
+            if not o["data"]:
+                raise ValueError("the training asked for names no data set")
+            config = TrainConfig(
+                task=o["task"], steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"],
+                warmup_steps=o["warmup"], weight_decay=o["weight_decay"],
+                grad_clip=o["grad_clip"], p_mask=o["p_mask"], val_every=o["val_every"],
+                log_every=1, seed=o["seed"], device=o["device"], precision=o["precision"],
+                snapshot_every=o["snapshot_every"])
+        except ValueError as exc:
+            self._show_message(f"Cannot start the training: {exc}")
+            return
+        sizes = {k: o.get(k) for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
+                                       "norm", "norm_placement", "positions", "activation",
+                                       "tie_unembedding", "n_kv_heads")}
+        for spin, value in ((self.steps_spin, config.steps), (self.batch_spin, config.batch_size),
+                            (self.lr_spin, config.lr),
+                            (self.snapshot_spin, config.snapshot_every)):
+            spin.setValue(value)
+        if self.data_box.findText(str(o["data"])) >= 0:
+            self.data_box.setCurrentText(str(o["data"]))
         self.curves.reset()
-        self._launch(lambda control: new_trainer(data, config, tokenizer, control=control,
-                                                 **sizes), run_dir)
+        self._launch(lambda control: new_trainer(
+            o["data"], config, o["tokenizer"], o["vocab_size"], o["val_fraction"],
+            control=control, **sizes), self._new_run_dir(config.task))
 
     def resume_from(self, path: str | Path) -> None:
         """Continue the run saved in ``path`` (its curves continue too)."""
-        if self.is_training():
+        if self.is_training() or self.is_following():
             return
         path = Path(path)
         self._launch(lambda control: resume_trainer(path, control=control), path)
@@ -220,6 +268,8 @@ class TrainPanel(TrainPanelLayout, QWidget):
     def save_checkpoint(self, path: str | Path | None = None) -> None:
         """Save now (between two steps, also while paused) to ``path`` or the run folder."""
         target = Path(path) if path else self.run_dir
+        if self.is_following():
+            return  # the window never writes into a followed run
         if self.is_training() and self._worker is not None:
             self._worker.save_now(target)
         elif self.trainer is not None and target is not None:
@@ -366,6 +416,9 @@ class TrainPanel(TrainPanelLayout, QWidget):
                            "The window closes by itself when the run is saved.", error=False)
         self.progress.setFormat("stopping and saving before the window closes…")
         return False
+
+    def shutdown(self) -> None:
+        self.stop_following()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.confirm_close():

@@ -96,6 +96,7 @@ class TrainWorker(QObject):
             lock = RunLock(self.run_dir).acquire()
             # data, tokenizer and model are prepared here; a stop request ends it early
             self.trainer = self.trainer or self.make_trainer(self.control)
+            self.trainer.snapshot_dir = self.run_dir  # config.snapshot_every > 0: snapshots
             if self.trainer.step:  # resumed: the log keeps only the steps the checkpoint has
                 truncate_metrics(self.run_dir, self.trainer.step)
             log = MetricsLog(self.run_dir / "metrics.jsonl")

@@ -61,8 +61,27 @@ class PanelHosting:
 
     def _add_late_panels(self) -> None:
         """Panels that import torch are created once it is loaded."""
+        from explorer.ui.window.compose import connect_panels
+
         for panel in self._panel_factory():
             self._add_panel(panel)
+        connect_panels(self.panels)
+
+    def follow_run(self, path: str) -> bool:
+        """Show a run another process writes in the Train tab, live and read-only (File ▸
+        Follow a run…, ``--follow DIR``); before the tabs exist it waits for them."""
+        if not self.panels:
+            self._follow_dir = path
+            return True
+        try:
+            train = self.panel("Train")
+        except KeyError:
+            self.show_error("This window has no Train tab to follow a run in.")
+            return False
+        if not train.follow(path):
+            return False
+        self.tabs.setCurrentWidget(train.widget)
+        return True
 
     # -- what panels may ask (PanelHost) -------------------------------------------------
     def show_status(self, message: str, ms: int = 4000) -> None:

@@ -73,12 +73,14 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     def __init__(self, settings: QSettings | None = None, model_dir: str | None = None,
                  arch: str | None = None, text: str | None = None,
-                 panel_factory: Callable[[], list[Panel]] | None = None) -> None:
+                 panel_factory: Callable[[], list[Panel]] | None = None,
+                 follow: str | None = None) -> None:
         super().__init__()
         self._panel_factory = panel_factory or default_panels
         self.settings = settings if settings is not None else make_settings()
         self.session: Session | None = None
         self._model_dir = model_dir
+        self._follow_dir = follow  # a run folder to follow once the tabs exist
         self._arch = arch or str(self.settings.value("model/arch", "decoder"))
         if self._arch not in ARCH_NAMES:
             self._arch = "decoder"
@@ -238,6 +240,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self._on_model_changed()
         self._on_inputs_changed()
         self._add_late_panels()
+        if self._follow_dir:
+            self.follow_run(self._follow_dir)
         if self._settings_note:
             self.show_error(self._settings_note)
         self.session_ready.emit()

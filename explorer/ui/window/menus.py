@@ -127,6 +127,13 @@ def _open_folder(window: MainWindow) -> None:
         window.open_model_folder(path)
 
 
+def _follow_run(window: MainWindow) -> None:
+    path = QFileDialog.getExistingDirectory(
+        window, "Follow a run folder (metrics.jsonl, checkpoint/, snapshots/), read-only")
+    if path:
+        window.follow_run(path)
+
+
 def _new_model(window: MainWindow) -> None:
     from explorer.ui.window.model_dialog import NewModelDialog
 
@@ -173,6 +180,10 @@ def build_menus(window: MainWindow) -> None:
                                 "Open a saved model folder (ours or Hugging Face)"))
     file_menu.addAction(_action(window, "New model…", lambda: _new_model(window), "Ctrl+N",
                                 "A fresh seeded model: size, norm, positions, activation"))
+    file_menu.addAction(_action(window, "Follow a run…", lambda: _follow_run(window), None,
+                                "Watch a run another process writes (the command line, "
+                                "torchrun): curves, rate and ETA live, each new checkpoint "
+                                "in every view; nothing is written into its folder"))
     file_menu.addSeparator()
     file_menu.addAction(_action(window, "Quit", window.close, "Ctrl+Q", "Quit (Ctrl+Q)"))
 
