@@ -62,7 +62,7 @@ class WindowLayout:
         self.resizeDocks([self.input_dock], [input_height], Qt.Orientation.Vertical)
         width = max(self.width(), 1000)
         self.resizeDocks([self.steps_dock, self.paper_dock],
-                         [int(width * 0.22), int(width * 0.3)], Qt.Orientation.Horizontal)
+                         [int(width * 0.22), int(width * 0.28)], Qt.Orientation.Horizontal)
         self.resizeDocks([self.steps_dock, self.overview_dock], [3, 2],
                          Qt.Orientation.Vertical)
         QTimer.singleShot(0, self.inputs.balance)  # once the docks have their sizes
