@@ -207,7 +207,8 @@ class FollowingPanel:
         of = f" / {total:,}" if total else ""
         when = {"running": f"{format_duration(r.eta_s)} left", "finished": "finished",
                 "stopped": "stopped", "gone": "folder gone"}.get(follower.state, "")
-        self.progress.setFormat(f"following {name} · step {r.step:,}{of} · loss {r.loss:.3f}"
+        # (the run's name is on the line below: the bar keeps to one line at 1280x720)
+        self.progress.setFormat(f"step {r.step:,}{of} · loss {r.loss:.3f}"
                                 f"{val} · {format_rate(r.tokens_per_s)} · {when}")
 
     def _show_followed_config(self, follower: RunFollower) -> None:
