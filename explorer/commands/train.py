@@ -495,8 +495,8 @@ def _finish(args: argparse.Namespace, trainer: Trainer, out: Path, stopped: bool
     """Rank 0 (or the only process) after the loop: save once and say how it ended."""
     if stopped and trainer.step == (trainer.saved[0] if trainer.saved else 0):
         print(f"stopped at step {trainer.step}: nothing new to save"
-              + (f"; the checkpoint in {trainer.saved[1]} is kept" if trainer.saved else ""),
-              file=sys.stderr)
+              + (f"; the checkpoint in {trainer.saved[1]} is kept: continue with --resume"
+                 if trainer.saved else ""), file=sys.stderr)
         return stopper.exit_code
     stopper.saving = True
     saved = save_run(trainer, out)
