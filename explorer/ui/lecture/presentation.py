@@ -177,6 +177,10 @@ class PresentationController(QObject):
             "app_palette": QPalette(app.palette()),
             "hidden": [x for x in (*w.findChildren(QDockWidget), *w.findChildren(QToolBar))
                        if x.isVisible() and x.parentWidget() is w],
+            # of docks tabbed together, the one in front (showing them again raises the
+            # last one shown)
+            "front": [x for x in w.findChildren(QDockWidget)
+                      if x.parentWidget() is w and not x.visibleRegion().isEmpty()],
             "menu": w.menuBar().isVisible(), "status": w.statusBar().isVisible(),
             "backgrounds": {v: v.backgroundBrush() for v in w.findChildren(pg.GraphicsView)},
             "axes": {a: (a.pen(), a.textPen()) for v in w.findChildren(pg.GraphicsView)
@@ -242,6 +246,8 @@ class PresentationController(QObject):
         w.statusBar().setVisible(saved["status"])
         for panel in saved["hidden"]:
             panel.show()
+        for dock in saved["front"]:
+            dock.raise_()
         w.setWindowState(saved["state"])
         w.restoreGeometry(saved["layout"][0])
         self.toggle_action.setChecked(False)

@@ -148,3 +148,19 @@ def test_a_scene_with_interventions_replays_them_in_the_window(window, qtbot, tm
     with qtbot.waitSignal(s.trace_changed, timeout=10000):
         s.set_interventions_enabled(False)  # the window records the clean run again
     assert s.trace.interventions == () and (s.logits == clean).all()
+
+
+def test_leaving_presentation_keeps_the_paper_panel_in_front_of_its_tabbed_neighbour(window,
+                                                                                    qtbot):
+    interventions = window.panel_docks["Interventions"]
+    assert interventions in window.tabifiedDockWidgets(window.paper_dock)
+    window.paper_dock.raise_()  # (a layout saved by an earlier test may show the other)
+    qtbot.wait(20)
+    assert not window.paper_dock.visibleRegion().isEmpty()
+    assert interventions.visibleRegion().isEmpty()
+    window.presentation.enter()
+    qtbot.wait(50)
+    window.presentation.leave()
+    qtbot.wait(50)
+    assert not window.paper_dock.visibleRegion().isEmpty()  # Paper still in front
+    assert interventions.visibleRegion().isEmpty()
