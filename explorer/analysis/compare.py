@@ -117,7 +117,12 @@ def compare_outputs(model: TransformerModel, ids_a: Ids, ids_b: Ids, *,
     for ids, context, trace in ((ids_a, context_a, trace_a), (ids_b, context_b, trace_b)):
         inputs = prepare(model, ids, context)
         logits.append(trace_for(model, inputs, trace, ["logits"])["logits"][0].float())
-    la, lb = logits
+    return compare_logits(*logits)
+
+
+def compare_logits(logits_a: torch.Tensor, logits_b: torch.Tensor) -> Comparison:
+    """Two runs' logits (positions, N_V) as ``compare_outputs`` compares them."""
+    la, lb = logits_a.float(), logits_b.float()
     n = min(la.shape[0], lb.shape[0])
     probs = align(torch.softmax(la, dim=-1), torch.softmax(lb, dim=-1), (0,))
     return Comparison(probs.a, probs.b, probs.diff, probs.axes, probs.lengths_a,

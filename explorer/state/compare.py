@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from psygnal import Signal
 
-from explorer.analysis.compare import Comparison, align, kl_divergence
+from explorer.analysis.compare import Comparison, align, compare_logits
 from explorer.state.inputs import EncodedText
 
 if TYPE_CHECKING:
@@ -179,13 +179,10 @@ def output_comparison(session: Session) -> Comparison:
     """P_A and P_B over the vocabulary at each aligned position (positions, N_V),
     P_A − P_B, and KL(P_A ‖ P_B) in nats at each position."""
     b = _ready(session)
-    la, lb = _logits(session.trace, session.logits), _logits(b.trace, b.logits)
+    la, lb = _logits(session.trace), _logits(b.trace)
     if la is None or lb is None:
         raise ValueError("this model has no token output to compare")
-    n = min(la.shape[0], lb.shape[0])
-    probs = align(torch.softmax(la, dim=-1), torch.softmax(lb, dim=-1), (0,))
-    return Comparison(probs.a, probs.b, probs.diff, probs.axes, probs.lengths_a,
-                      probs.lengths_b, kl_divergence(la[:n], lb[:n]))
+    return compare_logits(la, lb)
 
 
 def _ready(session: Session) -> SecondInput:
@@ -197,7 +194,7 @@ def _ready(session: Session) -> SecondInput:
     return b
 
 
-def _logits(trace: Any, logits: torch.Tensor | None) -> torch.Tensor | None:
+def _logits(trace: Any) -> torch.Tensor | None:
     if trace is not None and "logits" in trace:
-        return trace["logits"][0].float()
+        return trace["logits"][0]
     return None
