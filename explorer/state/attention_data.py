@@ -94,23 +94,28 @@ def attention_sections(trace: Mapping[str, torch.Tensor]) -> list[tuple[str, lis
             for title in order if title in groups]
 
 
-def head_weights(trace: Mapping[str, torch.Tensor], prefix: str,
-                 batch: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The pattern (H, l_z, l_x) of batch element ``batch`` and where it is masked."""
+def _pattern_and_mask(trace: Mapping[str, torch.Tensor], prefix: str,
+                      batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pattern (H, l_x, l_z) of batch element ``batch`` as float, and where it is
+    masked (broadcastable to it): a lean trace gives the mask by the paper's rule without
+    recomputing the scores; a plain mapping from its masked scores, else from zeros."""
     name = f"{prefix}.pattern"
     if name not in trace:
         raise KeyError(f"the trace has no attention pattern {name!r}")
-    pattern = trace[name][batch].transpose(-1, -2)  # (H, l_x, l_z) -> (H, l_z, l_x)
-    weights = np.ascontiguousarray(pattern.float().numpy(), dtype=np.float32)
+    pattern = trace[name][batch].float()
     if hasattr(trace, "masked") and f"{prefix}.masked_scores" in trace:
-        # a lean trace gives the mask by the paper's rule, without recomputing the scores
-        masked = trace.masked(prefix, batch).transpose(-1, -2).numpy()
-        masked = np.broadcast_to(masked, weights.shape)
-    elif f"{prefix}.masked_scores" in trace:
-        masked = torch.isneginf(trace[f"{prefix}.masked_scores"][batch].transpose(-1, -2))
-        masked = masked.numpy()
-    else:
-        masked = weights == 0.0
+        return pattern, trace.masked(prefix, batch)
+    if f"{prefix}.masked_scores" in trace:
+        return pattern, torch.isneginf(trace[f"{prefix}.masked_scores"][batch])
+    return pattern, pattern == 0.0
+
+
+def head_weights(trace: Mapping[str, torch.Tensor], prefix: str,
+                 batch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The pattern (H, l_z, l_x) of batch element ``batch`` and where it is masked."""
+    pattern, masked = _pattern_and_mask(trace, prefix, batch)
+    weights = np.ascontiguousarray(pattern.transpose(-1, -2).numpy(), dtype=np.float32)
+    masked = np.broadcast_to(masked.transpose(-1, -2).numpy(), weights.shape)
     return weights, np.ascontiguousarray(masked)
 
 
@@ -120,17 +125,7 @@ def thumbnail_weights(trace: Mapping[str, torch.Tensor], prefix: str, batch: int
     thumbnails: each cell the largest weight of the block of positions it covers (a sharp
     attention to one token stays visible), masked only when its whole block is. Pools
     before transposing and converting, so 144 heads of a 256-token text stay cheap."""
-    name = f"{prefix}.pattern"
-    if name not in trace:
-        raise KeyError(f"the trace has no attention pattern {name!r}")
-    pattern = trace[name][batch].float()  # (H, l_x, l_z)
-    if hasattr(trace, "masked") and f"{prefix}.masked_scores" in trace:
-        masked = trace.masked(prefix, batch)
-    elif f"{prefix}.masked_scores" in trace:
-        masked = torch.isneginf(trace[f"{prefix}.masked_scores"][batch])
-    else:
-        masked = pattern == 0.0
-    return pool_pattern(pattern, masked, most)
+    return pool_pattern(*_pattern_and_mask(trace, prefix, batch), most)
 
 
 def pool_pattern(pattern: torch.Tensor, masked: torch.Tensor,
