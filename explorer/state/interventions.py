@@ -130,7 +130,8 @@ def site_prefix(cfg, stack: str | None, layer: int) -> str:
 
 
 def stack_of(prefix: str) -> str | None:
-    """The ``stack`` an intervention takes for the attention site ``prefix``."""
+    """The ``stack`` an intervention takes for a step name or an attention site's prefix
+    (``decoder.blocks.0.attn`` -> "decoder"; a one-stack model's names -> None)."""
     first = prefix.split(".", 1)[0]
     return first if first in ("encoder", "decoder") else None
 

@@ -280,6 +280,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         """What a right click on the overview's box of step ``index`` offers: ablating
         that layer's attention or MLP (issue 16), as (text, action) pairs."""
         from explorer.analysis import AblateAttention, AblateMLP
+        from explorer.state.interventions import stack_of
 
         s = self.session
         if s is None or not 0 <= index < len(s.steps):
@@ -287,8 +288,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         step = s.steps[index]
         if step.layer is None or step.block not in ("attn", "mlp"):
             return []
-        first = step.name.split(".", 1)[0]
-        stack = first if first in ("encoder", "decoder") else None
+        stack = stack_of(step.name)
         where = f"{stack} layer" if stack else "layer"
         kind, make = (("attention", AblateAttention) if step.block == "attn"
                       else ("MLP", AblateMLP))
