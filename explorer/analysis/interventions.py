@@ -151,35 +151,36 @@ class AblateHead(_Ablation):
 
 
 @dataclass(frozen=True)
-class AblateMLP(_Ablation):
+class _LayerAblation(_Ablation):
+    """A whole part of layer ``layer`` (its MLP or its attention) set to 0 or its mean."""
+
+    part: ClassVar[str] = ""
+    layer: int
+    mode: str = "zero"
+    reference: tuple[int, ...] | None = None
+    stack: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.mode}-ablate layer {self.layer} {self.part}"
+
+
+@dataclass(frozen=True)
+class AblateMLP(_LayerAblation):
     """Layer ``layer``'s MLP output set to 0 or to its mean over the positions."""
 
     kind: ClassVar[str] = "ablate_mlp"
     step_of_layer: ClassVar[str] = "mlp.out"
-    layer: int
-    mode: str = "zero"
-    reference: tuple[int, ...] | None = None
-    stack: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} MLP"
+    part: ClassVar[str] = "MLP"
 
 
 @dataclass(frozen=True)
-class AblateAttention(_Ablation):
+class AblateAttention(_LayerAblation):
     """Layer ``layer``'s whole attention output (W_o Y + b_o) set to 0 or to its mean."""
 
     kind: ClassVar[str] = "ablate_attention"
     step_of_layer: ClassVar[str] = "attn.out"
-    layer: int
-    mode: str = "zero"
-    reference: tuple[int, ...] | None = None
-    stack: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} attention"
+    part: ClassVar[str] = "attention"
 
 
 def _check_pair(self, model: TransformerModel, length: int) -> None:
