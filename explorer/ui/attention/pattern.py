@@ -34,6 +34,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from explorer.ui.widgets.cells import cell_under
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
 from explorer.ui.widgets.style import (
     MASK_LEGEND,
@@ -260,12 +261,11 @@ class AttentionPatternWidget(QWidget):
         return f"{query} → {key}: weight {self.weights[row, col]:.4f}"
 
     def _on_mouse_moved(self, pos: QPointF) -> None:
-        view = self.plot.getViewBox()
-        if not view.sceneBoundingRect().contains(pos):
+        cell = cell_under(self.plot.getViewBox(), pos)
+        if cell is None:
             self.cell_hovered.emit(-1, -1)
             return
-        point = view.mapSceneToView(pos)
-        col, row = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
+        row, col = cell
         text = self.hover_at(row, col)
         if text:
             self.hover_label.setText(text)
@@ -273,13 +273,9 @@ class AttentionPatternWidget(QWidget):
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         """(key row, query column) under a scene position, None outside the cells."""
-        view = self.plot.getViewBox()
-        if not view.sceneBoundingRect().contains(scene_pos):
-            return None
-        point = view.mapSceneToView(scene_pos)
-        col, row = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
+        cell = cell_under(self.plot.getViewBox(), scene_pos)
         lz, lx = self.weights.shape
-        return (row, col) if 0 <= row < lz and 0 <= col < lx else None
+        return cell if cell is not None and 0 <= cell[0] < lz and 0 <= cell[1] < lx else None
 
     def _on_mouse_clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.RightButton:

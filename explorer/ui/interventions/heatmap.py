@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from explorer.ui.widgets.cells import cell_under
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts
 from explorer.ui.widgets.style import scaled_font
 from explorer.ui.widgets.theme import diverging
@@ -84,13 +85,10 @@ class SweepHeatmap(QWidget):
         self.title_label.setText(message)
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
-        view = self.plot.getViewBox()
-        if not self.values.size or not view.sceneBoundingRect().contains(scene_pos):
-            return None
-        point = view.mapSceneToView(scene_pos)
-        col, row = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
+        cell = cell_under(self.plot.getViewBox(), scene_pos)
         n_rows, n_cols = self.values.shape
-        return (row, col) if 0 <= row < n_rows and 0 <= col < n_cols else None
+        return cell if cell is not None and 0 <= cell[0] < n_rows and 0 <= cell[1] < n_cols \
+            else None
 
     def cell_center(self, row: int, col: int) -> QPointF:
         scene = self.plot.getViewBox().mapViewToScene(QPointF(col, row))
