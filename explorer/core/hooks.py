@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from explorer.core.walk import modules
+
 HookFn = Callable[[str, torch.Tensor], torch.Tensor]
 
 _attached = threading.local()  # .fns: {HookPoint: HookFn} of this thread
@@ -74,7 +76,7 @@ def hook_points(model: nn.Module, strip: str = "stack.") -> dict[str, HookPoint]
     ``stack.blocks.0.attn.hook_q`` is the step ``blocks.0.attn.q``.
     """
     points: dict[str, HookPoint] = {}
-    for path, module in model.named_modules():
+    for path, module in modules(model):
         if isinstance(module, HookPoint):
             module.step_name = step_name(path.removeprefix(strip))
             points[module.step_name] = module

@@ -9,6 +9,7 @@ session.step_by(1); session.next_group(); session.jump_to_layer(2)
 ```
 """
 
+from explorer.state import allocator
 from explorer.state.defaults import (
     ARCH_LABELS,
     ARCHS,
@@ -28,6 +29,7 @@ from explorer.state.inputs import Chunk, EncodedText, encode_text, input_roles, 
 from explorer.state.session import Session, TraceRequest, TraceResult, run_request
 
 __all__ = [
+    "allocator",
     "ARCHS",
     "ARCH_LABELS",
     "DEFAULT_CONTEXT",

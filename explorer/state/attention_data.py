@@ -134,11 +134,25 @@ def pool_pattern(pattern: torch.Tensor, masked: torch.Tensor,
     weights and mask in the paper's orientation, n ≤ ``most`` (see ``thumbnail_weights``)."""
     l_x, l_z = pattern.shape[-2:]
     fx, fz = -(-l_x // most), -(-l_z // most)  # ceil: positions per cell
-    shown = torch.where(masked, torch.tensor(-1.0), pattern)
-    if fx > 1 or fz > 1:
-        shown = torch.nn.functional.max_pool2d(shown[:, None], (fx, fz), ceil_mode=True)[:, 0]
+    if masked.dim() == 2:  # one mask for every head (the paper's rule, a lean trace)
+        # its cells weigh exactly 0 (the softmax of −∞): pool the weights as they are,
+        # and the mask once for all heads
+        weights = _max_pool(pattern, fx, fz).transpose(-1, -2).numpy()
+        cover = _max_pool((~masked).float()[None], fx, fz)[0].transpose(-1, -2).numpy()
+        mask = np.broadcast_to(cover == 0.0, weights.shape)
+        return np.ascontiguousarray(weights), np.ascontiguousarray(mask)
+    shown = _max_pool(torch.where(masked, torch.tensor(-1.0), pattern), fx, fz)
     shown = shown.transpose(-1, -2).numpy()
     return np.ascontiguousarray(np.maximum(shown, 0.0)), np.ascontiguousarray(shown < 0)
+
+
+def _max_pool(t: torch.Tensor, fx: int, fz: int) -> torch.Tensor:
+    """(H, l_x, l_z) -> the largest value of each fx × fz block (H, ⌈l_x/fx⌉, ⌈l_z/fz⌉)."""
+    if fx == 1 and fz == 1:
+        return t
+    # heads as channels, channels last: torch's fastest layout for this on the CPU
+    x = t[None].contiguous(memory_format=torch.channels_last)
+    return torch.nn.functional.max_pool2d(x, (fx, fz), ceil_mode=True)[0]
 
 
 def site_labels(site: AttentionSite, x_labels: Sequence[str],

@@ -39,7 +39,7 @@ class SecondInput:
         self.text = ""
         self.encoded: EncodedText | None = None
         self.trace: Trace | None = None
-        self.logits: torch.Tensor | None = None
+        self._logits: torch.Tensor | None = None
         self.labels: tuple[str, ...] = ()
         self.error = ""
         self.generation = 0
@@ -49,6 +49,17 @@ class SecondInput:
         session.inputs_changed.connect(self._inputs_changed)
 
     # -- what B is ---------------------------------------------------------------------
+    @property
+    def logits(self) -> torch.Tensor | None:
+        """B's logits (B, ℓ, N_V); a continued trace joins them when first asked."""
+        if self._logits is None and self.trace is not None and "logits" in self.trace:
+            self._logits = self.trace["logits"]
+        return self._logits
+
+    @logits.setter
+    def logits(self, value: torch.Tensor | None) -> None:
+        self._logits = value
+
     @property
     def active(self) -> bool:
         """A second text is set (its trace may still be on its way)."""

@@ -79,14 +79,32 @@ def run_request(request: TraceRequest) -> TraceResult:
                 clean = request.model(*inputs)
         else:
             logits, trace = record_edit(request.model, *inputs, previous=request.previous,
-                                        lean=True)
+                                        lean=True, joined=False)
     except AnalysisError as exc:
         return TraceResult(request.generation, None, None, f"an intervention does not fit: "
                            f"{exc}", time.perf_counter() - start)
     except (ValueError, RuntimeError, IndexError) as exc:
         return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
+    if "logits" in trace:
+        trace.finite_logits = _finite_logits(trace, request.previous)
     return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start,
                        logits if clean is None else clean)
+
+
+def _finite_logits(trace: Trace, previous: Trace | None) -> bool:
+    """Whether every logit is finite: a continued trace checks only its new positions when
+    the trace it continued was finite (its first positions are that trace's)."""
+    if trace.first_new and previous is not None and previous.finite_logits:
+        return _all_finite(trace.new_positions("logits"))
+    return _all_finite(trace["logits"])
+
+
+def _all_finite(logits: torch.Tensor | None) -> bool:
+    if logits is None or not logits.is_floating_point():
+        return True
+    # A finite sum means every value is finite (10x cheaper than testing each one at
+    # 256 × 50257); an infinite or NaN sum is checked value by value.
+    return bool(torch.isfinite(logits.sum())) or bool(torch.isfinite(logits).all())
 
 
 class Session(InterventionsMixin):
@@ -110,7 +128,7 @@ class Session(InterventionsMixin):
         self.chunk = 0
         self.context_chunk = 0
         self.trace: Trace | None = None
-        self.logits: torch.Tensor | None = None
+        self._logits: torch.Tensor | None = None
         self.trace_inputs: tuple[tuple[str, ...], tuple[str, ...] | None] = ((), None)
         self.step_index = 0
         self.head = 0
@@ -280,8 +298,7 @@ class Session(InterventionsMixin):
         old = self.step.name if self.step is not None else self._wanted_step
         self._wanted_step = None
         self.trace, self.logits = result.trace, result.logits
-        self.clean_logits = result.clean_logits if result.clean_logits is not None \
-            else result.logits
+        self.clean_logits = result.clean_logits
         self.trace_inputs = (self.x_labels, self.z_labels)
         self.last_seconds = result.seconds
         names = [s.name for s in self.trace.steps]
@@ -291,6 +308,26 @@ class Session(InterventionsMixin):
         self._say(" ".join(m for m in (self.input_warning, self._nonfinite_note()) if m))
         self.trace_changed.emit()
         return True
+
+    @property
+    def logits(self) -> torch.Tensor | None:
+        """The trace's logits (B, ℓ, N_V); a continued trace joins them when first asked."""
+        if self._logits is None and self.trace is not None and "logits" in self.trace:
+            self._logits = self.trace["logits"]
+        return self._logits
+
+    @logits.setter
+    def logits(self, value: torch.Tensor | None) -> None:
+        self._logits = value
+
+    @property
+    def clean_logits(self) -> torch.Tensor | None:
+        """The logits of the run without interventions (the trace's own without any)."""
+        return self._clean_logits if self._clean_logits is not None else self.logits
+
+    @clean_logits.setter
+    def clean_logits(self, value: torch.Tensor | None) -> None:
+        self._clean_logits = value
 
     def record_now(self) -> bool:
         """Record the trace on this thread (no UI)."""
@@ -430,12 +467,14 @@ class Session(InterventionsMixin):
 
     def _nonfinite_note(self) -> str:
         """A sentence when the output holds NaN or ∞ (damaged or overflowing weights)."""
-        logits = self.logits
-        if logits is None or not logits.is_floating_point():
+        if self.trace is None:
             return ""
-        # A finite sum means every value is finite (10x cheaper than testing each one at
-        # 256 × 50257); an infinite or NaN sum is checked value by value.
-        if bool(torch.isfinite(logits.sum())) or bool(torch.isfinite(logits).all()):
+        finite = self.trace.finite_logits
+        if finite is None:  # a trace from elsewhere (a scene, a test): check it now
+            finite = (_finite_logits(self.trace, None) if "logits" in self.trace
+                      else _all_finite(self._logits))  # a classifier's output
+            self.trace.finite_logits = finite
+        if finite:
             return ""
         first = next((s.name for s in self.trace.steps
                       if s.name in self.trace and self.trace[s.name].is_floating_point()

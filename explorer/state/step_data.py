@@ -46,10 +46,14 @@ def _mask_for(session: Session, step: Step) -> np.ndarray | None:
     """The attention mask of the step's attention (from its masked scores), (H, l_z, l_x)."""
     if step.kind not in ("pattern", "scores") or session.trace is None:
         return None
-    sibling = step.name.rsplit(".", 1)[0] + ".masked_scores"
-    if sibling not in session.trace:
+    prefix = step.name.rsplit(".", 1)[0]
+    if f"{prefix}.masked_scores" not in session.trace:
         return None
-    return np.isneginf(session.trace.paper(sibling).numpy())
+    # (H, l_x, l_z) or, by the paper's rule for a lean trace, (l_x, l_z) for every head
+    masked = session.trace.masked(prefix).numpy()
+    n_heads = session.trace[step.name].shape[1]
+    return np.broadcast_to(np.swapaxes(masked, -1, -2),
+                           (n_heads, masked.shape[-1], masked.shape[-2]))
 
 
 def _levels(kind: str, finite: np.ndarray, vocab: int) -> tuple[float, float]:

@@ -14,6 +14,7 @@ exports) shows the result.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -111,8 +112,10 @@ def _convert(s: str, parts: list[str]) -> None:
         i += 1
 
 
+@functools.lru_cache(maxsize=4096)
 def to_html(text: str) -> str:
-    """``text`` in the project's formula markup as rich text (see the module docstring)."""
+    """``text`` in the project's formula markup as rich text (see the module docstring).
+    Kept for the texts seen last: the views typeset the same titles on every keystroke."""
     parts: list[str] = []
     _convert(text, parts)
     return "".join(parts)

@@ -12,6 +12,7 @@ import torch
 from explorer.core.config import ModelConfig
 from explorer.core.mlp import activate
 from explorer.core.models import TransformerModel
+from explorer.core.walk import weight_tensors
 from explorer.trace.steps import Step, describe
 
 # Steps a lean trace does not store: each is recomputed exactly from stored steps when
@@ -64,6 +65,10 @@ class Pieces:
         first = self.parts[0][0]
         if not self.square:
             axis = self.axis(first)
+            if len(self.parts) == 1:  # the start of one snapshot (an edit cut the text)
+                start = first.narrow(axis, 0, self.parts[0][1])
+                if start.is_contiguous():  # its own block of memory, never written
+                    return start
             return torch.cat([t.narrow(axis, 0, n) for t, n in self.parts], dim=axis)
         out = torch.full(self.shape, self.fill, dtype=first.dtype)
         row, width = 0, out.shape[-1]
@@ -112,6 +117,9 @@ class Trace(Mapping[str, torch.Tensor]):
         # What changed the forward pass (``explorer.analysis.record_intervened``): the
         # intervention values applied while recording; () for the model's own run.
         self.interventions: tuple = ()
+        # Whether every logit is finite, once checked (``explorer.state`` checks each new
+        # trace off the GUI thread; a continued one only in its new positions).
+        self.finite_logits: bool | None = None
 
     def __getitem__(self, name: str) -> torch.Tensor:
         t = self._tensors[name]
@@ -141,6 +149,17 @@ class Trace(Mapping[str, torch.Tensor]):
         if name.endswith(".mlp.hidden"):
             return activate(self.cfg.activation, self[f"{name}_pre"])
         raise KeyError(name)
+
+    def new_positions(self, name: str) -> torch.Tensor:
+        """Step ``name`` (per position) at the positions from ``first_new`` on, the ones
+        this trace computed, without joining a continued step."""
+        entry = self._tensors[name]
+        if isinstance(entry, Pieces):
+            last, n = entry.parts[-1]
+            if entry.length - n == self.first_new and not entry.square:
+                return last.narrow(Pieces.axis(last), 0, n)
+        t = self[name]
+        return t.narrow(Pieces.axis(t), self.first_new, t.shape[Pieces.axis(t)] - self.first_new)
 
     def masked(self, prefix: str, batch: int = 0) -> torch.Tensor:
         """Where the attention at ``prefix`` was masked (True; the score was −∞), as
@@ -200,8 +219,7 @@ class Trace(Mapping[str, torch.Tensor]):
 def weights_key(model: torch.nn.Module) -> tuple:
     """Changes whenever a parameter or buffer of ``model`` is replaced or changed in place
     (the version counters torch keeps for autograd), so a trace knows its weights."""
-    tensors = [*model.parameters(), *model.buffers()]
-    return tuple((id(t), t.data_ptr(), t._version) for t in tensors)
+    return tuple((id(t), t.data_ptr(), t._version) for t in weight_tensors(model))
 
 
 def _storage(t: torch.Tensor) -> int:
@@ -210,8 +228,7 @@ def _storage(t: torch.Tensor) -> int:
 
 def live_storages(model: torch.nn.Module, *inputs: object) -> set[int]:
     """The memory of the model's weights and buffers and of the inputs."""
-    tensors = [*model.parameters(), *model.buffers()]
-    tensors += [t for t in inputs if isinstance(t, torch.Tensor)]
+    tensors = weight_tensors(model) + [t for t in inputs if isinstance(t, torch.Tensor)]
     return {_storage(t) for t in tensors}
 
 

@@ -141,6 +141,18 @@ def _extended(name: str, previous: Trace, new: torch.Tensor | None, kind: str, p
     return torch.cat([top, new], dim=2)
 
 
+def _first(trace: Trace, name: str, p: int) -> torch.Tensor:
+    """The first p positions of a stored per-position step: a view of the tensor that
+    holds them when one does (a trace cut by a deletion), without joining its pieces."""
+    entry = trace._tensors[name]
+    parts = _parts(entry) if isinstance(entry, (torch.Tensor, Pieces)) else []
+    if parts and parts[0][1] >= p:
+        first = parts[0][0]
+        return first.narrow(Pieces.axis(first), 0, p)
+    t = trace[name]
+    return t.narrow(Pieces.axis(t), 0, p)
+
+
 def _same(a: torch.Tensor | None, b: torch.Tensor) -> bool:
     return a is not None and a.shape == b.shape and bool(torch.equal(a, b.to(a.device)))
 
@@ -156,12 +168,16 @@ def record_edit(
     *inputs: torch.Tensor,
     previous: Trace | None = None,
     lean: bool = False,
-) -> tuple[torch.Tensor, Trace]:
+    joined: bool = True,
+) -> tuple[torch.Tensor | None, Trace]:
     """``record(model, *inputs, lean=lean)``, reusing ``previous`` where it can.
 
     ``inputs`` are x (decoder) or z, x (encoder-decoder), as for ``record``. The
     returned trace's ``first_new`` is the first position of x that was computed (0:
-    everything was). The logits are the spliced ones, on the model's device.
+    everything was). The logits are the spliced ones, on the model's device; with
+    ``joined=False`` a continued trace returns None for them instead, and its
+    ``trace["logits"]`` joins them when first read (a copy of ℓ × N_V values that a
+    keystroke need not wait for when no view shows every position's logits).
     """
     if not _continuable(model, previous, lean):
         return record(model, *inputs, lean=lean)
@@ -189,8 +205,7 @@ def record_edit(
     trace = Trace(tensors, model.cfg, previous.steps)
     trace.weights, trace.complete, trace.lean = previous.weights, True, lean
     trace.first_new = p
-    device = x.device
-    return trace["logits"].to(device), trace
+    return (trace["logits"].to(x.device) if joined else None), trace
 
 
 def _continue(model: TransformerModel, previous: Trace, inputs: tuple, p: int, lean: bool,
@@ -199,9 +214,9 @@ def _continue(model: TransformerModel, previous: Trace, inputs: tuple, p: int, l
     cfg = model.cfg
     device = next(model.parameters()).device
     n_layers = cfg.n_dec_layers if stack else cfg.n_layers
-    keys = tuple(previous[f"{stack}blocks.{i}.attn.k"][..., :p, :].to(device)
+    keys = tuple(_first(previous, f"{stack}blocks.{i}.attn.k", p).to(device)
                  for i in range(n_layers))
-    values = tuple(previous[f"{stack}blocks.{i}.attn.v"][..., :p, :].to(device)
+    values = tuple(_first(previous, f"{stack}blocks.{i}.attn.v", p).to(device)
                    for i in range(n_layers))
     prefix = Prefix(p, keys, values)
     x_new = inputs[-1][:, p:]

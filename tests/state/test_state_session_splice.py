@@ -76,6 +76,46 @@ def test_the_session_trace_equals_a_full_recording_after_any_edits(tok, arch, ed
         _apply(session, kind, at, piece)
         assert session.record_now()
         _assert_same(session.trace, _full(session))
+        torch.testing.assert_close(session.logits, _full(session)["logits"], atol=1e-6,
+                                   rtol=1e-6)
+        assert session.clean_logits is session.logits  # no interventions
+
+
+def test_a_continued_trace_leaves_its_logits_unjoined_until_asked(tok):
+    from explorer.state import run_request
+    from explorer.trace.record import Pieces
+
+    session = _session(tok, "decoder", l_max=64)
+    assert session.record_now()
+    session.set_text(session.text + "s")
+    result = run_request(session.request())
+    assert result.logits is None and result.trace.finite_logits is True
+    assert isinstance(result.trace._tensors["logits"], Pieces)  # no copy of ℓ × N_V yet
+    assert session.apply(result) and session.message == ""
+    assert isinstance(session.trace._tensors["logits"], Pieces)
+    torch.testing.assert_close(session.logits, _full(session)["logits"])
+
+
+def test_a_non_finite_logit_at_a_new_position_is_reported(tok):
+    """A continued trace checks only its new positions, and finds what is there."""
+    from explorer.state import run_request
+
+    session = _session(tok, "decoder", l_max=64)
+    assert session.record_now() and session.trace.finite_logits
+    session.set_text(session.text + "s")
+    request = session.request()
+    head = session.model.unembed.W_u
+    original = head.forward
+    head.forward = lambda h: original(h).masked_fill(torch.ones((), dtype=torch.bool),
+                                                     float("nan"))
+    try:
+        result = run_request(request)
+    finally:
+        head.forward = original
+    assert result.trace.first_new > 0  # continued: only the new position was computed
+    assert result.trace.finite_logits is False
+    assert session.apply(result)
+    assert "not finite" in session.message
 
 
 def test_typing_at_the_end_continues_the_trace(tok):

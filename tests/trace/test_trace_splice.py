@@ -102,6 +102,17 @@ def test_spliced_trace_equals_a_full_recording(index, lean, edit):
     torch.testing.assert_close(logits, full_logits, atol=1e-6, rtol=1e-6)
     p = common_prefix(torch.tensor([before]), torch.tensor([after]))
     assert spliced.first_new == p  # only the positions from the first change were run
+    # unjoined logits: None when continued, joined (equal) when read; the new positions
+    # read without joining equal the full recording's
+    lazy_logits, lazy = record_edit(model, *_inputs(model, after), previous=previous,
+                                    lean=lean, joined=False)
+    assert lazy_logits is None or lazy.first_new == 0
+    stack = "decoder." if model.cfg.arch == "encoder-decoder" else ""
+    for name in ("logits", f"{stack}blocks.1.mlp.out", f"{stack}blocks.0.attn.k"):
+        torch.testing.assert_close(lazy.new_positions(name), full[name].narrow(
+            2 if full[name].dim() == 4 else 1, p, full[name].shape[-2] - p), atol=1e-6,
+            rtol=1e-6, msg=name)
+    assert_same_trace(lazy, full)
 
 
 @pytest.mark.parametrize("index", range(len(VARIANTS)))
@@ -208,3 +219,23 @@ def test_rotary_models_record_in_full():
 
     assert not splice_supported(_model(dict(arch="decoder", positions="rotary")).cfg)
     assert splice_supported(_model(VARIANTS[-2]).cfg)  # the extensions listed above do
+
+
+def test_a_cut_trace_shares_its_rows_and_is_continued_without_joining():
+    """Deleting at the end keeps a view of the previous rows (no copy, never written);
+    typing again reads the stored keys and values without joining them."""
+    from explorer.trace.record import Pieces
+
+    model = MODELS[0]
+    _, previous = record(model, torch.tensor([[1, 2, 3, 4, 5]]), lean=True)
+    kept = previous["blocks.0.mlp.out"].clone()
+    _, cut = record_edit(model, torch.tensor([[1, 2, 3, 4]]), previous=previous, lean=True)
+    out = cut["blocks.0.mlp.out"]
+    assert out.untyped_storage().data_ptr() == \
+        previous["blocks.0.mlp.out"].untyped_storage().data_ptr()
+    assert out.is_contiguous() and out.shape[1] == 4
+    assert isinstance(cut._tensors["blocks.0.attn.k"], Pieces)
+    _, again = record_edit(model, torch.tensor([[1, 2, 3, 4, 6]]), previous=cut, lean=True)
+    assert isinstance(cut._tensors["blocks.0.attn.k"], Pieces)  # read as a view, not joined
+    assert torch.equal(previous["blocks.0.mlp.out"], kept)  # nothing wrote into it
+    assert_same_trace(again, record(model, torch.tensor([[1, 2, 3, 4, 6]]), lean=True)[1])

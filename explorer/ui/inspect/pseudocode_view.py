@@ -63,6 +63,7 @@ class AlgorithmView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.number: int | None = None
+        self._captioned: tuple[int, str] | None = None  # what the caption shows
         self.notes: dict = {}  # (algorithm, line) -> LineNote for this model
         self.caption = QLabel()
         self.caption.setFont(theme.title_font(scale=1.1))
@@ -89,14 +90,17 @@ class AlgorithmView(QWidget):
     def show_algorithm(self, number: int, line: int, where: str = "") -> None:
         if number != self.number:
             self._fill(number)
-        alg = _algorithms()[number]
-        suffix = f" — {where}" if where else ""
-        set_typeset(self.caption, f"{alg.title}{suffix}")
-        self.caption.setToolTip(typeset_tip("\n".join(alg.header)).replace("\n", "<br>"))
+        if (number, where) != self._captioned:  # each keystroke shows the same step again
+            self._captioned = (number, where)
+            alg = _algorithms()[number]
+            suffix = f" — {where}" if where else ""
+            set_typeset(self.caption, f"{alg.title}{suffix}")
+            self.caption.setToolTip(typeset_tip("\n".join(alg.header)).replace("\n", "<br>"))
         self.highlight(line)
 
     def _fill(self, number: int) -> None:
         self.number = number
+        self._captioned = None
         self.lines.clear()
         alg = _algorithms()[number]
         for i, text in enumerate(alg.lines, start=1):
@@ -121,7 +125,7 @@ class AlgorithmView(QWidget):
     def highlight(self, line: int) -> None:
         """Select numbered ``line`` (1-based)."""
         row = line - 1
-        if 0 <= row < self.lines.count():
+        if 0 <= row < self.lines.count() and row != self.lines.currentRow():
             self.lines.setCurrentRow(row)
             self.lines.scrollToItem(self.lines.item(row),
                                     QAbstractItemView.ScrollHint.EnsureVisible)

@@ -94,6 +94,7 @@ class OutputDistributionWidget(QWidget):
         self.position_box.setToolTip("Which column t of P: the distribution after this token")
         self.position_box.setMinimumContentsLength(12)
         self.position_box.currentIndexChanged.connect(self._on_position_box_changed)
+        self._position_items: list[str] = []  # what position_box lists
         self.k_spin = QSpinBox()
         self.k_spin.setRange(1, 50)
         self.k_spin.setValue(10)
@@ -181,13 +182,26 @@ class OutputDistributionWidget(QWidget):
         keep = not self._follow_last and 0 <= self._position < l
         position = self._position if keep else l - 1
         self.position_box.blockSignals(True)
-        self.position_box.clear()
-        self.position_box.addItems([f"t = {t + 1} · {visible_token(s)}"
-                                    for t, s in enumerate(labels)])
+        self._set_positions([f"t = {t + 1} · {visible_token(s)}" for t, s in enumerate(labels)])
         self.position_box.setCurrentIndex(position)
         self.position_box.blockSignals(False)
         self._position = position
         self._refresh()
+
+    def _set_positions(self, items: list[str]) -> None:
+        """The position choices: the ones an edit kept stay, the rest are replaced (typing
+        at the end of a long text changes one or two of hundreds)."""
+        box, shown = self.position_box, self._position_items
+        if box.count() != len(shown):  # emptied by clear()
+            shown = []
+        kept = next((t for t, (a, b) in enumerate(zip(shown, items)) if a != b),
+                    min(len(shown), len(items)))
+        if kept == 0:
+            box.clear()
+        while box.count() > kept:
+            box.removeItem(box.count() - 1)
+        box.addItems(items[kept:])
+        self._position_items = items
 
     def set_second(self, logits_b, kl=None, note: str = "",
                    names: tuple[str, str] = ("A", "B"), kl_text: str = "KL(P_A ‖ P_B)",

@@ -80,7 +80,8 @@ def mask_overlay(mask: np.ndarray, size: int | None = None) -> np.ndarray:
     rows, cols = mask.shape
     if size is None:
         size = max(2, min(8, 1024 // max(rows, cols, 1)))
-    cell = hatch_cell(size)
-    cover = np.asarray(mask, dtype=np.ubyte)[:, None, :, None, None]
-    image = np.broadcast_to(cell[None, :, None, :, :], (rows, size, cols, size, 4)) * cover
-    return np.ascontiguousarray(image.reshape(rows * size, cols * size, 4))
+    cell = hatch_cell(size).view(np.uint32)[..., 0]  # one 32-bit RGBA value per pixel
+    cells = np.zeros((rows, cols, size, size), dtype=np.uint32)
+    cells[np.asarray(mask, dtype=bool)] = cell
+    image = cells.transpose(0, 2, 1, 3).reshape(rows * size, cols * size)
+    return image.view(np.ubyte).reshape(rows * size, cols * size, 4)

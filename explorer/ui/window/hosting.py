@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel
 
 from explorer.ui.widgets.panel import Panel
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # Panels shown as docks, not tabs (their ``dock`` is True). Their docks exist from the
 # start (empty until torch is loaded), so a saved layout and View ▸ Reset layout place them.
 DOCKED = ("Interventions",)
+CATCH_UP_MS = 300  # after the last change, hidden panels catch up (typing has paused)
 
 
 class PanelHosting:
@@ -33,7 +34,65 @@ class PanelHosting:
             dock = self.add_dock(title, waiting, Qt.DockWidgetArea.RightDockWidgetArea)
             self.tabifyDockWidget(self.paper_dock, dock)
             self.panel_docks[title] = dock
+            dock.visibilityChanged.connect(self._catch_up_shown)
         self.paper_dock.raise_()
+        # Panels the user cannot see are not refreshed on each keystroke: they are marked
+        # stale and catch up when shown, or once typing pauses (``CATCH_UP_MS``).
+        self._stale: dict[Panel, set[str]] = {}
+        self._catch_up_timer = QTimer(self)
+        self._catch_up_timer.setSingleShot(True)
+        self._catch_up_timer.timeout.connect(self._catch_up_next)
+        self.tabs.currentChanged.connect(self._catch_up_shown)
+
+    # -- refreshing the panels -----------------------------------------------------------
+    def panel_shown(self, panel: Panel) -> bool:
+        """Whether the user can see ``panel`` (its tab is the current one, its dock is open
+        and in front), or would once the window is shown."""
+        return panel.widget.isVisibleTo(self)
+
+    def _refresh_panels(self, what: str) -> None:
+        """Tell the panels the session's ``what`` changed ("trace", "selection" or
+        "compare"): those shown now, the others when they are shown or typing pauses."""
+        for panel in self.panels:
+            if self.panel_shown(panel):
+                self._refresh_panel(panel, {what})
+            else:
+                self._stale.setdefault(panel, set()).add(what)
+        if self._stale:
+            self._catch_up_timer.start(CATCH_UP_MS)
+
+    def _refresh_panel(self, panel: Panel, what: set[str]) -> None:
+        s = self.session
+        if s is None:
+            return
+        if s.trace is not None and "trace" in what:
+            panel.refresh(s)
+        if "compare" in what:
+            panel.refresh_compare(s)
+        if s.trace is not None and what & {"trace", "selection"}:
+            panel.refresh_selection(s)
+
+    def catch_up(self, panel: Panel) -> None:
+        """Bring ``panel`` up to date now, if it missed a change while hidden."""
+        what = self._stale.pop(panel, None)
+        if what:
+            self._refresh_panel(panel, what)
+
+    def _catch_up_shown(self, *_args) -> None:
+        for panel in list(self._stale):
+            if self.panel_shown(panel):
+                self.catch_up(panel)
+
+    def _catch_up_next(self) -> None:
+        """One hidden panel caught up per turn of the event loop, while nothing waits."""
+        if not self._stale or self._closing:
+            return
+        if self.typing():
+            self._catch_up_timer.start(CATCH_UP_MS)
+            return
+        self.catch_up(next(iter(self._stale)))
+        if self._stale:
+            self._catch_up_timer.start(0)  # the next one after the events waiting now
 
     def _add_panel(self, panel: Panel) -> None:
         """Add ``panel``'s tab in the centre (after the others), or put it in its dock,
@@ -50,7 +109,11 @@ class PanelHosting:
         self.panels.append(panel)
         panel.attach(self)
         if self.session is not None and self.session.trace is not None:
-            panel.refresh(self.session)
+            self._stale[panel] = {"trace", "compare"}
+            if self.panel_shown(panel):
+                self.catch_up(panel)
+            else:
+                self._catch_up_timer.start(CATCH_UP_MS)
 
     def panel(self, title: str) -> Panel:
         """The tab titled ``title`` (KeyError if there is none)."""

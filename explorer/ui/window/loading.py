@@ -27,6 +27,8 @@ class ModelLoading:
             report("Loading PyTorch…")
             import explorer.state as state
 
+            state.allocator.tune()  # large blocks reused, not mapped afresh per keystroke
+
             if model_dir:
                 report(f"Opening {model_dir}…")
                 loaded = state.load_folder(model_dir)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from explorer.state import LoadedModel, Session
 
 DEBOUNCE_MS = 15
+IDLE_TRIM_MS = 3000  # a pause this long after the last trace hands freed memory back
 
 
 class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
@@ -109,7 +110,14 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._on_debounced_edit)
+        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._edit_waiting = False
+        # Once the user pauses, the memory freed while typing goes back to the system
+        # (``explorer.state.allocator``: large blocks stay in the heap for reuse meanwhile).
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_TRIM_MS)
+        self._idle.timeout.connect(self._on_idle)
         # Text B as it was left; no edit signal yet (the text boxes fill with the session).
         self.inputs.blockSignals(True)
         self.inputs.set_compare(str(self.settings.value("input/compare", "") or ""))
@@ -252,7 +260,27 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             getattr(self.session, method)(*args)
 
     def _on_text_edited(self, _text: str = "") -> None:
+        """An edit is taken at once (the trace starts while the key is still down); edits
+        that follow within ``DEBOUNCE_MS`` (a paste, key repeat, a scene setting both
+        texts) are taken together when that time is up."""
+        if self._debounce.isActive():
+            self._edit_waiting = True
+            return
+        self._on_debounced_edit()
         self._debounce.start()
+
+    def _on_debounce_timeout(self) -> None:
+        if self._edit_waiting:
+            self._edit_waiting = False
+            self._on_debounced_edit()
+
+    def edit_pending(self) -> bool:
+        """An edit the session has not taken yet."""
+        return self._edit_waiting
+
+    def typing(self) -> bool:
+        """An edit waits or its trace is being recorded."""
+        return self._edit_waiting or not self._runner.idle()
 
     def _on_debounced_edit(self) -> None:
         if self.session is None:
@@ -271,10 +299,10 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     def _on_inputs_changed(self) -> None:
         s = self.session
+        self._runner.submit(s.request())  # first: the worker records while the rest draws
+        self._compare_runner.submit(s.compare.request())
         self._show_input_note()
         self.tokens_view.set_text(s.text)
-        self._runner.submit(s.request())
-        self._compare_runner.submit(s.compare.request())
 
     def layer_choices(self, index: int) -> list[tuple[str, Any]]:
         """What a right click on the overview's box of step ``index`` offers: ablating
@@ -323,8 +351,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self._show_input_note()
         if s.compare.error:
             self.show_error(s.compare.error)
-        for panel in self.panels:
-            panel.refresh_compare(s)
+        self._refresh_panels("compare")
 
     def _on_compare_recorded(self, result: Any) -> None:
         self._take_result(result, "on text B", lambda s: s.compare.apply)
@@ -350,15 +377,23 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
             return
         apply(self.session)(result)
 
+    def _on_idle(self) -> None:
+        from explorer.state import allocator
+
+        if self.typing():
+            self._idle.start()
+        else:
+            allocator.trim()
+
     def _on_trace_changed(self) -> None:
+        self._idle.start()
         s = self.session
         self.step_list.set_steps(s.steps)
         self.overview.set_steps(s.steps, s.arch)
-        for panel in self.panels:
-            panel.refresh(s)
-        self._on_selection_changed()
+        self._refresh_panels("trace")
+        self._on_selection_changed(panels=False)
 
-    def _on_selection_changed(self) -> None:
+    def _on_selection_changed(self, panels: bool = True) -> None:
         from explorer.state.step_data import heatmap_data
 
         s = self.session
@@ -373,8 +408,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.step_list.set_current(s.step_index)
         self.overview.set_current(s.step_index)
         self.step_counter.setText(f"Step {s.step_index + 1} / {len(s.steps)}")
-        for panel in self.panels:
-            panel.refresh_selection(s)
+        if panels:
+            self._refresh_panels("selection")
         self.views_updated.emit()
 
     def _layers_of(self, step) -> int:
@@ -445,6 +480,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker thread and wait for it (idempotent)."""
         self._debounce.stop()
+        self._idle.stop()
+        self._edit_waiting = False
         self._runner.stop()
         self._compare_runner.stop()
         for task in list(self._tasks):

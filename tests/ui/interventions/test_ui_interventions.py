@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import QPoint, Qt
 
-from tests.ui.conftest import WINDOW_TIMEOUT
+from tests.ui.conftest import WINDOW_TIMEOUT, up_to_date
 
 TEXT = "the king sings ."
 
@@ -42,6 +42,7 @@ def test_ablate_a_head_from_the_grid_then_remove_it(open_window, qtbot):
     assert ("blocks.1.attn", 2) in grid.marks
     head_out = s.trace["blocks.1.attn.head_out"][0]
     assert float(head_out[2].abs().max()) == 0.0 and float(head_out[1].abs().max()) > 0
+    up_to_date(window)
     assert output.bars.second is not None and output.bars.names == ("intervened", "clean")
     assert "KL(" in output.kl_label.text()
     assert torch.equal(s.clean_logits, clean_logits)
@@ -49,6 +50,7 @@ def test_ablate_a_head_from_the_grid_then_remove_it(open_window, qtbot):
     dock.view.enabled_box.setChecked(False)
     qtbot.waitUntil(lambda: not _intervened(window), timeout=WINDOW_TIMEOUT)
     assert torch.equal(s.logits, clean_logits) and len(s.interventions) == 1
+    up_to_date(window)
     assert output.bars.second is None and not grid.marks
     dock.view.enabled_box.setChecked(True)
     qtbot.waitUntil(lambda: _intervened(window), timeout=WINDOW_TIMEOUT)
@@ -58,6 +60,7 @@ def test_ablate_a_head_from_the_grid_then_remove_it(open_window, qtbot):
     qtbot.waitUntil(lambda: not _intervened(window), timeout=WINDOW_TIMEOUT)
     assert not s.interventions and dock.view.list.count() == 0
     assert torch.equal(s.logits, clean_logits)
+    up_to_date(window)
     assert output.bars.second is None and not grid.marks
     assert dock.view.effect_label.text() == ""
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 from explorer.analysis import logit_lens, token_loss  # noqa: E402
 from explorer.ui.lens.view import LensView  # noqa: E402
+from tests.ui.conftest import up_to_date  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -33,7 +34,7 @@ def settle(window, tab) -> None:
         s = window.session
         job = tab.last_job
         return (s.trace is not None and s.trace_inputs[0] == s.x_labels
-                and window._runner.idle() and not window._debounce.isActive()
+                and window._runner.idle() and not window.edit_pending()
                 and not tab.busy() and job is not None and job.full
                 and list(job.ids) == model_ids(window))
 
@@ -85,6 +86,7 @@ def test_the_last_lens_row_is_the_output_views_distribution(window) -> None:
     tab = lens_tab(window)
     lens = tab.view.grid.lens
     output = window.panel("Output").view
+    up_to_date(window)  # the Output tab, behind the Lens tab
     t = len(lens.ids) - 1
     assert output.position == t
     p = output.base_distribution()

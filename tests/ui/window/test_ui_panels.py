@@ -72,14 +72,16 @@ def test_a_panel_gets_every_call_of_the_protocol(qtbot, tmp_path, monkeypatch):
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         window.start()
     assert window.panel("Recorder") is keep_open and keep_open.host is window
-    assert "refresh" in keep_open.calls and "selection" in keep_open.calls
+    qtbot.waitUntil(lambda: "selection" in keep_open.calls, timeout=TIMEOUT)  # hidden
+    assert "refresh" in keep_open.calls
     keep_open.calls.clear()
     window.inputs.text.setFocus()
     qtbot.keyClicks(window.inputs.text, "x")
     assert "text" in keep_open.calls
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         pass
-    assert "refresh" in keep_open.calls
+    # hidden (the Step tab is in front): refreshed once typing pauses
+    qtbot.waitUntil(lambda: "refresh" in keep_open.calls, timeout=TIMEOUT)
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
         window.set_architecture("encoder")
     assert "model" in keep_open.calls
@@ -88,3 +90,67 @@ def test_a_panel_gets_every_call_of_the_protocol(qtbot, tmp_path, monkeypatch):
     keep_open.allow_close = True
     window.close()
     assert not window.isVisible() and keep_open.calls[-1] == "shutdown"
+
+
+def _typed(window, qtbot, text: str) -> None:
+    window.inputs.text.setFocus()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        qtbot.keyClicks(window.inputs.text, text)
+    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+
+
+def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_path,
+                                                                     monkeypatch):
+    from explorer.ui.window.hosting import CATCH_UP_MS
+
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    panel = Recorder()
+    window = MainWindow(arch="decoder", text="the king sings .",
+                        panel_factory=lambda: [panel])
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    qtbot.waitUntil(lambda: "refresh" in panel.calls, timeout=TIMEOUT)
+    assert window.tabs.currentIndex() == 0 and not window.panel_shown(panel)
+    panel.calls.clear()
+    _typed(window, qtbot, "x")
+    assert panel.calls == ["text"]  # the new trace is drawn; the hidden tab waits
+    window.show_tab("Recorder")  # shown: brought up to date at once
+    assert panel.calls == ["text", "refresh", "selection"]
+    panel.calls.clear()
+    _typed(window, qtbot, "y")  # in front: refreshed with the other views
+    assert panel.calls == ["text", "refresh", "selection"]
+    window.show_tab("Step")
+    panel.calls.clear()
+    _typed(window, qtbot, "z")
+    window.session.select_head(1)
+    assert "refresh" not in panel.calls
+    qtbot.wait(CATCH_UP_MS // 2)
+    assert "refresh" not in panel.calls
+    qtbot.waitUntil(lambda: panel.calls[-2:] == ["refresh", "selection"], timeout=TIMEOUT)
+    assert panel.calls.count("refresh") == 1  # once, for everything it missed
+    window.close()
+
+
+def test_a_keystroke_starts_its_trace_at_once_and_a_burst_is_taken_together(qtbot, tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    window = MainWindow(arch="decoder", text="the king sings .")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+    box = window.inputs.text
+    box.setFocus()
+    box.moveCursor(box.textCursor().MoveOperation.End)
+    qtbot.keyClick(box, "a")
+    # no timer to wait for: the session has the edit and the worker its request
+    assert window.session.text.endswith("a") and not window._runner.idle()
+    qtbot.keyClicks(box, "bc")  # within the debounce time: taken together, once
+    assert window.session.text.endswith(".a") and window.edit_pending()
+    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+    s = window.session
+    assert s.text.endswith(".abc") and s.trace_inputs[0] == s.x_labels
+    window.close()

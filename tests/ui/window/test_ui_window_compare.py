@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from tests.ui.conftest import WINDOW_TIMEOUT
+from tests.ui.conftest import WINDOW_TIMEOUT, up_to_date
 
 
 def _compare_ready(window):
@@ -16,6 +16,7 @@ def _compare_ready(window):
 
 def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     window = open_window(text="the king sings .")
+    window.show_tab("Attention")
     attention = window.panel("Attention").view
     output = window.panel("Output").view
     assert window.inputs.compare.isHidden() and attention.compare_bar.isHidden()
@@ -30,6 +31,7 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     attention.set_mode("A − B")
     assert attention.pattern.signed and float(np.abs(attention.pattern.weights).max()) == 0
     assert "A − B" in attention.pattern.title_label.text()
+    up_to_date(window)  # the Output tab, behind the Attention tab
     assert not output.kl_label.isHidden() and "0.0000 nats" in output.kl_label.text()
     assert np.allclose(output.second_distribution(), output.distribution())
 
@@ -61,6 +63,7 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     window.compare_action.trigger()
     qtbot.waitUntil(lambda: not window.session.compare.active, timeout=WINDOW_TIMEOUT)
     assert attention.compare_bar.isHidden() and attention.mode == "A"
+    up_to_date(window)
     assert not attention.pattern.signed and output.bars.second is None
     assert output.kl_label.isHidden()
     assert window.inputs.compare.toPlainText() == "a queen sang"  # kept for next time

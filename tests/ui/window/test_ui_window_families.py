@@ -26,6 +26,7 @@ def test_a_llama_style_model_is_marked_and_its_shared_heads_named(qtbot, open_wi
     assert "K/V head 1 ← query heads 1–3" in window.heatmap.kv_label.text()
     assert window.heatmap.kv_label.isVisibleTo(window.heatmap)
     attention = window.panel("Attention").view
+    window.show_tab("Attention")
     assert "K/V head 2 ← query heads 4–6" in attention.kv_label.text()
     assert "2 key/value heads (grouped-query)" in window.model_label.toolTip()
     window.close()

@@ -34,7 +34,7 @@ def open_window(qtbot, arch="decoder", text="the king sings ."):
 
 
 def idle(qtbot, window):
-    qtbot.waitUntil(lambda: window._runner.idle() and not window._debounce.isActive()
+    qtbot.waitUntil(lambda: window._runner.idle() and not window.edit_pending()
                     and window.session.trace is not None
                     and window.session.trace_inputs[0] == window.session.x_labels,
                     timeout=TIMEOUT)
@@ -145,6 +145,7 @@ def test_encoder_decoder_shows_self_and_cross_attention(qtbot, settings_file):
     s.select_name("decoder.blocks.0.attn.pattern")
     assert "self-attention" in window.heatmap.title.text()
     assert window.heatmap.legend.isVisibleTo(window.heatmap)  # the causal mask
+    window.show_tab("Attention")
     assert window.panel("Attention").view.current[0] == "decoder.blocks.0.attn"
     window.close()
 
