@@ -114,8 +114,8 @@ class InterventionsMixin:
         """The active interventions' effect on the output at ``position`` (default the
         last): Δ P(target) (default the clean top token), KL(clean ‖ intervened), top-1
         changed. None without active interventions or a trace."""
-        if self.logits is None or self.clean_logits is None or \
-                self.trace is None or not self.trace.interventions:
+        if self.trace is None or not self.trace.interventions or self.logits is None or \
+                self.clean_logits is None:
             return None
         return intervention_effect(self.clean_logits, self.logits, position, target)
 

@@ -226,14 +226,23 @@ def test_whitespace_is_not_called_empty_when_its_tokens_are_fed():
 def test_thumbnails_of_a_long_text_pool_positions_keeping_sharp_weights():
     """The head grid's thumbnails: at most ``most`` cells a side, each the largest weight
     of its block, masked only where its whole block is; equal to head_weights when short."""
-    from explorer.state.attention_data import head_weights, thumbnail_weights
+    from explorer.trace import record
 
     session = Session(random_model("decoder"), "abcdefghij" * 9)
-    assert session.record_now()
-    weights, masked = head_weights(session.trace, "blocks.0.attn")
+    assert session.record_now()  # lean: one mask by the paper's rule for every head
+    x = torch.tensor([session.encoded.chunks[0].ids])
+    _, stored = record(session.model, x)  # the masked scores stored: a mask per head
+    for trace in (session.trace, stored):
+        _check_thumbnails(trace)
+
+
+def _check_thumbnails(trace):
+    from explorer.state.attention_data import head_weights, thumbnail_weights
+
+    weights, masked = head_weights(trace, "blocks.0.attn")
     h, l, _ = weights.shape
     most = 16
-    cells, cell_masked = thumbnail_weights(session.trace, "blocks.0.attn", most=most)
+    cells, cell_masked = thumbnail_weights(trace, "blocks.0.attn", most=most)
     f = -(-l // most)
     assert cells.shape == cell_masked.shape == (h, -(-l // f), -(-l // f))
     assert max(cells.shape[1:]) <= most
@@ -245,5 +254,5 @@ def test_thumbnails_of_a_long_text_pool_positions_keeping_sharp_weights():
             expect = np.where((block < 0).all(axis=(1, 2)), 0.0, block.max(axis=(1, 2)))
             assert np.allclose(cells[:, z, x], expect, atol=0)
     assert cell_masked[:, -1, 0].all() and not cell_masked[:, 0, -1].any()
-    full, full_masked = thumbnail_weights(session.trace, "blocks.0.attn", most=l)
+    full, full_masked = thumbnail_weights(trace, "blocks.0.attn", most=l)
     assert np.array_equal(full, weights) and np.array_equal(full_masked, masked)

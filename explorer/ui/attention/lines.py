@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -50,6 +50,7 @@ from explorer.ui.widgets.style import (
 )
 
 MIN_WEIGHT = 0.01  # lines below this weight are not drawn
+MAX_LINES = 300  # at most this many lines in view, the strongest (a long text has ~10⁵)
 MAX_ROW = 56.0
 MIN_ROW = 17.0  # below this the canvas grows taller and scrolls, so labels stay readable
 
@@ -71,8 +72,15 @@ class LinesCanvas(QWidget):
         self.key_labels: list[str] = []
         self.head: int | None = None
         self.highlighted: tuple[str, int] | None = None
+        self._labels_version = 0  # bumped when the labels or the font change
+        self._widths: tuple[tuple, tuple[float, float, float]] = ((), (0.0, 0.0, 0.0))
         self.setMouseTracking(True)
         self.setMinimumSize(200, 200)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:
+            self._labels_version += 1
+        super().changeEvent(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(520, 560)
@@ -81,6 +89,7 @@ class LinesCanvas(QWidget):
                  key_labels: list[str]) -> None:
         self.weights, self.masked = weights, masked
         self.query_labels, self.key_labels = query_labels, key_labels
+        self._labels_version += 1
         rows = max(len(query_labels), len(key_labels), 1)
         self.setMinimumHeight(int(self._header_height() + 8 + rows * MIN_ROW))
         n = {"query": len(query_labels), "key": len(key_labels)}
@@ -90,25 +99,36 @@ class LinesCanvas(QWidget):
 
     # geometry -----------------------------------------------------------------------------
     def _header_height(self) -> float:
-        return QFontMetricsF(scaled_font(self, 1.05, bold=True)).height() * 1.6
+        return self._geometry()[2]
+
+    def _geometry(self) -> tuple[float, float, float]:
+        """(row height, column width, header height), asked for by every token box and
+        line drawn: measured once per size, labels and font."""
+        key = (self.width(), self.height(), self._labels_version)
+        if self._widths[0] != key:
+            header = QFontMetricsF(scaled_font(self, 1.05, bold=True)).height() * 1.6
+            n = max(len(self.query_labels), len(self.key_labels), 1)
+            row = min(MAX_ROW, (self.height() - header - 8) / n)
+            metrics = QFontMetricsF(self._token_font(row))
+            labels = [visible_token(s) for s in self.query_labels + self.key_labels] or [""]
+            widest = max(metrics.horizontalAdvance(s) for s in labels) + 20
+            width = float(min(max(widest, 60.0), self.width() * 0.34))
+            self._widths = (key, (row, width, header))
+        return self._widths[1]
 
     def _row_height(self) -> float:
-        n = max(len(self.query_labels), len(self.key_labels), 1)
-        return min(MAX_ROW, (self.height() - self._header_height() - 8) / n)
+        return self._geometry()[0]
 
-    def _token_font(self) -> QFont:
+    def _token_font(self, row: float | None = None) -> QFont:
         font = scaled_font(self, 1.15)
-        row = self._row_height()
+        row = self._row_height() if row is None else row
         metrics = QFontMetricsF(font)
         if metrics.height() > row * 0.92:
             font.setPointSizeF(max(6.0, font.pointSizeF() * row * 0.92 / metrics.height()))
         return font
 
     def _column_width(self) -> float:
-        metrics = QFontMetricsF(self._token_font())
-        labels = [visible_token(s) for s in self.query_labels + self.key_labels] or [""]
-        widest = max(metrics.horizontalAdvance(s) for s in labels) + 20
-        return float(min(max(widest, 60.0), self.width() * 0.34))
+        return self._geometry()[1]
 
     def token_rect(self, side: str, index: int) -> QRectF:
         """The box of token ``index`` in the ``"query"`` (left) or ``"key"`` (right) column."""
@@ -140,7 +160,7 @@ class LinesCanvas(QWidget):
                              "No attention to show yet.")
             return
         self._paint_headers(painter)
-        self._paint_lines(painter)
+        self._paint_lines(painter, QRectF(event.rect()))
         self._paint_tokens(painter)
 
     def _paint_headers(self, painter: QPainter) -> None:
@@ -157,15 +177,30 @@ class LinesCanvas(QWidget):
             painter.drawText(QRectF(x, 0, half, h),
                              int(align | Qt.AlignmentFlag.AlignVCenter), text)
 
-    def _paint_lines(self, painter: QPainter) -> None:
+    def _paint_lines(self, painter: QPainter, exposed: QRectF | None = None) -> None:
+        """The lines of weight ≥ ``MIN_WEIGHT`` that cross ``exposed`` (the part being
+        repainted; a long text's canvas is taller than its scroll area), the strongest
+        ``MAX_LINES`` of them, weakest first so the strong ones stay on top."""
         focus = self.highlighted
-        for head in self._heads():
+        heads = self._heads()
+        row, width, top = self._row_height(), self._column_width(), self._header_height()
+        x_query, x_key = 8.0 + width + 2, self.width() - 8.0 - width - 2
+        low = exposed.top() if exposed is not None else -np.inf
+        high = exposed.bottom() if exposed is not None else np.inf
+        for head in heads:
             color = head_color(head)
             w = self.weights[head]  # (l_z, l_x)
             keys, queries = np.nonzero(w >= MIN_WEIGHT)
-            order = np.argsort(w[keys, queries], kind="stable")
-            for k, q in zip(keys[order], queries[order]):
-                value = float(w[k, q])
+            y_key, y_query = top + (keys + 0.5) * row, top + (queries + 0.5) * row
+            seen = (np.maximum(y_key, y_query) >= low) & (np.minimum(y_key, y_query) <= high)
+            keys, queries = keys[seen], queries[seen]
+            values = w[keys, queries]
+            most = max(1, MAX_LINES // len(heads))
+            if len(values) > most:
+                strongest = np.argpartition(values, -most)[-most:]
+                keys, queries, values = keys[strongest], queries[strongest], values[strongest]
+            for i in np.argsort(values, kind="stable"):
+                k, q, value = int(keys[i]), int(queries[i]), float(values[i])
                 lit = focus is None or focus == ("query", q) or focus == ("key", k)
                 alpha = value * (0.85 if lit else 0.08)
                 if focus is not None and lit:
@@ -174,10 +209,8 @@ class LinesCanvas(QWidget):
                 c.setAlphaF(min(1.0, alpha))
                 painter.setPen(QPen(c, 1.0 + 6.0 * value, Qt.PenStyle.SolidLine,
                                     Qt.PenCapStyle.RoundCap))
-                a = self.token_rect("query", int(q))
-                b = self.token_rect("key", int(k))
-                painter.drawLine(QPointF(a.right() + 2, a.center().y()),
-                                 QPointF(b.left() - 2, b.center().y()))
+                painter.drawLine(QPointF(x_query, top + (q + 0.5) * row),
+                                 QPointF(x_key, top + (k + 0.5) * row))
 
     def focus_weights(self) -> tuple[str, np.ndarray, np.ndarray] | None:
         """For a highlighted token: the other column, its weights (mean over heads), mask."""

@@ -34,6 +34,7 @@ class InterventionsPanel(Panel):
     title = "Interventions"
     tooltip = "What is ablated, edited or patched; the effect; head and patching sweeps"
     dock = True  # the window shows it as a dock beside the Paper panel
+    refresh_hidden = True  # cheap, and it comes to the front when an intervention is added
 
     def __init__(self) -> None:
         super().__init__(InterventionsView(), scroll=True)

@@ -8,7 +8,8 @@ keeps a list and calls, for each panel:
 - ``attach(host)`` once, when the tab is added: ``host`` is what the panel may ask of the
   window (``PanelHost``); features never import the window;
 - ``refresh(session)`` after each new trace; ``refresh_selection(session)`` after each
-  change of the selected step or head;
+  change of the selected step or head; a panel the user cannot see gets these when it
+  is shown or typing pauses, for everything it missed at once (unless ``refresh_hidden``);
 - ``model_changed(session)`` after a model replaced the previous one;
 - ``text_edited()`` as the user types (before the trace follows);
 - ``may_replace_model(what) -> bool`` before the user's choice of another model replaces
@@ -69,6 +70,10 @@ class Panel:
 
     title = ""
     tooltip = ""
+    # The window refreshes a panel the user cannot see (a tab not in front, a dock behind
+    # another) only when it is shown or typing pauses; True: at every change, for a
+    # cheap panel that reacts to changes even while hidden (brings itself to the front).
+    refresh_hidden = False
 
     def __init__(self, view: QWidget, scroll: bool = True) -> None:
         self.view = view

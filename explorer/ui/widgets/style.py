@@ -63,12 +63,24 @@ def pattern_lut() -> np.ndarray:
 
 
 def probs_to_rgba(probs: np.ndarray, masked: np.ndarray | None = None) -> np.ndarray:
-    """Probabilities (rows, cols) in 0..1 -> RGBA uint8; masked cells flat grey."""
-    index = np.clip(np.nan_to_num(probs, nan=0.0) * 255.0 + 0.5, 0, 255).astype(np.intp)
-    rgba = pattern_lut()[index]
+    """Probabilities (..., rows, cols) in 0..1 -> RGBA uint8 (..., rows, cols, 4); masked
+    cells flat grey. Each pixel is one 32-bit look-up (144 thumbnails per keystroke)."""
+    scaled = np.nan_to_num(probs, nan=0.0) * 255.0 + 0.5
+    index = np.clip(scaled, 0, 255, out=scaled).astype(np.uint8)
+    pixels = _lut32()[index]
     if masked is not None:
-        rgba[masked] = (*MASK_COLOR, 255)
-    return np.ascontiguousarray(rgba)
+        pixels[np.broadcast_to(masked, pixels.shape)] = _mask32()
+    return pixels.view(np.ubyte).reshape(*pixels.shape, 4)
+
+
+@functools.cache
+def _lut32() -> np.ndarray:
+    return pattern_lut().view(np.uint32).reshape(256)
+
+
+@functools.cache
+def _mask32() -> np.uint32:
+    return np.array([*MASK_COLOR, 255], dtype=np.ubyte).view(np.uint32)[0]
 
 
 def text_color_on(rgba: np.ndarray | tuple) -> QColor:

@@ -43,18 +43,28 @@ class PanelHosting:
         self._catch_up_timer.setSingleShot(True)
         self._catch_up_timer.timeout.connect(self._catch_up_next)
         self.tabs.currentChanged.connect(self._catch_up_shown)
+        self._shown_check = QTimer(self)
+        self._shown_check.setSingleShot(True)
+        self._shown_check.setInterval(0)
+        self._shown_check.timeout.connect(self._catch_up_visible)
 
     # -- refreshing the panels -----------------------------------------------------------
     def panel_shown(self, panel: Panel) -> bool:
         """Whether the user can see ``panel`` (its tab is the current one, its dock is open
-        and in front), or would once the window is shown."""
-        return panel.widget.isVisibleTo(self)
+        and in front), or would once the window is shown. (A dock behind another dock's
+        tab is not hidden but moved out of sight: it has no visible region.)"""
+        widget = panel.widget
+        if not widget.isVisibleTo(self):
+            return False
+        if self.tabs.indexOf(widget) >= 0:
+            return self.tabs.currentWidget() is widget
+        return not self.isVisible() or not widget.visibleRegion().isEmpty()
 
     def _refresh_panels(self, what: str) -> None:
         """Tell the panels the session's ``what`` changed ("trace", "selection" or
         "compare"): those shown now, the others when they are shown or typing pauses."""
         for panel in self.panels:
-            if self.panel_shown(panel):
+            if panel.refresh_hidden or self.panel_shown(panel):
                 self._refresh_panel(panel, {what})
             else:
                 self._stale.setdefault(panel, set()).add(what)
@@ -79,6 +89,12 @@ class PanelHosting:
             self._refresh_panel(panel, what)
 
     def _catch_up_shown(self, *_args) -> None:
+        """A tab or dock came to the front: its panel catches up now."""
+        self._catch_up_visible()
+        if self._stale:  # a dock's new place is laid out after it says it is shown
+            self._shown_check.start()
+
+    def _catch_up_visible(self) -> None:
         for panel in list(self._stale):
             if self.panel_shown(panel):
                 self.catch_up(panel)

@@ -154,3 +154,25 @@ def test_a_keystroke_starts_its_trace_at_once_and_a_burst_is_taken_together(qtbo
     s = window.session
     assert s.text.endswith(".abc") and s.trace_inputs[0] == s.x_labels
     window.close()
+
+
+def test_a_dock_behind_another_docks_tab_counts_as_hidden(qtbot, tmp_path, monkeypatch):
+    """Qt moves a tabbed dock that is not in front out of sight instead of hiding it."""
+    from explorer.ui.interventions.panel import InterventionsPanel
+
+    monkeypatch.setattr(InterventionsPanel, "refresh_hidden", False)
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    window = MainWindow(arch="decoder", text="the king sings .")
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    dock = window.panel("Interventions")
+    qtbot.waitUntil(lambda: not window._stale, timeout=TIMEOUT)
+    assert not window.panel_shown(dock)  # the Paper tab is in front
+    _typed(window, qtbot, "x")
+    assert dock in window._stale
+    window.show_tab("Interventions")
+    qtbot.waitUntil(lambda: window.panel_shown(dock), timeout=TIMEOUT)
+    assert dock not in window._stale  # brought up to date as its tab came to the front
+    window.close()
