@@ -78,6 +78,8 @@ def hook_points(model: nn.Module, strip: str = "stack.") -> dict[str, HookPoint]
     points: dict[str, HookPoint] = {}
     for path, module in modules(model):
         if isinstance(module, HookPoint):
-            module.step_name = step_name(path.removeprefix(strip))
-            points[module.step_name] = module
+            name = step_name(path.removeprefix(strip))
+            if module.step_name != name:  # nn.Module's __setattr__ is slow: once
+                module.step_name = name
+            points[name] = module
     return points

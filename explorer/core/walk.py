@@ -18,6 +18,8 @@ from torch import nn
 
 _walks: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], list]] = \
     weakref.WeakKeyDictionary()
+_holders: weakref.WeakKeyDictionary[nn.Module, tuple[list, list]] = \
+    weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -41,8 +43,12 @@ def modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def weight_tensors(model: nn.Module) -> list[torch.Tensor]:
     """Every parameter and buffer of ``model`` (a tied one may appear twice)."""
-    out: list[torch.Tensor] = []
-    for _, module in modules(model):
-        out.extend(t for t in module._parameters.values() if t is not None)
-        out.extend(t for t in module._buffers.values() if t is not None)
-    return out
+    walk = modules(model)
+    with _lock:
+        kept = _holders.get(model)
+    if kept is None or kept[0] is not walk:  # the modules that hold any (read afresh)
+        kept = (walk, [(m._parameters, m._buffers) for _, m in walk
+                       if m._parameters or m._buffers])
+        with _lock:
+            _holders[model] = kept
+    return [t for held in kept[1] for d in held for t in d.values() if t is not None]
