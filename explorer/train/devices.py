@@ -25,6 +25,14 @@ CPU_BF16_MIN_D_E = 256
 _BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
+def fused_attention_pays(device: torch.device, precision: str) -> bool:
+    """Whether training should use torch's fused attention kernel (scaled_dot_product_
+    attention) rather than the paper's three products: yes, except under bf16 autocast
+    on a CPU, where its backward pass is slower than the plain products (measured on
+    the 10M-parameter model, bench train: 356 ms a step fused, 289 ms plain)."""
+    return not (device.type == "cpu" and precision == "bf16")
+
+
 def mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())

@@ -36,6 +36,7 @@ from explorer.train.devices import (
     configure_device,
     describe_device,
     free_memory,
+    fused_attention_pays,
     is_out_of_memory,
     precision_autocast,
     resolve_device,
@@ -212,10 +213,8 @@ class Trainer:
         self.tokenizer = tokenizer if tokenizer is not None else data.tokenizer
         self.device = resolve_device(config.device)
         configure_device(self.device, config.tf32)
-        self.set_precision(model=model)
         self.model = model.to(self.device)
-        if hasattr(model, "set_fused_attention"):
-            model.set_fused_attention(True)
+        self.set_precision(model=model)
         self.params = list({id(p): p for p in model.parameters()}.values())
         self.optimizer = torch.optim.AdamW(
             _decay_groups(model, config.weight_decay), lr=config.lr, betas=config.betas
@@ -272,6 +271,8 @@ class Trainer:
         model = model if model is not None else self.model
         d_e = getattr(getattr(model, "cfg", None), "d_e", None)
         self.precision, self.precision_note = resolve_precision(asked, self.device, d_e)
+        if hasattr(model, "set_fused_attention"):
+            model.set_fused_attention(fused_attention_pays(self.device, self.precision))
         return self.precision
 
     @property

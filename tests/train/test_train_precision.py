@@ -98,6 +98,24 @@ def test_precision_can_change_between_steps(monkeypatch):
         trainer.set_precision("half")
 
 
+def _fused(trainer) -> set[bool]:
+    return {m.fused for m in trainer.model.modules() if hasattr(m, "fused")}
+
+
+def test_the_attention_kernel_follows_the_precision(monkeypatch):
+    """bf16 on a CPU trains with the plain products (torch's fused kernel's backward is
+    slower there); fp32 keeps the fused kernel; a change of precision switches it."""
+    monkeypatch.setattr(devices_module, "bf16_supported", lambda device: True)
+    trainer = _trainer("bf16")
+    assert trainer.precision == "bf16" and _fused(trainer) == {False}
+    list(trainer.steps())
+    assert _fused(trainer) == {False}
+    trainer.set_precision("fp32")
+    assert _fused(trainer) == {True}
+    assert devices_module.fused_attention_pays(CUDA, "bf16")
+    assert not devices_module.fused_attention_pays(CPU, "bf16")
+
+
 def test_the_command_prints_and_records_the_precision(tmp_path: Path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("the cat sat on the mat.\n" * 100, encoding="utf-8")
