@@ -55,6 +55,7 @@ class HeatmapWidget(QWidget):
         super().__init__(parent)
         self.data: HeatmapData | None = None
         self._mask_key: bytes | None = None
+        self._overlays: dict[bytes, np.ndarray] = {}  # mask -> its hatched image, newest last
         self.title = QLabel("Loading the model…")
         self.title.setFont(theme.title_font())
         self.title.setWordWrap(True)
@@ -192,7 +193,14 @@ class HeatmapWidget(QWidget):
             return
         key = mask.tobytes() + bytes(str(mask.shape), "ascii")
         if key != self._mask_key:
-            self.mask_image.setImage(theme.mask_overlay(mask), autoLevels=False)
+            # the last few kept: typing and deleting a character goes back and forth
+            image = self._overlays.pop(key, None)
+            if image is None:
+                image = theme.mask_overlay(mask)
+            self._overlays[key] = image
+            while len(self._overlays) > 4:
+                self._overlays.pop(next(iter(self._overlays)))
+            self.mask_image.setImage(image, autoLevels=False)
             self._mask_key = key
         self.mask_image.setRect(0, 0, cols, rows)
 
