@@ -21,6 +21,7 @@ from psygnal import Signal
 
 from explorer.analysis.compare import Comparison, align, compare_logits
 from explorer.state.inputs import EncodedText
+from explorer.state.session import TraceLogits
 
 if TYPE_CHECKING:
     from explorer.state.session import Session, TraceRequest, TraceResult
@@ -33,6 +34,7 @@ class SecondInput:
     """The text B that views compare with A; empty text = no comparison."""
 
     changed = Signal()  # B's text, tokens or trace changed, or B was cleared
+    logits = TraceLogits()  # B's logits (B, ℓ, N_V), joined when first asked
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -49,17 +51,6 @@ class SecondInput:
         session.inputs_changed.connect(self._inputs_changed)
 
     # -- what B is ---------------------------------------------------------------------
-    @property
-    def logits(self) -> torch.Tensor | None:
-        """B's logits (B, ℓ, N_V); a continued trace joins them when first asked."""
-        if self._logits is None and self.trace is not None and "logits" in self.trace:
-            self._logits = self.trace["logits"]
-        return self._logits
-
-    @logits.setter
-    def logits(self, value: torch.Tensor | None) -> None:
-        self._logits = value
-
     @property
     def active(self) -> bool:
         """A second text is set (its trace may still be on its way)."""

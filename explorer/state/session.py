@@ -107,6 +107,21 @@ def _all_finite(logits: torch.Tensor | None) -> bool:
     return bool(torch.isfinite(logits.sum())) or bool(torch.isfinite(logits).all())
 
 
+class TraceLogits:
+    """The ``logits`` of an object that holds a ``trace`` (the session, text B): as set,
+    else the trace's own (B, ℓ, N_V), which a continued trace joins when first asked."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if obj._logits is None and obj.trace is not None and "logits" in obj.trace:
+            obj._logits = obj.trace["logits"]
+        return obj._logits
+
+    def __set__(self, obj: Any, value: torch.Tensor | None) -> None:
+        obj._logits = value
+
+
 class Session(InterventionsMixin):
     """Everything the window shows, and the operations that change it (the active
     interventions: ``explorer.state.interventions``)."""
@@ -116,6 +131,7 @@ class Session(InterventionsMixin):
     trace_changed = Signal()  # a new trace was recorded
     selection_changed = Signal()  # step, head or chunk selection moved
     message_changed = Signal(str)  # a sentence for the status line ("" clears it)
+    logits = TraceLogits()
 
     def __init__(self, loaded: LoadedModel, text: str = DEFAULT_TEXT,
                  context: str = DEFAULT_CONTEXT) -> None:
@@ -308,17 +324,6 @@ class Session(InterventionsMixin):
         self._say(" ".join(m for m in (self.input_warning, self._nonfinite_note()) if m))
         self.trace_changed.emit()
         return True
-
-    @property
-    def logits(self) -> torch.Tensor | None:
-        """The trace's logits (B, ℓ, N_V); a continued trace joins them when first asked."""
-        if self._logits is None and self.trace is not None and "logits" in self.trace:
-            self._logits = self.trace["logits"]
-        return self._logits
-
-    @logits.setter
-    def logits(self, value: torch.Tensor | None) -> None:
-        self._logits = value
 
     @property
     def clean_logits(self) -> torch.Tensor | None:

@@ -11,6 +11,17 @@ from explorer.ui.window.main_window import MainWindow
 TIMEOUT = 30_000
 
 
+def _open(qtbot, tmp_path, monkeypatch, panel_factory=None) -> MainWindow:
+    """A shown window (settings in the test's folder) once its first views are drawn."""
+    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
+    window = MainWindow(arch="decoder", text="the king sings .", panel_factory=panel_factory)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.start()
+    return window
+
+
 class Recorder(Panel):
     title = "Recorder"
     tooltip = "records the calls it gets"
@@ -41,12 +52,7 @@ class Recorder(Panel):
 
 
 def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+    window = _open(qtbot, tmp_path, monkeypatch)
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
     tabs = [p.title for p in default_panels() if not getattr(p, "dock", False)]
     assert titles == ["Step", *tabs]
@@ -63,14 +69,8 @@ def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkey
 
 
 def test_a_panel_gets_every_call_of_the_protocol(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
     keep_open = Recorder(allow_close=False)
-    window = MainWindow(arch="decoder", text="the king sings .",
-                        panel_factory=lambda: [keep_open])
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+    window = _open(qtbot, tmp_path, monkeypatch, panel_factory=lambda: [keep_open])
     assert window.panel("Recorder") is keep_open and keep_open.host is window
     qtbot.waitUntil(lambda: "selection" in keep_open.calls, timeout=TIMEOUT)  # hidden
     assert "refresh" in keep_open.calls
@@ -103,14 +103,8 @@ def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_p
                                                                      monkeypatch):
     from explorer.ui.window.hosting import CATCH_UP_MS
 
-    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
     panel = Recorder()
-    window = MainWindow(arch="decoder", text="the king sings .",
-                        panel_factory=lambda: [panel])
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+    window = _open(qtbot, tmp_path, monkeypatch, panel_factory=lambda: [panel])
     qtbot.waitUntil(lambda: "refresh" in panel.calls, timeout=TIMEOUT)
     assert window.tabs.currentIndex() == 0 and not window.panel_shown(panel)
     panel.calls.clear()
@@ -135,12 +129,7 @@ def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_p
 
 def test_a_keystroke_starts_its_trace_at_once_and_a_burst_is_taken_together(qtbot, tmp_path,
                                                                               monkeypatch):
-    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+    window = _open(qtbot, tmp_path, monkeypatch)
     qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
     box = window.inputs.text
     box.setFocus()
@@ -161,12 +150,7 @@ def test_a_dock_behind_another_docks_tab_counts_as_hidden(qtbot, tmp_path, monke
     from explorer.ui.interventions.panel import InterventionsPanel
 
     monkeypatch.setattr(InterventionsPanel, "refresh_hidden", False)
-    monkeypatch.setenv("TRANSFORMER_EXPLORER_SETTINGS", str(tmp_path / "s.ini"))
-    window = MainWindow(arch="decoder", text="the king sings .")
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.start()
+    window = _open(qtbot, tmp_path, monkeypatch)
     dock = window.panel("Interventions")
     qtbot.waitUntil(lambda: not window._stale, timeout=TIMEOUT)
     assert not window.panel_shown(dock)  # the Paper tab is in front
