@@ -51,6 +51,7 @@ from explorer.ui.widgets.style import (
 
 MIN_WEIGHT = 0.01  # lines below this weight are not drawn
 MAX_LINES = 300  # at most this many lines in view, the strongest (a long text has ~10⁵)
+SMOOTH_LINES = 80  # up to this many lines in all, antialiased
 MAX_ROW = 56.0
 MIN_ROW = 17.0  # below this the canvas grows taller and scrolls, so labels stay readable
 
@@ -159,9 +160,10 @@ class LinesCanvas(QWidget):
             painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter),
                              "No attention to show yet.")
             return
+        exposed = QRectF(event.rect())
         self._paint_headers(painter)
-        self._paint_lines(painter, QRectF(event.rect()))
-        self._paint_tokens(painter)
+        self._paint_lines(painter, exposed)
+        self._paint_tokens(painter, exposed)
 
     def _paint_headers(self, painter: QPainter) -> None:
         painter.setFont(scaled_font(self, 1.05, bold=True))
@@ -187,8 +189,8 @@ class LinesCanvas(QWidget):
         x_query, x_key = 8.0 + width + 2, self.width() - 8.0 - width - 2
         low = exposed.top() if exposed is not None else -np.inf
         high = exposed.bottom() if exposed is not None else np.inf
+        chosen = []
         for head in heads:
-            color = head_color(head)
             w = self.weights[head]  # (l_z, l_x)
             keys, queries = np.nonzero(w >= MIN_WEIGHT)
             y_key, y_query = top + (keys + 0.5) * row, top + (queries + 0.5) * row
@@ -199,6 +201,12 @@ class LinesCanvas(QWidget):
             if len(values) > most:
                 strongest = np.argpartition(values, -most)[-most:]
                 keys, queries, values = keys[strongest], queries[strongest], values[strongest]
+            chosen.append((head, keys, queries, values))
+        # smooth edges for a few lines; many are drawn 10x faster without
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing,
+                              sum(len(c[3]) for c in chosen) <= SMOOTH_LINES)
+        for head, keys, queries, values in chosen:
+            color = head_color(head)
             for i in np.argsort(values, kind="stable"):
                 k, q, value = int(keys[i]), int(queries[i]), float(values[i])
                 lit = focus is None or focus == ("query", q) or focus == ("key", k)
@@ -226,7 +234,8 @@ class LinesCanvas(QWidget):
         masked = self.masked[heads][:, i, :].all(axis=0)
         return "query", weight.mean(axis=0), masked
 
-    def _paint_tokens(self, painter: QPainter) -> None:
+    def _paint_tokens(self, painter: QPainter, exposed: QRectF | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setFont(self._token_font())
         other = self.focus_weights()
         tint = head_color(self.head) if self.head is not None else QColor(60, 60, 60)
@@ -235,6 +244,8 @@ class LinesCanvas(QWidget):
                      else Qt.AlignmentFlag.AlignLeft) | Qt.AlignmentFlag.AlignVCenter
             for i, label in enumerate(labels):
                 rect = self.token_rect(side, i)
+                if exposed is not None and not rect.intersects(exposed):
+                    continue  # a long text's canvas scrolls: only the rows in view
                 painter.setPen(Qt.PenStyle.NoPen)
                 value = None
                 if other is not None and other[0] == side:

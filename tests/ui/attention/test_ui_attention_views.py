@@ -215,3 +215,59 @@ def test_sections_follow_the_architecture(traces) -> None:
         "decoder.blocks.0.cross_attn", "decoder.blocks.1.cross_attn"]
     with pytest.raises(ValueError, match="not an attention step prefix"):
         AttentionSite.parse("blocks.0.mlp")
+
+
+class _Painter:
+    """Records what a canvas draws (the lines' end points, pens and smoothing)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[float, float, float]] = []  # y at the query, y at the key, width
+        self.smooth: list[bool] = []
+        self._width = 0.0
+
+    def setRenderHint(self, hint, on=True) -> None:  # noqa: N802 (QPainter's name)
+        self.smooth.append(bool(on))
+
+    def setPen(self, pen) -> None:  # noqa: N802
+        self._width = pen.widthF()
+
+    def drawLine(self, a, b) -> None:  # noqa: N802
+        self.lines.append((a.y(), b.y(), self._width))
+
+
+def test_a_long_texts_lines_are_the_strongest_in_view(qtbot) -> None:
+    """256 tokens, 4 heads: ~10⁵ lines of weight ≥ 1 %; a repaint draws, per head, the
+    strongest that cross the part of the canvas in view, without smoothing; a short text
+    draws every line, smoothed, as before."""
+    from PySide6.QtCore import QRectF
+
+    from explorer.ui.attention.lines import MAX_LINES, MIN_WEIGHT, SMOOTH_LINES, LinesCanvas
+
+    rng = np.random.default_rng(0)
+    n, heads = 256, 4
+    weights = rng.random((heads, n, n)).astype(np.float32)
+    weights /= weights.sum(axis=1, keepdims=True) / 4.0  # ~4/256 each: most above 1 %
+    masked = np.zeros_like(weights, dtype=bool)
+    labels = [f"t{i}" for i in range(n)]
+    canvas = LinesCanvas()
+    qtbot.addWidget(canvas)
+    canvas.resize(520, 560)
+    canvas.set_data(weights, masked, labels, labels)
+    view = QRectF(0, 0, 520, 500)
+    painter = _Painter()
+    canvas._paint_lines(painter, view)
+    row, _, top = canvas._geometry()
+    assert 0 < len(painter.lines) <= MAX_LINES and painter.smooth == [False]
+    for y_query, y_key, _ in painter.lines:
+        assert min(y_query, y_key) <= view.bottom()  # each crosses the part in view
+    k, q = np.nonzero(weights[0] >= MIN_WEIGHT)
+    crossing = np.minimum(top + (k + 0.5) * row, top + (q + 0.5) * row) <= view.bottom()
+    weakest_drawn = np.sort(weights[0][k[crossing], q[crossing]])[-(MAX_LINES // heads)]
+    drawn = painter.lines[:MAX_LINES // heads]  # head 0's, weakest first
+    assert abs((drawn[0][2] - 1.0) / 6.0 - weakest_drawn) < 1e-4
+
+    short = np.full((1, 5, 5), 0.2, dtype=np.float32)
+    canvas.set_data(short, np.zeros_like(short, dtype=bool), labels[:5], labels[:5])
+    painter = _Painter()
+    canvas._paint_lines(painter, None)
+    assert len(painter.lines) == 25 <= SMOOTH_LINES and painter.smooth == [True]
