@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
@@ -11,13 +9,9 @@ from explorer.cli import main
 from explorer.commands.model_arg import model_input_ids, open_model_arg
 from explorer.data import translate
 from explorer.train.objectives import next_token_loss, seq2seq_loss
+from tests.commands.conftest import analyze_json
 
 TEXT = "the old king sings ."
-
-
-def _json(capsys, argv) -> dict:
-    assert main(["analyze", *argv, "--json"]) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +22,7 @@ def decoder():
 
 def test_lens_json_last_row_is_the_output_distribution(capsys, decoder):
     model, _, ids = decoder
-    out = _json(capsys, ["lens", "--text", TEXT, "--top-k", "3"])
+    out = analyze_json(capsys, ["lens", "--text", TEXT, "--top-k", "3"])
     assert out["points"][0] == "embedding" and len(out["points"]) == 1 + 2 * 3
     assert len(out["tokens"]) == len(ids) and len(out["grid"][-1]) == len(ids)
     with torch.no_grad():
@@ -46,7 +40,7 @@ def test_lens_table_names_points_and_follows_the_target(capsys):
 
 
 def test_dla_json_parts_add_up_to_the_logit_difference(capsys):
-    out = _json(capsys, ["dla", "--text", TEXT, "--position", "3", "--target", "k",
+    out = analyze_json(capsys, ["dla", "--text", TEXT, "--position", "3", "--target", "k",
                          "--other", "s"])
     assert out["target"] == "k" and out["other"] == "s" and out["position"] == 3
     kinds = {p["kind"] for p in out["parts"]}
@@ -64,7 +58,7 @@ def test_dla_table_defaults_to_the_top_token_at_the_last_position(capsys):
 
 def test_loss_json_is_the_objectives_loss(capsys, decoder):
     model, _, ids = decoder
-    out = _json(capsys, ["loss", "--text", TEXT])
+    out = analyze_json(capsys, ["loss", "--text", TEXT])
     with torch.no_grad():
         expected, count = next_token_loss(model(ids[None]), ids[None])
     assert out["objective"] == "next-token" and out["count"] == count
@@ -77,7 +71,7 @@ def test_loss_of_the_encoder_decoder_is_algorithm_11s(capsys):
     model, tok, _ = open_model_arg("default-seq2seq")
     source = "the green girl likes the tall hat"
     target = translate(source)
-    out = _json(capsys, ["loss", "--model", "default-seq2seq", "--text", source,
+    out = analyze_json(capsys, ["loss", "--model", "default-seq2seq", "--text", source,
                          "--decoder-text", target])
     z = torch.tensor(model_input_ids(model, tok, source, which=1))
     x = torch.tensor(model_input_ids(model, tok, target))
@@ -85,31 +79,31 @@ def test_loss_of_the_encoder_decoder_is_algorithm_11s(capsys):
         expected, count = seq2seq_loss(model(z[None], x[None]), x[None])
     assert out["objective"] == "seq2seq" and out["count"] == count
     assert out["mean"] == pytest.approx(float(expected), abs=1e-5)
-    greedy = _json(capsys, ["loss", "--model", "default-seq2seq", "--text", source])
+    greedy = analyze_json(capsys, ["loss", "--model", "default-seq2seq", "--text", source])
     assert greedy["tokens"][0] == "⟨bos⟩" and greedy["tokens"][-1] == "⟨eos⟩"
 
 
 def test_loss_of_the_encoder_masks_positions(capsys):
-    one = _json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT, "--mask",
+    one = analyze_json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT, "--mask",
                          "1,3"])
     assert one["objective"] == "masked" and [r["position"] for r in one["rows"]] == [1, 3]
-    both = _json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT, "--mask",
+    both = analyze_json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT, "--mask",
                           "1,3", "--together"])
     assert both["rows"][0]["loss"] != one["rows"][0]["loss"]  # one copy vs two copies
-    every = _json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT])
+    every = analyze_json(capsys, ["loss", "--model", "default-encoder", "--text", TEXT])
     assert every["count"] == len(TEXT)  # every character, each masked alone
 
 
 def test_pca_json_of_each_kind(capsys, decoder):
     _, _, ids = decoder
-    res = _json(capsys, ["pca", "--text", TEXT])
+    res = analyze_json(capsys, ["pca", "--text", TEXT])
     assert len(res["points"]) == len(ids) and len(res["explained_ratio"]) == 2
     assert res["explained_ratio"][0] >= res["explained_ratio"][1]
-    emb = _json(capsys, ["pca", "--text", TEXT, "--of", "embeddings", "--components", "3"])
+    emb = analyze_json(capsys, ["pca", "--text", TEXT, "--of", "embeddings", "--components", "3"])
     assert len(emb["points"]) == 35 and len(emb["points"][0]["coords"]) == 3
-    txt = _json(capsys, ["pca", "--text", TEXT, "--of", "text"])
+    txt = analyze_json(capsys, ["pca", "--text", TEXT, "--of", "text"])
     assert len(txt["points"]) == len(set(ids.tolist()))
-    step = _json(capsys, ["pca", "--text", TEXT, "--step", "blocks.0.resid_attn"])
+    step = analyze_json(capsys, ["pca", "--text", TEXT, "--step", "blocks.0.resid_attn"])
     assert step["of"] == "residual stream at blocks.0.resid_attn"
 
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from explorer.analysis import head_importance
 from explorer.cli import main
 from explorer.commands.model_arg import model_input_ids, open_model_arg
+from tests.commands.conftest import analyze_json
 
 TEXT = "the old king sings ."
 CLEAN, CORRUPTED = "the king sings .", "the kind sings ."
-
-
-def _json(capsys, argv) -> dict:
-    assert main(["analyze", *argv, "--json"]) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +22,7 @@ def decoder():
 
 def test_ablate_without_a_head_is_the_head_importance_sweep(capsys, decoder):
     model, tok = decoder
-    out = _json(capsys, ["ablate", "--text", TEXT])
+    out = analyze_json(capsys, ["ablate", "--text", TEXT])
     expected = head_importance(model, model_input_ids(model, tok, TEXT))
     assert out["sweep"] == "head_importance" and out["mode"] == "zero"
     torch.testing.assert_close(torch.tensor(out["delta_loss"], dtype=torch.float64),
@@ -43,11 +37,11 @@ def test_ablate_without_a_head_is_the_head_importance_sweep(capsys, decoder):
 def test_ablate_one_head_or_mlp_shows_its_effect(capsys, decoder):
     model, tok = decoder
     sweep = head_importance(model, model_input_ids(model, tok, TEXT))
-    head = _json(capsys, ["ablate", "--text", TEXT, "--head", "1.2"])
+    head = analyze_json(capsys, ["ablate", "--text", TEXT, "--head", "1.2"])
     assert head["intervention"] == {"kind": "ablate_head", "layer": 1, "head": 2,
                                     "mode": "zero", "reference": None, "stack": None}
     assert head["delta_loss"] == pytest.approx(float(sweep.delta[1, 2]), abs=1e-5)
-    mlp = _json(capsys, ["ablate", "--text", TEXT, "--mlp", "0", "--position", "3",
+    mlp = analyze_json(capsys, ["ablate", "--text", TEXT, "--mlp", "0", "--position", "3",
                          "--target", "k"])
     assert mlp["position"] == 3 and mlp["target"] == "k"
     assert mlp["delta_p"] == pytest.approx(mlp["p_ablated"] - mlp["p_clean"], abs=1e-5)
@@ -59,7 +53,7 @@ def test_ablate_one_head_or_mlp_shows_its_effect(capsys, decoder):
 
 def test_patch_sweeps_restore_the_clean_answer_where_the_texts_differ(capsys, decoder):
     model, _ = decoder
-    out = _json(capsys, ["patch", "--text", CLEAN, "--corrupted", CORRUPTED,
+    out = analyze_json(capsys, ["patch", "--text", CLEAN, "--corrupted", CORRUPTED,
                          "--target", "s", "--other", "x"])
     assert set(out["sweeps"]) == {"resid", "attn_out", "mlp_out", "head_out"}
     resid = torch.tensor(out["sweeps"]["resid"])
