@@ -406,7 +406,6 @@ def _as_the_app() -> bool:
 
 
 def run(args: argparse.Namespace) -> dict:
-    _as_the_app()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         folder = Path(tmp)
         startup = _startup(args.arch, args.starts, folder)
