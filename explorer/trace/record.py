@@ -150,16 +150,25 @@ class Trace(Mapping[str, torch.Tensor]):
             return activate(self.cfg.activation, self[f"{name}_pre"])
         raise KeyError(name)
 
-    def new_positions(self, name: str) -> torch.Tensor:
-        """Step ``name`` (per position) at the positions from ``first_new`` on, the ones
-        this trace computed, without joining a continued step."""
+    def positions(self, name: str, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Step ``name`` (per position) at positions ``start`` to ``stop`` (default: the
+        end): a view of the stored tensor that holds them when one does, without joining
+        a continued step (the prefix an edit kept, the positions it computed)."""
         entry = self._tensors[name]
-        if isinstance(entry, Pieces):
-            last, n = entry.parts[-1]
-            if entry.length - n == self.first_new and not entry.square:
-                return last.narrow(Pieces.axis(last), 0, n)
+        if isinstance(entry, Pieces) and not entry.square:
+            end = entry.length if stop is None else stop
+            offset = 0
+            for t, n in entry.parts:
+                if offset <= start and end <= offset + n:
+                    return t.narrow(Pieces.axis(t), start - offset, end - start)
+                offset += n
         t = self[name]
-        return t.narrow(Pieces.axis(t), self.first_new, t.shape[Pieces.axis(t)] - self.first_new)
+        axis = Pieces.axis(t)
+        return t.narrow(axis, start, (t.shape[axis] if stop is None else stop) - start)
+
+    def new_positions(self, name: str) -> torch.Tensor:
+        """Step ``name`` at the positions this trace computed (from ``first_new`` on)."""
+        return self.positions(name, self.first_new)
 
     def masked(self, prefix: str, batch: int = 0) -> torch.Tensor:
         """Where the attention at ``prefix`` was masked (True; the score was −∞), as

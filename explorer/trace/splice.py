@@ -141,18 +141,6 @@ def _extended(name: str, previous: Trace, new: torch.Tensor | None, kind: str, p
     return torch.cat([top, new], dim=2)
 
 
-def _first(trace: Trace, name: str, p: int) -> torch.Tensor:
-    """The first p positions of a stored per-position step: a view of the tensor that
-    holds them when one does (a trace cut by a deletion), without joining its pieces."""
-    entry = trace._tensors[name]
-    parts = _parts(entry) if isinstance(entry, (torch.Tensor, Pieces)) else []
-    if parts and parts[0][1] >= p:
-        first = parts[0][0]
-        return first.narrow(Pieces.axis(first), 0, p)
-    t = trace[name]
-    return t.narrow(Pieces.axis(t), 0, p)
-
-
 def _same(a: torch.Tensor | None, b: torch.Tensor) -> bool:
     return a is not None and a.shape == b.shape and bool(torch.equal(a, b.to(a.device)))
 
@@ -214,9 +202,9 @@ def _continue(model: TransformerModel, previous: Trace, inputs: tuple, p: int, l
     cfg = model.cfg
     device = next(model.parameters()).device
     n_layers = cfg.n_dec_layers if stack else cfg.n_layers
-    keys = tuple(_first(previous, f"{stack}blocks.{i}.attn.k", p).to(device)
+    keys = tuple(previous.positions(f"{stack}blocks.{i}.attn.k", 0, p).to(device)
                  for i in range(n_layers))
-    values = tuple(_first(previous, f"{stack}blocks.{i}.attn.v", p).to(device)
+    values = tuple(previous.positions(f"{stack}blocks.{i}.attn.v", 0, p).to(device)
                    for i in range(n_layers))
     prefix = Prefix(p, keys, values)
     x_new = inputs[-1][:, p:]
