@@ -12,6 +12,10 @@ UI can run it off its GUI thread::
 A request carries the trace shown so far: for a decoder, an edit that keeps the first
 tokens computes only the positions from the first changed token on and splices them
 into it (``explorer.trace.record_edit``); the result equals a full recording.
+
+A weight update is not a new model: ``set_weights`` (training's snapshots) keeps the text,
+selection, interventions and text B and emits ``weights_changed``; ``set_model`` replaces
+the model, removes the interventions and says so (``explorer.state.swap``).
 """
 
 from __future__ import annotations
