@@ -210,7 +210,7 @@ def _gpt2_sized(tokenizer):
 
 def _full_recording(on: bool):
     """Make the session record every keystroke in full (``on``) or continue its trace."""
-    from explorer.state import session as session_module
+    from explorer.state import recording as session_module
     from explorer.trace import record, record_edit
 
     def full(model, *inputs, previous=None, lean=False, joined=True):

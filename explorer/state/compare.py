@@ -21,10 +21,10 @@ from psygnal import Signal
 
 from explorer.analysis.compare import Comparison, align, compare_logits
 from explorer.state.inputs import EncodedText
-from explorer.state.session import TraceLogits
+from explorer.state.recording import MAX_TEXT, TraceLogits, TraceRequest, TraceResult, run_request
 
 if TYPE_CHECKING:
-    from explorer.state.session import Session, TraceRequest, TraceResult
+    from explorer.state.session import Session
     from explorer.trace import Trace
 
 MODES = ("A", "B", "A − B")
@@ -49,6 +49,7 @@ class SecondInput:
         self._shown: tuple | None = None  # what ``trace`` was recorded from
         session.model_changed.connect(self._reencode)
         session.inputs_changed.connect(self._inputs_changed)
+        session.weights_changed.connect(self._weights_changed)
 
     # -- what B is ---------------------------------------------------------------------
     @property
@@ -58,12 +59,12 @@ class SecondInput:
 
     @property
     def ready(self) -> bool:
-        """B's trace is recorded for the current model, chunk and context."""
-        return self.active and self.trace is not None and self._shown == self._wanted
+        """B's trace is recorded for the current model, chunk and context (after new
+        weights, the previous weights' trace stays until the new one is recorded)."""
+        return (self.active and self.trace is not None and self._shown is not None
+                and self._wanted is not None and self._shown[:2] == self._wanted[:2])
 
     def set_text(self, text: str) -> None:
-        from explorer.state.session import MAX_TEXT
-
         text = text[:MAX_TEXT]
         if text == self.text:
             return
@@ -75,20 +76,25 @@ class SecondInput:
 
     def _reencode(self) -> None:
         s = self.session
-        self.encoded = s._encode(self.text, s._x_role()) if self.text else None
+        self.encoded = s.encode(self.text) if self.text else None
         if not self.text:
             self.trace, self.logits, self.labels, self._shown = None, None, (), None
         self.error = ""
         self._inputs_changed()
         self.changed.emit()
 
-    def _inputs_changed(self) -> None:
+    def _weights_changed(self) -> None:
+        """New weights of the same model: B is recorded again; its trace so far stays."""
+        self._inputs_changed(weights=True)
+
+    def _inputs_changed(self, weights: bool = False) -> None:
         """A's chunk, context or model changed: B follows (its own text is kept)."""
         wanted = self._feed()
         if wanted != self._wanted:
             self._wanted = wanted
             self.generation += 1
-            if self._shown is not None and self._shown[2] is not self.session.model:
+            if not weights and self._shown is not None and \
+                    self._shown[2] is not self.session.model:
                 self.trace, self.logits, self.labels, self._shown = None, None, (), None
                 self.changed.emit()
 
@@ -119,8 +125,6 @@ class SecondInput:
     # -- recording ---------------------------------------------------------------------
     def request(self) -> TraceRequest | None:
         """What to record for B; None when B is empty or its trace is up to date."""
-        from explorer.state.session import TraceRequest
-
         wanted = self._feed()
         if wanted is None or (wanted == self._shown and self.trace is not None):
             return None
@@ -146,8 +150,6 @@ class SecondInput:
 
     def record_now(self) -> bool:
         """Record B on this thread (no UI)."""
-        from explorer.state.session import run_request
-
         request = self.request()
         return request is not None and self.apply(run_request(request))
 

@@ -50,6 +50,7 @@ class InterventionsMixin:
         return tuple(self._interventions) if self.interventions_enabled else ()
 
     def _interventions_edited(self) -> None:
+        self.model_note = ""  # the user moved on from what the last model change removed
         self.generation += 1
         self.interventions_changed.emit()
 
@@ -86,6 +87,10 @@ class InterventionsMixin:
             self._interventions.clear()
             self._interventions_edited()
 
+    def drop_interventions(self) -> None:
+        """Forget the list without announcing it (``set_model`` does, with the model)."""
+        self._interventions.clear()
+
     def set_interventions(self, interventions: Sequence[Intervention],
                           enabled: bool = True) -> None:
         """Replace the list (a scene's); checked when the next trace is recorded."""
@@ -104,7 +109,7 @@ class InterventionsMixin:
     def source_ids(self, text: str) -> tuple[int, ...]:
         """A second text's ids as ``Patch(source=...)`` takes them: encoded like the text
         (the same chunk). AnalysisError when it gives no tokens."""
-        enc = self._encode(text, self._x_role())
+        enc = self.encode(text)
         if not enc.chunks:
             raise AnalysisError("the second text gives no tokens")
         chunk = enc.chunks[min(self.chunk, enc.n_chunks - 1)]

@@ -12,121 +12,46 @@ UI can run it off its GUI thread::
 A request carries the trace shown so far: for a decoder, an edit that keeps the first
 tokens computes only the positions from the first changed token on and splices them
 into it (``explorer.trace.record_edit``); the result equals a full recording.
+
+A weight update is not a new model: ``set_weights`` (training's snapshots) keeps the text,
+selection, interventions and text B and emits ``weights_changed``; ``set_model`` replaces
+the model, removes the interventions and says so (``explorer.state.swap``).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from psygnal import Signal
 
-from explorer.analysis import AnalysisError, record_intervened
 from explorer.state import navigation
-from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
+from explorer.state.compare import SecondInput
+from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel
 from explorer.state.inputs import EncodedText, encode_text, input_roles
 from explorer.state.interventions import InterventionsMixin
-from explorer.trace import Step, Trace, record_edit
+from explorer.state.recording import (
+    MAX_TEXT,
+    TraceLogits,
+    TraceRequest,
+    TraceResult,
+    nonfinite_note,
+    run_request,
+)
+from explorer.state.swap import ModelSwapMixin
+from explorer.trace import Step, Trace
 from explorer.trace.norm_inside import NormInside, norm_inside
 
-MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
+__all__ = ["MAX_TEXT", "Session", "TraceRequest", "TraceResult", "run_request"]
 
 
-@dataclass(frozen=True)
-class TraceRequest:
-    """What one forward pass needs, captured on the GUI thread."""
-
-    generation: int
-    model: Any
-    x: tuple[int, ...]
-    z: tuple[int, ...] | None = None
-    # The trace shown so far, continued where the edit kept a prefix (decoders).
-    previous: Trace | None = field(default=None, compare=False, repr=False)
-    # Applied while recording (``explorer.analysis.record_intervened``); never spliced.
-    interventions: tuple = ()
-
-
-@dataclass(frozen=True)
-class TraceResult:
-    generation: int
-    trace: Trace | None
-    logits: torch.Tensor | None
-    error: str | None
-    seconds: float
-    clean_logits: torch.Tensor | None = None  # the run without the interventions
-
-
-def run_request(request: TraceRequest) -> TraceResult:
-    """Record every step of the forward pass for ``request`` (safe on a worker thread).
-
-    The trace is lean: scores, masked scores, the MLP activation and the output softmax
-    are recomputed when a view asks (a 12-layer model at 256 tokens keeps ~200 MB, not
-    ~380 MB). A request with a ``previous`` trace reuses it where the edit kept a prefix
-    of tokens (decoders; ``trace.first_new`` says from where it computed). With
-    interventions the trace is the intervened run, recorded in full, and the result also
-    holds the clean run's logits."""
-    start = time.perf_counter()
-    clean = None
-    try:
-        x = torch.tensor([request.x], dtype=torch.long)
-        inputs = (x,) if request.z is None else (torch.tensor([request.z], dtype=torch.long), x)
-        if request.interventions:
-            logits, trace = record_intervened(request.model, *inputs, lean=True,
-                                              interventions=request.interventions)
-            with torch.no_grad():
-                clean = request.model(*inputs)
-        else:
-            logits, trace = record_edit(request.model, *inputs, previous=request.previous,
-                                        lean=True, joined=False)
-    except AnalysisError as exc:
-        return TraceResult(request.generation, None, None, f"an intervention does not fit: "
-                           f"{exc}", time.perf_counter() - start)
-    except (ValueError, RuntimeError, IndexError) as exc:
-        return TraceResult(request.generation, None, None, str(exc), time.perf_counter() - start)
-    if "logits" in trace:
-        trace.finite_logits = _finite_logits(trace, request.previous)
-    return TraceResult(request.generation, trace, logits, None, time.perf_counter() - start,
-                       logits if clean is None else clean)
-
-
-def _finite_logits(trace: Trace, previous: Trace | None) -> bool:
-    """Whether every logit is finite: a continued trace checks only its new positions when
-    the trace it continued was finite (its first positions are that trace's)."""
-    if trace.first_new and previous is not None and previous.finite_logits:
-        return _all_finite(trace.new_positions("logits"))
-    return _all_finite(trace["logits"])
-
-
-def _all_finite(logits: torch.Tensor | None) -> bool:
-    if logits is None or not logits.is_floating_point():
-        return True
-    # A finite sum means every value is finite (10x cheaper than testing each one at
-    # 256 × 50257); an infinite or NaN sum is checked value by value.
-    return bool(torch.isfinite(logits.sum())) or bool(torch.isfinite(logits).all())
-
-
-class TraceLogits:
-    """The ``logits`` of an object that holds a ``trace`` (the session, text B): as set,
-    else the trace's own (B, ℓ, N_V), which a continued trace joins when first asked."""
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        if obj._logits is None and obj.trace is not None and "logits" in obj.trace:
-            obj._logits = obj.trace["logits"]
-        return obj._logits
-
-    def __set__(self, obj: Any, value: torch.Tensor | None) -> None:
-        obj._logits = value
-
-
-class Session(InterventionsMixin):
+class Session(ModelSwapMixin, InterventionsMixin):
     """Everything the window shows, and the operations that change it (the active
-    interventions: ``explorer.state.interventions``)."""
+    interventions: ``explorer.state.interventions``; another model or new weights:
+    ``explorer.state.swap``)."""
 
     model_changed = Signal()  # model, tokenizer or architecture replaced
+    weights_changed = Signal()  # the same model with new weights (training): all else kept
     inputs_changed = Signal()  # text, context or chunk changed (tokens are new)
     trace_changed = Signal()  # a new trace was recorded
     selection_changed = Signal()  # step, head or chunk selection moved
@@ -151,12 +76,11 @@ class Session(InterventionsMixin):
         self.generation = 0
         self._wanted_step: str | None = None  # kept across a model change
         self.last_seconds = 0.0
-        self.encoded: EncodedText = self._encode(text, self._x_role())
-        self.encoded_context: EncodedText | None = self._encode_context()
-        from explorer.state.compare import SecondInput
-
-        self.compare = SecondInput(self)  # the text B views compare A with ("" = none)
+        self.encoded: EncodedText = self.encode(text)
+        self.encoded_context: EncodedText | None = self.encode_context()
         self._init_interventions()
+        self._init_swap()
+        self.compare = SecondInput(self)  # the text B views compare A with ("" = none)
 
     # -- what is loaded ------------------------------------------------------------------
     @property
@@ -175,39 +99,20 @@ class Session(InterventionsMixin):
     def arch(self) -> str:
         return self.cfg.arch
 
-    def _x_role(self) -> str:
+    @property
+    def x_role(self) -> str:
+        """How the text is fed: "decoder", "encoder", "raw", "cls" (``input_roles``)."""
         return input_roles(self.cfg)[0]
 
-    def _encode(self, text: str, role: str) -> EncodedText:
-        return encode_text(self.tokenizer, text, role, int(self.cfg.l_max))
+    def encode(self, text: str, role: str | None = None) -> EncodedText:
+        """``text`` as this model is fed it (default: as the text x), in chunks of ℓ_max."""
+        return encode_text(self.tokenizer, text, role or self.x_role, int(self.cfg.l_max))
 
-    def _encode_context(self) -> EncodedText | None:
+    def encode_context(self) -> EncodedText | None:
+        """The context z as the encoder is fed it; None for a one-stack model."""
         if self.arch != "encoder-decoder":
             return None
-        return self._encode(self.context, input_roles(self.cfg)[1] or "encoder")
-
-    def set_model(self, loaded: LoadedModel) -> None:
-        """Show another model; the text and context are kept and re-encoded (a text still
-        at the previous architecture's default becomes the new one's default)."""
-        if loaded.model.cfg.arch != self.arch and self.text == default_text(self.arch):
-            self.text = default_text(loaded.model.cfg.arch)
-        self.loaded = loaded
-        if self.step is not None:
-            self._wanted_step = self.step.name
-        self.trace, self.logits, self.clean_logits = None, None, None
-        had = bool(self._interventions)
-        self._interventions.clear()  # they name this model's layers and heads
-        self.step_index = 0
-        self.head = min(self.head, self.n_heads - 1)
-        self.encoded = self._encode(self.text, self._x_role())
-        self.encoded_context = self._encode_context()
-        self.chunk = min(self.chunk, self.encoded.n_chunks - 1) if self.encoded.chunks else 0
-        self.context_chunk = 0
-        self.generation += 1
-        self.model_changed.emit()
-        if had:
-            self.interventions_changed.emit()
-        self.inputs_changed.emit()
+        return self.encode(self.context, input_roles(self.cfg)[1] or "encoder")
 
     # -- inputs --------------------------------------------------------------------------
     def _check_length(self, which: str, text: str) -> str:
@@ -233,7 +138,8 @@ class Session(InterventionsMixin):
         if text == self.text:
             return
         self.text = text
-        self.encoded = self._encode(text, self._x_role())
+        self.model_note = ""
+        self.encoded = self.encode(text)
         self.chunk = min(self.chunk, max(0, self.encoded.n_chunks - 1))
         self.generation += 1
         self.inputs_changed.emit()
@@ -243,7 +149,8 @@ class Session(InterventionsMixin):
         if text == self.context:
             return
         self.context = text
-        self.encoded_context = self._encode_context()
+        self.model_note = ""
+        self.encoded_context = self.encode_context()
         if self.encoded_context is not None:
             self.context_chunk = min(self.context_chunk,
                                      max(0, self.encoded_context.n_chunks - 1))
@@ -321,7 +228,8 @@ class Session(InterventionsMixin):
         self.step_index = names.index(old) if old in names else min(self.step_index,
                                                                       len(names) - 1)
         self.head = min(self.head, self.n_heads - 1)
-        self._say(" ".join(m for m in (self.input_warning, self._nonfinite_note()) if m))
+        self._say(" ".join(m for m in (self.input_warning, self.model_note,
+                                        nonfinite_note(self.trace, self._logits)) if m))
         self.trace_changed.emit()
         return True
 
@@ -470,24 +378,6 @@ class Session(InterventionsMixin):
             return z
         return None
 
-    def _nonfinite_note(self) -> str:
-        """A sentence when the output holds NaN or ∞ (damaged or overflowing weights)."""
-        if self.trace is None:
-            return ""
-        finite = self.trace.finite_logits
-        if finite is None:  # a trace from elsewhere (a scene, a test): check it now
-            finite = (_finite_logits(self.trace, None) if "logits" in self.trace
-                      else _all_finite(self._logits))  # a classifier's output
-            self.trace.finite_logits = finite
-        if finite:
-            return ""
-        first = next((s.name for s in self.trace.steps
-                      if s.name in self.trace and self.trace[s.name].is_floating_point()
-                      and not _finite_or_masked(self.trace[s.name], s.name)), "the output")
-        return (f"The model computes values that are not finite (NaN or ∞), first at "
-                f"{first}: its weights are damaged or overflow. Views draw them blank; "
-                "generation is not possible with this model.")
-
     def say(self, message: str) -> None:
         """Put a sentence in the status line (a view's request that could not be met)."""
         self._say(message)
@@ -497,9 +387,3 @@ class Session(InterventionsMixin):
             self.message = message
             self.message_changed.emit(message)
 
-
-def _finite_or_masked(t: torch.Tensor, name: str) -> bool:
-    """True when every value is finite, or −∞ only where a mask put it."""
-    if name.endswith("masked_scores"):
-        return not bool(torch.isnan(t).any() or torch.isposinf(t).any())
-    return bool(torch.isfinite(t).all())

@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 
 from explorer.bench import ui  # noqa: E402
 from explorer.state import default_tokenizer, random_model  # noqa: E402
-from explorer.state import session as session_module  # noqa: E402
+from explorer.state import recording as session_module  # noqa: E402
 from explorer.trace import record_edit  # noqa: E402
 
 

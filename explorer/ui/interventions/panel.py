@@ -1,6 +1,10 @@
 """The Interventions dock as a panel: it lists ``session.interventions``, switches them,
 shows their effect, and runs the sweeps on a worker thread (progress, Cancel) into a
-heatmap whose cells open the head (Attention tab) or the position's step (Step tab)."""
+heatmap whose cells open the head (Attention tab) or the position's step (Step tab).
+
+When the model's weights change (training), the list stays and a sweep is not cancelled:
+a running or finished sweep says it is on earlier weights, with a Re-run button. A new
+model cancels and forgets the sweep."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class Sweep:
     results: Any
     positions: list[str]
     model: Any
+    step: int | None = None  # the training step of the weights it ran on, if known
 
 
 class InterventionsPanel(Panel):
@@ -45,11 +50,13 @@ class InterventionsPanel(Panel):
         v.importance_button.clicked.connect(self.run_importance)
         v.patch_button.clicked.connect(self.run_patching)
         v.cancel_button.clicked.connect(self.cancel)
+        v.rerun_button.clicked.connect(self.rerun)
         v.site_box.currentIndexChanged.connect(lambda _i: self._show_sweep())
         v.heatmap.cell_clicked.connect(self._on_cell_clicked)
         self._task: TaskThread | None = None
         self._cancel = threading.Event()
         self.sweep: Sweep | None = None
+        self._running: tuple[str, Any, int | None] | None = None  # kind, model, step
         self._count = 0
 
     # -- the list ------------------------------------------------------------------------
@@ -102,6 +109,41 @@ class InterventionsPanel(Panel):
         self.view.site_box.hide()
         self.view.heatmap.hide()
         self.view.sweep_note.setText("")
+        self.view.set_stale("")
+
+    def weights_changed(self, session: Any) -> None:
+        """New weights: the list and the sweep stay; the sweep says it is on earlier ones."""
+        self._show_staleness()
+
+    # -- sweeps on earlier weights ---------------------------------------------------------
+    def stale(self) -> bool:
+        """The running or shown sweep is on weights the model has trained past."""
+        s = self.session
+        model = (self._running[1] if self._running is not None
+                 else self.sweep.model if self.sweep is not None else None)
+        return s is not None and model is not None and model is not s.model
+
+    def _show_staleness(self) -> None:
+        if not self.stale():
+            self.view.set_stale("")
+            return
+        running = self._running is not None
+        step = self._running[2] if running else self.sweep.step
+        now = self.session.weights_step
+        at = f" (step {step})" if step is not None else ""
+        since = f" (now step {now})" if now is not None else ""
+        self.view.set_stale(
+            f"{'Running' if running else 'Computed'} on earlier weights{at}: the model has "
+            f"trained since{since}. Re-run for the current weights.")
+
+    def rerun(self) -> bool:
+        """Run the sweep shown (or running) again, on the current weights."""
+        kind = (self._running[0] if self._running is not None
+                else self.sweep.kind if self.sweep is not None else None)
+        if kind is None:
+            return False
+        self.cancel()
+        return self.run_importance() if kind == "importance" else self.run_patching()
 
     # -- sweeps --------------------------------------------------------------------------
     def running(self) -> bool:
@@ -177,6 +219,7 @@ class InterventionsPanel(Panel):
 
     def _start(self, kind: str, work, labels: list[str], model: Any) -> bool:
         self._cancel.clear()
+        step = self.session.weights_step if self.session is not None else None
         v = self.view
         v.progress.setRange(0, 1)
         v.progress.setValue(0)
@@ -187,14 +230,20 @@ class InterventionsPanel(Panel):
         def run(report):
             return work(lambda done, total: report(f"{done}/{total}"))
 
+        def current() -> bool:  # not a cancelled sweep's late signal after a new one
+            return task is self._task or self._task is None
+
         task = TaskThread(run, self.view)  # kept by its parent until it has finished
-        task.progress.connect(self._on_progress)
-        task.succeeded.connect(lambda result: self._on_done(kind, result, labels, model)
-                               if task is self._task or self._task is None else None)
-        task.failed.connect(self._on_failed)
+        task.progress.connect(lambda text: self._on_progress(text) if current() else None)
+        task.succeeded.connect(lambda result: self._on_done(kind, result, labels, model, step)
+                               if current() else None)
+        task.failed.connect(lambda message, details: self._on_failed(message, details)
+                            if current() else None)
         task.finished.connect(lambda: self._on_finished(task))
         task.finished.connect(task.deleteLater)
         self._task = task
+        self._running = (kind, model, step)
+        self._show_staleness()
         task.start()
         return True
 
@@ -215,7 +264,9 @@ class InterventionsPanel(Panel):
     def _on_finished(self, task: TaskThread) -> None:
         if task is self._task:  # not a cancelled sweep's late signal after a new one
             self._task = None
+            self._running = None
             self.view.set_running(False)
+            self._show_staleness()
 
     def _on_failed(self, message: str, _details: str) -> None:
         cancelled = self._cancel.is_set() or "cancelled" in message
@@ -223,8 +274,9 @@ class InterventionsPanel(Panel):
                                      f"{message}")
         self.view.progress.setFormat("cancelled" if cancelled else "failed")
 
-    def _on_done(self, kind: str, results: Any, labels: list[str], model: Any) -> None:
-        self.sweep = Sweep(kind, results, labels, model)
+    def _on_done(self, kind: str, results: Any, labels: list[str], model: Any,
+                 step: int | None = None) -> None:
+        self.sweep = Sweep(kind, results, labels, model, step)
         v = self.view
         v.progress.setFormat("done")
         v.site_box.blockSignals(True)
@@ -236,6 +288,7 @@ class InterventionsPanel(Panel):
         v.site_box.setVisible(kind == "patching")
         v.heatmap.show()
         self._show_sweep()
+        self._show_staleness()
 
     def _show_sweep(self) -> None:
         sweep = self.sweep
@@ -273,7 +326,7 @@ class InterventionsPanel(Panel):
         s, sweep = self.session, self.sweep
         if s is None or sweep is None or self.host is None:
             return
-        if sweep.model is not s.model:
+        if sweep.model is not s.model and sweep.model.cfg != s.cfg:
             self.view.sweep_note.setText("This sweep ran on another model: run it again.")
             return
         site = None if sweep.kind == "importance" else (

@@ -82,6 +82,12 @@ class InterventionsView(QWidget):
         self.cancel_button.setEnabled(False)
         self.sweep_note = QLabel("")
         self.sweep_note.setWordWrap(True)
+        # A sweep computed (or still running) on weights the model has trained past.
+        self.stale_label = QLabel("")
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setStyleSheet("color: #8a5a00;")
+        self.rerun_button = QPushButton("Re-run")
+        self.rerun_button.setToolTip("Run this sweep again on the current weights")
         self.site_box = QComboBox()
         self.site_box.setToolTip("Which activation the heatmap shows")
         self.site_box.hide()
@@ -102,10 +108,15 @@ class InterventionsView(QWidget):
         run_row.addWidget(self.progress, 1)
         run_row.addWidget(self.cancel_button)
         grid.addLayout(run_row, 3, 0, 1, 3)
-        grid.addWidget(self.sweep_note, 4, 0, 1, 3)
-        grid.addWidget(self.site_box, 5, 0, 1, 3)
-        grid.addWidget(self.heatmap, 6, 0, 1, 3)
-        grid.setRowStretch(6, 1)
+        stale_row = QHBoxLayout()
+        stale_row.addWidget(self.stale_label, 1)
+        stale_row.addWidget(self.rerun_button)
+        grid.addLayout(stale_row, 4, 0, 1, 3)
+        grid.addWidget(self.sweep_note, 5, 0, 1, 3)
+        grid.addWidget(self.site_box, 6, 0, 1, 3)
+        grid.addWidget(self.heatmap, 7, 0, 1, 3)
+        grid.setRowStretch(7, 1)
+        self.set_stale("")
         for edit in (self.target_edit, self.other_edit):
             edit.setMinimumWidth(60)
 
@@ -145,6 +156,12 @@ class InterventionsView(QWidget):
         self.cancel_button.setEnabled(running)
         self.importance_button.setEnabled(not running)
         self.patch_button.setEnabled(not running)
+
+    def set_stale(self, note: str) -> None:
+        """Say the sweep shown or running is on earlier weights, with Re-run ("" hides)."""
+        self.stale_label.setText(note)
+        self.stale_label.setVisible(bool(note))
+        self.rerun_button.setVisible(bool(note))
 
     def export_parts(self) -> ViewParts:
         return self.heatmap.export_parts()

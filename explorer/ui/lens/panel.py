@@ -55,6 +55,7 @@ class LensTab(Panel):
         self._vocab: list[str] = []
         self.last_job: LensJob | None = None
         self._unshown: set[int] = set()  # inner views that do not show last_job yet
+        self._lens_at: tuple | None = None  # (ids, position) the lens grid last showed
         v = self.view
         v.shown.connect(self._on_shown)
         v.position_box.valueChanged.connect(self._on_position)
@@ -79,6 +80,10 @@ class LensTab(Panel):
     def model_changed(self, session: Any) -> None:
         self._vocab = []
         self._follow_last = True
+
+    def weights_changed(self, session: Any) -> None:
+        """New weights of the same model: the inner view, position, target, PCA source and
+        scroll stay (the vocabulary too); the analyses follow the new trace (``refresh``)."""
 
     def text_edited(self) -> None:
         host = self.host
@@ -239,7 +244,11 @@ class LensTab(Panel):
         labels, vocab = list(self._labels), self._vocab
         if index == 0 and job.lens is not None:
             v.grid.set_lens(job.lens, labels, vocab)
-            v.show_column(job.position)
+            if self._lens_at == (job.ids, job.position):  # new weights: the scroll stays
+                v.grid.set_column(job.position)
+            else:
+                v.show_column(job.position)
+            self._lens_at = (job.ids, job.position)
             if self._compare_text is not None or self._compare_b is not None:
                 if job.lens_b is not None:
                     v.set_compare(job.lens_b, self._labels_b)

@@ -1,6 +1,9 @@
 """The Train tab: the ``TrainPanel`` wired to the window through the panel protocol. Each
-weights snapshot of a run goes to the inspector, so every view follows the training; a
-user who picks another model while it runs is asked whether to stop the run first."""
+weights snapshot of a run goes to the inspector as new weights (``host.show_weights``), so
+every view follows the training and keeps its state (the text, the step and head, the
+interventions, text B); the run's first snapshot, when it trains another model than the
+one shown, replaces it. A user who picks another model while it runs is asked whether to
+stop the run first."""
 
 from __future__ import annotations
 
@@ -49,8 +52,8 @@ class TrainTab(Panel):
         from explorer.state import LoadedModel
 
         label = f"training: step {snapshot.step} ({snapshot.task})"
-        self.host.show_model(LoadedModel(snapshot.model, snapshot.tokenizer, label,
-                                         "training"))
+        self.host.show_weights(LoadedModel(snapshot.model, snapshot.tokenizer, label,
+                                           "training"), snapshot.step)
 
     # -- following a run another process writes ---------------------------------------
     def follow(self, path: str) -> bool:
@@ -89,11 +92,11 @@ class TrainTab(Panel):
                 run = Path(run_dir).parent.parent
                 return LoadedModel(load_snapshot(run_dir), snapshot_tokenizer(run_dir),
                                    f"following {run.name}: snapshot at step {step}",
-                                   "training")
+                                   "training"), step
             state = read_checkpoint_state(run_dir)  # every file's sha256 checked
             loaded = load_folder(state["folder"])
             loaded.label = f"following {Path(run_dir).name}: step {state['step']}"
-            return loaded
+            return loaded, int(state["step"])
 
         task = TaskThread(load, self.view)
         task.succeeded.connect(self._on_checkpoint_loaded)
@@ -109,9 +112,11 @@ class TrainTab(Panel):
             task.deleteLater()
         self._load_next()
 
-    def _on_checkpoint_loaded(self, loaded: Any) -> None:
+    def _on_checkpoint_loaded(self, loaded_step: Any) -> None:
+        """The followed run's weights: new weights of the model shown, or its model."""
+        loaded, step = loaded_step
         if self.following and self.host is not None and self.host.session is not None:
-            self.host.show_model(loaded)
+            self.host.show_weights(loaded, step)
 
     def _on_checkpoint_failed(self, run_dir: str, step: int, message: str) -> None:
         if not self.following:

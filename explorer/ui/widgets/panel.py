@@ -11,6 +11,9 @@ keeps a list and calls, for each panel:
   change of the selected step or head; a panel the user cannot see gets these when it
   is shown or typing pauses, for everything it missed at once (unless ``refresh_hidden``);
 - ``model_changed(session)`` after a model replaced the previous one;
+- ``weights_changed(session)`` after new weights of the same model (training): the new
+  trace follows through ``refresh``; a panel keeps its state and updates in place
+  (default: as ``model_changed``, for a panel that holds the model itself);
 - ``text_edited()`` as the user types (before the trace follows);
 - ``may_replace_model(what) -> bool`` before the user's choice of another model replaces
   the one shown (False: keep it; the panel has said why);
@@ -46,6 +49,10 @@ class PanelHost(Protocol):
 
     def show_model(self, loaded: LoadedModel) -> None:
         """Put ``loaded`` in the inspector (every view follows it)."""
+
+    def show_weights(self, loaded: LoadedModel, step: int | None = None) -> None:
+        """New weights (training ``step``) of the model shown: every view keeps its
+        state and follows them; ``loaded`` being another model, as ``show_model``."""
 
     def input_texts(self) -> tuple[str, str]:
         """The text and the context (encoder-decoder) as typed."""
@@ -98,6 +105,11 @@ class Panel:
 
     def model_changed(self, session: Session) -> None:
         """A model replaced the previous one."""
+
+    def weights_changed(self, session: Session) -> None:
+        """The model shown has new weights (``session.weights_step``); everything else is
+        as it was. A panel that holds the model itself takes the new one here."""
+        self.model_changed(session)
 
     def text_edited(self) -> None:
         """The user edited the text."""

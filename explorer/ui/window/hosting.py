@@ -22,8 +22,9 @@ CATCH_UP_MS = 300  # after the last change, hidden panels catch up (typing has p
 
 
 class PanelHosting:
-    """Expects ``tabs``, ``panels``, ``session``, ``inputs``, ``_panel_factory`` and
-    ``_on_model_loaded`` of ``MainWindow``."""
+    """Expects ``tabs``, ``panels``, ``session``, ``inputs``, ``_panel_factory``,
+    ``_runner``, ``_compare_runner``, ``weights_loaded`` and ``_on_model_loaded`` of
+    ``MainWindow``."""
 
     def _build_panel_docks(self) -> None:
         """The docks of the ``DOCKED`` panels, each a tab beside the Paper panel."""
@@ -170,6 +171,35 @@ class PanelHosting:
         """Put ``loaded`` in the inspector, as if it had been opened."""
         if self.session is not None:
             self._on_model_loaded(loaded)
+
+    def show_weights(self, loaded: LoadedModel, step: int | None = None) -> None:
+        """New weights for the inspector (a training snapshot at ``step``): the same model
+        (``Session.same_model``) keeps everything and follows them; another one is shown
+        as a new model."""
+        s = self.session
+        if s is None or self._closing:
+            return
+        if s.same_model(loaded):
+            s.set_weights(loaded, step)
+        else:
+            self._on_model_loaded(loaded)
+
+    def _on_weights_changed(self) -> None:
+        """The session's model has new weights: record A and B again (with the
+        interventions), name the weights, and let each panel update in place."""
+        s = self.session
+        if s is None or self._closing:
+            return
+        self._runner.submit(s.request())
+        self._compare_runner.submit(s.compare.request())
+        loaded = s.loaded
+        self._set_model_label(f"{loaded.cfg.algorithm_name} · {loaded.label}")
+        self.model_label.setToolTip(self._model_tip(loaded))
+        self.setWindowTitle(f"Transformer Explorer — {loaded.cfg.algorithm_name} · "
+                            f"{loaded.label}")
+        for panel in self.panels:
+            panel.weights_changed(s)
+        self.weights_loaded.emit(loaded.label)
 
     def input_texts(self) -> tuple[str, str]:
         return self.inputs.text.toPlainText(), self.inputs.context.toPlainText()

@@ -61,6 +61,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     - ``session_ready()``: the first model is loaded and ``self.session`` exists;
     - ``model_loaded(str)``: a model replaced the previous one (its label);
+    - ``weights_loaded(str)``: the model shown has new weights (training; their label);
     - ``views_updated()``: every view shows the current trace and selection;
     - ``first_painted()``: the window painted for the first time;
     - ``error_shown(str)``: a message for the user appeared in the window.
@@ -68,6 +69,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     session_ready = Signal()
     model_loaded = Signal(str)
+    weights_loaded = Signal(str)
     views_updated = Signal()
     first_painted = Signal()
     error_shown = Signal(str)
@@ -238,6 +240,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.tokens_view.set_corpus(corpus_lines())
         s = self.session
         s.model_changed.connect(self._on_model_changed)
+        s.weights_changed.connect(self._on_weights_changed)
         s.inputs_changed.connect(self._on_inputs_changed)
         s.interventions_changed.connect(self._on_interventions_changed)
         s.trace_changed.connect(self._on_trace_changed)

@@ -118,7 +118,8 @@ def test_the_window_follows_a_run_another_process_writes_into_every_view(
     assert window.tabs.currentWidget() is window.panel("Train").widget
     panel = window.panel("Train").view
     labels = []
-    window.model_loaded.connect(labels.append)
+    window.model_loaded.connect(labels.append)  # the run's model, first
+    window.weights_loaded.connect(labels.append)  # then its new weights
     writer = subprocess.Popen(
         [sys.executable, "-m", "explorer", "train", "--data", str(corpus), "--out", str(run),
          "--steps", "40", "--batch-size", "4", "--d-e", "16", "--n-heads", "2",
