@@ -17,9 +17,10 @@ layer and what to put there instead of what the model computed:
 A list of interventions composes (applied in order where two share a step).
 ``explorer.analysis.intervening`` applies them during a forward pass (and reads and
 writes their JSON form); inside a recording (``record_intervened``) the trace stores the
-intervened values, so every view of the trace shows the intervened run. Positions and
-layers are 0-based; the paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's
-layout.
+intervened values, so every view of the trace shows the intervened run. Positions,
+layers and heads are 0-based, as in the rest of the Python API (a ``label``, which a person
+reads, counts layers and heads from 1); the paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]``
+in torch's layout.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class AblateHead(_Ablation):
 
     @property
     def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} head {self.head}"
+        return f"{self.mode}-ablate layer {self.layer + 1} head {self.head + 1}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ class _LayerAblation(_Ablation):
 
     @property
     def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} {self.part}"
+        return f"{self.mode}-ablate layer {self.layer + 1} {self.part}"
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ class EditAttention(Intervention):
     @property
     def label(self) -> str:
         norm = "" if self.renormalise else ", not renormalised"
-        return (f"layer {self.layer} head {self.head}: A[{self.key}, {self.query}] = "
+        return (f"layer {self.layer + 1} head {self.head + 1}: A[{self.key}, {self.query}] = "
                 f"{float(self.weight):g}{norm}")
 
 
@@ -269,8 +270,8 @@ class OneHotAttention(Intervention):
 
     @property
     def label(self) -> str:
-        return (f"layer {self.layer} head {self.head}: query {self.query} attends only to "
-                f"key {self.key}")
+        return (f"layer {self.layer + 1} head {self.head + 1}: query {self.query} attends "
+                f"only to key {self.key}")
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ class KnockOutKey(Intervention):
 
     @property
     def label(self) -> str:
-        return f"layer {self.layer}: key {self.key} knocked out"
+        return f"layer {self.layer + 1}: key {self.key} knocked out"
 
 
 @dataclass(frozen=True)
@@ -366,12 +367,12 @@ class Patch(Intervention):
     @property
     def label(self) -> str:
         what = {"resid": "residual stream", "attn_out": "attention output",
-                "mlp_out": "MLP output", "head_out": f"head {self.head} output",
-                "pattern": f"head {self.head} pattern"}.get(self.site, self.site)
+                "mlp_out": "MLP output", "head_out": f"head {(self.head or 0) + 1} output",
+                "pattern": f"head {(self.head or 0) + 1} pattern"}.get(self.site, self.site)
         where = "all positions" if self.positions is None else \
             "position" + ("s " if len(self.positions) > 1 else " ") + \
             ", ".join(str(t) for t in self.positions)
-        return f"patch layer {self.layer} {what} at {where} from B"
+        return f"patch layer {self.layer + 1} {what} at {where} from B"
 
 
 KINDS: dict[str, type[Intervention]] = {
