@@ -69,7 +69,7 @@ class StepRecord:
 
     index: int  # 0 for the first generated token
     token: int
-    token_text: str  # its display string (special tokens as ⟨eos⟩ ...)
+    token_text: str  # as shown (explorer.tokenize.token_label: ␣the, ⟨eos⟩ ...)
     piece: str  # the text this token added
     q: float  # the chosen token's probability under q ...
     p: float  # ... and under the model's own p
