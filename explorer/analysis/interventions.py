@@ -18,9 +18,9 @@ A list of interventions composes (applied in order where two share a step).
 ``explorer.analysis.intervening`` applies them during a forward pass (and reads and
 writes their JSON form); inside a recording (``record_intervened``) the trace stores the
 intervened values, so every view of the trace shows the intervened run. Positions,
-layers and heads are 0-based, as in the rest of the Python API (a ``label``, which a person
-reads, counts layers and heads from 1); the paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]``
-in torch's layout.
+layers and heads are 0-based, as in the rest of the Python API (a negative position counts
+from the end; a ``label``, which a person reads, counts layers and heads from 1); the
+paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's layout.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from explorer.analysis.common import AnalysisError
 from explorer.analysis.locate import (
     causal,
     check_index,
+    check_position_index,
     resid_step,
     stack_module,
     stack_name,
@@ -185,9 +186,9 @@ class AblateAttention(_LayerAblation):
 
 
 def _check_pair(self, model: TransformerModel, length: int) -> None:
-    check_index(self.query, "query position", length)
-    check_index(self.key, "key position", length)
-    if causal(model, self.stack) and self.key > self.query:
+    query = check_position_index(self.query, "query position", length)
+    key = check_position_index(self.key, "key position", length)
+    if causal(model, self.stack) and key > query:
         raise AnalysisError(f"query {self.query} cannot attend to key {self.key}: the "
                             "decoder's mask hides later tokens")
 
@@ -287,7 +288,7 @@ class KnockOutKey(Intervention):
 
     def check(self, model, length):
         super().check(model, length)
-        check_index(self.key, "key position", length)
+        check_position_index(self.key, "key position", length)
 
     def hooks(self, ctx):
         def knock_out(a: torch.Tensor) -> torch.Tensor:
@@ -334,7 +335,7 @@ class Patch(Intervention):
             raise AnalysisError(f"the second input has {len(self.source)} tokens and the "
                                 f"first {length}: patching needs inputs of the same length")
         for t in self.positions or ():
-            check_index(t, "position", length)
+            check_position_index(t, "position", length)
 
     def step(self, model: TransformerModel) -> str:
         if self.site == "resid":
