@@ -50,17 +50,15 @@ def _texts(tokenizer: object, ids: list[int]) -> list[str | None]:
     """The text each id stands for (None where the vocabulary has no such id)."""
     lookup = getattr(tokenizer, "id_to_token", None)
     strings = getattr(tokenizer, "token_strings", None)
-    known = [lookup(i) is not None for i in ids] if lookup is not None else [True] * len(ids)
-    if strings is not None:
+    if strings is not None:  # the project's Tokenizer: readable text, byte-level decoded
+        n = int(getattr(tokenizer, "vocab_size", 0) or 0)
         texts = [str(s) for s in strings(ids)]
-    elif lookup is not None:
-        texts = [str(lookup(i) or "") for i in ids]
-    else:
-        decode = getattr(tokenizer, "decode", None)
-        if decode is None:
-            return [None] * len(ids)
-        texts = [decode([i]) for i in ids]
-    return [t if ok else None for t, ok in zip(texts, known)]
+        return [t if 0 <= i < n and (lookup is None or lookup(i) is not None) else None
+                for i, t in zip(ids, texts)] if n else texts
+    if lookup is not None:
+        return [lookup(i) for i in ids]
+    decode = getattr(tokenizer, "decode", None)
+    return [decode([i]) for i in ids] if decode is not None else [None] * len(ids)
 
 
 def token_labels(tokenizer: object | None, ids: Iterable[int]) -> list[str]:
