@@ -1,34 +1,53 @@
 """The ``transformer-explorer`` command: no subcommand opens the window.
 
-Each subcommand lives in ``explorer.commands.<name>`` and provides ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported lazily so
-that ``--help`` and the window's start stay fast.
+Each subcommand lives in ``explorer.commands.<name>`` and provides ``HELP`` (its one-line
+summary, the only copy: ``--help`` lists it and the subcommand's own help starts with it),
+``add_arguments(parser)`` and ``run(args) -> int``. Modules are imported lazily so that
+``--help`` and the window's start stay fast: the summaries are read from the modules'
+source without running them (``command_help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import os
 import sys
 
-COMMANDS: dict[str, str] = {
-    "inspect": "Run a model on a text and print every step of the forward pass.",
-    "bench": "Benchmarks that print numbers (forward, train, ui).",
-    "tokenize": "Train or load a tokenizer and show how it splits a text.",
-    "train": "Train a model headless (Algorithms 11-13 and classification).",
-    "generate": "Sample from a decoder (Algorithm 14) or an encoder-decoder (Algorithm 15).",
-    "fill-mask": "Rank candidates for masked tokens with an encoder (Algorithm 9).",
-    "classify": "Class probabilities P(c|x) from an encoder classifier.",
-    "render": "Render a view to PNG or SVG without showing a window.",
-    "data": "Rebuild the bundled generated data sets.",
-    "bundle": "Copy a training run's model into a folder the app opens.",
-    "analyze": "Logit lens, DLA, per-token loss, PCA, ablation or activation patching.",
-}
+from explorer.commands.counting import HELP_NOTE
+
+COMMANDS = ("inspect", "bench", "tokenize", "train", "generate", "fill-mask", "classify",
+            "render", "data", "bundle", "analyze")
+
+
+def _module_name(name: str) -> str:
+    return f"explorer.commands.{name.replace('-', '_')}"
 
 
 def _command_module(name: str):
-    return importlib.import_module(f"explorer.commands.{name.replace('-', '_')}")
+    return importlib.import_module(_module_name(name))
+
+
+def command_help(name: str) -> str:
+    """The ``HELP`` of command ``name``'s module, read from its source without importing it
+    (``train`` imports torch: seconds); imported when the source is not at hand (a frozen
+    app) or ``HELP`` is not a plain string there."""
+    module = _module_name(name)
+    spec = importlib.util.find_spec(module)
+    try:
+        source = spec.loader.get_source(module) if spec and spec.loader else None
+    except (ImportError, OSError):
+        source = None
+    for node in ast.parse(source).body if source else ():
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets):
+            try:
+                return str(ast.literal_eval(node.value))
+            except ValueError:
+                break
+    return str(_command_module(name).HELP)
 
 
 def build_parser(names: list[str] | None = None) -> argparse.ArgumentParser:
@@ -36,12 +55,19 @@ def build_parser(names: list[str] | None = None) -> argparse.ArgumentParser:
         prog="transformer-explorer",
         description="See, step through and train the algorithms of "
         "'Formal Algorithms for Transformers'. With no command, opens the window.",
+        epilog=HELP_NOTE,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+    for name in COMMANDS:
         if names is None or name in names:
-            _command_module(name).add_arguments(p)
+            module = _command_module(name)
+            p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+            module.add_arguments(p)
+        elif names:  # another command runs: its summary is never shown
+            sub.add_parser(name)
+        else:  # the list of commands (--help): their summaries, without importing them
+            help_text = command_help(name)
+            sub.add_parser(name, help=help_text, description=help_text)
     return parser
 
 

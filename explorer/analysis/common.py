@@ -89,12 +89,15 @@ def stack_prefix(cfg) -> str:
 
 
 def check_position(position: int, length: int) -> int:
+    """The position as an index 0 … length−1; a negative one counts from the end, as in
+    Python (−1 is the last)."""
     if not isinstance(position, int) or isinstance(position, bool):
         raise AnalysisError(f"the position must be a whole number, not {position!r}")
-    if not 0 <= position < length:
+    if not -length <= position < length:
         raise AnalysisError(f"position {position} is out of range: the text has {length} "
-                            f"tokens (positions 0 to {length - 1})")
-    return position
+                            f"tokens (positions 0 to {length - 1}, or −{length} to −1 from "
+                            "the end)")
+    return position + length if position < 0 else position
 
 
 def check_token(token: int, cfg, what: str = "the target token") -> int:

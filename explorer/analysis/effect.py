@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from explorer.analysis.common import AnalysisError
+from explorer.analysis.common import AnalysisError, check_position
 from explorer.analysis.compare import kl_divergence
 
 
@@ -44,11 +44,7 @@ def intervention_effect(clean_logits: torch.Tensor, logits: torch.Tensor,
     if clean.shape != new.shape:
         raise AnalysisError("the clean and intervened outputs have different shapes: they "
                             "are not runs of the same text")
-    length = clean.shape[0]
-    t = position + length if position < 0 else position
-    if not 0 <= t < length:
-        raise AnalysisError(f"position {position} is out of range: the text has {length} "
-                            f"tokens (positions 0 to {length - 1})")
+    t = check_position(position, clean.shape[0])
     p_clean = torch.softmax(clean[t].double(), dim=-1)
     p_new = torch.softmax(new[t].double(), dim=-1)
     top_clean = int(p_clean.argmax())

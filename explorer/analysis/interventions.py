@@ -17,9 +17,10 @@ layer and what to put there instead of what the model computed:
 A list of interventions composes (applied in order where two share a step).
 ``explorer.analysis.intervening`` applies them during a forward pass (and reads and
 writes their JSON form); inside a recording (``record_intervened``) the trace stores the
-intervened values, so every view of the trace shows the intervened run. Positions and
-layers are 0-based; the paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's
-layout.
+intervened values, so every view of the trace shows the intervened run. Positions,
+layers and heads are 0-based, as in the rest of the Python API (a negative position counts
+from the end; a ``label``, which a person reads, counts layers and heads from 1); the
+paper's A[t_z, t_x] is ``pattern[..., t_x, t_z]`` in torch's layout.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from explorer.analysis.common import AnalysisError
 from explorer.analysis.locate import (
     causal,
     check_index,
+    check_position_index,
     resid_step,
     stack_module,
     stack_name,
@@ -147,7 +149,7 @@ class AblateHead(_Ablation):
 
     @property
     def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} head {self.head}"
+        return f"{self.mode}-ablate layer {self.layer + 1} head {self.head + 1}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class _LayerAblation(_Ablation):
 
     @property
     def label(self) -> str:
-        return f"{self.mode}-ablate layer {self.layer} {self.part}"
+        return f"{self.mode}-ablate layer {self.layer + 1} {self.part}"
 
 
 @dataclass(frozen=True)
@@ -184,9 +186,9 @@ class AblateAttention(_LayerAblation):
 
 
 def _check_pair(self, model: TransformerModel, length: int) -> None:
-    check_index(self.query, "query position", length)
-    check_index(self.key, "key position", length)
-    if causal(model, self.stack) and self.key > self.query:
+    query = check_position_index(self.query, "query position", length)
+    key = check_position_index(self.key, "key position", length)
+    if causal(model, self.stack) and key > query:
         raise AnalysisError(f"query {self.query} cannot attend to key {self.key}: the "
                             "decoder's mask hides later tokens")
 
@@ -239,7 +241,7 @@ class EditAttention(Intervention):
     @property
     def label(self) -> str:
         norm = "" if self.renormalise else ", not renormalised"
-        return (f"layer {self.layer} head {self.head}: A[{self.key}, {self.query}] = "
+        return (f"layer {self.layer + 1} head {self.head + 1}: A[{self.key}, {self.query}] = "
                 f"{float(self.weight):g}{norm}")
 
 
@@ -269,8 +271,8 @@ class OneHotAttention(Intervention):
 
     @property
     def label(self) -> str:
-        return (f"layer {self.layer} head {self.head}: query {self.query} attends only to "
-                f"key {self.key}")
+        return (f"layer {self.layer + 1} head {self.head + 1}: query {self.query} attends "
+                f"only to key {self.key}")
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ class KnockOutKey(Intervention):
 
     def check(self, model, length):
         super().check(model, length)
-        check_index(self.key, "key position", length)
+        check_position_index(self.key, "key position", length)
 
     def hooks(self, ctx):
         def knock_out(a: torch.Tensor) -> torch.Tensor:
@@ -299,7 +301,7 @@ class KnockOutKey(Intervention):
 
     @property
     def label(self) -> str:
-        return f"layer {self.layer}: key {self.key} knocked out"
+        return f"layer {self.layer + 1}: key {self.key} knocked out"
 
 
 @dataclass(frozen=True)
@@ -333,7 +335,7 @@ class Patch(Intervention):
             raise AnalysisError(f"the second input has {len(self.source)} tokens and the "
                                 f"first {length}: patching needs inputs of the same length")
         for t in self.positions or ():
-            check_index(t, "position", length)
+            check_position_index(t, "position", length)
 
     def step(self, model: TransformerModel) -> str:
         if self.site == "resid":
@@ -366,12 +368,12 @@ class Patch(Intervention):
     @property
     def label(self) -> str:
         what = {"resid": "residual stream", "attn_out": "attention output",
-                "mlp_out": "MLP output", "head_out": f"head {self.head} output",
-                "pattern": f"head {self.head} pattern"}.get(self.site, self.site)
+                "mlp_out": "MLP output", "head_out": f"head {(self.head or 0) + 1} output",
+                "pattern": f"head {(self.head or 0) + 1} pattern"}.get(self.site, self.site)
         where = "all positions" if self.positions is None else \
             "position" + ("s " if len(self.positions) > 1 else " ") + \
             ", ".join(str(t) for t in self.positions)
-        return f"patch layer {self.layer} {what} at {where} from B"
+        return f"patch layer {self.layer + 1} {what} at {where} from B"
 
 
 KINDS: dict[str, type[Intervention]] = {

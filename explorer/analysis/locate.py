@@ -54,6 +54,17 @@ def check_index(value: Any, what: str, count: int) -> int:
     return value
 
 
+def check_position_index(value: Any, what: str, length: int) -> int:
+    """A position of an intervention as an index 0 … length−1; a negative one counts from
+    the end, as in Python (−1 is the last)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise AnalysisError(f"the {what} must be a whole number, not {value!r}")
+    if not -length <= value < length:
+        raise AnalysisError(f"{what} {value} does not exist: there are {length} (0 to "
+                            f"{length - 1}, or −{length} to −1 from the end)")
+    return value + length if value < 0 else value
+
+
 def causal(model: TransformerModel, stack: str | None) -> bool:
     arch = model.cfg.arch
     return arch == "decoder" or (arch == "encoder-decoder" and stack != "encoder")

@@ -19,6 +19,11 @@ with rotary positions). ``batched=False`` runs one full forward pass per patch t
 hook points (what a notebook loop does; the benchmark's baseline and the tests'
 reference).
 
+The normalised metric is noise when LD_clean and LD_corrupted hardly differ: a sweep's
+``weak_difference`` says so (with a sentence for the user) when |LD_clean − LD_corrupted| is
+below ``WEAK_FRACTION`` (5 %) of the standard deviation of the clean run's logits over the
+vocabulary at the last position, the scale on which a logit difference can be read.
+
 Sweeps take ``progress(done, total)`` and ``cancelled()`` callables so that a window can
 run them on a worker thread; ``SweepCancelled`` is raised when ``cancelled()`` says so.
 """
@@ -47,6 +52,7 @@ from explorer.trace import record
 SWEEP_SITES = ("resid", "attn_out", "mlp_out", "head_out")
 SITE_LABELS = {"resid": "residual stream", "attn_out": "attention output",
                "mlp_out": "MLP output", "head_out": "head output"}
+WEAK_FRACTION = 0.05  # |LD_clean − LD_corrupted| below this share of the logits' std: noise
 BATCH_BYTES = 1 << 29  # activations of one batch of patched runs (512 MiB)
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
@@ -66,10 +72,28 @@ class PatchingResult:
     logit_diffs: torch.Tensor
     clean_diff: float
     corrupted_diff: float
+    logit_std: float = float("nan")  # std of the clean run's last-position logits
 
     @property
     def columns(self) -> str:
         return "head" if self.site == "head_out" else "position"
+
+    @property
+    def weak_difference(self) -> str | None:
+        """A warning when |LD_clean − LD_corrupted| is under ``WEAK_FRACTION`` of the
+        clean logits' standard deviation (the normalised values are then noise), else
+        None."""
+        return weak_difference(self.clean_diff, self.corrupted_diff, self.logit_std)
+
+
+def weak_difference(clean_diff: float, corrupted_diff: float, logit_std: float) -> str | None:
+    """The warning ``PatchingResult.weak_difference`` gives (None when the gap is enough)."""
+    gap = abs(clean_diff - corrupted_diff)
+    if not logit_std > 0 or gap >= WEAK_FRACTION * logit_std:
+        return None
+    return (f"the clean and corrupted logit differences are only {gap:.3g} apart, under "
+            f"{100 * WEAK_FRACTION:.0f} % of the clean logits' spread (std {logit_std:.3g}): "
+            "the normalised values are mostly noise; choose texts or tokens that differ more")
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,9 @@ class _Setup:
         kv = [*self._names("attn.k"), *self._names("attn.v")] if self.prefix else []
         _, self.corrupted_trace = record(model, self.corrupted.x,
                                          names=["logits", *resid, *kv])
-        self.clean_diff = self.diff(self.clean_trace["logits"][:, -1])[0].item()
+        clean_last = self.clean_trace["logits"][:, -1]
+        self.clean_diff = self.diff(clean_last)[0].item()
+        self.logit_std = clean_last[0].double().std().item()
         self.corrupted_diff = self.diff(self.corrupted_trace["logits"][:, -1])[0].item()
         if abs(self.clean_diff - self.corrupted_diff) <= 1e-6 * (1 + abs(self.clean_diff)):
             raise AnalysisError("the clean and corrupted texts give the same logit "
@@ -275,17 +301,19 @@ def _chunks(setup: _Setup, specs: list[_Spec], rows: int) -> list[list[int]]:
 
 
 def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, target: int,
-                        other: int, sites: Sequence[str] = SWEEP_SITES, *,
+                        other: int, sites: str | Sequence[str] = SWEEP_SITES, *,
                         batched: bool = True, max_rows: int | None = None,
                         progress: Progress | None = None,
                         cancelled: Cancelled | None = None) -> dict[str, PatchingResult]:
     """The patching sweeps of ``sites`` (clean → corrupted), by site.
 
     ``target``/``other``: the token ids whose logit difference at the last position is
-    the metric. ``max_rows``: patched runs per batch (default: what fits in
+    the metric. ``sites``: one site name ("resid") or several. ``max_rows``: patched runs
+    per batch (default: what fits in
     ``BATCH_BYTES``). AnalysisError for texts of different token lengths, a token outside
     the vocabulary, an encoder-decoder or a classifier."""
-    setup = _Setup(model, clean, corrupted, target, other, list(sites))
+    sites = [sites] if isinstance(sites, str) else list(sites)
+    setup = _Setup(model, clean, corrupted, target, other, sites)
     total = sum(len(setup.specs(s)) for s in sites)
     rows = max_rows or rows_per_batch(model, setup.clean.length)
     done = 0
@@ -312,7 +340,7 @@ def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, tar
                     tick(progress, cancelled, done, total)
             d = torch.cat(diffs).cpu().reshape(setup.shape(site))
             out[site] = PatchingResult(site, setup.normalise(d), d, setup.clean_diff,
-                                       setup.corrupted_diff)
+                                       setup.corrupted_diff, setup.logit_std)
     return out
 
 

@@ -9,7 +9,15 @@
 
 The text is read the way the model was trained (``model_arg.model_input_ids``); for an
 encoder-decoder, ``--text`` is the context z and ``--decoder-text`` the decoder's input
-x (default: the model's own greedy output). Tables by default, ``--json`` for JSON.
+x (default: the model's own greedy output). ``--ids`` (and ``--decoder-ids``,
+``--corrupted-ids``) give the input as token ids instead, as the model reads them: that
+works for a model folder without a tokenizer.json too, its tokens then shown as ``#id``.
+Tables by default, ``--json`` for JSON. Tokens are shown by ``explorer.tokenize.token_label``
+(GPT-2's ``Ġthe`` as ``␣the``), the same as in the window.
+
+Layers and heads count from 1 in every flag, table and JSON field (``commands.counting``):
+a DLA part's ``"layer": 1`` is the first layer. Positions count from 0; a negative one
+counts from the end.
 """
 
 from __future__ import annotations
@@ -21,10 +29,16 @@ import sys
 from typing import Any
 
 from explorer.commands import intervene
-from explorer.commands.model_arg import add_model_argument, model_input_ids, open_model_arg
+from explorer.commands.counting import HELP_NOTE
+from explorer.commands.model_arg import (
+    add_model_argument,
+    model_input_ids,
+    open_model_arg,
+    parse_ids,
+)
 
 HELP = ("Logit lens, direct logit attribution, per-token loss, PCA, ablation or activation "
-        "patching of a model on a text.")
+        "patching of a model on a text or token ids.")
 
 ANALYSES = {
     "lens": "The logit lens: what the output head says at every residual point.",
@@ -37,27 +51,42 @@ ANALYSES = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = HELP_NOTE
     sub = parser.add_subparsers(dest="analysis", metavar="ANALYSIS", required=True)
     for name, help_text in ANALYSES.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=HELP_NOTE)
         add_model_argument(p, "default-decoder")
-        p.add_argument("--text", required=True, help="the text (an encoder-decoder's "
-                       "context z; patch: the clean text)")
-        p.add_argument("--decoder-text", help="encoder-decoder: the decoder's input x "
-                       "(default: the model's greedy output for the context)")
+        given = p.add_mutually_exclusive_group(required=True)
+        if name == "patch":  # patching refuses an encoder-decoder: no context, no decoder
+            given.add_argument("--text", help="the clean text")
+            given.add_argument("--ids", help="the clean input as token ids, e.g. "
+                               "50256,1212,318 (as the model reads them: no token added)")
+        else:
+            given.add_argument("--text", help="the text (an encoder-decoder's context z)")
+            given.add_argument("--ids", help="the input (an encoder-decoder's context z) as "
+                               "token ids, e.g. 50256,1212,318, as the model reads them (no "
+                               "token added); works without a tokenizer.json")
+            decoder = p.add_mutually_exclusive_group()
+            decoder.add_argument("--decoder-text", help="encoder-decoder: the decoder's "
+                                 "input x (default: the model's greedy output for the "
+                                 "context)")
+            decoder.add_argument("--decoder-ids", help="encoder-decoder: the decoder's "
+                                 "input x as token ids")
         p.add_argument("--json", action="store_true", help="print JSON")
         if name in ("lens", "dla"):
             p.add_argument("--position", type=int, help="position T (0-based; negative counts "
                            "from the end; default the last)")
-            p.add_argument("--target", help="the token to follow (lens: default each "
-                           "position's next token; dla: default the model's top token)")
+            p.add_argument("--target", help="the token to follow, "
+                           f"{intervene.TOKEN_HELP} (lens: default each position's next "
+                           "token; dla: default the model's top token)")
         if name == "lens":
             p.add_argument("--top-k", type=int, default=5, help="tokens per cell in JSON")
         if name == "dla":
-            p.add_argument("--other", help="attribute the logit difference target − other")
+            p.add_argument("--other", help="attribute the logit difference target − other "
+                           "(the other token spelled the same ways)")
         if name == "loss":
-            p.add_argument("--mask", help="encoder: positions to mask, e.g. 2,5 (default: "
-                           "every non-special position)")
+            p.add_argument("--mask", help="encoder: positions to mask, e.g. 2,5 or -1 "
+                           "(0-based; default: every non-special position)")
             p.add_argument("--together", action="store_true", help="encoder: mask all those "
                            "positions in one copy (default: each alone)")
         if name == "ablate":
@@ -69,8 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            default="residual", help="all token embeddings, the text's token "
                            "embeddings, or the residual stream over the text's positions "
                            "(default)")
-            p.add_argument("--step", help="the trace step for --of residual (default the "
-                           "last residual point)")
+            p.add_argument("--step", help="the trace step for --of residual, by its name "
+                           "(counted from 0: blocks.0.resid_mlp is after layer 1; default "
+                           "the last residual point)")
             p.add_argument("--components", type=int, default=2, help="axes (default 2)")
 
 
@@ -81,23 +111,43 @@ class _Input:
         from explorer.analysis import AnalysisError
         from explorer.analysis.common import check_token_output
 
-        self.model, self.tok, self.info = open_model_arg(args.model)
+        self.model, self.tok, self.info = open_model_arg(args.model, need_tokenizer=False)
         cfg = self.model.cfg
-        if not args.text.strip():
-            raise AnalysisError("the text is empty: give --text with a few words")
         if args.analysis != "pca":
             check_token_output(cfg, self.info.get("notes", ()))
         self.context = None
+        decoder_text = getattr(args, "decoder_text", None)
+        decoder_ids = getattr(args, "decoder_ids", None)
         if cfg.arch == "encoder-decoder":
-            self.context = model_input_ids(self.model, self.tok, args.text, which=1)
-            if args.decoder_text:
-                self.ids = model_input_ids(self.model, self.tok, args.decoder_text)
+            self.context = self.read(args.text, args.ids, "--text", which=1)
+            if decoder_text is not None or decoder_ids is not None:
+                self.ids = self.read(decoder_text, decoder_ids, "--decoder-text")
+            elif args.text is None:
+                raise AnalysisError("with --ids for the context, give the decoder's input "
+                                    "with --decoder-ids (or --decoder-text)")
             else:
                 self.ids = self._greedy(args.text)
         else:
-            if args.decoder_text:
-                raise AnalysisError("--decoder-text is for an encoder-decoder model")
-            self.ids = model_input_ids(self.model, self.tok, args.text)
+            if decoder_text is not None or decoder_ids is not None:
+                raise AnalysisError("--decoder-text and --decoder-ids are for an "
+                                    "encoder-decoder model")
+            self.ids = self.read(args.text, args.ids, "--text")
+
+    def read(self, text: str | None, ids: str | None, flag: str, which: int = 0) -> list[int]:
+        """The input the text option ``flag`` (``--text``, ``--decoder-text``,
+        ``--corrupted``) or its ids twin (``--ids`` …) gives, as the model reads it."""
+        from explorer.analysis import AnalysisError
+
+        ids_flag = {"--text": "--ids"}.get(flag, flag.removesuffix("-text") + "-ids")
+        if ids is not None:
+            return parse_ids(ids, ids_flag)
+        if self.tok is None:
+            raise AnalysisError(f"this model folder has no tokenizer.json, so {flag} cannot "
+                                f"be read: give the token ids with {ids_flag}")
+        if not text.strip():
+            what = {"--text": "text", "--corrupted": "corrupted text"}.get(flag, "text")
+            raise AnalysisError(f"the {what} is empty: give {flag} with a few words")
+        return model_input_ids(self.model, self.tok, text, which=which)
 
     def _greedy(self, text: str) -> list[int]:
         from explorer.state.generation import Generation, Settings
@@ -109,13 +159,14 @@ class _Input:
         return [*gen.prompt_ids, *(r.token for r in gen.records)][: self.model.cfg.l_max]
 
     def label(self, token: int) -> str:
-        from explorer.state.generation import token_text
-        from explorer.state.inputs import token_label
+        from explorer.tokenize import token_label
 
-        return token_label(token_text(self.tok, int(token)))
+        return token_label(self.tok, int(token))
 
     def labels(self, ids) -> list[str]:
-        return [self.label(i) for i in ids]
+        from explorer.tokenize import token_labels
+
+        return token_labels(self.tok, ids)
 
     def token(self, text: str, what: str = "--target") -> int:
         """A token id from its spelling (as the tokenizer writes it, or as shown: ␣ for a
@@ -125,16 +176,14 @@ class _Input:
         return find_token(self.tok, text, int(self.model.cfg.vocab_size), what)
 
     def position(self, value: int | None) -> int:
-        from explorer.analysis import AnalysisError
+        from explorer.analysis.common import check_position
 
-        n = len(self.ids)
-        if value is None:
-            return n - 1
-        t = value + n if value < 0 else value
-        if not 0 <= t < n:
-            raise AnalysisError(f"position {value} is out of range: the text has {n} tokens "
-                                f"(positions 0 to {n - 1})")
-        return t
+        return len(self.ids) - 1 if value is None else check_position(value, len(self.ids))
+
+
+def _from_1(index: int | None) -> int | None:
+    """A 0-based layer or head index of the Python API as the JSON counts it, from 1."""
+    return None if index is None else index + 1
 
 
 def _round(v: float, digits: int = 5) -> float | None:
@@ -194,8 +243,9 @@ def _dla(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[st
     out = {
         "analysis": "dla", "position": t, "token": inp.label(inp.ids[t]),
         "target": inp.label(target), "other": None if other is None else inp.label(other),
-        "parts": [{"label": p.label, "kind": p.kind, "layer": p.layer, "head": p.head,
-                   "value": round(float(v), 6)} for p, v in zip(dla.parts, dla.values)],
+        "parts": [{"label": p.label, "kind": p.kind, "layer": _from_1(p.layer),
+                   "head": _from_1(p.head), "value": round(float(v), 6)}
+                  for p, v in zip(dla.parts, dla.values)],
         "remainder": round(dla.remainder, 6), "total": round(dla.total, 6),
         "logit": round(dla.logit, 6),
     }
@@ -219,7 +269,7 @@ def _loss(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[s
 
     kwargs: dict[str, Any] = {}
     if inp.model.cfg.arch == "encoder":
-        mask = (inp.tok.special_ids or {}).get("mask")
+        mask = (getattr(inp.tok, "special_ids", None) or {}).get("mask")
         if mask is None:
             raise AnalysisError("this tokenizer has no mask token, so an encoder's masked-"
                                 "token loss cannot be computed")
@@ -230,7 +280,7 @@ def _loss(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[s
                 raise AnalysisError(f"--mask takes positions like 2,5, not {args.mask!r}"
                                     ) from exc
         else:
-            specials = set((inp.tok.special_ids or {}).values())
+            specials = set((getattr(inp.tok, "special_ids", None) or {}).values())
             masked = [t for t, i in enumerate(inp.ids) if i not in specials]
         kwargs = {"masked": masked, "mask_id": int(mask), "together": args.together}
     loss = token_loss(inp.model, inp.ids, context=inp.context, **kwargs)

@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from explorer.core import d_inference_steps, ed_inference_steps
+    from explorer.tokenize import token_label
 
     try:
         model, tok, _info = open_model_arg(args.model)
@@ -53,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
         records = []
         for step in steps:
             top = step.q.topk(min(5, step.q.numel()))
-            cands = [(tok.token_strings([int(i)])[0], round(float(p), 4))
+            cands = [(token_label(tok, int(i)), round(float(p), 4))
                      for p, i in zip(top.values, top.indices)]
-            records.append({"token": step.token, "string": tok.token_strings([step.token])[0],
+            records.append({"token": step.token, "string": token_label(tok, step.token),
                             "p": round(float(step.p[step.token]), 4), "top": cands})
             if args.show_steps and not args.json:
-                print(f"{len(records):3d}  {records[-1]['string']!r:12} "
+                print(f"{len(records):3d}  {records[-1]['string']:12} "
                       f"p={records[-1]['p']:.3f}  top: {cands}")
     except (ValueError, OSError) as exc:
         print(f"generate: {exc}", file=sys.stderr)

@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
-from explorer.commands.model_arg import BUNDLED, open_model_arg
+from explorer.commands.counting import HELP_NOTE
+from explorer.commands.model_arg import BUNDLED, open_model_arg, parse_ids
 from explorer.core import ModelConfig, build_model
 from explorer.io import encode_text
-from explorer.tokenize import train_tokenizer
+from explorer.tokenize import token_labels, train_tokenizer
 from explorer.trace import Trace, record
 
 HELP = "Run a model on a text and print every step of the forward pass."
@@ -29,6 +30,7 @@ DEFAULT_TEXT = "the cat sat on the mat"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
+    p.epilog = HELP_NOTE
     p.add_argument("--arch", choices=("decoder", "encoder", "encoder-decoder"),
                    default="decoder", help="architecture of a fresh random model (Alg 10/9/8)")
     p.add_argument("--vocab-size", type=int, help="N_V of a fresh model (default: the "
@@ -48,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--context-ids", help="context token ids instead of --context")
     p.add_argument("--chunk", type=int, default=0, help="which l_max-sized chunk of a long "
                    "text to run (0-based, default 0)")
-    p.add_argument("--step", metavar="TEXT", help="print only steps whose name contains TEXT")
+    p.add_argument("--step", metavar="TEXT", help="print only steps whose name contains TEXT "
+                   "(step names count layers from 0: blocks.0 is layer 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -77,27 +80,17 @@ def _random_model(args: argparse.Namespace):
 
 
 # -- the input ---------------------------------------------------------------------------
-def _parse_ids(text: str, what: str) -> list[int]:
-    try:
-        ids = [int(part) for part in text.replace(",", " ").split()]
-    except ValueError as exc:
-        raise ValueError(f"{what} must be whole numbers separated by spaces ({exc})") from exc
-    if not ids:
-        raise ValueError(f"{what} is empty")
-    return ids
-
-
 def _sequence(model, tokenizer, info, text: str, ids: str | None, what: str, chunk: int,
               notes: list[str]) -> dict[str, Any]:
     l_max = model.cfg.l_max
     if ids is not None:
-        all_ids, tokens = _parse_ids(ids, what), None
+        all_ids = parse_ids(ids, what)
     elif tokenizer is None:
         raise ValueError(f"{info.get('tokenizer') or 'the model has no tokenizer'}; "
                          f"pass the {what} as ids (--ids / --context-ids)")
     else:
         enc = encode_text(tokenizer, text, info)
-        all_ids, tokens = enc.ids, enc.tokens
+        all_ids = enc.ids
         notes.extend(enc.notes)
     if not all_ids:
         raise ValueError(f"the {what} gives no tokens: type at least one character")
@@ -108,12 +101,8 @@ def _sequence(model, tokenizer, info, text: str, ids: str | None, what: str, chu
     if len(chunks) > 1:
         notes.append(f"the {what} has {len(all_ids)} tokens, more than l_max={l_max}: cut "
                      f"into {len(chunks)} chunks; showing chunk {chunk} (choose with --chunk)")
-    start = chunk * l_max
     chosen = chunks[chunk]
-    shown = tokens[start:start + len(chosen)] if tokens is not None else None
-    if shown is None and tokenizer is not None:
-        shown = tokenizer.token_strings(chosen)
-    return {"ids": chosen, "tokens": shown, "n_tokens": len(all_ids),
+    return {"ids": chosen, "tokens": token_labels(tokenizer, chosen), "n_tokens": len(all_ids),
             "chunk": chunk, "n_chunks": len(chunks)}
 
 
@@ -188,8 +177,7 @@ def _print(report: dict[str, Any]) -> None:
           f"{info['algorithm_name']}, {info['parameters']:,} parameters")
     for key, seq in report["input"].items():
         label = "context z" if key == "z" else "primary x" if "z" in report["input"] else "x"
-        tokens = seq["tokens"] if seq["tokens"] is not None else seq["ids"]
-        print(f"{label}: {len(seq['ids'])} tokens {tokens!r}")
+        print(f"{label}: {len(seq['ids'])} tokens {' '.join(seq['tokens'])}")
         print(f"{' ' * len(label)}  ids {seq['ids']}")
     for note in report["notes"]:
         print(f"note: {note}")

@@ -1,5 +1,6 @@
 """The ``--model DIR|NAME`` option of every command (inspect, generate, fill-mask,
-classify, render): ``resolve_model_arg`` is the one place a name becomes a folder."""
+classify, render, analyze): ``resolve_model_arg`` is the one place a name becomes a
+folder; ``parse_ids`` reads the ``--ids`` options."""
 
 from __future__ import annotations
 
@@ -66,3 +67,15 @@ def model_input_ids(model, tok, text: str, which: int = 0) -> list[int]:
         text = "\n"
     enc = encode_text(tok, text, role, 1 << 30)
     return list(enc.chunks[0].ids) if enc.chunks else []
+
+
+def parse_ids(text: str, what: str) -> list[int]:
+    """Token ids typed as ``50256,1212,318`` or ``50256 1212 318`` (ValueError if not)."""
+    try:
+        ids = [int(part) for part in text.replace(",", " ").split()]
+    except ValueError as exc:
+        raise ValueError(f"{what} takes whole numbers separated by commas or spaces, like "
+                         f"50256,1212,318 ({exc})") from exc
+    if not ids:
+        raise ValueError(f"{what} is empty")
+    return ids

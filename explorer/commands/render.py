@@ -14,13 +14,16 @@ import os
 import sys
 from dataclasses import replace
 
-HELP = "Render one view (step heatmap, attention, heads, output) to PNG/SVG without a window."
+from explorer.commands.counting import HELP_NOTE, counted_from_1
+
+HELP = "Render one view of the window, or a saved scene, to PNG or SVG without a window."
 VIEWS = ("step", "attention", "heads", "lines", "output")
 DEFAULT_SIZE = "1200x800"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
+    p.epilog = HELP_NOTE
     p.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.png or .svg)")
     p.add_argument("--model", metavar="DIR|NAME",
@@ -37,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--view", choices=VIEWS,
                    help="step (heatmap), attention (one head's pattern), heads (all heads), "
                         "lines (token-to-token lines), output (next-token distribution)")
-    p.add_argument("--layer", type=int, help="layer, 1-based (attention views)")
-    p.add_argument("--head", type=int, help="head, 1-based")
+    p.add_argument("--layer", type=int, help="layer, counted from 1 (attention views)")
+    p.add_argument("--head", type=int, help="head, counted from 1")
     p.add_argument("--cross", action="store_true",
                    help="the decoder's cross-attention (encoder-decoder, attention views)")
     p.add_argument("--format", choices=("png", "svg"),
@@ -78,13 +81,9 @@ def _scene_from_args(args: argparse.Namespace):
     if args.model is not None:
         changes["model"] = _model_name(args.model)
     if args.layer is not None:
-        if args.layer < 1:
-            raise ValueError(f"--layer {args.layer}: layers are numbered from 1")
-        changes["layer"] = args.layer - 1
+        changes["layer"] = counted_from_1(args.layer, "--layer") - 1
     if args.head is not None:
-        if args.head < 1:
-            raise ValueError(f"--head {args.head}: heads are numbered from 1")
-        changes["head"] = args.head - 1
+        changes["head"] = counted_from_1(args.head, "--head") - 1
     if args.step is not None and args.view is None:
         changes["view"] = "step"
     scene = replace(scene, **changes)

@@ -62,7 +62,7 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from explorer.tokenize import load_tokenizer, train_tokenizer
+    from explorer.tokenize import load_tokenizer, token_labels, train_tokenizer
 
     try:
         _check(args)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"tokenize: {exc}", file=sys.stderr)
         return 2
-    shown = tok.token_strings(enc.ids)
+    shown = token_labels(tok, enc.ids)
     chunks = tok.chunk(enc.ids, args.l_max) if args.l_max > 0 else []
     if args.json:
         print(
@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
                     "count": len(enc.ids),
                     "ids": enc.ids,
                     "tokens": enc.tokens,
+                    "labels": shown,
                     "offsets": [list(o) for o in enc.offsets],
                     "chunks": chunks,
                     "merges": [list(m) for m in tok.merges()[: args.merges]],
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     for note in enc.notes:
         print(f"note: {note}")
     for i, (tid, s, (a, b)) in enumerate(zip(enc.ids, shown, enc.offsets)):
-        print(f"{i:5d}  {tid:6d}  {s!r:24}  [{a}, {b})")
+        print(f"{i:5d}  {tid:6d}  {s:24}  [{a}, {b})")
     for n, chunk in enumerate(chunks):
         print(f"chunk {n + 1}/{len(chunks)}: {len(chunk)} tokens")
     for a, b in tok.merges()[: args.merges]:

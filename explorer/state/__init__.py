@@ -25,7 +25,7 @@ from explorer.state.defaults import (
     load_folder,
     random_model,
 )
-from explorer.state.inputs import Chunk, EncodedText, encode_text, input_roles, token_label
+from explorer.state.inputs import Chunk, EncodedText, encode_text, input_roles
 from explorer.state.session import Session, TraceRequest, TraceResult, run_request
 
 __all__ = [
@@ -51,5 +51,4 @@ __all__ = [
     "load_folder",
     "random_model",
     "run_request",
-    "token_label",
 ]

@@ -33,7 +33,8 @@ import torch
 
 from explorer.core import GenerationStep, d_inference_steps, ed_inference_steps
 from explorer.core.inference import NonFiniteOutput, require_finite
-from explorer.state.inputs import SPECIAL_LABELS, Tokenizer, encode_text, input_roles, special_id
+from explorer.state.inputs import Tokenizer, encode_text, input_roles, special_id
+from explorer.tokenize.display import token_label
 from explorer.trace import hooks_attached
 
 MASK_SPELLINGS = ("[MASK]", "<mask>", "_")
@@ -68,7 +69,7 @@ class StepRecord:
 
     index: int  # 0 for the first generated token
     token: int
-    token_text: str  # its display string (special tokens as ⟨eos⟩ ...)
+    token_text: str  # as shown (explorer.tokenize.token_label: ␣the, ⟨eos⟩ ...)
     piece: str  # the text this token added
     q: float  # the chosen token's probability under q ...
     p: float  # ... and under the model's own p
@@ -90,24 +91,6 @@ def shared_weights_copy(model: Any) -> Any:
     return copy.deepcopy(model, memo=shared)
 
 
-def _special_label(tokenizer: Tokenizer, token: int) -> str | None:
-    for name, sid in (getattr(tokenizer, "special_ids", None) or {}).items():
-        if int(sid) == int(token):
-            return SPECIAL_LABELS.get(name, f"⟨{name}⟩")
-    return None
-
-
-def token_text(tokenizer: Tokenizer, token: int) -> str:
-    """A readable string for one token id (special tokens as ⟨bos⟩, ⟨eos⟩ ...)."""
-    special = _special_label(tokenizer, token)
-    if special is not None:
-        return special
-    strings = getattr(tokenizer, "token_strings", None)
-    if strings is not None:
-        return str(strings([int(token)])[0])
-    return tokenizer.decode([int(token)])
-
-
 def _decode(tokenizer: Tokenizer, ids: list[int]) -> str:
     """Text for ids with special tokens kept, so that it re-encodes to the same ids."""
     try:
@@ -123,7 +106,7 @@ def rank_candidates(tokenizer: Tokenizer, q: torch.Tensor, p: torch.Tensor,
     pn = p.detach().float().cpu().numpy()
     order = np.lexsort((-pn, -qn))  # by q, then p, both descending
     top = order[:k]
-    out = [Candidate(int(i), token_text(tokenizer, int(i)), float(qn[i]), float(pn[i]))
+    out = [Candidate(int(i), token_label(tokenizer, int(i)), float(qn[i]), float(pn[i]))
            for i in top]
     return out, order
 
@@ -288,7 +271,7 @@ class Generation:
             self.source if self.arch == "decoder" else "")
         text, piece = self._text_after(previous)
         record = StepRecord(
-            index=n - 1, token=step.token, token_text=token_text(self.tokenizer, step.token),
+            index=n - 1, token=step.token, token_text=token_label(self.tokenizer, step.token),
             piece=piece, q=float(step.q[step.token]), p=float(step.p[step.token]), rank=rank,
             candidates=tuple(candidates), text=text, finished=self._finished,
             cross_attention=cross)
@@ -387,7 +370,7 @@ def fill_masks(model: Any, tokenizer: Tokenizer, text: str, top_k: int = 5) -> F
     for t in where:
         top = probs[t].topk(k)
         masks.append(MaskFill(t, tuple(
-            Candidate(int(i), token_text(tokenizer, int(i)), float(v), float(v))
+            Candidate(int(i), token_label(tokenizer, int(i)), float(v), float(v))
             for v, i in zip(top.values, top.indices))))
     filled, spans = _filled_text(tokenizer, text, pattern, masks)
     return FillResult(tuple(ids), chunk.labels, tuple(masks), filled, spans)

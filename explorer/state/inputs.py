@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-SPECIAL_LABELS = {"bos": "⟨bos⟩", "eos": "⟨eos⟩", "pad": "⟨pad⟩", "unk": "⟨unk⟩",
-                  "mask": "⟨mask⟩", "cls": "⟨cls⟩", "sep": "⟨sep⟩"}
+from explorer.tokenize.display import token_labels
 
 
 class Tokenizer(Protocol):
@@ -26,14 +25,6 @@ class Tokenizer(Protocol):
     def encode(self, text: str) -> Any: ...
 
     def decode(self, ids: list[int]) -> str: ...
-
-
-def token_label(token: str) -> str:
-    """A readable label for one token: spaces and control characters made visible."""
-    if token == "":
-        return "∅"
-    out = token.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥")
-    return out.replace("Ġ", "␣").replace("▁", "␣")
 
 
 @dataclass(frozen=True)
@@ -117,7 +108,6 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     enc = tokenizer.encode(text)
     ids = [int(i) for i in enc.ids]
-    tokens = list(enc.tokens)
     offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
     head = (None if role == "raw" else special_id(tokenizer, "cls", "bos") if role == "cls"
             else special_id(tokenizer, "bos", "cls"))
@@ -128,17 +118,19 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     per_chunk = l_max - len(extra)
     if per_chunk < 1:
         raise ValueError(f"ℓ_max = {l_max} leaves no room for tokens after the special tokens")
+    used = sorted({*ids, *(s[1] for s in extra)})
+    shown = dict(zip(used, token_labels(tokenizer, used)))  # each distinct token once
     chunks = []
     for lo in range(0, max(len(ids), 1), per_chunk):
         piece = slice(lo, lo + per_chunk)
-        c_ids, c_tok, c_off = ids[piece], tokens[piece], offsets[piece]
-        labels = [token_label(t) for t in c_tok]
+        c_ids, c_off = ids[piece], offsets[piece]
         if head is not None:
-            c_ids, labels = [head[1], *c_ids], [SPECIAL_LABELS.get(head[0], head[0]), *labels]
+            c_ids = [head[1], *c_ids]
         if tail is not None:
-            c_ids, labels = [*c_ids, tail[1]], [*labels, SPECIAL_LABELS.get(tail[0], tail[0])]
+            c_ids = [*c_ids, tail[1]]
         if not c_ids:
             break
+        labels = [shown[i] for i in c_ids]
         start = c_off[0][0] if c_off else 0
         end = c_off[-1][1] if c_off else 0
         chunks.append(Chunk(tuple(c_ids), tuple(labels), start, end))

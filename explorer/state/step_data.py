@@ -4,11 +4,12 @@ its axis labels, its masked cells and its colour levels. Built from the session,
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from explorer.tokenize.display import vocabulary_labels
 
 if TYPE_CHECKING:
     from explorer.state import Session
@@ -117,28 +118,7 @@ def _matrix(session: Session, step: Step, arr: np.ndarray, dims, mask: np.ndarra
 
 
 def _vocab_names(session: Session, n: int) -> tuple[str, ...] | None:
-    return _names(session.tokenizer, n)
-
-
-def vocabulary(tokenizer: object, n: int) -> tuple[str, ...]:
-    """The string of each token id 0..n-1 (``#i`` where the tokenizer has none), built
-    once per tokenizer and size (50,257 lookups would cost every keystroke ~60 ms)."""
-    return _vocabulary(tokenizer, n)
-
-
-@functools.lru_cache(maxsize=4)
-def _vocabulary(tokenizer: object, n: int) -> tuple[str, ...]:
-    lookup = getattr(tokenizer, "id_to_token", None)
-    if lookup is None:
-        return tuple(f"#{i}" for i in range(n))
-    return tuple(lookup(i) or f"#{i}" for i in range(n))
-
-
-def vocabulary_labels(tokenizer: object, n: int) -> list[str]:
-    """Each token id 0..n-1 as shown on screen (``token_label``), ``#i`` without a
-    tokenizer's lookup."""
-    names = _names(tokenizer, n)
-    return list(names) if names is not None else [f"#{i}" for i in range(n)]
+    return vocabulary_labels(session.tokenizer, n) if session.tokenizer is not None else None
 
 
 def find_token(tokenizer: object, text: str, n_vocab: int, what: str = "the target") -> int:
@@ -162,16 +142,6 @@ def find_token(tokenizer: object, text: str, n_vocab: int, what: str = "the targ
         return labels.index(text)
     raise AnalysisError(f"{what} “{text}” is not a token of this model's vocabulary "
                         "(write it as the tokenizer spells it, ␣ for a space, or #id)")
-
-
-@functools.lru_cache(maxsize=4)
-def _names(tok: object, n: int) -> tuple[str, ...] | None:
-    lookup = getattr(tok, "id_to_token", None)
-    if lookup is None:
-        return None
-    from explorer.state import token_label
-
-    return tuple(token_label(lookup(i) or "") for i in range(n))
 
 
 def inside_data(session: Session, part: str) -> HeatmapData:

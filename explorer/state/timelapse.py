@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from explorer.state.attention_data import head_weights
-from explorer.state.inputs import encode_text, input_roles, token_label
+from explorer.state.inputs import encode_text, input_roles
+from explorer.tokenize.display import token_label
 from explorer.trace import record
 from explorer.train.checkpoint import METRICS_FILE
 from explorer.train.snapshots import (
@@ -162,8 +163,7 @@ class TimeLapseRun:
         pattern = np.asarray(weights[head], dtype=np.float32)
         probs = torch.softmax(logits[0, -1].float(), -1)
         values, index = probs.topk(min(top_k, probs.numel()))
-        top = [(token_label(self.tokenizer.decode([int(i)], skip_special=False)) or f"#{int(i)}",
-                float(v)) for v, i in zip(values, index)]
+        top = [(token_label(self.tokenizer, int(i)), float(v)) for v, i in zip(values, index)]
         notes = [] if len(chunks) == 1 else [f"only the first {len(ids)} tokens (ℓ_max)"]
         return Frame(snapshot.step, labels, layer, head, pattern, top,
                      induction_score(pattern, ids), cfg.n_layers, cfg.n_heads,

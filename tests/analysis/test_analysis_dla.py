@@ -76,7 +76,7 @@ def test_token_types_and_embedding_norm_are_parts_of_an_encoder():
 
 @pytest.mark.parametrize("position, target, other, message", [
     (9, 1, None, "out of range"),
-    (-1, 1, None, "out of range"),
+    (-10, 1, None, "out of range"),
     (0, 37, None, "not in the model's vocabulary"),
     (0, 1, -2, "not in the model's vocabulary"),
 ])
@@ -96,3 +96,10 @@ def test_parts_name_their_trace_steps():
     assert steps["L2 MLP"] == "decoder.blocks.1.mlp.out"
     _, trace = record(model, torch.as_tensor(z)[None], torch.as_tensor(x)[None])
     assert all(p.step + ".pattern" in trace for p in dla.parts if p.head is not None)
+
+
+def test_a_negative_position_counts_from_the_end_as_in_python():
+    model, x = make_model("decoder"), ids(9)
+    last = direct_logit_attribution(model, x, -1, 1)
+    assert last.position == 8
+    torch.testing.assert_close(last.values, direct_logit_attribution(model, x, 8, 1).values)

@@ -242,3 +242,20 @@ def test_encoder_decoder_interventions_name_their_stack():
         _logits(model, x, z, [AblateHead(0, 1, stack="middle")])
     with pytest.raises(AnalysisError, match="one stack"):
         _logits(make_model("decoder"), ids(9), None, [AblateHead(0, 1, stack="encoder")])
+
+
+@pytest.mark.parametrize(("negative", "positive"), [
+    (OneHotAttention(1, 0, -1, -3), OneHotAttention(1, 0, 8, 6)),
+    (EditAttention(0, 1, -2, 2, 0.5), EditAttention(0, 1, 7, 2, 0.5)),
+    (KnockOutKey(0, -9), KnockOutKey(0, 0)),
+    (Patch("resid", 1, tuple(range(9)), (-1, -4)), Patch("resid", 1, tuple(range(9)), (8, 5))),
+])
+def test_negative_positions_count_from_the_end_as_in_python(negative, positive):
+    model, x = make_model("decoder"), ids(9)
+    torch.testing.assert_close(_logits(model, x, None, [negative]),
+                               _logits(model, x, None, [positive]), rtol=0, atol=0)
+
+
+def test_a_negative_key_after_its_query_is_still_refused():
+    with pytest.raises(AnalysisError, match="cannot attend to key"):
+        _logits(make_model("decoder"), ids(9), None, [OneHotAttention(0, 0, 2, -1)])

@@ -45,6 +45,8 @@ def test_masked_loss_together_is_algorithm_12s_mean():
     assert loss.count == count == 3 and loss.positions.tolist() == masked
     assert abs(loss.mean - float(expected)) < 1e-6
     assert torch.equal(loss.targets, x[masked])
+    from_end = token_loss(model, x, masked=[-8, -5, -3], mask_id=0)  # Python-style
+    assert from_end.positions.tolist() == masked and from_end.mean == loss.mean
 
 
 def test_masked_loss_one_at_a_time_masks_each_position_in_its_own_copy():

@@ -190,3 +190,29 @@ def test_batching_holds_for_grouped_query_and_rotary_decoders(changes):
     batched = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites)
     for site in sites:
         torch.testing.assert_close(batched[site].values, one[site].values, atol=1e-6, rtol=0)
+
+
+def test_one_site_may_be_named_by_a_string():
+    model = make_model("decoder")
+    one = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites="resid")
+    assert set(one) == {"resid"}
+    listed = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites=["resid"])
+    torch.testing.assert_close(one["resid"].values, listed["resid"].values)
+
+
+def test_a_small_logit_difference_gap_warns_that_the_metric_is_noise():
+    from explorer.analysis.patching import WEAK_FRACTION, weak_difference
+
+    model = make_model("decoder")
+    result = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, sites="resid")["resid"]
+    with torch.no_grad():
+        logits = model(torch.as_tensor(CLEAN)[None])[0, -1].double()
+    assert result.logit_std == pytest.approx(float(logits.std()), rel=1e-5)
+    gap = abs(result.clean_diff - result.corrupted_diff)
+    assert (result.weak_difference is None) == (gap >= WEAK_FRACTION * result.logit_std)
+    # the rule: under 5 % of the clean logits' standard deviation is noise
+    assert weak_difference(1.0, 1.04, 1.0) is not None  # 0.04 < 0.05
+    assert "noise" in weak_difference(1.0, 1.04, 1.0)
+    assert weak_difference(1.0, 1.06, 1.0) is None
+    assert weak_difference(2.0, -1.0, 10.0) is None
+    assert weak_difference(0.0, 0.4, 10.0) is not None

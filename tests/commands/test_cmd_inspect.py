@@ -101,7 +101,7 @@ def test_real_minilm_folder_uses_its_tokenizer(capsys):
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     report = _json(capsys, "--model", str(folder), "--text", "The cat sat.", "--step", "embed")
     tokens = report["input"]["x"]["tokens"]
-    assert tokens == ["[CLS]", "the", "cat", "sat", ".", "[SEP]"]
+    assert tokens == ["⟨cls⟩", "the", "cat", "sat", ".", "⟨sep⟩"]  # as the window shows them
     assert report["model"]["family"] == "BERT"
     assert {s["name"] for s in report["steps"]} >= {"embed.token_type", "embed.norm"}
 

@@ -37,16 +37,17 @@ def test_ablate_without_a_head_is_the_head_importance_sweep(capsys, decoder):
 def test_ablate_one_head_or_mlp_shows_its_effect(capsys, decoder):
     model, tok = decoder
     sweep = head_importance(model, model_input_ids(model, tok, TEXT))
-    head = analyze_json(capsys, ["ablate", "--text", TEXT, "--head", "1.2"])
-    assert head["intervention"] == {"kind": "ablate_head", "layer": 1, "head": 2,
+    head = analyze_json(capsys, ["ablate", "--text", TEXT, "--head", "2.3"])
+    assert head["intervention"] == {"kind": "ablate_head", "layer": 2, "head": 3,
                                     "mode": "zero", "reference": None, "stack": None}
+    assert head["label"] == "Layer 2 · head 3: zero-ablated"  # as the window says it
     assert head["delta_loss"] == pytest.approx(float(sweep.delta[1, 2]), abs=1e-5)
-    mlp = analyze_json(capsys, ["ablate", "--text", TEXT, "--mlp", "0", "--position", "3",
+    mlp = analyze_json(capsys, ["ablate", "--text", TEXT, "--mlp", "1", "--position", "3",
                          "--target", "k"])
     assert mlp["position"] == 3 and mlp["target"] == "k"
     assert mlp["delta_p"] == pytest.approx(mlp["p_ablated"] - mlp["p_clean"], abs=1e-5)
     assert mlp["kl"] > 0
-    assert main(["analyze", "ablate", "--text", TEXT, "--mlp", "0"]) == 0
+    assert main(["analyze", "ablate", "--text", TEXT, "--mlp", "1"]) == 0
     text = capsys.readouterr().out
     assert "KL(clean ‖ ablated)" in text and "(changed)" in text
 
@@ -83,9 +84,13 @@ def test_patch_sweeps_restore_the_clean_answer_where_the_texts_differ(capsys, de
       "--sites", "resid,logits"], "site 'logits'"),
     (["patch", "--model", "default-seq2seq", "--text", "the girl", "--corrupted",
       "the hat", "--target", "s", "--other", "x"], "decoder- or encoder-only"),
-    (["ablate", "--text", TEXT, "--head", "1.7"], "head 7 does not exist"),
+    (["ablate", "--text", TEXT, "--head", "1.7"], "no head 7; its heads are 1 to 4"),
     (["ablate", "--text", TEXT, "--head", "12"], "LAYER.HEAD like 1.2"),
-    (["ablate", "--text", TEXT, "--mlp", "9"], "layer 9 does not exist"),
+    (["ablate", "--text", TEXT, "--mlp", "9"], "no layer 9; its layers are 1 to 3"),
+    (["ablate", "--text", TEXT, "--head", "0.1"], "layers and heads count from 1, as in the "
+     "paper: --head 1.2 is layer 1, head 2"),
+    (["ablate", "--text", TEXT, "--head", "1.0"], "layers and heads count from 1"),
+    (["ablate", "--text", TEXT, "--mlp", "0"], "layers and heads count from 1"),
     (["ablate", "--model", "default-encoder", "--text", TEXT], "next-token loss"),
     (["ablate", "--model", "default-classifier", "--text", TEXT], "no token output head"),
 ])

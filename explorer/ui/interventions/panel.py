@@ -318,9 +318,11 @@ class InterventionsPanel(Panel):
                               f"Patching A → B: {SITE_TITLES.get(site, site)}; 1 = A's logit "
                               f"difference ({result.clean_diff:.3f}), 0 = B's "
                               f"({result.corrupted_diff:.3f})", "restored")
-        v.sweep_note.setText("Click a cell to open that " +
-                             ("head's pattern." if result.columns == "head" else
-                              "layer's step (the Step tab)."))
+        note = "Click a cell to open that " + ("head's pattern." if result.columns == "head"
+                                               else "layer's step (the Step tab).")
+        if result.weak_difference:  # |LD_A − LD_B| small against the logits' spread
+            note = f"Warning: {result.weak_difference}. {note}"
+        v.sweep_note.setText(note)
 
     def _on_cell_clicked(self, row: int, col: int) -> None:
         s, sweep = self.session, self.sweep

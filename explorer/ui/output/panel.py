@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from explorer.state.step_data import vocabulary
+from explorer.tokenize import vocabulary_labels
 from explorer.ui.output.view import OutputDistributionWidget
 from explorer.ui.widgets.panel import Panel
 
@@ -24,7 +24,7 @@ class OutputTab(Panel):
                             "probabilities step.")
             return
         logits = trace["logits"][0]
-        names = vocabulary(session.tokenizer, int(logits.shape[-1]))
+        names = vocabulary_labels(session.tokenizer, int(logits.shape[-1]))
         title = None
         if session.arch == "encoder":
             title = "Token distribution P[:, t] at a position (a masked-token model)"

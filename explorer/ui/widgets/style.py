@@ -10,7 +10,8 @@ Public API:
 - ``MASK_LEGEND``: the legend text for masked cells.
 - ``HEAD_COLORS``: one QColor per head (cycled), for the line view.
 - ``SELECTION_COLOR``: the frame of the selected thumbnail and hovered tokens.
-- ``visible_token(s) -> str``: whitespace made visible (space ␣, newline ↵, tab →).
+- ``visible_token(s) -> str``: ``explorer.tokenize.visible``, the one way whitespace in a
+  token is made visible (space ␣, newline ⏎, tab ⇥), re-exported for the views.
 - ``scaled_font(widget, scale, bold=False) -> QFont``: the widget's font, scaled, at least 11 pt.
 - ``hatch_brush() -> QBrush`` and ``paint_mask_swatch(painter, rect)``: the masked look.
 """
@@ -25,6 +26,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from explorer.tokenize.display import visible
+
+visible_token = visible  # the views' name for the one way whitespace in a token is shown
 PATTERN_CMAP_NAME = "viridis"
 MASK_LIGHT = (215, 215, 215)
 MASK_DARK = (110, 110, 110)
@@ -38,16 +42,6 @@ HEAD_COLORS = [QColor(c) for c in (
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79", "#637939",
 )]
 MIN_POINT_SIZE = 11.0
-
-_WHITESPACE = {" ": "␣", "\n": "↵", "\t": "→", "\r": "␍"}
-
-
-def visible_token(text: str) -> str:
-    """The token with whitespace made visible: ``" cat"`` -> ``"␣cat"``; empty -> ``"∅"``."""
-    if text == "":
-        return "∅"
-    return "".join(_WHITESPACE.get(ch, ch) for ch in text)
-
 
 @functools.cache
 def pattern_colormap() -> pg.ColorMap:

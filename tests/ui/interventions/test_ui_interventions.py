@@ -89,7 +89,8 @@ def test_x_ablates_the_selected_head_and_a_cell_edit_makes_a_column_one_hot(open
     assert lines[1].startswith("Layer 2 · head 1: query t = 6") and "key t = 3" in lines[1]
 
 
-def test_head_importance_and_patching_sweeps_open_what_is_clicked(open_window, qtbot):
+def test_head_importance_and_patching_sweeps_open_what_is_clicked(open_window, qtbot,
+                                                                   monkeypatch):
     window = open_window(text=TEXT)
     s = window.session
     dock = window.panel("Interventions")
@@ -124,7 +125,13 @@ def test_head_importance_and_patching_sweeps_open_what_is_clicked(open_window, q
         "resid", "attn_out", "mlp_out", "head_out"]
     n = len(s.x_labels)
     assert v.heatmap.values.shape == (layers, n)  # residual stream: layers × positions
+    assert "noise" not in v.sweep_note.text()
+    # a logit-difference gap small against the logits' spread: the view warns
+    import explorer.analysis.patching as patching
+
+    monkeypatch.setattr(patching, "WEAK_FRACTION", 1e9)
     v.site_box.setCurrentIndex(3)
+    assert v.sweep_note.text().startswith("Warning: the clean and corrupted logit")
     assert v.heatmap.values.shape == (layers, heads)
     dock._on_cell_clicked(0, 3)
     assert s.step.name == "blocks.0.attn.pattern" and s.head == 3
