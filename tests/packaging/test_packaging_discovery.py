@@ -63,3 +63,17 @@ def test_the_bundle_collects_every_explorer_module():
     source = (ROOT / "packaging" / "transformer-explorer.spec").read_text(encoding="utf-8")
     assert 'collect_submodules("explorer"' in source
     assert '"explorer.ui.' not in source  # no hand-written list of feature packages
+
+
+def test_ci_builds_and_smoke_tests_the_wheel():
+    import subprocess
+
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    smoke = ROOT / ".ci" / "wheel-smoke"
+    assert "bash .ci/wheel-smoke" in run
+    assert subprocess.run(["bash", "-n", str(smoke)]).returncode == 0
+    text = smoke.read_text(encoding="utf-8")
+    for needed in ("python -m venv", "test-command", "walk_packages", "--quit-after",
+                   " inspect ", " render ", "analyze lens", "Traceback"):
+        assert needed in text, needed
+    assert "--system-site-packages" not in text
