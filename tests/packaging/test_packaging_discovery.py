@@ -76,4 +76,4 @@ def test_ci_builds_and_smoke_tests_the_wheel():
     for needed in ("python -m venv", "test-command", "walk_packages", "--quit-after",
                    " inspect ", " render ", "analyze lens", "Traceback"):
         assert needed in text, needed
-    assert "--system-site-packages" not in text
+    assert "venv --system-site-packages" not in text
