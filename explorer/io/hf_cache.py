@@ -123,25 +123,36 @@ def _strip_path(message: str, folder: Path) -> str:
 
 
 @lru_cache(maxsize=256)
-def _describe(folder: Path, config_mtime_ns: int) -> CachedModel:
-    """The entry of one snapshot (remembered until its config.json changes)."""
-    repo_id = hub_repo_id(folder) or folder.name
+def _mapping(folder: Path, config_mtime_ns: int) -> tuple[str, str, int | None, str | None]:
+    """``(model_type, family, parameters, refusal)`` from config.json, through the family's
+    own mapping (remembered until config.json changes: it builds a meta-device model)."""
     try:
         model_type = str(read_json_config(folder).get("model_type") or "")
     except CheckpointError as exc:
-        return CachedModel(repo_id, folder, reason=_strip_path(str(exc), folder))
-    if not has_weights(folder):
-        return CachedModel(repo_id, folder, model_type,
-                           reason=f"no weights downloaded ({SAFETENSORS} or {PYTORCH_BIN})")
-    if not has_tokenizer(folder):
-        return CachedModel(repo_id, folder, model_type, reason="no tokenizer downloaded "
-                           f"({TOKENIZER_JSON}, vocab.json + merges.txt or vocab.txt)")
+        return "", "", None, _strip_path(str(exc), folder)
     try:
         info = describe_pretrained(folder)
     except CheckpointError as exc:
-        return CachedModel(repo_id, folder, model_type, reason=_strip_path(str(exc), folder))
-    return CachedModel(repo_id, folder, model_type, str(info.get("family") or model_type),
-                       info.get("parameters"))
+        return model_type, "", None, _strip_path(str(exc), folder)
+    return model_type, str(info.get("family") or model_type), info.get("parameters"), None
+
+
+def describe_snapshot(folder: Path) -> CachedModel:
+    """The entry of one snapshot folder: what it is, or why it cannot be opened."""
+    repo_id = hub_repo_id(folder) or folder.name
+    try:
+        mtime = (folder / CONFIG_FILE).stat().st_mtime_ns
+    except OSError:
+        mtime = -1
+    model_type, family, parameters, reason = _mapping(folder, mtime)
+    if reason is None and not has_weights(folder):
+        reason = f"no weights downloaded ({SAFETENSORS} or {PYTORCH_BIN})"
+    if reason is None and not has_tokenizer(folder):
+        reason = ("no tokenizer downloaded "
+                  f"({TOKENIZER_JSON}, vocab.json + merges.txt or vocab.txt)")
+    if reason is not None:
+        return CachedModel(repo_id, folder, model_type, reason=reason)
+    return CachedModel(repo_id, folder, model_type, family, parameters)
 
 
 def cached_models(cache: Path | None = None) -> list[CachedModel]:
@@ -158,10 +169,5 @@ def cached_models(cache: Path | None = None) -> list[CachedModel]:
         snapshot = current_snapshot(model_dir)
         if snapshot is None:
             continue
-        config = snapshot / CONFIG_FILE
-        try:
-            mtime = config.stat().st_mtime_ns
-        except OSError:
-            mtime = -1
-        found.append(_describe(snapshot, mtime))
+        found.append(describe_snapshot(snapshot))
     return sorted(found, key=lambda m: m.repo_id.lower())

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hf_cache_folders import GPT2_CONFIG, add_snapshot, make_hub_cache
+from hf_cache_folders import GPT2_CONFIG, add_snapshot, gpt2_tensors, make_hub_cache
+from safetensors.torch import save_file
 
 from explorer.io import open_model
 from explorer.io.hf_cache import cache_dir, cached_models
@@ -67,3 +68,10 @@ def test_damaged_and_partial_downloads_are_explained(tmp_path):
     assert reasons["a/cut-short"].startswith("no weights downloaded")
     assert "a/no-snapshot" not in reasons
     assert cached_models(tmp_path / "absent") == []
+
+
+def test_a_download_that_completes_is_seen_at_the_next_look(tmp_path):
+    snapshot = add_snapshot(tmp_path, "late/gpt2", "1", GPT2_CONFIG, weights=False)
+    assert cached_models(tmp_path)[0].reason.startswith("no weights downloaded")
+    save_file(gpt2_tensors(), snapshot / "model.safetensors")
+    assert cached_models(tmp_path)[0].supported
