@@ -61,6 +61,19 @@ def data_root() -> Path:
     return Path(str(files("explorer.resources") / "data"))
 
 
+def checkout_data_root() -> Path | None:
+    """``resources/data`` of the git checkout the package runs from (an editable install,
+    ``PYTHONPATH``), the default place ``data build`` writes to; None in an installed
+    package, whose bundled files are never rewritten."""
+    root = data_root().resolve()
+    checkout = root.parent.parent
+    if (root.parent.name == "resources" and (checkout / ".git").exists()
+            and (checkout / "pyproject.toml").is_file()
+            and (checkout / "explorer" / "__init__.py").is_file()):
+        return root
+    return None
+
+
 def _info(name: str, split: str) -> DatasetInfo:
     if name not in DATASETS:
         raise KeyError(f"unknown data set {name!r}: use one of {', '.join(DATASETS)}")

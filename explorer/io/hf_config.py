@@ -12,6 +12,7 @@ from explorer.core.serialization import check_config_size
 from explorer.io.errors import CheckpointError
 
 CONFIG_FILE = "config.json"
+HUB_MODEL_PREFIX = "models--"  # the hub's cache: models--ORG--NAME/snapshots/<commit>/
 
 # Hugging Face activation names (transformers.activations.ACT2FN) -> ModelConfig.activation.
 ACTIVATIONS = {
@@ -23,6 +24,15 @@ ACTIVATIONS = {
     "silu": "silu",
     "swish": "silu",
 }
+
+
+def hub_repo_id(folder: Path) -> str | None:
+    """"ORG/NAME" when ``folder`` is a snapshot in the hub's cache
+    (``models--ORG--NAME/snapshots/<commit>``), else None."""
+    repo = folder.parent.parent.name
+    if folder.parent.name != "snapshots" or not repo.startswith(HUB_MODEL_PREFIX):
+        return None
+    return repo[len(HUB_MODEL_PREFIX):].replace("--", "/")
 
 
 def read_json_config(folder: Path) -> dict[str, Any]:

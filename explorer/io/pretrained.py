@@ -31,7 +31,7 @@ from explorer.core.finite import describe_nonfinite, nonfinite_tensors
 from explorer.io import bert, encoders, gpt2, llama, opt, seq2seq
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
-from explorer.io.hf_config import CONFIG_FILE, HFConfig, read_json_config
+from explorer.io.hf_config import CONFIG_FILE, HFConfig, hub_repo_id, read_json_config
 from explorer.io.tensors import TensorSource
 
 FAMILIES: dict[str, ModuleType] = {
@@ -83,6 +83,9 @@ def _model_config(hf: HFConfig, module: ModuleType, source: TensorSource | None)
 
 def _display_name(folder: Path) -> str:
     folder = folder.resolve()
+    repo = hub_repo_id(folder)
+    if repo is not None:
+        return repo
     if folder.name.lower() in GENERIC_NAMES and folder.parent.name:
         return f"{folder.parent.name}/{folder.name}"
     return folder.name

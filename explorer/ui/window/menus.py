@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence, QTextCursor
+from PySide6.QtGui import QAction, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.ui.widgets.actions import make_action
+from explorer.ui.window.open_menu import OpenModelMenu
 
 if TYPE_CHECKING:
     from explorer.ui.window.main_window import MainWindow
@@ -120,13 +121,6 @@ def build_toolbars(window: MainWindow) -> None:
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, step_bar)
 
 
-def _open_folder(window: MainWindow) -> None:
-    path = QFileDialog.getExistingDirectory(
-        window, "Open a model folder (config.json, model.safetensors, tokenizer.json)")
-    if path:
-        window.open_model_folder(path)
-
-
 def _follow_run(window: MainWindow) -> None:
     path = QFileDialog.getExistingDirectory(
         window, "Follow a run folder (metrics.jsonl, checkpoint/, snapshots/), read-only")
@@ -175,9 +169,7 @@ def _toggle_compare(window: MainWindow, shown: bool) -> None:
 def build_menus(window: MainWindow) -> None:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    file_menu.addAction(_action(window, "Open model folder…", lambda: _open_folder(window),
-                                QKeySequence.StandardKey.Open,
-                                "Open a saved model folder (ours or Hugging Face)"))
+    file_menu.addMenu(OpenModelMenu(window, window.open_model_folder))
     file_menu.addAction(_action(window, "New model…", lambda: _new_model(window), "Ctrl+N",
                                 "A fresh seeded model: size, norm, positions, activation"))
     file_menu.addAction(_action(window, "Follow a run…", lambda: _follow_run(window), None,
