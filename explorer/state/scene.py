@@ -2,11 +2,20 @@
 
 A scene is a small JSON file::
 
-    {"version": 1, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
-     "context": "", "step": "blocks.0.attn.pattern", "layer": 0, "head": 1, "chunk": 0,
+    {"version": 2, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
+     "context": "", "step": "blocks.0.attn.pattern", "layer": 1, "head": 2, "chunk": 0,
      "view": "step", "view_options": {}, "zoom": 1.0, "theme": "light",
      "interventions": [{"kind": "ablate_head", "layer": 1, "head": 2, "mode": "zero", ...}],
      "interventions_enabled": true}
+
+The file counts layers and heads from 1, as the window does (``"layer": 1`` is the first
+layer; so do the ``layer``/``head`` numbers in ``view_options``); the ``Scene`` object
+counts from 0, like the rest of the Python API. A file of version 1, or one with no
+``version``, was written when files counted from 0: it opens as it always did.
+
+``view`` names what the window shows (``VIEWS``); each tab declares the views it can show
+(``explorer.ui.widgets.panel.Panel.scene_views``) and opening a scene with a view the window
+or ``render`` cannot show is refused with a message.
 
 ``interventions`` (optional) are the session's active list as
 ``explorer.analysis.interventions_to_list`` writes it, so a lecture replays them.
@@ -44,11 +53,13 @@ from explorer.state.defaults import (
     random_model,
 )
 
-SCENE_VERSION = 1
+SCENE_VERSION = 2  # 2: layers and heads count from 1 in the file (1: from 0)
+READ_VERSIONS = (1, 2)
 LECTURE_VERSION = 1
 VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse")
 THEMES = ("light", "dark")
-_REQUIRED = ("version", "arch", "text")
+_REQUIRED = ("arch", "text")
+_NUMBERED = ("layer", "head")  # 1-based in files of version 2, 0-based in a Scene
 
 
 class MissingModelError(ValueError):
@@ -72,8 +83,8 @@ class Scene:
     model: str | None = None  # None: the default model of arch; a bundled name; a folder
     seed: int = DEFAULT_SEED
     step: str | None = None  # a step name, e.g. "blocks.0.attn.pattern"
-    layer: int = 0  # 0-based, for the attention views
-    head: int = 0  # 0-based
+    layer: int = 0  # 0-based here (1-based in the file), for the attention views
+    head: int = 0  # 0-based here (1-based in the file)
     chunk: int = 0
     context_chunk: int = 0
     view: str = "step"
@@ -116,7 +127,11 @@ class Scene:
             raise ValueError(f"interventions: {exc}") from None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+        """The file's JSON: the current version, layers and heads counted from 1."""
+        data = asdict(self)
+        data["version"] = SCENE_VERSION
+        _shift_numbers(data, +1)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Scene:
@@ -131,18 +146,55 @@ class Scene:
         if missing:
             raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: "
                              f"{', '.join(missing)}")
-        if data["version"] != SCENE_VERSION:
-            raise ValueError(f"scene version {data['version']!r} is not supported "
-                             f"(this program reads version {SCENE_VERSION})")
+        version = data.get("version", 1)  # no version: written before files had one
+        if version not in READ_VERSIONS or isinstance(version, bool):
+            raise ValueError(f"scene version {version!r} is not supported "
+                             f"(this program reads versions "
+                             f"{', '.join(map(str, READ_VERSIONS))})")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: "
                              f"{', '.join(unknown)}")
-        scene = cls(**data)
+        if version >= 2:
+            _check_numbers(data)
+            if isinstance(data.get("view_options"), dict):  # shifted in a copy
+                data = {**data, "view_options": dict(data["view_options"])}
+            _shift_numbers(data, -1)
+        scene = cls(**{**data, "version": SCENE_VERSION})
         scene.zoom = float(scene.zoom) if isinstance(scene.zoom, int) else scene.zoom
         scene.validate()
         return scene
+
+
+def _numbers(data: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """(where, key) of each layer and head number: the scene's own and its view options'."""
+    places = [(data, key) for key in _NUMBERED if key in data]
+    options = data.get("view_options")
+    if isinstance(options, dict):
+        places += [(options, key) for key in _NUMBERED if key in options]
+    return places
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_numbers(data: dict[str, Any]) -> None:
+    for where, key in _numbers(data):
+        value = where[key]
+        if (_is_int(value) and value < 1) or (where is data and not _is_int(value)):
+            prefix = "view_options." if where is not data else ""
+            raise ValueError(f"{prefix}{key} must be a whole number ≥ 1 (scene files count "
+                             f"layers and heads from 1), not {value!r}")
+
+
+def _shift_numbers(data: dict[str, Any], by: int) -> None:
+    """Count ``data``'s layers and heads from 1 (``by`` +1) or back from 0 (-1), in place
+    (``data["view_options"]`` is changed in place too: pass a copy)."""
+    for where, key in _numbers(data):
+        if _is_int(where[key]):
+            where[key] += by
 
 
 def save_scene(scene: Scene, path: str | os.PathLike) -> None:
