@@ -15,7 +15,7 @@ import sys
 from dataclasses import replace
 
 HELP = "Render one view (step heatmap, attention, heads, output) to PNG/SVG without a window."
-VIEWS = ("step", "attention", "heads", "lines", "output")
+VIEWS = ("step", "attention", "heads", "lines", "output")  # render_views.RENDER_VIEWS
 DEFAULT_SIZE = "1200x800"
 
 
@@ -89,8 +89,6 @@ def _scene_from_args(args: argparse.Namespace):
         changes["view"] = "step"
     scene = replace(scene, **changes)
     scene.validate()
-    if scene.view == "train":
-        raise ValueError("the training curves need a training run; export them from the window")
     return scene
 
 
@@ -132,6 +130,9 @@ def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
     import shiboken6
 
     from explorer.ui.lecture.view_parts import view_parts
+    from explorer.ui.window.render_views import check_renderable
+
+    check_renderable(scene.view)  # before the model is loaded
 
     view = build_scene_view(scene)
     try:
@@ -157,14 +158,7 @@ def build_scene_view(scene):
         names = ", ".join(s.name for s in session.steps[:6])
         raise ValueError(f"this model has no step {scene.step!r} (steps: {names}, …; "
                          "`transformer-explorer inspect` lists them all)")
-    if scene.view == "step" and session.step is not None and session.step.per_head:
-        if scene.head >= session.n_heads:
-            raise ValueError(f"head {scene.head + 1} does not exist: this model has heads 1 "
-                             f"to {session.n_heads}")
-    default_stack = "decoder" if scene.arch == "encoder-decoder" else None
-    stack = scene.view_options.get("stack", default_stack)
-    cross = bool(scene.view_options.get("cross", False))
-    return build_view(session, scene.view, scene.layer, scene.head, stack, cross)
+    return build_view(session, scene)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -330,6 +330,35 @@ def apply_to_session(session: Any, scene: Scene) -> bool:
     return select_in_session(session, scene)
 
 
+def attention_prefix(session: Any, scene: Scene) -> str:
+    """The attention site (e.g. ``blocks.1.attn``) that the scene's attention views
+    (attention, heads, lines) show, in the window and in ``render`` alike: its
+    ``view_options["prefix"]``, else layer ``scene.layer``'s self-attention (cross-attention
+    with ``view_options["cross"]``) of stack ``view_options["stack"]`` (an encoder-decoder's
+    decoder by default). ValueError naming the layers and heads there are."""
+    from explorer.state.attention_data import attention_sites
+
+    sites = attention_sites(session.trace)
+    options = scene.view_options
+    if options.get("prefix"):
+        wanted = [s for s in sites if s.prefix == options["prefix"]]
+        if not wanted:
+            raise ValueError(f"this model has no attention {options['prefix']!r}")
+    else:
+        cross = bool(options.get("cross", False))
+        stack = options.get("stack", "decoder" if scene.arch == "encoder-decoder" else None)
+        wanted = [s for s in sites if s.layer == scene.layer and s.cross == cross
+                  and (stack is None or s.stack == stack)]
+        if not wanted:
+            n = len({s.layer for s in sites})
+            raise ValueError(f"no {'cross-' if cross else ''}attention in layer "
+                             f"{scene.layer + 1}: this model has {n} layer{'s' if n != 1 else ''}")
+    if not 0 <= scene.head < session.n_heads:
+        raise ValueError(f"head {scene.head + 1} does not exist: this model has heads 1 to "
+                         f"{session.n_heads}")
+    return wanted[0].prefix
+
+
 # -- lectures -----------------------------------------------------------------------------
 @dataclass
 class Lecture:

@@ -90,3 +90,50 @@ def test_bad_input_exits_nonzero_with_a_message(qtbot, tmp_path, capsys, argv, f
 def test_bad_extension(qtbot, tmp_path, capsys):
     assert render.run(_args("-o", str(tmp_path / "x.txt"))) == 2
     assert "cannot tell the format" in capsys.readouterr().err
+
+
+def _declared_views() -> list[str]:
+    """Every scene view a tab of the window declares, and the Step tab's."""
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.ui.window.compose import default_panels
+
+    QApplication.instance() or QApplication([])
+    panels = default_panels()
+    try:
+        views = ["step"] + [v for p in panels for v in p.scene_views]
+    finally:
+        for p in panels:
+            p.shutdown()
+    return views
+
+
+def test_every_declared_view_renders_from_a_scene_or_says_why_not(qtbot, tmp_path, capsys):
+    from explorer.ui.window.render_views import RENDER_VIEWS, WINDOW_ONLY
+
+    for view in _declared_views():
+        path = tmp_path / f"{view}.json"
+        save_scene(Scene(arch="decoder", text="the king sings .", step="blocks.1.attn.pattern",
+                         layer=1, head=1, view=view), path)
+        out = tmp_path / f"{view}.png"
+        code = render.run(_args("--scene", str(path), "-o", str(out), "--size", "400x300"))
+        if view in WINDOW_ONLY:
+            assert code == 2 and not out.exists()
+            assert f"view {view!r} shows a training run" in capsys.readouterr().err
+            continue
+        assert view in RENDER_VIEWS
+        assert code == 0, capsys.readouterr().err
+        assert QImage(str(out)).width() == 400
+
+
+def test_lines_and_attention_draw_the_scenes_head(qtbot):
+    from explorer.commands.render import build_scene_view
+
+    scene = Scene(arch="decoder", text="the king sings .", layer=1, head=1, view="lines")
+    lines = build_scene_view(scene)
+    qtbot.addWidget(lines)
+    assert "layer 2" in lines.title_label.text().lower()  # every head of the scene's layer
+    pattern = build_scene_view(Scene(arch="decoder", text="the king sings .", layer=1,
+                                     head=1, view="attention"))
+    qtbot.addWidget(pattern)
+    assert "head 2" in pattern.export_parts().caption.title.lower()
