@@ -24,6 +24,7 @@ from explorer.train.checkpoint import (
 from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import available_devices, describe_device, resolve_device
+from explorer.train.divergence import TrainingDiverged
 from explorer.train.keep import Saved, after_divergence, save_run
 from explorer.train.loop import (
     History,
@@ -31,7 +32,6 @@ from explorer.train.loop import (
     StepResult,
     TrainConfig,
     Trainer,
-    TrainingDiverged,
     learning_rate,
 )
 from explorer.train.objectives import (

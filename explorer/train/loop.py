@@ -10,13 +10,8 @@ lives on the Trainer, so a run stopped by an error (out of memory) continues wit
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
 
 Divergence: a step whose loss or gradient norm is not a finite number is never applied,
-and ``TrainingDiverged`` names that step, whether it was logged or not. On the CPU each step
-is checked before its update (reading a number there costs nothing). On CUDA, where reading
-one would wait for the GPU at every step, the check stays on the device: AdamW runs fused
-and skips its update on the device while a step since the last log was not finite (the
-``found_inf`` tensor that ``torch.amp.GradScaler`` hands the optimiser), and the host reads
-the flag at the next logged step, where it reads the loss anyway; the trainer then goes back
-to the bad step (step count, tokens, random generators), its weights untouched.
+and ``TrainingDiverged`` names that step, whether it was logged or not; without a host sync
+per step on CUDA (``explorer.train.divergence``).
 
 Under torchrun, ``trainer.distribute(ctx)`` (``explorer.train.distributed``) makes it one
 rank of several: each step draws the global batch with the shared seeded generator and
@@ -52,17 +47,13 @@ from explorer.train.devices import (
     resolve_precision,
 )
 from explorer.train.distributed import SINGLE, DistContext, shard_slots
+from explorer.train.divergence import (
+    DeviceCheck,
+    checks_lazily,
+    diverged,
+    finite_step,
+)
 from explorer.train.objectives import TASKS, batch_loss
-
-
-class TrainingDiverged(ValueError):
-    """The loss or gradient norm became NaN or infinite."""
-
-
-def checks_lazily(device: torch.device) -> bool:
-    """Whether divergence is checked on the device and read at the logged steps (CUDA), or
-    on the host before every update (elsewhere)."""
-    return device.type == "cuda"
 
 
 class OutOfMemory(RuntimeError):
@@ -385,35 +376,6 @@ class Trainer:
             for _ in range(slots):
                 torch.rand(batch.x.shape, generator=self.mask_gen)
 
-    def _diverged(self, loss: float, grad_norm: float, lr: float,
-                  step: int | None = None) -> TrainingDiverged:
-        """The error for step ``step`` (1-based; None: the step now running)."""
-        what = "loss" if not math.isfinite(loss) else "gradient norm"
-        value = loss if what == "loss" else grad_norm
-        step = self.step + 1 if step is None else step
-        return TrainingDiverged(
-            f"the {what} became {value} at step {step} (learning rate {lr:.3g}); "
-            "the run stopped without applying that step. Try a lower learning rate."
-        )
-
-    def _finite(self, loss: torch.Tensor, grad_norm: torch.Tensor) -> torch.Tensor:
-        """A device bool: the step's numbers are finite. With several ranks only the
-        gradient norm (the same on every rank after DDP's sum) decides here, so that every
-        rank applies or skips the same steps; the mean loss is checked at the logged steps."""
-        finite = torch.isfinite(grad_norm)
-        return finite if self.dist.active else finite & torch.isfinite(loss)
-
-    def _rewind(self, pending: list[tuple], first_bad: int) -> None:
-        """Back to just before step ``first_bad`` (1-based), whose update and those after
-        it were skipped on the device: the step count, the tokens, the random generators."""
-        for step, _rng, n_tokens in pending:
-            if first_bad <= step + 1 and step < self.step:  # counted when it ended
-                self.tokens -= n_tokens
-        step, rng, _ = next(p for p in pending if p[0] + 1 == first_bad)
-        self.step = step  # the steps completed: those before the bad one
-        self.batch_gen.set_state(rng[0])
-        self.mask_gen.set_state(rng[1])
-
     def weights_finite(self) -> bool:
         """True when every weight and optimiser moment is a finite number (worth saving)."""
         tensors = list(self.params)
@@ -518,12 +480,7 @@ class Trainer:
         elapsed_before = self.elapsed_s
         window: deque[tuple[float, int, int]] = deque([(start, self.tokens, self.step)])
         ctx = self.dist
-        lazy = self.lazy_checks
-        if lazy:  # (see the module docstring) kept on the device between logged steps
-            skip = torch.zeros((), device=self.device)  # 1.0 once a step was not finite
-            first_bad = torch.zeros((), dtype=torch.long, device=self.device)  # its number
-            bad_values = torch.zeros(3, device=self.device)  # its loss, norm and lr
-            pending: list[tuple] = []  # (step, generator states, tokens) since the last log
+        lazy = DeviceCheck(self.device) if self.lazy_checks else None
         if self.step == 0 and self._snapshot_due():
             self.write_snapshot()  # the untrained weights: the time-lapse's first frame
         while self.step < cfg.steps:
@@ -552,41 +509,27 @@ class Trainer:
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
-                finite = self._finite(loss, grad_norm)
-                if lazy:
-                    newly = ~finite & (skip == 0)
-                    first_bad = torch.where(newly, self.step + 1, first_bad)
-                    numbers = torch.stack([loss.float(), grad_norm.float(),
-                                           torch.full((), lr, device=self.device)])
-                    bad_values = torch.where(newly, numbers, bad_values)
-                    skip = torch.maximum(skip, (~finite).float())
-                    pending.append((self.step, rng, n_tokens))
+                finite = finite_step(loss, grad_norm, ctx.active)
+                if lazy is not None:  # on the device, read at the next logged step
+                    lazy.record(self.step, finite, loss, grad_norm, lr, rng, n_tokens)
                 elif not bool(finite):  # on the host, before the update (free on the CPU)
                     self.optimizer.zero_grad(set_to_none=True)
                     self.batch_gen.set_state(rng[0])  # as if the step never began
                     self.mask_gen.set_state(rng[1])
                     loss_v, norm_v = torch.stack([loss.float(), grad_norm.float()]).tolist()
-                    raise self._diverged(loss_v, norm_v, lr)
+                    raise diverged(loss_v, norm_v, lr, self.step + 1)
                 if log_now:  # (the mean over the ranks: the same on every rank)
                     both = ctx.sum(torch.stack([acc_loss, acc_norm]))
                     loss_v, norm_v = (both / (n_acc * ctx.world_size)).tolist()
-                    if lazy:
-                        bad = int(first_bad)
-                        if bad:  # that step and the ones after it were not applied
-                            self.optimizer.zero_grad(set_to_none=True)
-                            self._rewind(pending, bad)
-                            loss_b, norm_b, lr_b = bad_values.tolist()
-                            raise self._diverged(loss_b, norm_b, lr_b, bad)
-                        pending.clear()
-                    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+                    failure = lazy.failure(self) if lazy is not None else None
+                    if failure is None and not (math.isfinite(loss_v)
+                                                and math.isfinite(norm_v)):
+                        failure = diverged(loss_v, norm_v, lr, self.step + 1)
+                    if failure is not None:
                         self.optimizer.zero_grad(set_to_none=True)
-                        raise self._diverged(loss_v, norm_v, lr)
-                if lazy:  # a step since the last log was not finite: AdamW skips this one
-                    self.optimizer.found_inf = skip  # (GradScaler's way to skip a step)
-                    try:
-                        self.optimizer.step()
-                    finally:
-                        del self.optimizer.found_inf
+                        raise failure
+                if lazy is not None:  # skipped on the device after a bad step
+                    lazy.step(self.optimizer)
                 else:
                     self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
