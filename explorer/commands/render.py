@@ -15,7 +15,8 @@ import sys
 from dataclasses import replace
 
 HELP = "Render one view (step heatmap, attention, heads, output) to PNG/SVG without a window."
-VIEWS = ("step", "attention", "heads", "lines", "output")  # render_views.RENDER_VIEWS
+VIEWS = ("step", "attention", "heads", "lines", "output", "train",
+         "timelapse")  # render_views.RENDER_VIEWS
 DEFAULT_SIZE = "1200x800"
 
 
@@ -36,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the step to show, e.g. blocks.0.attn.pattern (view 'step')")
     p.add_argument("--view", choices=VIEWS,
                    help="step (heatmap), attention (one head's pattern), heads (all heads), "
-                        "lines (token-to-token lines), output (next-token distribution)")
+                        "lines (token-to-token lines), output (next-token distribution); "
+                        "train (loss curves) and timelapse (a snapshot's frame) of the run "
+                        "a --scene names in view_options.run")
     p.add_argument("--layer", type=int, help="layer, 1-based (attention views)")
     p.add_argument("--head", type=int, help="head, 1-based")
     p.add_argument("--cross", action="store_true",
@@ -132,7 +135,7 @@ def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
     from explorer.ui.lecture.view_parts import view_parts
     from explorer.ui.window.render_views import check_renderable
 
-    check_renderable(scene.view)  # before the model is loaded
+    check_renderable(scene)  # before the model is loaded
 
     view = build_scene_view(scene)
     try:
@@ -150,9 +153,11 @@ def build_scene_view(scene):
     """The scene's view widget, filled from a session recorded on this thread."""
     from explorer.state import Session
     from explorer.state.scene import apply_to_session, resolve_model
-    from explorer.ui.window.render_views import build_view
+    from explorer.ui.window.render_views import RUN_VIEWS, build_run_view, build_view
 
     _ensure_app()
+    if scene.view in RUN_VIEWS:  # a training run's view: no model to run
+        return build_run_view(scene, scene.text)
     session = Session(resolve_model(scene), scene.text, scene.context)
     if not apply_to_session(session, scene):
         names = ", ".join(s.name for s in session.steps[:6])

@@ -108,22 +108,45 @@ def _declared_views() -> list[str]:
     return views
 
 
-def test_every_declared_view_renders_from_a_scene_or_says_why_not(qtbot, tmp_path, capsys):
-    from explorer.ui.window.render_views import RENDER_VIEWS, WINDOW_ONLY
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny training run with weight snapshots (for the train and timelapse views)."""
+    from explorer.cli import main
 
-    for view in _declared_views():
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["train", "--preset", "tiny", "--data", "grammar", "--steps", "4",
+                 "--snapshot-every", "2", "--device", "cpu", "--out", str(out),
+                 "--quiet"]) == 0
+    return out
+
+
+def test_every_declared_view_renders_from_a_scene(qtbot, tmp_path, capsys, run_dir):
+    from explorer.ui.window.render_views import RENDER_VIEWS, RUN_VIEWS
+
+    views = _declared_views()
+    assert sorted(views) == sorted(RENDER_VIEWS)
+    for view in views:
         path = tmp_path / f"{view}.json"
+        options = {"run": str(run_dir), "layer": 0, "head": 1} if view in RUN_VIEWS else {}
         save_scene(Scene(arch="decoder", text="the king sings .", step="blocks.1.attn.pattern",
-                         layer=1, head=1, view=view), path)
-        out = tmp_path / f"{view}.png"
-        code = render.run(_args("--scene", str(path), "-o", str(out), "--size", "400x300"))
-        if view in WINDOW_ONLY:
-            assert code == 2 and not out.exists()
-            assert f"view {view!r} shows a training run" in capsys.readouterr().err
-            continue
-        assert view in RENDER_VIEWS
-        assert code == 0, capsys.readouterr().err
-        assert QImage(str(out)).width() == 400
+                         layer=1, head=1, view=view, view_options=options), path)
+        for ext in ("png", "svg"):
+            out = tmp_path / f"{view}.{ext}"
+            code = render.run(_args("--scene", str(path), "-o", str(out), "--size", "400x300"))
+            assert code == 0, (view, capsys.readouterr().err)
+            if ext == "png":
+                assert QImage(str(out)).width() == 400
+            else:
+                assert ET.parse(out).getroot().tag.endswith("svg")
+
+
+@pytest.mark.parametrize("view", ["train", "timelapse"])
+def test_a_run_view_without_a_run_says_what_it_needs(qtbot, tmp_path, capsys, view):
+    path = tmp_path / "s.json"
+    save_scene(Scene(arch="decoder", text="abc", view=view,
+                     view_options={"train": {"preset": "induction"}}), path)
+    assert render.run(_args("--scene", str(path), "-o", str(tmp_path / "x.png"))) == 2
+    assert f"the view {view!r} shows a training run" in capsys.readouterr().err
 
 
 def test_lines_and_attention_draw_the_scenes_head(qtbot):

@@ -16,7 +16,7 @@ from explorer.ui.output.panel import OutputTab  # noqa: E402
 from explorer.ui.widgets.scroll import unwrap  # noqa: E402
 from explorer.ui.window.compose import default_panels  # noqa: E402
 from explorer.ui.window.main_window import MainWindow  # noqa: E402
-from explorer.ui.window.render_views import RENDER_VIEWS, WINDOW_ONLY  # noqa: E402
+from explorer.ui.window.render_views import RENDER_VIEWS  # noqa: E402
 
 
 def _window(qtbot, panel_factory=None) -> MainWindow:
@@ -38,7 +38,7 @@ def test_every_scene_view_is_declared_by_a_tab_and_drawn_by_render_or_the_window
         for p in panels:
             p.shutdown()
     assert declared == set(VIEWS)
-    assert set(RENDER_VIEWS) | set(WINDOW_ONLY) == set(VIEWS)
+    assert set(RENDER_VIEWS) == set(VIEWS)
     from explorer.commands import render
 
     assert render.VIEWS == RENDER_VIEWS
