@@ -7,16 +7,14 @@ import json
 import pytest
 
 from explorer.state import Session, random_model
+from explorer.state.lecture import Lecture, load_lecture, save_lecture
 from explorer.state.scene import (
-    Lecture,
     MissingModelError,
     Scene,
     apply_to_session,
-    load_lecture,
     load_scene,
     model_missing,
     resolve_model,
-    save_lecture,
     save_scene,
     scene_from_session,
 )

@@ -311,7 +311,7 @@ class SceneController(QObject):
 
     # -- lectures --------------------------------------------------------------------------
     def open_lecture_file(self, path: str | Path) -> bool:
-        from explorer.state.scene import load_lecture
+        from explorer.state.lecture import load_lecture
 
         try:
             self.lecture = load_lecture(path)
