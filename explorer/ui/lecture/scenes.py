@@ -149,6 +149,8 @@ class SceneController(QObject):
         """Why this window cannot show the scene's view; None when it can."""
         if scene.view == STEP_VIEW or self.panel_for(scene.view) is not None:
             return None
+        if not self._panels():
+            return "the window's tabs are still loading; open the scene once they are shown"
         return (f"the scene's view {scene.view!r} is not available in this window (it "
                 f"shows: {', '.join(self.available_views())})")
 
