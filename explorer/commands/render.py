@@ -4,7 +4,9 @@ The view widgets are the window's own (the step heatmap, the attention pattern, 
 grid, the attention lines, the output distribution), filled from an ``explorer.state``
 session the same way, and exported with ``explorer.ui.lecture.export``: the same pixels as the
 window's File ▸ Export view… for a view of the same size. ``--scene FILE`` renders a saved
-scene (its model, text, step, head and view); the other options then override it.
+scene (its model, text, step, head and view); the other options then override it. Every
+view a tab of the window declares for scenes is drawn here: a training run's ``train``
+curves and ``timelapse`` frame too, from the run folder in the scene's ``view_options.run``.
 """
 
 from __future__ import annotations
