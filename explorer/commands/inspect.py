@@ -20,6 +20,7 @@ import torch
 from explorer.commands.counting import HELP_NOTE
 from explorer.commands.model_arg import BUNDLED, open_model_arg, parse_ids
 from explorer.core import ModelConfig, build_model
+from explorer.core.budget import check_model_fits
 from explorer.io import encode_text
 from explorer.tokenize import token_labels, train_tokenizer
 from explorer.trace import Trace, record
@@ -69,6 +70,7 @@ def _random_model(args: argparse.Namespace):
                          "characters (and special tokens) of the text")
     cfg = ModelConfig(arch=args.arch, vocab_size=vocab, l_max=args.l_max, d_e=args.d_e,
                       n_heads=args.n_heads, n_layers=args.n_layers)
+    check_model_fits(cfg)  # ModelTooLarge (a ValueError) before anything is allocated
     torch.manual_seed(args.seed)
     model = build_model(cfg).eval()
     info = {"name": f"random {cfg.algorithm_name} (seed {args.seed})", "family": "random",

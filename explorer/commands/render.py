@@ -4,7 +4,9 @@ The view widgets are the window's own (the step heatmap, the attention pattern, 
 grid, the attention lines, the output distribution), filled from an ``explorer.state``
 session the same way, and exported with ``explorer.ui.lecture.export``: the same pixels as the
 window's File ▸ Export view… for a view of the same size. ``--scene FILE`` renders a saved
-scene (its model, text, step, head and view); the other options then override it.
+scene (its model, text, step, head and view); the other options then override it. Every
+view a tab of the window declares for scenes is drawn here: a training run's ``train``
+curves and ``timelapse`` frame too, from the run folder in the scene's ``view_options.run``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import replace
 from explorer.commands.counting import HELP_NOTE, counted_from_1
 
 HELP = "Render one view of the window, or a saved scene, to PNG or SVG without a window."
-VIEWS = ("step", "attention", "heads", "lines", "output")
+VIEWS = ("step", "attention", "heads", "lines", "output", "train",
+         "timelapse")  # render_views.RENDER_VIEWS
 DEFAULT_SIZE = "1200x800"
 
 
@@ -39,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the step to show, e.g. blocks.0.attn.pattern (view 'step')")
     p.add_argument("--view", choices=VIEWS,
                    help="step (heatmap), attention (one head's pattern), heads (all heads), "
-                        "lines (token-to-token lines), output (next-token distribution)")
+                        "lines (token-to-token lines), output (next-token distribution); "
+                        "train (loss curves) and timelapse (a snapshot's frame) of the run "
+                        "a --scene names in view_options.run")
     p.add_argument("--layer", type=int, help="layer, counted from 1 (attention views)")
     p.add_argument("--head", type=int, help="head, counted from 1")
     p.add_argument("--cross", action="store_true",
@@ -88,8 +93,6 @@ def _scene_from_args(args: argparse.Namespace):
         changes["view"] = "step"
     scene = replace(scene, **changes)
     scene.validate()
-    if scene.view == "train":
-        raise ValueError("the training curves need a training run; export them from the window")
     return scene
 
 
@@ -131,6 +134,9 @@ def render_scene(scene, path: str, fmt: str | None = None, scale: float = 1.0,
     import shiboken6
 
     from explorer.ui.lecture.view_parts import view_parts
+    from explorer.ui.window.render_views import check_renderable
+
+    check_renderable(scene)  # before the model is loaded
 
     view = build_scene_view(scene)
     try:
@@ -148,22 +154,17 @@ def build_scene_view(scene):
     """The scene's view widget, filled from a session recorded on this thread."""
     from explorer.state import Session
     from explorer.state.scene import apply_to_session, resolve_model
-    from explorer.ui.window.render_views import build_view
+    from explorer.ui.window.render_views import RUN_VIEWS, build_run_view, build_view
 
     _ensure_app()
+    if scene.view in RUN_VIEWS:  # a training run's view: no model to run
+        return build_run_view(scene, scene.text)
     session = Session(resolve_model(scene), scene.text, scene.context)
     if not apply_to_session(session, scene):
         names = ", ".join(s.name for s in session.steps[:6])
         raise ValueError(f"this model has no step {scene.step!r} (steps: {names}, …; "
                          "`transformer-explorer inspect` lists them all)")
-    if scene.view == "step" and session.step is not None and session.step.per_head:
-        if scene.head >= session.n_heads:
-            raise ValueError(f"head {scene.head + 1} does not exist: this model has heads 1 "
-                             f"to {session.n_heads}")
-    default_stack = "decoder" if scene.arch == "encoder-decoder" else None
-    stack = scene.view_options.get("stack", default_stack)
-    cross = bool(scene.view_options.get("cross", False))
-    return build_view(session, scene.view, scene.layer, scene.head, stack, cross)
+    return build_view(session, scene)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -34,15 +33,10 @@ from explorer.train import (
     OutOfMemory,
     RunLock,
     RunLocked,
-    TrainConfig,
     TrainControl,
     Trainer,
     TrainingDiverged,
     find_checkpoint,
-    new_trainer,
-    read_checkpoint_state,
-    resolve_options,
-    resume_trainer,
     sample_text,
 )
 from explorer.train.checkpoint import METRICS_FILE, remove_stale_temporaries, truncate_metrics
@@ -50,6 +44,7 @@ from explorer.train.control import StopRequested
 from explorer.train.devices import DEVICE_CHOICES, PRECISIONS, precision_label, resolve_device
 from explorer.train.distributed import SINGLE, DistContext, is_peer_failure
 from explorer.train.keep import after_divergence, save_run
+from explorer.train.options import plan_run, resume_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
 from explorer.train.runlock import LOCK_FILE, OWNER_FILE
@@ -115,97 +110,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     launch.add_arguments(p)
 
 
-def _config(o: dict[str, Any]) -> TrainConfig:
-    log_every = o["log_every"]
-    if log_every is None:  # every step on the CPU; on a GPU fewer syncs pay off
-        log_every = 1 if resolve_device(o["device"]).type == "cpu" else 10
-    return TrainConfig(
-        task=o["task"], steps=o["steps"], batch_size=o["batch_size"],
-        grad_accum=o["grad_accum"], lr=o["lr"],
-        warmup_steps=o["warmup"], weight_decay=o["weight_decay"], grad_clip=o["grad_clip"],
-        p_mask=o["p_mask"], val_every=o["val_every"], log_every=log_every,
-        seed=o["seed"], device=o["device"], bf16=o["bf16"], tf32=o["tf32"],
-        precision=o["precision"], snapshot_every=o["snapshot_every"],
-    )
-
-
-# Options a resumed run takes (they change how it continues) and options it refuses
-# (the model, the tokenizer and the data split are fixed by the checkpoint).
-RESUME_APPLIES = {
-    "steps": "steps", "batch_size": "batch size", "grad_accum": "accumulation steps",
-    "lr": "learning rate", "warmup": "warmup",
-    "weight_decay": "weight decay", "grad_clip": "gradient clip", "p_mask": "p_mask",
-    "val_every": "validation interval", "log_every": "log interval", "bf16": "bf16",
-    "tf32": "tf32", "snapshot_every": "snapshot interval",
-}  # and --device, applied while the run is rebuilt
-RESUME_REFUSES = ("preset", "task", "arch", "tokenizer", "vocab_size", "d_e", "n_heads",
-                  "n_layers", "l_max", "d_mlp", "seed", "val_fraction")
-CONFIG_FIELD = {"warmup": "warmup_steps"}
-
-
-def _apply_resume_options(trainer: Trainer, args: argparse.Namespace) -> list[str]:
-    """Apply the options given with --resume that a saved run can take; returns what
-    changed ("learning rate 0.001 -> 0.01"). Options it cannot take are refused."""
-    given = vars(args)
-    refused = [k for k in RESUME_REFUSES if given.get(k) is not None]
-    if refused:
-        flags = ", ".join("--" + k.replace("_", "-") for k in refused)
-        raise ValueError(f"{flags} cannot change when a run is resumed (the model, its "
-                         "tokenizer and the data split are fixed by the checkpoint); leave "
-                         f"{'it' if len(refused) == 1 else 'them'} out, or start a new run")
-    changes = []
-    cfg = trainer.config
-    for key, label in RESUME_APPLIES.items():
-        value = given.get(key)
-        field = CONFIG_FIELD.get(key, key)
-        if value is None or getattr(cfg, field) == value:
-            continue
-        changes.append(f"{label} {getattr(cfg, field)} -> {value}")
-        setattr(cfg, field, value)
-    TrainConfig.__post_init__(cfg)  # the same checks as a new run's (raises ValueError)
-    if given.get("weight_decay") is not None:
-        trainer.optimizer.param_groups[0]["weight_decay"] = cfg.weight_decay
-    if given.get("precision") is not None and given["precision"] != trainer.precision:
-        before = trainer.precision
-        chosen = trainer.set_precision(given["precision"])
-        changes.append(f"precision {before} -> {chosen}")
-    return changes
-
-
-def _keep_global_batch(trainer: Trainer, args: argparse.Namespace, world_size: int,
-                       state: dict[str, Any]) -> list[str]:
-    """A run resumed with another number of ranks keeps its global batch (so it goes on
-    drawing the same examples) when the per-rank batch can be chosen to: returns what
-    changed. --batch-size or --grad-accum given: they are taken as they are."""
-    saved_ranks, saved_global = state.get("ranks", 1), state.get("global_batch")
-    if saved_ranks == world_size or not saved_global:
-        return []
-    cfg = trainer.config
-    if args.batch_size is None and args.grad_accum is None:
-        per_rank, rest = divmod(int(saved_global), world_size * cfg.grad_accum)
-        if per_rank >= 1 and rest == 0 and per_rank != cfg.batch_size:
-            before, cfg.batch_size = cfg.batch_size, per_rank
-            return [f"batch size {before} -> {per_rank} per rank, so that the global batch "
-                    f"stays {saved_global} on {world_size} rank(s) instead of {saved_ranks}"]
-    now = cfg.batch_size * world_size * cfg.grad_accum
-    if now == saved_global:
-        return []
-    return [f"global batch {saved_global} -> {now} ({world_size} rank(s) instead of "
-            f"{saved_ranks})"]
-
-
 def _build(args: argparse.Namespace, control: TrainControl, ctx: DistContext = SINGLE
-           ) -> tuple[Trainer, Path, dict[str, Any], list[str]]:
-    options = resolve_options(None if args.resume else args.preset, vars(args))
+           ) -> tuple[Trainer, Path, int, list[str]]:
+    """(trainer, run folder, save interval, what a resume changed), through the one
+    builder of runs (``explorer.train.options``)."""
+    given = vars(args)
     if args.resume:
         out = Path(args.out or args.resume)
-        state = read_checkpoint_state(args.resume, verify=False)
-        trainer = resume_trainer(args.resume, device=args.device, data=args.data,
-                                 control=control)
-        changes = _apply_resume_options(trainer, args)
-        changes += _keep_global_batch(trainer, args, ctx.world_size, state)
-        return trainer, out, options, changes
-    if not options["data"]:
+        trainer, changes = resume_run(args.resume, given, control, ctx.world_size)
+        return trainer, out, plan_run(None, given).save_every, changes
+    plan = plan_run(args.preset, given)
+    if not plan.data:
         raise ValueError("--data is required: a text file or a bundled data set name")
     if not args.out:
         raise ValueError("--out DIR is required: the folder for the checkpoint and metrics")
@@ -217,13 +132,7 @@ def _build(args: argparse.Namespace, control: TrainControl, ctx: DistContext = S
     else:
         raise ValueError(f"{out} already holds a checkpoint: continue it with --resume {out} "
                          "or choose another --out folder")
-    sizes = {k: options.get(k) for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
-                                         "norm", "norm_placement", "positions", "activation",
-                                         "tie_unembedding", "n_kv_heads")}
-    trainer = new_trainer(options["data"], _config(options), options["tokenizer"],
-                          options["vocab_size"], options["val_fraction"], control=control,
-                          **sizes)
-    return trainer, out, options, []
+    return plan.new_trainer(control), out, plan.save_every, []
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -360,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
             print("error: --nproc/--nnodes start torchrun; this already runs under it "
                   "(leave them out)", file=sys.stderr)
             return 1
-        return launch.launch(args)
+        return launch.launch(args, add_arguments)
     control = TrainControl()
     stopper = _Stopper(control)
     stopper.patient = ctx.world_size > 1  # ranks stop together: a second signal waits
@@ -406,7 +315,7 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper,
             lock = RunLock(out).acquire()
             remove_stale_temporaries(out)
         _start(args, ctx)
-        trainer, out, options, changes = _build(args, control, ctx)
+        trainer, out, save_every, changes = _build(args, control, ctx)
         trainer.distribute(ctx)
         if args.resume and writer:
             _say(args.quiet, f"resumed {args.resume} at step {trainer.step}")
@@ -426,7 +335,7 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper,
         cfg = trainer.config
         _say(args.quiet, f"batch: {cfg.batch_size} per rank × {ctx.world_size} rank(s) × "
              f"{cfg.grad_accum} accumulation step(s) = global batch {trainer.global_batch}")
-        _train(trainer, out, options["save_every"], args.quiet, control)
+        _train(trainer, out, save_every, args.quiet, control)
         stopped = control.stopped and not trainer.done
         if not writer:
             ctx.barrier()  # wait for rank 0's checkpoint (rank 0 then meets us here)

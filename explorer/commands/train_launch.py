@@ -14,6 +14,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from explorer.train.distributed import available_cores
 
@@ -42,15 +43,42 @@ def wanted(args: argparse.Namespace) -> bool:
     return args.nproc is not None or args.nnodes is not None
 
 
-def _child_arguments(args: argparse.Namespace) -> list[str]:
-    """The ``train`` options given, written back as a command line (without ours)."""
-    from explorer.commands import train
+class _Recorder(argparse.ArgumentParser):
+    """A parser that keeps the ``Action`` each ``add_argument`` returns, its groups' too
+    (argparse's public API: no reach into the parser's private list of actions)."""
 
-    parser = argparse.ArgumentParser(add_help=False)
-    train.add_arguments(parser)
+    def __init__(self) -> None:
+        super().__init__(add_help=False)
+        self.recorded: list[argparse.Action] = []
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.recorded.append(action)
+        return action
+
+    def add_argument_group(self, *args, **kwargs):
+        group = super().add_argument_group(*args, **kwargs)
+        add = group.add_argument
+
+        def recording(*a, **k) -> argparse.Action:
+            action = add(*a, **k)
+            self.recorded.append(action)
+            return action
+
+        group.add_argument = recording
+        return group
+
+
+def _child_arguments(args: argparse.Namespace,
+                     add_train_arguments: Callable[[argparse.ArgumentParser], None]
+                     ) -> list[str]:
+    """The ``train`` options given (those ``add_train_arguments`` defines), written back
+    as a command line, without ours."""
+    parser = _Recorder()
+    add_train_arguments(parser)
     given = vars(args)
     out: list[str] = []
-    for action in parser._actions:
+    for action in parser.recorded:
         if action.dest in OPTIONS or not action.option_strings:
             continue
         value = given.get(action.dest, action.default)
@@ -58,15 +86,19 @@ def _child_arguments(args: argparse.Namespace) -> list[str]:
             continue
         flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") \
             else action.option_strings[0]
-        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if action.nargs == 0:  # a switch (store_true / store_false): its flag alone
             out.append(flag)
         else:
             out += [flag, str(value)]
     return out
 
 
-def torchrun_arguments(args: argparse.Namespace) -> list[str]:
-    """The torchrun command line (without the program name) that runs this training."""
+def torchrun_arguments(args: argparse.Namespace,
+                       add_train_arguments: Callable[[argparse.ArgumentParser], None]
+                       ) -> list[str]:
+    """The torchrun command line (without the program name) that runs this training;
+    ``add_train_arguments`` defines the options of ``train`` (``commands.train``'s, handed
+    in, so that this module does not import the command that imports it)."""
     nproc = args.nproc if args.nproc is not None else 1
     if nproc < 1:
         raise ValueError(f"--nproc must be at least 1, not {nproc}")
@@ -82,7 +114,7 @@ def torchrun_arguments(args: argparse.Namespace) -> list[str]:
                 "--rdzv-id", args.rdzv_id or "transformer-explorer"]
         if args.node_rank is not None:
             out += ["--node-rank", str(args.node_rank)]
-    return [*out, "-m", "explorer", "train", *_child_arguments(args)]
+    return [*out, "-m", "explorer", "train", *_child_arguments(args, add_train_arguments)]
 
 
 def _failure_message(exc: BaseException) -> tuple[str, int]:
@@ -103,7 +135,8 @@ def _failure_message(exc: BaseException) -> tuple[str, int]:
             "other ranks and the run ended (see the messages above)"), code
 
 
-def launch(args: argparse.Namespace) -> int:
+def launch(args: argparse.Namespace,
+           add_train_arguments: Callable[[argparse.ArgumentParser], None]) -> int:
     """Run ``transformer-explorer train`` in ``--nproc`` processes through
     torch.distributed.run; returns the exit code."""
     from torch.distributed.elastic.multiprocessing import SignalException
@@ -112,7 +145,7 @@ def launch(args: argparse.Namespace) -> int:
     from torch.distributed.run import parse_args, run
 
     try:
-        torchrun = torchrun_arguments(args)
+        torchrun = torchrun_arguments(args, add_train_arguments)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

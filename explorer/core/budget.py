@@ -5,7 +5,10 @@ memory) with one and two layers per stack and extrapolates, so even a config wit
 layers is counted in milliseconds. ``check_model_fits(cfg)`` raises ``ModelTooLarge`` (a
 ValueError with the sizes in its message) when the weights (or, with ``training=True``,
 weights + gradients + two AdamW moments) would not fit in the memory available now.
-``build_model`` calls it; so can a dialog, before it offers to build.
+``build_model`` does not call it (the core reads nothing of the host): the callers that
+load or create a model from a config a person chose do, before anything is allocated:
+``explorer.io.open_model``, ``explorer.train`` (new runs and resumed ones) and the window's
+New model dialog.
 """
 
 from __future__ import annotations

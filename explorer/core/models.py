@@ -361,10 +361,7 @@ MODEL_CLASSES = {"decoder": DTransformer, "encoder": ETransformer, "encoder-deco
 
 
 def build_model(cfg: ModelConfig) -> TransformerModel:
-    """The model of ``cfg.arch`` with freshly initialised weights (``ModelTooLarge`` when
-    it would not fit in memory; a model built on the "meta" device is never refused)."""
-    if torch.get_default_device().type != "meta":
-        from explorer.core.budget import check_model_fits
-
-        check_model_fits(cfg)
+    """The model of ``cfg.arch`` with freshly initialised weights. Pure: it reads nothing of
+    the host; callers that take a config from a person or a file check it first with
+    ``explorer.core.budget.check_model_fits`` (io, train, the New model dialog)."""
     return MODEL_CLASSES[cfg.arch](cfg)

@@ -312,6 +312,7 @@ def nonfinite_notes(model: nn.Module) -> list[str]:
 
 def _open_own(folder: Path, device: str | torch.device):
     try:
+        check_model_fits(read_config(folder))  # before a tensor is allocated
         model = load_model(folder, device=device)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from exc

@@ -2,19 +2,27 @@
 
 A scene is a small JSON file::
 
-    {"version": 1, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
-     "context": "", "step": "blocks.0.attn.pattern", "layer": 0, "head": 1, "chunk": 0,
+    {"version": 2, "model": null, "arch": "decoder", "seed": 0, "text": "the king sings",
+     "context": "", "step": "blocks.0.attn.pattern", "layer": 1, "head": 2, "chunk": 0,
      "view": "step", "view_options": {}, "zoom": 1.0, "theme": "light",
      "interventions": [{"kind": "ablate_head", "layer": 1, "head": 2, "mode": "zero", ...}],
      "interventions_enabled": true}
+
+The file counts layers and heads from 1, as the window does (``"layer": 1`` is the first
+layer; so do the ``layer``/``head`` numbers in ``view_options``); the ``Scene`` object
+counts from 0, like the rest of the Python API. A file of version 1, or one with no
+``version``, was written when files counted from 0: it opens as it always did.
+
+``view`` names what the window shows (``VIEWS``); each tab declares the views it can show
+(``explorer.ui.widgets.panel.Panel.scene_views``) and opening a scene with a view the window
+or ``render`` cannot show is refused with a message.
 
 ``interventions`` (optional) are the session's active list as
 ``explorer.analysis.interventions_to_list`` writes it, so a lecture replays them.
 
 ``model`` is None (the default model of ``arch``, seeded with ``seed`` when random), a
-bundled model's name, or a model folder. A lecture lists scene files, relative to itself::
-
-    {"version": 1, "title": "Attention, step by step", "scenes": ["01.json", "02.json"]}
+bundled model's name, or a model folder. A lecture lists scene files
+(``explorer.state.lecture``).
 
 ```python
 scene = scene_from_session(session, view="attention")
@@ -44,11 +52,12 @@ from explorer.state.defaults import (
     random_model,
 )
 
-SCENE_VERSION = 1
-LECTURE_VERSION = 1
+SCENE_VERSION = 2  # 2: layers and heads count from 1 in the file (1: from 0)
+READ_VERSIONS = (1, 2)
 VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse")
 THEMES = ("light", "dark")
-_REQUIRED = ("version", "arch", "text")
+_REQUIRED = ("arch", "text")
+_NUMBERED = ("layer", "head")  # 1-based in files of version 2, 0-based in a Scene
 
 
 class MissingModelError(ValueError):
@@ -72,8 +81,8 @@ class Scene:
     model: str | None = None  # None: the default model of arch; a bundled name; a folder
     seed: int = DEFAULT_SEED
     step: str | None = None  # a step name, e.g. "blocks.0.attn.pattern"
-    layer: int = 0  # 0-based, for the attention views
-    head: int = 0  # 0-based
+    layer: int = 0  # 0-based here (1-based in the file), for the attention views
+    head: int = 0  # 0-based here (1-based in the file)
     chunk: int = 0
     context_chunk: int = 0
     view: str = "step"
@@ -116,7 +125,11 @@ class Scene:
             raise ValueError(f"interventions: {exc}") from None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+        """The file's JSON: the current version, layers and heads counted from 1."""
+        data = asdict(self)
+        data["version"] = SCENE_VERSION
+        _shift_numbers(data, +1)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Scene:
@@ -131,18 +144,55 @@ class Scene:
         if missing:
             raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: "
                              f"{', '.join(missing)}")
-        if data["version"] != SCENE_VERSION:
-            raise ValueError(f"scene version {data['version']!r} is not supported "
-                             f"(this program reads version {SCENE_VERSION})")
+        version = data.get("version", 1)  # no version: written before files had one
+        if version not in READ_VERSIONS or isinstance(version, bool):
+            raise ValueError(f"scene version {version!r} is not supported "
+                             f"(this program reads versions "
+                             f"{', '.join(map(str, READ_VERSIONS))})")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown field{'s' if len(unknown) > 1 else ''}: "
                              f"{', '.join(unknown)}")
-        scene = cls(**data)
+        if version >= 2:
+            _check_numbers(data)
+            if isinstance(data.get("view_options"), dict):  # shifted in a copy
+                data = {**data, "view_options": dict(data["view_options"])}
+            _shift_numbers(data, -1)
+        scene = cls(**{**data, "version": SCENE_VERSION})
         scene.zoom = float(scene.zoom) if isinstance(scene.zoom, int) else scene.zoom
         scene.validate()
         return scene
+
+
+def _numbers(data: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """(where, key) of each layer and head number: the scene's own and its view options'."""
+    places = [(data, key) for key in _NUMBERED if key in data]
+    options = data.get("view_options")
+    if isinstance(options, dict):
+        places += [(options, key) for key in _NUMBERED if key in options]
+    return places
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_numbers(data: dict[str, Any]) -> None:
+    for where, key in _numbers(data):
+        value = where[key]
+        if (_is_int(value) and value < 1) or (where is data and not _is_int(value)):
+            prefix = "view_options." if where is not data else ""
+            raise ValueError(f"{prefix}{key} must be a whole number ≥ 1 (scene files count "
+                             f"layers and heads from 1), not {value!r}")
+
+
+def _shift_numbers(data: dict[str, Any], by: int) -> None:
+    """Count ``data``'s layers and heads from 1 (``by`` +1) or back from 0 (-1), in place
+    (``data["view_options"]`` is changed in place too: pass a copy)."""
+    for where, key in _numbers(data):
+        if _is_int(where[key]):
+            where[key] += by
 
 
 def save_scene(scene: Scene, path: str | os.PathLike) -> None:
@@ -278,73 +328,30 @@ def apply_to_session(session: Any, scene: Scene) -> bool:
     return select_in_session(session, scene)
 
 
-# -- lectures -----------------------------------------------------------------------------
-@dataclass
-class Lecture:
-    """An ordered list of scene files to walk through; ``index`` is the current one."""
+def attention_prefix(session: Any, scene: Scene) -> str:
+    """The attention site (e.g. ``blocks.1.attn``) that the scene's attention views
+    (attention, heads, lines) show, in the window and in ``render`` alike: its
+    ``view_options["prefix"]``, else layer ``scene.layer``'s self-attention (cross-attention
+    with ``view_options["cross"]``) of stack ``view_options["stack"]`` (an encoder-decoder's
+    decoder by default). ValueError naming the layers and heads there are."""
+    from explorer.state.attention_data import attention_sites
 
-    scenes: list[Path]
-    title: str = ""
-    index: int = 0
-
-    @property
-    def current(self) -> Path:
-        return self.scenes[self.index]
-
-    def next(self) -> Path | None:
-        """Move on and return the next scene file; None (staying put) at the end."""
-        if self.index + 1 >= len(self.scenes):
-            return None
-        self.index += 1
-        return self.current
-
-    def previous(self) -> Path | None:
-        if self.index == 0:
-            return None
-        self.index -= 1
-        return self.current
-
-    def position(self) -> str:
-        return f"scene {self.index + 1} / {len(self.scenes)}"
-
-
-def save_lecture(lecture: Lecture, path: str | os.PathLike) -> None:
-    folder = Path(path).resolve().parent
-    names = []
-    for scene in lecture.scenes:
-        try:
-            names.append(str(Path(scene).resolve().relative_to(folder)))
-        except ValueError:
-            names.append(str(Path(scene).resolve()))
-    data = {"version": LECTURE_VERSION, "title": lecture.title, "scenes": names}
-    try:
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot write the lecture ({exc.strerror})") from None
-
-
-def load_lecture(path: str | os.PathLike) -> Lecture:
-    """Read a lecture; ValueError naming the file (bad JSON, version, no scenes, a scene
-    file that is not there)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read the lecture ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or "scenes" not in data or "version" not in data:
-        raise ValueError(f"{path}: a lecture is an object with 'version' and 'scenes'")
-    if data["version"] != LECTURE_VERSION:
-        raise ValueError(f"{path}: lecture version {data['version']!r} is not supported "
-                         f"(this program reads version {LECTURE_VERSION})")
-    names = data["scenes"]
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{path}: 'scenes' must be a non-empty list of scene file names")
-    folder = Path(path).parent
-    scenes = [Path(n) if Path(n).is_absolute() else folder / n for n in names]
-    gone = [str(s) for s in scenes if not s.is_file()]
-    if gone:
-        raise ValueError(f"{path}: scene file{'s' if len(gone) > 1 else ''} not found: "
-                         f"{', '.join(gone)}")
-    return Lecture(scenes, str(data.get("title", "")))
+    sites = attention_sites(session.trace)
+    options = scene.view_options
+    if options.get("prefix"):
+        wanted = [s for s in sites if s.prefix == options["prefix"]]
+        if not wanted:
+            raise ValueError(f"this model has no attention {options['prefix']!r}")
+    else:
+        cross = bool(options.get("cross", False))
+        stack = options.get("stack", "decoder" if scene.arch == "encoder-decoder" else None)
+        wanted = [s for s in sites if s.layer == scene.layer and s.cross == cross
+                  and (stack is None or s.stack == stack)]
+        if not wanted:
+            n = len({s.layer for s in sites})
+            raise ValueError(f"no {'cross-' if cross else ''}attention in layer "
+                             f"{scene.layer + 1}: this model has {n} layer{'s' if n != 1 else ''}")
+    if not 0 <= scene.head < session.n_heads:
+        raise ValueError(f"head {scene.head + 1} does not exist: this model has heads 1 to "
+                         f"{session.n_heads}")
+    return wanted[0].prefix

@@ -24,6 +24,7 @@ from explorer.train.checkpoint import (
 from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import available_devices, describe_device, resolve_device
+from explorer.train.divergence import TrainingDiverged
 from explorer.train.keep import Saved, after_divergence, save_run
 from explorer.train.loop import (
     History,
@@ -31,7 +32,6 @@ from explorer.train.loop import (
     StepResult,
     TrainConfig,
     Trainer,
-    TrainingDiverged,
     learning_rate,
 )
 from explorer.train.objectives import (
@@ -45,6 +45,7 @@ from explorer.train.objectives import (
     next_token_loss,
     seq2seq_loss,
 )
+from explorer.train.options import RunPlan, build_train_config, plan_run, resume_run
 from explorer.train.presets import PRESETS, get_preset, register_preset, resolve_options
 from explorer.train.runs import new_trainer, resume_trainer
 from explorer.train.samples import Snapshot, sample_text, take_snapshot
@@ -61,6 +62,7 @@ __all__ = [
     "OutOfMemory",
     "RunLock",
     "RunLocked",
+    "RunPlan",
     "Saved",
     "StepResult",
     "StopRequested",
@@ -72,6 +74,7 @@ __all__ = [
     "after_divergence",
     "available_devices",
     "batch_loss",
+    "build_train_config",
     "bundled_names",
     "classification_loss",
     "describe_device",
@@ -84,10 +87,12 @@ __all__ = [
     "masked_token_loss",
     "new_trainer",
     "next_token_loss",
+    "plan_run",
     "read_checkpoint_state",
     "register_preset",
     "resolve_device",
     "resolve_options",
+    "resume_run",
     "resume_trainer",
     "sample_text",
     "save_checkpoint",

@@ -31,7 +31,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from explorer.core import load_model, save_model
+from explorer.core import load_model, read_config, save_model
 from explorer.train.loop import History, Trainer
 from explorer.train.runlock import _HELD, LOCK_FILE, RunLock, RunLocked  # noqa: F401
 
@@ -271,5 +271,11 @@ def restore_trainer_state(trainer: Trainer, folder: str | os.PathLike) -> Traine
 
 def load_checkpoint_model(path: str | os.PathLike, device: str = "cpu") -> torch.nn.Module:
     """Only the model of a checkpoint (for the inspector); files are verified first."""
+    from explorer.core.budget import check_model_fits
+
     state = read_checkpoint_state(path)
+    try:
+        check_model_fits(read_config(state["folder"]))  # before a tensor is allocated
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from exc
     return load_model(state["folder"], device=device)

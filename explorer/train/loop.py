@@ -9,6 +9,10 @@ step, so however long a step is, the caller can save right away). All state
 lives on the Trainer, so a run stopped by an error (out of memory) continues with a new
 ``steps()`` after ``trainer.batch_size`` or ``trainer.to(device)`` changed.
 
+Divergence: a step whose loss or gradient norm is not a finite number is never applied,
+and ``TrainingDiverged`` names that step, whether it was logged or not; without a host sync
+per step on CUDA (``explorer.train.divergence``).
+
 Under torchrun, ``trainer.distribute(ctx)`` (``explorer.train.distributed``) makes it one
 rank of several: each step draws the global batch with the shared seeded generator and
 trains on this rank's slots of it through DistributedDataParallel (``no_sync`` on the
@@ -43,11 +47,13 @@ from explorer.train.devices import (
     resolve_precision,
 )
 from explorer.train.distributed import SINGLE, DistContext, shard_slots
+from explorer.train.divergence import (
+    DeviceCheck,
+    checks_lazily,
+    diverged,
+    finite_step,
+)
 from explorer.train.objectives import TASKS, batch_loss
-
-
-class TrainingDiverged(ValueError):
-    """The loss or gradient norm became NaN or infinite."""
 
 
 class OutOfMemory(RuntimeError):
@@ -216,8 +222,11 @@ class Trainer:
         self.model = model.to(self.device)
         self.set_precision(model=model)
         self.params = list({id(p): p for p in model.parameters()}.values())
+        # True: a non-finite step is skipped on the device, found at the next logged step
+        self.lazy_checks = checks_lazily(self.device)
         self.optimizer = torch.optim.AdamW(
-            _decay_groups(model, config.weight_decay), lr=config.lr, betas=config.betas
+            _decay_groups(model, config.weight_decay), lr=config.lr, betas=config.betas,
+            fused=True if self.lazy_checks else None,
         )
         self.batch_gen = torch.Generator().manual_seed(config.seed)
         self.mask_gen = torch.Generator().manual_seed(config.seed + 1)
@@ -367,14 +376,6 @@ class Trainer:
             for _ in range(slots):
                 torch.rand(batch.x.shape, generator=self.mask_gen)
 
-    def _diverged(self, loss: float, grad_norm: float, lr: float) -> TrainingDiverged:
-        what = "loss" if not math.isfinite(loss) else "gradient norm"
-        value = loss if what == "loss" else grad_norm
-        return TrainingDiverged(
-            f"the {what} became {value} at step {self.step + 1} (learning rate {lr:.3g}); "
-            "the run stopped without applying that step. Try a lower learning rate."
-        )
-
     def weights_finite(self) -> bool:
         """True when every weight and optimiser moment is a finite number (worth saving)."""
         tensors = list(self.params)
@@ -479,6 +480,7 @@ class Trainer:
         elapsed_before = self.elapsed_s
         window: deque[tuple[float, int, int]] = deque([(start, self.tokens, self.step)])
         ctx = self.dist
+        lazy = DeviceCheck(self.device) if self.lazy_checks else None
         if self.step == 0 and self._snapshot_due():
             self.write_snapshot()  # the untrained weights: the time-lapse's first frame
         while self.step < cfg.steps:
@@ -507,13 +509,29 @@ class Trainer:
                 acc_loss += loss
                 acc_norm += grad_norm
                 n_acc += 1
+                finite = finite_step(loss, grad_norm, ctx.active)
+                if lazy is not None:  # on the device, read at the next logged step
+                    lazy.record(self.step, finite, loss, grad_norm, lr, rng, n_tokens)
+                elif not bool(finite):  # on the host, before the update (free on the CPU)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.batch_gen.set_state(rng[0])  # as if the step never began
+                    self.mask_gen.set_state(rng[1])
+                    loss_v, norm_v = torch.stack([loss.float(), grad_norm.float()]).tolist()
+                    raise diverged(loss_v, norm_v, lr, self.step + 1)
                 if log_now:  # (the mean over the ranks: the same on every rank)
                     both = ctx.sum(torch.stack([acc_loss, acc_norm]))
                     loss_v, norm_v = (both / (n_acc * ctx.world_size)).tolist()
-                    if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
+                    failure = lazy.failure(self) if lazy is not None else None
+                    if failure is None and not (math.isfinite(loss_v)
+                                                and math.isfinite(norm_v)):
+                        failure = diverged(loss_v, norm_v, lr, self.step + 1)
+                    if failure is not None:
                         self.optimizer.zero_grad(set_to_none=True)
-                        raise self._diverged(loss_v, norm_v, lr)
-                self.optimizer.step()
+                        raise failure
+                if lazy is not None:  # skipped on the device after a bad step
+                    lazy.step(self.optimizer)
+                else:
+                    self.optimizer.step()
                 self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
             self.tokens += n_tokens

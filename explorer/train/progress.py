@@ -1,13 +1,14 @@
-"""Text for progress: durations, a one-line bar for terminals, and the metrics log."""
+"""Text for progress: durations, a one-line bar for terminals, and the metrics log
+(``MetricsLog`` writes it, ``read_history`` reads its curves back)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from explorer.train.loop import StepResult
+from explorer.train.loop import History, StepResult
 
 
 def format_duration(seconds: float) -> str:
@@ -69,3 +70,36 @@ class MetricsLog:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def read_history(path: str | os.PathLike) -> History:
+    """The curves of ``metrics.jsonl`` (``path``: the file or its run folder) as a
+    ``History``; damaged lines are skipped, and a step that goes back (a resumed run)
+    drops the rows from that step on. ValueError when there is no such file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metrics.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the run's metrics ({exc.strerror})") from None
+    rows: list[dict[str, Any]] = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+            row["step"], row["loss"] = int(row["step"]), float(row["loss"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        while rows and rows[-1]["step"] >= row["step"]:
+            rows.pop()
+        rows.append(row)
+    h = History()
+    for row in rows:
+        h.step.append(row["step"])
+        h.loss.append(row["loss"])
+        h.lr.append(float(row.get("lr", 0.0)))
+        h.grad_norm.append(float(row.get("grad_norm", 0.0)))
+        if row.get("val_loss") is not None:
+            h.val_step.append(row["step"])
+            h.val_loss.append(float(row["val_loss"]))
+    return h

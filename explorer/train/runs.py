@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from explorer.core import ModelConfig, build_model, load_model
+from explorer.core import ModelConfig, build_model, load_model, read_config
 from explorer.core.budget import check_model_fits
 from explorer.core.finite import describe_nonfinite, nonfinite_tensors
 from explorer.train.checkpoint import (
@@ -152,6 +152,9 @@ def resume_trainer(
     source = load_source(config.task, data or info.get("data", ""))
     check()
     try:
+        # before a tensor is allocated; gradients and moments live on the training device
+        check_model_fits(read_config(folder),
+                         training=resolve_device(config.device).type == "cpu")
         model = load_model(folder)
     except ValueError as exc:
         raise CheckpointError(str(exc)) from exc

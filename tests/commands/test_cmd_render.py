@@ -90,3 +90,73 @@ def test_bad_input_exits_nonzero_with_a_message(qtbot, tmp_path, capsys, argv, f
 def test_bad_extension(qtbot, tmp_path, capsys):
     assert render.run(_args("-o", str(tmp_path / "x.txt"))) == 2
     assert "cannot tell the format" in capsys.readouterr().err
+
+
+def _declared_views() -> list[str]:
+    """Every scene view a tab of the window declares, and the Step tab's."""
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.ui.window.compose import default_panels
+
+    QApplication.instance() or QApplication([])
+    panels = default_panels()
+    try:
+        views = ["step"] + [v for p in panels for v in p.scene_views]
+    finally:
+        for p in panels:
+            p.shutdown()
+    return views
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny training run with weight snapshots (for the train and timelapse views)."""
+    from explorer.cli import main
+
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["train", "--preset", "tiny", "--data", "grammar", "--steps", "4",
+                 "--snapshot-every", "2", "--device", "cpu", "--out", str(out),
+                 "--quiet"]) == 0
+    return out
+
+
+def test_every_declared_view_renders_from_a_scene(qtbot, tmp_path, capsys, run_dir):
+    from explorer.ui.window.render_views import RENDER_VIEWS, RUN_VIEWS
+
+    views = _declared_views()
+    assert sorted(views) == sorted(RENDER_VIEWS)
+    for view in views:
+        path = tmp_path / f"{view}.json"
+        options = {"run": str(run_dir), "layer": 0, "head": 1} if view in RUN_VIEWS else {}
+        save_scene(Scene(arch="decoder", text="the king sings .", step="blocks.1.attn.pattern",
+                         layer=1, head=1, view=view, view_options=options), path)
+        for ext in ("png", "svg"):
+            out = tmp_path / f"{view}.{ext}"
+            code = render.run(_args("--scene", str(path), "-o", str(out), "--size", "400x300"))
+            assert code == 0, (view, capsys.readouterr().err)
+            if ext == "png":
+                assert QImage(str(out)).width() == 400
+            else:
+                assert ET.parse(out).getroot().tag.endswith("svg")
+
+
+@pytest.mark.parametrize("view", ["train", "timelapse"])
+def test_a_run_view_without_a_run_says_what_it_needs(qtbot, tmp_path, capsys, view):
+    path = tmp_path / "s.json"
+    save_scene(Scene(arch="decoder", text="abc", view=view,
+                     view_options={"train": {"preset": "induction"}}), path)
+    assert render.run(_args("--scene", str(path), "-o", str(tmp_path / "x.png"))) == 2
+    assert f"the view {view!r} shows a training run" in capsys.readouterr().err
+
+
+def test_lines_and_attention_draw_the_scenes_head(qtbot):
+    from explorer.commands.render import build_scene_view
+
+    scene = Scene(arch="decoder", text="the king sings .", layer=1, head=1, view="lines")
+    lines = build_scene_view(scene)
+    qtbot.addWidget(lines)
+    assert "layer 2" in lines.title_label.text().lower()  # every head of the scene's layer
+    pattern = build_scene_view(Scene(arch="decoder", text="the king sings .", layer=1,
+                                     head=1, view="attention"))
+    qtbot.addWidget(pattern)
+    assert "head 2" in pattern.export_parts().caption.title.lower()

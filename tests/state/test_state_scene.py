@@ -7,16 +7,14 @@ import json
 import pytest
 
 from explorer.state import Session, random_model
+from explorer.state.lecture import Lecture, load_lecture, save_lecture
 from explorer.state.scene import (
-    Lecture,
     MissingModelError,
     Scene,
     apply_to_session,
-    load_lecture,
     load_scene,
     model_missing,
     resolve_model,
-    save_lecture,
     save_scene,
     scene_from_session,
 )
@@ -92,3 +90,49 @@ def test_lecture_walks_in_order(tmp_path):
     files[2].unlink()
     with pytest.raises(ValueError, match="not found"):
         load_lecture(tmp_path / "talk.json")
+
+
+def test_scene_files_count_layers_and_heads_from_1(tmp_path):
+    scene = Scene(arch="decoder", text="hi", step="blocks.1.attn.pattern", layer=1, head=0,
+                  view="timelapse", view_options={"layer": 0, "head": 1, "view": "both"})
+    path = tmp_path / "s.json"
+    save_scene(scene, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["version"] == 2
+    assert (data["layer"], data["head"]) == (2, 1)
+    assert (data["view_options"]["layer"], data["view_options"]["head"]) == (1, 2)
+    assert scene.view_options == {"layer": 0, "head": 1, "view": "both"}  # not changed
+    assert load_scene(path) == scene
+
+
+@pytest.mark.parametrize("version", [None, 1])
+def test_old_scene_files_count_from_0_and_open_as_before(tmp_path, version):
+    data = {"arch": "decoder", "text": "hi", "layer": 1, "head": 2,
+            "view_options": {"layer": 1, "head": "induction"}}
+    if version is not None:
+        data["version"] = version
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    scene = load_scene(path)
+    assert (scene.layer, scene.head) == (1, 2)
+    assert scene.view_options == {"layer": 1, "head": "induction"}
+    save_scene(scene, path)  # saved again: the new format, the same layer and head
+    assert json.loads(path.read_text(encoding="utf-8"))["layer"] == 2
+    assert load_scene(path) == scene
+
+
+@pytest.mark.parametrize("field", ["layer", "head"])
+def test_a_0_in_a_new_scene_file_names_the_rule(tmp_path, field):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"version": 2, "arch": "decoder", "text": "", field: 0}),
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{field} must be a whole number ≥ 1.*from 1"):
+        load_scene(path)
+
+
+def test_the_bundled_scenes_are_in_the_current_format():
+    from explorer.state.scene import SCENE_VERSION, bundled_scenes
+
+    assert bundled_scenes()
+    for path in bundled_scenes().values():
+        assert json.loads(path.read_text(encoding="utf-8"))["version"] == SCENE_VERSION

@@ -25,6 +25,7 @@ import torch
 from explorer.cli import main
 from explorer.commands import train_launch
 from explorer.commands.train import _train
+from explorer.commands.train import add_arguments as train_add_arguments
 from explorer.train import (
     DataSource,
     TrainConfig,
@@ -305,7 +306,7 @@ def test_launcher_arguments_and_errors(capsys) -> None:
 
     args = build_parser(["train"]).parse_args(
         ["train", "--data", "x.txt", "--steps", "5", "--no-bf16", "--quiet", "--nproc", "2"])
-    torchrun = train_launch.torchrun_arguments(args)
+    torchrun = train_launch.torchrun_arguments(args, train_add_arguments)
     assert torchrun[:7] == ["--nproc-per-node", "2", "--nnodes", "1", "--max-restarts", "0",
                             "--standalone"]
     tail = torchrun[torchrun.index("-m"):]
@@ -316,7 +317,7 @@ def test_launcher_arguments_and_errors(capsys) -> None:
     assert main(["train", "--data", "x", "--nnodes", "2"]) == 1
     assert "--rdzv-endpoint" in capsys.readouterr().err
     with pytest.raises(ValueError, match="rdzv-endpoint"):
-        train_launch.torchrun_arguments(args)
+        train_launch.torchrun_arguments(args, train_add_arguments)
 
 
 def test_a_nan_loss_ends_every_rank_and_keeps_the_last_finite_weights(corpus,

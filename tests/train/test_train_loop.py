@@ -168,3 +168,49 @@ def test_devices_on_this_machine() -> None:
     assert is_out_of_memory(torch.cuda.OutOfMemoryError("x"))
     assert is_out_of_memory(RuntimeError("MPS backend out of memory"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
+
+
+def _poison_step(monkeypatch, bad_call: int, value: float = float("nan")) -> None:
+    real = loop_module.batch_loss
+    calls = {"n": 0}
+
+    def poisoned(*args, **kwargs):
+        calls["n"] += 1
+        loss = real(*args, **kwargs)
+        return loss * value if calls["n"] == bad_call else loss
+
+    monkeypatch.setattr(loop_module, "batch_loss", poisoned)
+
+
+@pytest.mark.parametrize(("lazy", "value", "accum"), [
+    (False, float("nan"), 1), (True, float("nan"), 1), (False, float("inf"), 1),
+    (True, float("inf"), 1), (True, float("nan"), 2), (False, float("nan"), 2),
+], ids=["host-nan", "device-nan", "host-inf", "device-inf", "device-accum", "host-accum"])
+def test_divergence_at_a_step_that_is_not_logged_is_caught_there(corpus, monkeypatch, lazy,
+                                                                  value, accum) -> None:
+    """log_every 10 (as on GPUs); step 14 goes bad. Its update is never applied, the error
+    names step 14, and the trainer stands exactly after step 13 (weights, optimiser, step
+    count, tokens, random generators). The CPU checks each step before its update; the
+    device check (CUDA's, exercised here on the CPU) skips the update on the device and
+    reads the flag at the next logged step (20)."""
+    monkeypatch.setattr(loop_module, "checks_lazily", lambda device: lazy)
+    reference = tiny(corpus, steps=40, log_every=1, val_every=0, grad_accum=accum)
+    ref = reference.steps()
+    for _ in range(13):
+        next(ref)
+    trainer = tiny(corpus, steps=40, log_every=10, val_every=0, grad_accum=accum)
+    assert trainer.lazy_checks is lazy
+    _poison_step(monkeypatch, 13 * accum + 1, value)  # step 14's first micro-batch
+    it = trainer.steps()
+    assert next(it).step == 10
+    what = "loss" if value != value else "loss|gradient norm"
+    with pytest.raises(TrainingDiverged, match=f"({what}) became .* at step 14 "):
+        next(it)
+    assert (trainer.step, trainer.tokens) == (13, reference.tokens)
+    after, before = trainer.model.state_dict(), reference.model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    moments = [(s["exp_avg"], s["exp_avg_sq"]) for s in trainer.optimizer.state.values()]
+    expected = [(s["exp_avg"], s["exp_avg_sq"]) for s in reference.optimizer.state.values()]
+    assert all(torch.equal(a, b) for m, e in zip(moments, expected) for a, b in zip(m, e))
+    assert torch.equal(trainer.batch_gen.get_state(), reference.batch_gen.get_state())
+    assert trainer.weights_finite()

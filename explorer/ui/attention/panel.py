@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from explorer.state.attention_data import AttentionSite
 from explorer.state.interventions import head_marks
 from explorer.ui.attention.intervene import cell_choices, head_choices, show_menu
 from explorer.ui.attention.views import AttentionPanel
@@ -23,6 +24,7 @@ class AttentionTab(Panel):
     title = "Attention"
     tooltip = ("One head's pattern with the mask, token-to-token lines, and every head of "
                "every layer (click one to open it)")
+    scene_views = ("attention", "heads", "lines")
 
     def __init__(self) -> None:
         super().__init__(AttentionPanel())
@@ -76,6 +78,39 @@ class AttentionTab(Panel):
                 self.view.select(*wanted)
             except KeyError:
                 pass  # the trace does not record this attention's pattern
+
+    # -- scenes --------------------------------------------------------------------------
+    def show_scene_view(self, view: str, scene: Any) -> None:
+        """Open the scene's head (``explorer.state.scene.attention_prefix``) and comparison
+        mode; ``heads`` and ``lines`` make sure the head grid or the lines pane has room."""
+        from explorer.state.scene import attention_prefix as scene_prefix
+
+        session = self.session
+        if session is None or session.trace is None:
+            return
+        prefix = scene_prefix(session, scene)
+        layer = AttentionSite.parse(prefix).layer
+        self.refresh(session)  # it may have missed the trace while hidden
+        self.view.select(prefix, layer, scene.head)
+        if session.step is None or attention_prefix(session.step) != prefix:
+            session.select_name(f"{prefix}.pattern")
+        session.select_head(scene.head)
+        self.view.set_mode(scene.view_options.get("mode", "A"))
+        splitter, pane = {"heads": (self.view.splitter, 1),
+                          "lines": (self.view.columns, 1)}.get(view, (None, 0))
+        if splitter is not None and splitter.sizes()[pane] == 0:  # collapsed by the user
+            total = sum(splitter.sizes()) or 1000
+            splitter.setSizes([total * 3 // 5, total * 2 // 5])
+
+    def scene_fields(self) -> dict[str, Any]:
+        current = self.view.current
+        if current is None:
+            return {"view": "attention"}
+        options = {"prefix": current[0]}
+        if self.view.mode != "A":  # comparing with a text B
+            options["mode"] = self.view.mode
+        return {"view": "attention", "layer": current[1], "head": current[2],
+                "view_options": options}
 
     def _on_head_selected(self, prefix: str, layer: int, head: int) -> None:
         session = self.session

@@ -33,10 +33,11 @@ from PySide6.QtGui import (
     QImage,
     QPainter,
     QPalette,
+    QRegion,
     QTextDocument,
 )
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsView, QWidget
 
 from explorer.ui.widgets.export_parts import Caption, Table
 from explorer.ui.widgets.typeset import notation_font
@@ -142,7 +143,11 @@ def _paint_target(target: Target, painter: QPainter, size: QSize) -> None:
             w.setSizePolicy(policy)
             w.hide()
         try:
-            target.render(painter, QPoint(0, 0), target.rect(), flags)
+            prepare = getattr(target.scene(), "prepareForPaint", None) \
+                if isinstance(target, QGraphicsView) else None
+            if prepare is not None:  # a pyqtgraph view (its render() is QGraphicsView's)
+                prepare()
+            QWidget.render(target, painter, QPoint(0, 0), QRegion(target.rect()), flags)
         finally:
             for w in hidden:
                 w.show()

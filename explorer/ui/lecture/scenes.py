@@ -1,9 +1,14 @@
 """File-menu actions for lectures: save and open scenes, walk a lecture, export and copy views.
 
 ``SceneController(window, presentation=None)`` reads and sets the window only through its
-public parts: ``session``, ``tabs``, ``heatmap``, ``inputs.set_texts``, ``set_architecture``,
-``new_model``, ``open_model_folder``, ``show_error``, the signal ``model_loaded``. A scene
-whose model must be loaded first is finished when the model and then the trace arrive.
+public parts: ``session``, ``tabs``, ``panels``, ``show_tab``, ``heatmap``,
+``inputs.set_texts``, ``set_architecture``, ``new_model``, ``open_model_folder``,
+``show_error``, the signal ``model_loaded``. A scene whose model must be loaded first is
+finished when the model and then the trace arrive.
+
+Which tab shows a scene's view is each panel's declaration (``Panel.scene_views``; the
+Step tab, the window's own, shows ``step``): a scene whose view no tab of this window
+declares is refused with a message when it is opened, before anything changes.
 Dialogs go through ``ask_save_path``, ``ask_open_path`` and ``ask_folder`` (tests replace them).
 """
 
@@ -31,10 +36,7 @@ from explorer.ui.widgets.scroll import unwrap
 
 EXPORT_FILTER = "PNG picture (*.png);;SVG drawing (*.svg);;CSV table (*.csv);;NumPy array (*.npy)"
 SCENE_FILTER = "Scene (*.json)"
-KIND_OF_WIDGET = {"HeatmapWidget": "step", "AttentionPanel": "attention",
-                  "AttentionPatternWidget": "attention", "HeadGridWidget": "heads",
-                  "OutputDistributionWidget": "output", "TrainPanel": "train",
-                  "TimeLapseView": "timelapse"}
+STEP_VIEW = "step"  # the Step tab's: the heatmap of the selected step
 
 
 def current_view(window: QMainWindow) -> QWidget:
@@ -129,6 +131,29 @@ class SceneController(QObject):
         return QFileDialog.getExistingDirectory(self.window, "Where is the scene's model?")
 
     # -- scenes ----------------------------------------------------------------------------
+    def _panels(self) -> list:
+        return list(getattr(self.window, "panels", None) or [])
+
+    def available_views(self) -> tuple[str, ...]:
+        """The scene views this window can show: ``step`` and each panel's declared ones."""
+        views = [STEP_VIEW]
+        for panel in self._panels():
+            views += [v for v in panel.scene_views if v not in views]
+        return tuple(views)
+
+    def panel_for(self, view: str):
+        """The panel that declares ``view`` (None for ``step`` or a view none declares)."""
+        return next((p for p in self._panels() if view in p.scene_views), None)
+
+    def check_view(self, scene) -> str | None:
+        """Why this window cannot show the scene's view; None when it can."""
+        if scene.view == STEP_VIEW or self.panel_for(scene.view) is not None:
+            return None
+        if not self._panels():
+            return "the window's tabs are still loading; open the scene once they are shown"
+        return (f"the scene's view {scene.view!r} is not available in this window (it "
+                f"shows: {', '.join(self.available_views())})")
+
     def current_scene(self):
         """The window's state as a ``Scene`` (None before the model is loaded)."""
         from explorer.state.scene import scene_from_session
@@ -136,15 +161,12 @@ class SceneController(QObject):
         session = self.window.session
         if session is None:
             return None
-        view = current_view(self.window)
-        kind = KIND_OF_WIDGET.get(type(view).__name__, "step")
-        extra: dict[str, Any] = {"view": kind}
-        current = getattr(view, "current", None)
-        if kind == "attention" and isinstance(current, tuple):
-            extra.update(layer=current[1], head=current[2])
-            extra["view_options"] = {"prefix": current[0]}
-            if getattr(view, "mode", "A") != "A":  # comparing with a text B
-                extra["view_options"]["mode"] = view.mode
+        extra: dict[str, Any] = {"view": STEP_VIEW}
+        tabs = getattr(self.window, "tabs", None)
+        shown = tabs.currentWidget() if tabs is not None else None
+        for panel in self._panels():
+            if panel.widget is shown:
+                extra.update(panel.scene_fields())
         if self.presentation is not None:
             extra.update(zoom=self.presentation.zoom_factor, theme=self.presentation.theme)
         return scene_from_session(session, **extra)
@@ -172,6 +194,10 @@ class SceneController(QObject):
         except ValueError as exc:
             self.window.show_error(f"Could not open the scene: {exc}")
             return False
+        why = self.check_view(scene)
+        if why is not None:
+            self.window.show_error(f"Could not open the scene {Path(path).name}: {why}.")
+            return False
         if model_missing(scene):
             folder = self.ask_folder(f"{path}: the scene's model folder {scene.model} does "
                                      "not exist (moved or deleted?).")
@@ -187,6 +213,10 @@ class SceneController(QObject):
         session = self.window.session
         if session is None:
             self.window.show_error("The model is still loading; open the scene once it is shown.")
+            return False
+        why = self.check_view(scene)
+        if why is not None:
+            self.window.show_error(f"Could not open the scene: {why}.")
             return False
         self._pending = scene
         if self._same_model(session, scene):
@@ -266,34 +296,24 @@ class SceneController(QObject):
             self.presentation.set_zoom(scene.zoom)
 
     def _show_view(self, scene) -> None:
-        tabs = getattr(self.window, "tabs", None)
-        if tabs is None:
+        """Bring the tab that declares the scene's view to the front and let it show it."""
+        if scene.view == STEP_VIEW:
+            self.window.show_tab("Step")
             return
-        for i in range(tabs.count()):
-            widget = unwrap(tabs.widget(i))
-            if KIND_OF_WIDGET.get(type(widget).__name__) == scene.view:
-                tabs.setCurrentIndex(i)
-                prefix = scene.view_options.get("prefix")
-                if scene.view == "attention" and prefix and hasattr(widget, "select"):
-                    try:
-                        widget.select(prefix, scene.layer, scene.head)
-                    except (KeyError, ValueError) as exc:
-                        self.window.show_error(f"The scene's attention head: {exc}")
-                if scene.view == "attention" and hasattr(widget, "set_mode"):
-                    try:
-                        widget.set_mode(scene.view_options.get("mode", "A"))
-                    except ValueError as exc:
-                        self.window.show_error(f"The scene's comparison: {exc}")
-                if scene.view_options and hasattr(widget, "apply_view_options"):
-                    try:
-                        widget.apply_view_options(scene.view_options)
-                    except (KeyError, ValueError, TypeError) as exc:
-                        self.window.show_error(f"The scene's view options: {exc}")
-                return
+        panel = self.panel_for(scene.view)
+        if panel is None:  # the window lost the tab since the scene was checked
+            self.window.show_error(f"Could not show the scene: {self.check_view(scene)}.")
+            return
+        self.window.show_tab(panel.title)
+        try:
+            panel.show_scene_view(scene.view, scene)
+        except (KeyError, ValueError, TypeError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            self.window.show_error(f"The scene's {scene.view} view: {message}")
 
     # -- lectures --------------------------------------------------------------------------
     def open_lecture_file(self, path: str | Path) -> bool:
-        from explorer.state.scene import load_lecture
+        from explorer.state.lecture import load_lecture
 
         try:
             self.lecture = load_lecture(path)

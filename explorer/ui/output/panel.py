@@ -13,6 +13,7 @@ class OutputTab(Panel):
     title = "Output"
     tooltip = ("The output distribution at a position as ranked bars, with a temperature "
                "slider (Algorithm 14: p^(1/τ))")
+    scene_views = ("output",)
 
     def __init__(self) -> None:
         super().__init__(OutputDistributionWidget())

@@ -15,6 +15,7 @@ class TimeLapseTab(Panel):
     title = "Time-lapse"
     tooltip = ("A run's weight snapshots one after another: watch a head's attention and the "
                "output form as the loss falls")
+    scene_views = ("timelapse",)
 
     def __init__(self, view: TimeLapseView | None = None) -> None:
         super().__init__(view if view is not None else TimeLapseView(), scroll=False)
@@ -27,6 +28,11 @@ class TimeLapseTab(Panel):
     def set_run(self, path: str | Path) -> None:
         if path:
             self.view.set_run(path)
+
+    def show_scene_view(self, view: str, scene: Any) -> None:
+        """The scene's run, head, frame or training request (``apply_view_options``)."""
+        if scene.view_options:
+            self.view.apply_view_options(scene.view_options)
 
     def refresh(self, session: Any) -> None:
         if self.host is not None:

@@ -35,15 +35,12 @@ from PySide6.QtWidgets import (
 
 from explorer.train import (
     Snapshot,
-    TrainConfig,
     TrainControl,
     Trainer,
-    new_trainer,
-    resolve_options,
-    resume_trainer,
     save_checkpoint,
 )
 from explorer.train.devices import precision_label
+from explorer.train.options import RunPlan, plan_run, resume_run
 from explorer.train.progress import format_duration, format_rate
 from explorer.ui.train.follow import FollowingPanel
 from explorer.ui.train.layout import MODEL_SIZES, OPEN_FILE, TrainPanelLayout
@@ -141,13 +138,19 @@ class TrainPanel(FollowingPanel, TrainPanelLayout, QWidget):
         self.cpu_button.setVisible(visible)
 
     # -- running ---------------------------------------------------------------------
-    def _config(self) -> TrainConfig:
-        return TrainConfig(task=self.task_box.currentData(), steps=self.steps_spin.value(),
-                           batch_size=self.batch_spin.value(), lr=self.lr_spin.value(),
-                           val_every=max(10, min(200, self.steps_spin.value() // 50)),
-                           device=self.device_box.currentText(),
-                           precision=self.precision_box.currentData(),
-                           snapshot_every=self.snapshot_spin.value())
+    def chosen_options(self) -> dict:
+        """The training options the tab's controls set (``explorer.train.options``
+        names); every other option keeps its default."""
+        steps = self.steps_spin.value()
+        return {"task": self.task_box.currentData(), "steps": steps,
+                "batch_size": self.batch_spin.value(), "lr": self.lr_spin.value(),
+                "val_every": max(10, min(200, steps // 50)),
+                "device": self.device_box.currentText(),
+                "precision": self.precision_box.currentData(),
+                "snapshot_every": self.snapshot_spin.value(),
+                "data": self.data_box.currentText(),
+                "tokenizer": self.tokenizer_box.currentText(),
+                **MODEL_SIZES[self.size_box.currentText()]}
 
     def start(self) -> None:
         """Start a new run with the chosen settings."""
@@ -158,15 +161,12 @@ class TrainPanel(FollowingPanel, TrainPanelLayout, QWidget):
             self._show_message("Choose a data set or open a text file first.")
             return
         try:
-            config = self._config()
+            plan = plan_run(None, self.chosen_options())
         except ValueError as exc:
             self._show_message(str(exc))
             return
-        sizes = dict(MODEL_SIZES[self.size_box.currentText()])
-        tokenizer = self.tokenizer_box.currentText()
         self.curves.reset()
-        self._launch(lambda control: new_trainer(data, config, tokenizer, control=control,
-                                                 **sizes), self._new_run_dir(config.task))
+        self._launch(plan.new_trainer, self._new_run_dir(plan.config.task))
 
     def _new_run_dir(self, task: str) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -184,38 +184,32 @@ class TrainPanel(FollowingPanel, TrainPanelLayout, QWidget):
             self._show_message("A run is already shown here: stop it before starting another.")
             return
         try:
-            o = resolve_options(options.get("preset"), options)
-            if not o["data"]:
+            plan = plan_run(options.get("preset"), options)
+            if not plan.data:
                 raise ValueError("the training asked for names no data set")
-            config = TrainConfig(
-                task=o["task"], steps=o["steps"], batch_size=o["batch_size"], lr=o["lr"],
-                warmup_steps=o["warmup"], weight_decay=o["weight_decay"],
-                grad_clip=o["grad_clip"], p_mask=o["p_mask"], val_every=o["val_every"],
-                log_every=1, seed=o["seed"], device=o["device"], precision=o["precision"],
-                snapshot_every=o["snapshot_every"])
         except ValueError as exc:
             self._show_message(f"Cannot start the training: {exc}")
             return
-        sizes = {k: o.get(k) for k in ("arch", "d_e", "n_heads", "n_layers", "l_max", "d_mlp",
-                                       "norm", "norm_placement", "positions", "activation",
-                                       "tie_unembedding", "n_kv_heads")}
+        self.show_plan(plan)
+        self.curves.reset()
+        self._launch(plan.new_trainer, self._new_run_dir(plan.config.task))
+
+    def show_plan(self, plan: RunPlan) -> None:
+        """Set the controls that show part of ``plan`` to its values."""
+        config = plan.config
         for spin, value in ((self.steps_spin, config.steps), (self.batch_spin, config.batch_size),
                             (self.lr_spin, config.lr),
                             (self.snapshot_spin, config.snapshot_every)):
             spin.setValue(value)
-        if self.data_box.findText(str(o["data"])) >= 0:
-            self.data_box.setCurrentText(str(o["data"]))
-        self.curves.reset()
-        self._launch(lambda control: new_trainer(
-            o["data"], config, o["tokenizer"], o["vocab_size"], o["val_fraction"],
-            control=control, **sizes), self._new_run_dir(config.task))
+        if self.data_box.findText(str(plan.data)) >= 0:
+            self.data_box.setCurrentText(str(plan.data))
 
     def resume_from(self, path: str | Path) -> None:
         """Continue the run saved in ``path`` (its curves continue too)."""
         if self.is_training() or self.is_following():
             return
         path = Path(path)
-        self._launch(lambda control: resume_trainer(path, control=control), path)
+        self._launch(lambda control: resume_run(path, {}, control)[0], path)
 
     def _launch(self, make, run_dir: Path, trainer: Trainer | None = None) -> None:
         self._show_message("")

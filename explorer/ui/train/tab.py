@@ -24,6 +24,7 @@ class TrainTab(Panel):
     title = "Train"
     tooltip = ("Train a small model live (Algorithms 11-13) and watch every view follow its "
                "weights")
+    scene_views = ("train",)
 
     def __init__(self, panel: TrainPanel | None = None) -> None:
         super().__init__(panel if panel is not None else TrainPanel())

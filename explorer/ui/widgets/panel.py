@@ -21,6 +21,13 @@ keeps a list and calls, for each panel:
 - ``busy() -> bool``: still computing for the current trace (``bench ui --tab``);
 - ``shutdown()`` once, when the window closes (stop timers and threads).
 
+Scenes (``explorer.state.scene``) talk to panels through a declaration, not class names:
+``scene_views`` lists the scene views a panel can show (names from
+``explorer.state.scene.VIEWS``; the Step tab, which is the window's own, shows ``step``). A
+scene is opened only if some panel of the window declares its view; the window then brings
+that panel to the front and calls ``show_scene_view(view, scene)``. Saving a scene asks the
+panel in front for ``scene_fields()``.
+
 ``Panel`` implements each as doing nothing, so a feature overrides only what it needs.
 """
 
@@ -81,6 +88,9 @@ class Panel:
     # another) only when it is shown or typing pauses; True: at every change, for a
     # cheap panel that reacts to changes even while hidden (brings itself to the front).
     refresh_hidden = False
+    # The scene views (``explorer.state.scene.VIEWS``) this panel shows; the first is the
+    # one a scene saved while the panel is in front names.
+    scene_views: tuple[str, ...] = ()
 
     def __init__(self, view: QWidget, scroll: bool = True) -> None:
         self.view = view
@@ -124,6 +134,17 @@ class Panel:
     def busy(self) -> bool:
         """True while the panel still computes for the current trace (off the GUI thread)."""
         return False
+
+    def show_scene_view(self, view: str, scene: Any) -> None:
+        """Show ``view`` (one of ``scene_views``) as ``scene`` (an
+        ``explorer.state.scene.Scene``, its step and head already selected in the session)
+        describes it; the panel is in front. ValueError/KeyError: the scene's options do
+        not fit this model (the window shows the message)."""
+
+    def scene_fields(self) -> dict[str, Any]:
+        """The scene fields (``view``, and ``layer``, ``head``, ``view_options`` where they
+        matter) that reopen what the panel shows now; {} when it shows no scene view."""
+        return {"view": self.scene_views[0]} if self.scene_views else {}
 
     def shutdown(self) -> None:
         stop: Any = getattr(self.view, "shutdown", None)

@@ -99,7 +99,32 @@ class NewModelDialog(QDialog):
             self.error.setText(f"H = {self.n_heads.value()} query heads cannot share "
                                f"{kv} key/value heads evenly.")
             return
+        why = self.too_large()
+        if why:
+            self.error.setText(why)
+            return
         self.accept()
+
+    def config(self):
+        """The ``ModelConfig`` that ``random_model(**choice())`` builds (the default
+        character tokenizer's vocabulary)."""
+        from explorer.core import ModelConfig
+        from explorer.state.defaults import DEFAULT_SIZES, default_tokenizer
+
+        sizes = {k: v for k, v in self.choice().items() if k not in ("arch", "seed")}
+        sizes = {**DEFAULT_SIZES, **{k: v for k, v in sizes.items() if v is not None}}
+        return ModelConfig(arch=self.arch.currentData(),
+                           vocab_size=int(default_tokenizer().vocab_size), **sizes)
+
+    def too_large(self) -> str:
+        """Why the chosen model would not fit in memory now ("" when it fits)."""
+        from explorer.core.budget import check_model_fits
+
+        try:
+            check_model_fits(self.config())
+        except ValueError as exc:  # ModelTooLarge, or sizes the config refuses
+            return f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        return ""
 
     def choice(self) -> dict[str, Any]:
         return {

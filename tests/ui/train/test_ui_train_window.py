@@ -83,7 +83,7 @@ def test_choosing_another_architecture_during_training_asks(qtbot, window):
 def test_closing_while_the_data_is_prepared_never_freezes(qtbot, window, monkeypatch):
     """A large file still being read and tokenized: closing asks, then the window stays
     live and closes once the preparation has stopped (it checks the same stop request)."""
-    import explorer.ui.train.panel as panel_module
+    import explorer.train.options as options_module  # the one builder of runs
     from explorer.train import StopRequested
 
     def slow_preparation(*args, control=None, **kwargs):
@@ -91,7 +91,7 @@ def test_closing_while_the_data_is_prepared_never_freezes(qtbot, window, monkeyp
             time.sleep(0.05)
         raise StopRequested
 
-    monkeypatch.setattr(panel_module, "new_trainer", slow_preparation)
+    monkeypatch.setattr(options_module, "new_trainer", slow_preparation)
     panel = window.panel("Train").view
     panel.start()
     qtbot.wait(300)
