@@ -11,6 +11,7 @@ paper's way of handling long inputs); the window shows one chunk at a time and s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 SPECIAL_LABELS = {"bos": "⟨bos⟩", "eos": "⟨eos⟩", "pad": "⟨pad⟩", "unk": "⟨unk⟩",
@@ -38,12 +39,22 @@ def token_label(token: str) -> str:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One model input: ids with special tokens, their labels, and the text span covered."""
+    """One model input: ids with special tokens, the text span covered, and the labels
+    (made when first read: a long text has many chunks and the window shows one)."""
 
     ids: tuple[int, ...]
-    labels: tuple[str, ...]
+    tokens: tuple[str, ...]  # the tokenizer's strings of the text's own tokens
     start: int  # character offsets of the covered text
     end: int
+    head: str | None = None  # the label of the special token before the tokens, if any
+    tail: str | None = None  # … and after them
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        """A readable label per id, special tokens included."""
+        body = [token_label(t) for t in self.tokens]
+        return tuple(([self.head] if self.head is not None else []) + body
+                     + ([self.tail] if self.tail is not None else []))
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,9 @@ class EncodedText:
     n_tokens: int  # tokens of the text itself, without special tokens
     per_chunk: int  # text tokens per chunk
     specials: tuple[str, ...] = field(default=())  # special tokens added around each chunk
+    # The tokenizer's own encoding of the whole text (``Tokenizer.encode``), for views that
+    # show the tokens: the text is tokenised once per edit.
+    encoding: Any = field(default=None, compare=False, repr=False)
 
     @property
     def n_chunks(self) -> int:
@@ -117,8 +131,8 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     enc = tokenizer.encode(text)
     ids = [int(i) for i in enc.ids]
-    tokens = list(enc.tokens)
-    offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
+    tokens = enc.tokens
+    offsets = getattr(enc, "offsets", None) or [(0, 0)] * len(ids)
     head = (None if role == "raw" else special_id(tokenizer, "cls", "bos") if role == "cls"
             else special_id(tokenizer, "bos", "cls"))
     tail = special_id(tokenizer, "eos", "sep") if role == "encoder" else None
@@ -128,18 +142,20 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     per_chunk = l_max - len(extra)
     if per_chunk < 1:
         raise ValueError(f"ℓ_max = {l_max} leaves no room for tokens after the special tokens")
+    head_label = SPECIAL_LABELS.get(head[0], head[0]) if head is not None else None
+    tail_label = SPECIAL_LABELS.get(tail[0], tail[0]) if tail is not None else None
     chunks = []
     for lo in range(0, max(len(ids), 1), per_chunk):
         piece = slice(lo, lo + per_chunk)
-        c_ids, c_tok, c_off = ids[piece], tokens[piece], offsets[piece]
-        labels = [token_label(t) for t in c_tok]
+        c_ids, c_off = ids[piece], offsets[piece]
         if head is not None:
-            c_ids, labels = [head[1], *c_ids], [SPECIAL_LABELS.get(head[0], head[0]), *labels]
+            c_ids = [head[1], *c_ids]
         if tail is not None:
-            c_ids, labels = [*c_ids, tail[1]], [*labels, SPECIAL_LABELS.get(tail[0], tail[0])]
+            c_ids = [*c_ids, tail[1]]
         if not c_ids:
             break
         start = c_off[0][0] if c_off else 0
         end = c_off[-1][1] if c_off else 0
-        chunks.append(Chunk(tuple(c_ids), tuple(labels), start, end))
-    return EncodedText(tuple(chunks), len(ids), per_chunk, tuple(s[0] for s in extra))
+        chunks.append(Chunk(tuple(c_ids), tuple(tokens[piece]), start, end, head_label,
+                            tail_label))
+    return EncodedText(tuple(chunks), len(ids), per_chunk, tuple(s[0] for s in extra), enc)

@@ -8,6 +8,8 @@ Plot items are created once; a new step or text only calls ``setImage`` and ``se
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -22,10 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.state.step_data import DIM_NAMES, HeatmapData
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
 from explorer.ui.widgets.typeset import escape, notation_font, set_typeset, typeset
+
+if TYPE_CHECKING:  # explorer.state loads torch; the window paints before torch is loaded
+    from explorer.state.step_data import HeatmapData
 
 MAX_HEADS_SHOWN = 16
 GAP = "&nbsp;" * 6  # between the shape and the formula (rich text keeps no runs of spaces)
@@ -205,6 +209,8 @@ class HeatmapWidget(QWidget):
         self.mask_image.setRect(0, 0, cols, rows)
 
     def _set_axes(self, data: HeatmapData, rows: int, cols: int) -> None:
+        from explorer.state.step_data import DIM_NAMES
+
         bottom = self.plot_item.getAxis("bottom")
         left = self.plot_item.getAxis("left")
         metrics = self.fontMetrics()
