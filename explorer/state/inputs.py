@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
+# Characters of a text the window reads (~25,000 GPT-2 tokens; the model reads one chunk
+# of ℓ_max at a time): a longer paste is cut there, and the next start reads no more.
+MAX_TEXT = 100_000
 SPECIAL_LABELS = {"bos": "⟨bos⟩", "eos": "⟨eos⟩", "pad": "⟨pad⟩", "unk": "⟨unk⟩",
                   "mask": "⟨mask⟩", "cls": "⟨cls⟩", "sep": "⟨sep⟩"}
 

@@ -26,12 +26,10 @@ from psygnal import Signal
 from explorer.analysis import AnalysisError, record_intervened
 from explorer.state import navigation
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel, default_text
-from explorer.state.inputs import EncodedText, encode_text, input_roles
+from explorer.state.inputs import MAX_TEXT, EncodedText, encode_text, input_roles
 from explorer.state.interventions import InterventionsMixin
 from explorer.trace import Step, Trace, record_edit
 from explorer.trace.norm_inside import NormInside, norm_inside
-
-MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
 
 
 @dataclass(frozen=True)
@@ -214,8 +212,11 @@ class Session(InterventionsMixin):
         """``text`` cut to ``MAX_TEXT``; the warning about it stays (in ``message``, also
         after each trace) until that box's text fits again."""
         warning = ""
-        if len(text) > MAX_TEXT:
-            name = "The text" if which == "text" else "The context z"
+        name = "The text" if which == "text" else "The context z"
+        if len(text) == MAX_TEXT:  # a longer paste is cut here (``TextBox``)
+            warning = (f"{name} is at the limit: the window reads at most {MAX_TEXT:,} "
+                       "characters, and a longer paste is cut there.")
+        elif len(text) > MAX_TEXT:
             warning = (f"{name} has {len(text):,} characters; the window reads at most "
                        f"{MAX_TEXT:,}. Only the first {MAX_TEXT:,} are used.")
         if warning != self._length_warnings.get(which, ""):
