@@ -193,8 +193,10 @@ def burst(typist: Typist, n: int, length: int = 100) -> dict:
             **result, "others_busy": b.result()["others"], "target_longest_gap_ms": 50}
 
 
-def paste(typist: Typist, megabytes: float) -> dict:
-    """Paste ``megabytes`` of text with Ctrl+V; the longest GUI stall until updated."""
+def paste(typist: Typist, megabytes: float, save_to=None) -> dict:
+    """Paste ``megabytes`` of text with Ctrl+V; the longest GUI stall until updated.
+    ``save_to``: a path the window's settings are copied to after the paste (what the
+    next start reads)."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtTest import QTest
@@ -215,6 +217,13 @@ def paste(typist: Typist, megabytes: float) -> dict:
         total = time.perf_counter() - start
         result = gaps.stop()
     kept = len(box.toPlainText())
+    if save_to is not None:
+        import shutil
+
+        from explorer.ui.window.settings import settings_path
+
+        typist.window.save_settings()
+        shutil.copyfile(settings_path(), save_to)
     banner = typist.window.banner
     out = {"pasted_chars": len(text), "box_chars": kept, "until_updated_s": round(total, 2),
            **result, "banner": banner.text() if banner.isVisible() else "",
@@ -224,8 +233,9 @@ def paste(typist: Typist, megabytes: float) -> dict:
     return out
 
 
-def run(window, app, args: argparse.Namespace, summary, percentile) -> dict:
-    """Every typing part ``args`` asks for, in ``window``."""
+def run(window, app, args: argparse.Namespace, summary, percentile, folder=None) -> dict:
+    """Every typing part ``args`` asks for, in ``window`` (``folder``: where the settings
+    saved after the paste go, as ``after_paste.ini``)."""
     typist = Typist(window, app)
     out: dict = {}
     lengths = sorted({int(v) for v in str(args.lengths).split(",") if v.strip()})
@@ -235,5 +245,6 @@ def run(window, app, args: argparse.Namespace, summary, percentile) -> dict:
     if args.burst > 0:
         out["burst"] = burst(typist, args.burst)
     if args.paste_mb > 0:
-        out["paste"] = paste(typist, args.paste_mb)
+        out["paste"] = paste(typist, args.paste_mb,
+                             folder / "after_paste.ini" if folder is not None else None)
     return out

@@ -133,7 +133,7 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     enc = tokenizer.encode(text)
-    ids = [int(i) for i in enc.ids]
+    ids = list(map(int, enc.ids))
     tokens = enc.tokens
     offsets = getattr(enc, "offsets", None) or [(0, 0)] * len(ids)
     head = (None if role == "raw" else special_id(tokenizer, "cls", "bos") if role == "cls"

@@ -139,9 +139,16 @@ class HeatmapWidget(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.formula)
-        layout.addWidget(self.heads)
+        # The head buttons and the rows added under them (``add_toolbar_row``) are shown
+        # one at a time: their row keeps its height, so stepping never resizes the plot.
+        self.toolbar = QWidget()
+        toolbar = QVBoxLayout(self.toolbar)
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(self.heads)
+        layout.addWidget(self.toolbar)
         layout.addWidget(self.plot, 1)
         layout.addLayout(bottom)
+        self._keep_toolbar_height()
         self.heads.hide()
         self.legend.hide()
         self.plot.hide()  # until there is something to draw
@@ -152,9 +159,17 @@ class HeatmapWidget(QWidget):
         self.kv_label.setVisible(bool(note))
 
     def add_toolbar_row(self, widget: QWidget) -> None:
-        """Put ``widget`` under the head buttons (a row of choices about the step shown)."""
-        layout = self.layout()
-        layout.insertWidget(layout.indexOf(self.heads) + 1, widget)
+        """Put ``widget`` under the head buttons (a row of choices about the step shown,
+        never shown with them)."""
+        self.toolbar.layout().addWidget(widget)
+        self._keep_toolbar_height()
+
+    def _keep_toolbar_height(self) -> None:
+        if not hasattr(self, "toolbar"):
+            return
+        rows = [self.toolbar.layout().itemAt(i).widget()
+                for i in range(self.toolbar.layout().count())]
+        self.toolbar.setMinimumHeight(max(w.sizeHint().height() for w in rows if w))
 
     # -- drawing -------------------------------------------------------------------------
     def show_data(self, data: HeatmapData | None) -> None:
@@ -192,6 +207,7 @@ class HeatmapWidget(QWidget):
         if event.type() in (event.Type.FontChange, event.Type.StyleChange,
                             event.Type.PaletteChange):
             self._last.clear()
+            self._keep_toolbar_height()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QPoint, QRectF, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 TOKEN, SMALL, GAP, BAR = range(4)  # kinds of piece
@@ -218,7 +218,7 @@ class PieceStrip(QAbstractScrollArea):
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
         painter = QPainter(self.viewport())
-        painter.fillRect(self.viewport().rect(), QColor("white"))
+        painter.fillRect(self.viewport().rect(), self.palette().color(QPalette.ColorRole.Base))
         dx = self.horizontalScrollBar().value() if self._single else 0
         dy = 0 if self._single else self.verticalScrollBar().value()
         if not self._labels:
