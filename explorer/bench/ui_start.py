@@ -34,5 +34,6 @@ def startup(arch: str, runs: int, folder: Path, settings: Path | None = None) ->
         results.append(json.loads(lines[-1]))
     keys = [k for k, v in results[0].items() if not isinstance(v, bool)]
     out = {k: round(statistics.median(r[k] for r in results), 3) for k in keys}
-    out["torch_before_first_paint"] = any(r.get("torch_before_first_paint") for r in results)
+    flags = [r.get("torch_before_first_paint") for r in results]  # None: not reported
+    out["torch_before_first_paint"] = None if None in flags else any(flags)
     return out
