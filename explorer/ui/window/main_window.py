@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.trace.norm_inside import is_norm_step
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.inspect.input_panel import InputPanel
 from explorer.ui.inspect.norm_inside_bar import NormInsideBar
@@ -40,7 +39,6 @@ from explorer.ui.lecture.presentation import install_lecture_features
 from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TaskThread, TraceRunner
-from explorer.ui.window.compose import default_panels
 from explorer.ui.window.hosting import PanelHosting
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ARCH_NAMES, ModelLoading
@@ -51,6 +49,21 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
 
     from explorer.state import LoadedModel, Session
+
+def is_norm_step(name: str) -> bool:
+    """Whether step ``name`` is a norm (imported when asked: ``explorer.trace`` loads torch,
+    and the window paints before torch is imported)."""
+    from explorer.trace.norm_inside import is_norm_step as norm_step
+
+    return norm_step(name)
+
+
+def _default_panels() -> list[Panel]:
+    """Every feature package's panel (imported once torch is loaded: the panels use it)."""
+    from explorer.ui.window.compose import default_panels
+
+    return default_panels()
+
 
 DEBOUNCE_MS = 15
 IDLE_TRIM_MS = 3000  # a pause this long after the last trace hands freed memory back
@@ -79,7 +92,7 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
                  panel_factory: Callable[[], list[Panel]] | None = None,
                  follow: str | None = None) -> None:
         super().__init__()
-        self._panel_factory = panel_factory or default_panels
+        self._panel_factory = panel_factory or _default_panels
         self.settings = settings if settings is not None else make_settings()
         self.session: Session | None = None
         self._model_dir = model_dir
@@ -305,7 +318,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self._runner.submit(s.request())  # first: the worker records while the rest draws
         self._compare_runner.submit(s.compare.request())
         self._show_input_note()
-        self.tokens_view.set_text(s.text)
+        same = s.tokenizer is self.tokens_view.tokenizer()  # then tokenised once, here
+        self.tokens_view.set_text(s.text, s.encoded.encoding if same else None)
 
     def layer_choices(self, index: int) -> list[tuple[str, Any]]:
         """What a right click on the overview's box of step ``index`` offers: ablating
