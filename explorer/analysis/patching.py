@@ -214,8 +214,8 @@ def _run_batch(setup: _Setup, specs: list[_Spec], cancelled: Cancelled | None) -
     device = model_device(model)
     length = setup.clean.length
     start = setup.start(specs)
-    mask = model._attention_mask(length - start, length, model.cfg.arch == "decoder", None,
-                                 device)
+    mask = model.attention_mask(length - start, length, model.cfg.arch == "decoder", None,
+                                device)
     h: torch.Tensor | None = None
     for layer in range(min(s.layer for s in specs), setup.n_layers):
         if cancelled is not None and cancelled():
