@@ -75,3 +75,27 @@ def test_no_import_of_the_project_is_guarded_by_except_import_error():
                 if any(m == "explorer" or m.startswith("explorer.") for m in modules):
                     guarded.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
     assert not guarded, guarded
+
+
+def test_every_top_level_definition_is_used():
+    """No dead code: each module-level function, class and constant of ``explorer`` is
+    named somewhere else in the package or the tests."""
+    import ast
+    import re
+    from collections import Counter
+
+    sources = [*(ROOT / "explorer").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    words = Counter(w for p in sources for w in re.findall(r"\w+", p.read_text("utf-8")))
+    unused = []
+    for path in sorted((ROOT / "explorer").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            unused += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                       if words[n] <= 1 and not n.startswith("__")]
+    assert not unused, unused

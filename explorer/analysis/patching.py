@@ -45,8 +45,6 @@ from explorer.core.models import TransformerModel
 from explorer.trace import record
 
 SWEEP_SITES = ("resid", "attn_out", "mlp_out", "head_out")
-SITE_LABELS = {"resid": "residual stream", "attn_out": "attention output",
-               "mlp_out": "MLP output", "head_out": "head output"}
 BATCH_BYTES = 1 << 29  # activations of one batch of patched runs (512 MiB)
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]

@@ -11,7 +11,6 @@ session.step_by(1); session.next_group(); session.jump_to_layer(2)
 
 from explorer.state import allocator
 from explorer.state.defaults import (
-    ARCH_LABELS,
     ARCHS,
     DEFAULT_CONTEXT,
     DEFAULT_SIZES,
@@ -31,7 +30,6 @@ from explorer.state.session import Session, TraceRequest, TraceResult, run_reque
 __all__ = [
     "allocator",
     "ARCHS",
-    "ARCH_LABELS",
     "DEFAULT_CONTEXT",
     "DEFAULT_SIZES",
     "DEFAULT_TEXT",

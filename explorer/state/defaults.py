@@ -22,11 +22,6 @@ from explorer.core import ModelConfig, build_model
 from explorer.state.inputs import Tokenizer
 
 ARCHS = ("decoder", "encoder", "encoder-decoder")
-ARCH_LABELS = {
-    "decoder": "Decoder-only (GPT-like, Algorithm 10)",
-    "encoder": "Encoder-only (BERT-like, Algorithm 9)",
-    "encoder-decoder": "Encoder–decoder (Algorithm 8)",
-}
 DEFAULT_SIZES: dict[str, Any] = {"d_e": 64, "n_heads": 4, "n_layers": 2, "l_max": 64}
 DEFAULT_SEED = 0
 DEFAULT_TEXT = "the wise girl follows the sad witch ."

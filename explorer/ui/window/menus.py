@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QToolBar,
     QToolButton,
-    QWidget,
 )
 
 from explorer.ui.widgets.actions import make_action
@@ -217,10 +216,3 @@ def build_menus(window: MainWindow) -> None:
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, "Keyboard shortcuts", lambda: _shortcuts(window), "F1"))
     help_menu.addAction(_action(window, "About Transformer Explorer", lambda: _about(window)))
-
-
-def focusable_text(widget: QWidget | None) -> bool:
-    """True for widgets that take typed keys (the stepping keys must not steal them)."""
-    from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QTextEdit
-
-    return isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
