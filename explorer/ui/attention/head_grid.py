@@ -52,6 +52,9 @@ MIN_THUMB = 14
 THUMB_CELLS = 64  # a thumbnail of a long text pools positions into at most this many cells
 
 
+ABLATE_KEY = Qt.Key.Key_X  # zero-ablates the selected head (F1 lists it)
+
+
 @dataclass
 class _Section:
     title: str
@@ -305,7 +308,7 @@ class HeadGridWidget(QWidget):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self._choose(prefix, AttentionSite.parse(prefix).layer, head)
             return
-        if event.key() == Qt.Key.Key_X:
+        if event.key() == ABLATE_KEY:
             self.ablate_requested.emit(prefix, AttentionSite.parse(prefix).layer, head)
             return
         super().keyPressEvent(event)
