@@ -37,7 +37,8 @@ def live_models() -> int:
     from explorer.core.models import TransformerModel
 
     gc.collect()
-    return sum(isinstance(o, TransformerModel) for o in gc.get_objects())
+    # type(), not isinstance: that would read __class__ of every object (lazy modules...)
+    return sum(issubclass(type(o), TransformerModel) for o in gc.get_objects())
 
 
 def main() -> int:
