@@ -15,7 +15,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.state import allocator
 from explorer.train import (
     History,
     OutOfMemory,
@@ -87,10 +86,6 @@ class TrainWorker(QObject):
         except (ValueError, RuntimeError) as exc:  # a sample must never stop training
             self.snapshot_taken.emit(None)
             self.failed.emit("warning", f"no sample this time: {exc}")
-        # The window hands freed memory back when the user pauses, which live training
-        # (a new trace per snapshot) never does: without this the heap kept every hole
-        # the steps and the views' traces left, ~0.05 MB/s (issue 26).
-        allocator.trim()
 
     def run(self) -> None:
         """The thread's entry point."""
