@@ -124,7 +124,7 @@ class TransformerModel(nn.Module):
             )
 
     @staticmethod
-    def _attention_mask(
+    def attention_mask(
         l_x: int,
         l_z: int,
         causal: bool,
@@ -214,7 +214,7 @@ class DTransformer(TransformerModel):
         self._check_ids(x, "x", start)
         self._check_mask(x_mask, x, "x_mask")
         length = x.shape[1]
-        mask = self._attention_mask(length, start + length, True, x_mask, x.device)
+        mask = self.attention_mask(length, start + length, True, x_mask, x.device)
         return self._output(self.stack(x, mask, prefix=prefix))
 
 
@@ -263,7 +263,7 @@ class ETransformer(TransformerModel):
         """The representation after the L layers (B, l, d_e)."""
         self._check_ids(x, "x")
         self._check_mask(x_mask, x, "x_mask")
-        mask = self._attention_mask(x.shape[1], x.shape[1], False, x_mask, x.device)
+        mask = self.attention_mask(x.shape[1], x.shape[1], False, x_mask, x.device)
         return self.stack(x, mask, token_types=token_types)
 
     def forward(
@@ -314,7 +314,7 @@ class EDTransformer(TransformerModel):
         """Z (B, l_z, d_e): the encoder's output for context z (B, l_z)."""
         self._check_ids(z, "z (context)")
         self._check_mask(z_mask, z, "z_mask")
-        mask = self._attention_mask(z.shape[1], z.shape[1], False, z_mask, z.device)
+        mask = self.attention_mask(z.shape[1], z.shape[1], False, z_mask, z.device)
         return self.encoder(z, mask)
 
     def decode(
@@ -337,8 +337,8 @@ class EDTransformer(TransformerModel):
                 f"context and primary batch sizes differ: {Z.shape[0]} vs {x.shape[0]}"
             )
         l_x = x.shape[1]
-        mask = self._attention_mask(l_x, start + l_x, True, x_mask, x.device)
-        cross = self._attention_mask(l_x, Z.shape[1], False, z_mask, x.device)
+        mask = self.attention_mask(l_x, start + l_x, True, x_mask, x.device)
+        cross = self.attention_mask(l_x, Z.shape[1], False, z_mask, x.device)
         return self._output(self.decoder(x, mask, Z, cross, prefix=prefix))
 
     def forward(

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from explorer.state import allocator
     from explorer.state.defaults import (
-        ARCH_LABELS,
         ARCHS,
         DEFAULT_CONTEXT,
         DEFAULT_SIZES,
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
 # The names load when first used (PEP 562): the window imports torch-free modules of this
 # package (``scene``, ``inputs``) before its first paint, and ``defaults`` loads torch.
 _WHERE = {
-    **dict.fromkeys(("ARCH_LABELS", "ARCHS", "DEFAULT_CONTEXT", "DEFAULT_SIZES", "DEFAULT_TEXT",
+    **dict.fromkeys(("ARCHS", "DEFAULT_CONTEXT", "DEFAULT_SIZES", "DEFAULT_TEXT",
                      "LoadedModel", "bundled_models", "default_model", "default_text",
                      "default_tokenizer", "find_bundled", "load_folder", "random_model"),
                     "defaults"),
@@ -64,7 +63,6 @@ def __dir__() -> list[str]:
 __all__ = [
     "allocator",
     "ARCHS",
-    "ARCH_LABELS",
     "DEFAULT_CONTEXT",
     "DEFAULT_SIZES",
     "DEFAULT_TEXT",

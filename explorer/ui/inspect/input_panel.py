@@ -86,9 +86,10 @@ class InputPanel(QWidget):
         self.context.setToolTip("The encoder-decoder's context z (Algorithm 8): the encoder "
                                 "reads it, the decoder attends to it by cross-attention.")
         self.compare = TextBox(1)
-        self.compare.setPlaceholderText("A second text B: the views show A, B and A − B")
+        self.compare.setPlaceholderText("A second text B, compared with the text x (A)")
         self.compare.setToolTip("Text B, compared with the text x (A): the Attention and "
-                                "Output tabs can show A, B and A − B, and KL(P_A ‖ P_B). "
+                                "Lens tabs show A, B or A − B on one colour scale, the "
+                                "Output tab B's probabilities beside A's with KL(P_A ‖ P_B). "
                                 "Ctrl+B hides this row and ends the comparison.")
         self.context_label = QLabel("Context z:")
         self.text_label = QLabel("Text x:")

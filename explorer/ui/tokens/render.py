@@ -19,7 +19,6 @@ from explorer.ui.tokens.strip import BAR, GAP, SMALL, TOKEN
 COLOURS = ("#dbeafe", "#fde68a")  # alternating token backgrounds (blue, amber)
 SPECIAL_COLOUR = "#e9d5ff"
 UNK_COLOUR = "#fecaca"
-CHUNK_COLOUR = "#dc2626"
 GAP_COLOUR = "#9ca3af"
 LOSS_RED = (239, 68, 68)  # the background of a token as surprising as a uniform guess
 SHORT_LABELS = {

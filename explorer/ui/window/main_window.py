@@ -237,6 +237,8 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         warnings = [n for n in loaded.notes if "not meaningful" in n]
         if warnings:
             self.show_error("This model: " + "; ".join(warnings) + ".")
+        if loaded.problems:
+            self.show_error(" ".join(loaded.problems))
         for panel in self.panels:
             panel.model_changed(self.session)
         self.model_loaded.emit(loaded.label)
