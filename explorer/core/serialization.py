@@ -102,7 +102,10 @@ def read_weights(model: TransformerModel, path: str | os.PathLike) -> None:
 
     Tied parameters (W_u = W_e) are one tensor, read once under either name. ValueError
     if the names do not match the model's, naming what is missing and what is extra."""
-    file = WeightsFile(path)
+    try:
+        file = WeightsFile(path)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read weights ({exc})") from exc
     owners: dict[int, tuple[list[str], torch.Tensor]] = {}
     named = [*model.named_parameters(remove_duplicate=False),
              *model.named_buffers(remove_duplicate=False)]
@@ -116,8 +119,11 @@ def read_weights(model: TransformerModel, path: str | os.PathLike) -> None:
     if missing or unexpected:
         raise ValueError(f"{path}: weights do not match the config "
                          f"(missing: {sorted(missing)[:5]}, unexpected: {sorted(unexpected)[:5]})")
-    for names, tensor in owners.values():
-        file.read(next(n for n in names if n in file), tensor.data)
+    try:
+        for names, tensor in owners.values():
+            file.read(next(n for n in names if n in file), tensor.data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read weights ({exc})") from exc
 
 
 def load_model(
