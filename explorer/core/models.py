@@ -30,14 +30,23 @@ class Prefix:
     before ``start`` depends on later tokens, so a forward pass over the tokens from
     ``start`` on, attending to these keys and values, gives exactly the columns a pass
     over all tokens gives there.
+
+    ``rooms[l]`` (optional): two buffers (B, H, capacity, d) whose first ``start``
+    positions are ``keys[l]`` and ``values[l]``. The pass then writes the new positions'
+    keys and values into them in place, after the prefix, instead of joining copies
+    (``MHAttention``); the caller guarantees that nothing still reads those positions.
     """
 
     start: int
     keys: tuple[torch.Tensor, ...]
     values: tuple[torch.Tensor, ...]
+    rooms: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None
 
-    def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.keys[layer], self.values[layer]
+    def past(self, layer: int) -> tuple[torch.Tensor, ...]:
+        """(K, V) of the prefix, or (K, V, K buffer, V buffer) with ``rooms``."""
+        if self.rooms is None:
+            return self.keys[layer], self.values[layer]
+        return self.keys[layer], self.values[layer], *self.rooms[layer]
 
 
 class Unembedding(nn.Module):
