@@ -118,6 +118,13 @@ class TransformerModel(nn.Module):
                 f"{what} has {start + length} tokens, more than l_max={self.cfg.l_max}; "
                 "cut it into chunks of at most l_max tokens"
             )
+        if x.device.type != "cpu" and torch.is_grad_enabled():
+            # Training on an accelerator: no host sync per step; the check runs on the device
+            # and stops the work there if an id is out of range. Everywhere else (inference,
+            # recording: ids a person may have typed) the host check below gives a message.
+            torch._assert_async(((x >= 0) & (x < self.cfg.vocab_size)).all(),
+                                f"{what} holds a token id outside [0, {self.cfg.vocab_size})")
+            return
         lo, hi = int(x.min()), int(x.max())
         if lo < 0 or hi >= self.cfg.vocab_size:
             bad = lo if lo < 0 else hi
