@@ -67,10 +67,11 @@ def test_the_sweeps_metric_is_the_normalised_logit_difference(model):
 
 
 @pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float64, 1e-6),
-                                                  (torch.float32, 2e-5)])
+                                                  (torch.float32, 5e-5)])
 def test_the_batched_sweep_equals_one_run_at_a_time(model, dtype, tolerance):
     """Equal to 1e-6 where float rounding is out of the way (float64); in float32 the
-    batched runs add their terms in another order (a few units of 1e-6)."""
+    batched runs add their terms in another order (a few units of 1e-6 in the logits, up to
+    ~3e-5 in the normalised metric, which divides by the clean-corrupted gap)."""
     model = model.to(dtype)
     one = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER, batched=False)
     batched = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER)
