@@ -84,7 +84,7 @@ def main() -> int:
         elif tick % 8 == 6:  # every 16 s, 16 s of comparing with a text B
             comparing = (tick // 64) % 2 == 1
             if window.inputs.compare_visible() != comparing:
-                window.compare_action.trigger()
+                window.menus.compare_action.trigger()
             if comparing:
                 box = window.inputs.compare
                 box.setFocus()

@@ -114,7 +114,7 @@ def test_the_window_follows_a_run_another_process_writes_into_every_view(
     run = tmp_path / "run"
     (run / "snapshots").mkdir(parents=True)  # a run folder before its first step
     window = open_window()
-    assert window.follow_run(str(run))  # followed before anything is written
+    assert window.hosting.follow_run(str(run))  # followed before anything is written
     assert window.tabs.currentWidget() is window.panel("Train").widget
     panel = window.panel("Train").view
     labels = []
@@ -151,7 +151,7 @@ def test_the_window_never_writes_into_a_followed_folder(qtbot, open_window, corp
     window = open_window(follow=str(run))  # transformer-explorer --follow DIR
     panel = window.panel("Train").view
     qtbot.waitUntil(lambda: "following run: step 6" in
-                    (window.model_label.property("full_text") or ""), timeout=TIMEOUT)
+                    (window.toolbars.model_label.property("full_text") or ""), timeout=TIMEOUT)
     panel.save_checkpoint()  # refused while following
     panel.start()
     panel.resume_from(run)

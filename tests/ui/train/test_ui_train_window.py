@@ -64,19 +64,19 @@ def test_choosing_another_architecture_during_training_asks(qtbot, window):
     assert tab.following and window.session.loaded.source == "training"
     asked: list[str] = []
     panel._ask = lambda title, text: asked.append(text) or False  # keep the run
-    window.arch_box.setCurrentIndex(1)
-    window.set_architecture("encoder")
+    window.toolbars.arch_box.setCurrentIndex(1)
+    window.loading.set_architecture("encoder")
     assert asked and "Stop it" in asked[0]
-    assert window.arch_box.currentIndex() == 0 and panel.is_training()
+    assert window.toolbars.arch_box.currentIndex() == 0 and panel.is_training()
     qtbot.wait(600)  # more snapshots arrive: still the run's decoder
     assert window.session.arch == "decoder"
     panel._ask = lambda title, text: True  # stop the run and switch
     with qtbot.waitSignal(panel.training_finished, timeout=TIMEOUT):
-        window.set_architecture("encoder")
+        window.loading.set_architecture("encoder")
     qtbot.waitUntil(lambda: window.session.arch == "encoder", timeout=TIMEOUT)
     qtbot.wait(800)  # the run's last snapshot must not bring the decoder back
     assert window.session.arch == "encoder"
-    assert window.arch_box.currentIndex() == 1
+    assert window.toolbars.arch_box.currentIndex() == 1
     assert (panel.run_dir / "checkpoint").is_dir()  # the stopped run was saved
 
 
