@@ -43,11 +43,11 @@ def window(qtbot, tmp_path, open_window):
     w = open_window(arch="decoder", text="the king sings .")
     panel = w.panel("Train").view
     panel.runs_dir = tmp_path / "runs"
-    panel.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads
-    panel.batch_spin.setValue(8)
-    panel.steps_spin.setValue(1_000_000)
-    panel.device_box.setCurrentText("cpu")
-    panel._ask = lambda title, text: True
+    panel.form.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads
+    panel.form.batch_spin.setValue(8)
+    panel.form.steps_spin.setValue(1_000_000)
+    panel.form.device_box.setCurrentText("cpu")
+    panel.ask = lambda title, text: True
     yield w
     if panel.is_training():
         panel.stop()
