@@ -3,7 +3,8 @@
 Paint first, then load torch and the model on a worker thread with visible progress.
 Options for tests and benchmarks: ``--quit-after MS``, ``--screenshot PATH`` (saved once
 the first trace is drawn, then the app quits) and ``--report-startup`` (prints JSON timings
-from ``TRANSFORMER_EXPLORER_T0``, the caller's clock before it started the process).
+from ``TRANSFORMER_EXPLORER_T0``, the caller's clock before it started the process, and
+``torch_before_first_paint``: the window paints before torch is imported).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def run_app(argv: list[str]) -> int:
     big = screen is not None and screen.availableGeometry().height() >= 1000
     theme.apply_theme(app, theme.BASE_POINT_SIZE + (2 if big else 0))
     times: dict[str, float] = {}
+    flags: dict[str, bool] = {}
     window = MainWindow(model_dir=args.model, arch=args.arch, text=args.text,
                         follow=args.follow)
     started = []
@@ -71,6 +73,7 @@ def run_app(argv: list[str]) -> int:
         if not started:
             started.append(True)
             times["first_paint_s"] = time.time() - t0
+            flags["torch_before_first_paint"] = "torch" in sys.modules
             window.start()
 
     window.first_painted.connect(start_loading)
@@ -94,5 +97,5 @@ def run_app(argv: list[str]) -> int:
     window.deleteLater()
     app.processEvents()
     if args.report_startup:
-        print(json.dumps({k: round(v, 4) for k, v in times.items()}), flush=True)
+        print(json.dumps({**{k: round(v, 4) for k, v in times.items()}, **flags}), flush=True)
     return int(code)

@@ -49,3 +49,53 @@ def test_installs_stay_off_pyside6_6_12_0():
               if d.startswith("PySide6")]
     assert pyside and not pyside[0].specifier.contains("6.12.0")
     assert pyside[0].specifier.contains("6.11.3")
+
+
+def test_no_import_of_the_project_is_guarded_by_except_import_error():
+    """A broken install must fail loudly: no ``try: from explorer... except ImportError``
+    (or a broader except) that would quietly fall back."""
+    import ast
+
+    guarded = []
+    for path in sorted((ROOT / "explorer").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Try):
+                continue
+            types = [h.type for h in node.handlers]
+            names = {e.id for t in types if t is not None
+                     for e in (t.elts if isinstance(t, ast.Tuple) else [t])
+                     if isinstance(e, ast.Name)}
+            if None not in types and not names & {"ImportError", "ModuleNotFoundError",
+                                                  "Exception", "BaseException"}:
+                continue
+            for inner in (n for statement in node.body for n in ast.walk(statement)):
+                modules = ([inner.module or ""] if isinstance(inner, ast.ImportFrom) else
+                           [a.name for a in inner.names] if isinstance(inner, ast.Import)
+                           else [])
+                if any(m == "explorer" or m.startswith("explorer.") for m in modules):
+                    guarded.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert not guarded, guarded
+
+
+def test_every_top_level_definition_is_used():
+    """No dead code: each module-level function, class and constant of ``explorer`` is
+    named somewhere else in the package or the tests."""
+    import ast
+    import re
+    from collections import Counter
+
+    sources = [*(ROOT / "explorer").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+    words = Counter(w for p in sources for w in re.findall(r"\w+", p.read_text("utf-8")))
+    unused = []
+    for path in sorted((ROOT / "explorer").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+            else:
+                continue
+            unused += [f"{path.relative_to(ROOT)}: {n}" for n in names
+                       if words[n] <= 1 and not n.startswith("__")]
+    assert not unused, unused

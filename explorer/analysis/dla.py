@@ -37,7 +37,8 @@ from explorer.analysis.common import (
     trace_for,
     unembedding,
 )
-from explorer.analysis.lens import _stack, residual_points
+from explorer.analysis.lens import residual_points
+from explorer.analysis.locate import stack_module
 from explorer.core.models import TransformerModel
 from explorer.core.norm import LayerNorm, RMSNorm
 from explorer.trace import Trace
@@ -160,7 +161,7 @@ def _needed(model: TransformerModel) -> list[str]:
         names.append(f"{p}embed.position")
     if cfg.n_token_types:
         names.append(f"{p}embed.token_type")
-    for i, block in enumerate(_stack(model).blocks):
+    for i, block in enumerate(stack_module(model, None).blocks):
         names += [f"{p}blocks.{i}.attn.head_out", f"{p}blocks.{i}.mlp.out",
                   f"{p}blocks.{i}.resid_attn", f"{p}blocks.{i}.resid_mlp"]
         if block.cross_attn is not None:
@@ -189,7 +190,7 @@ def direct_logit_attribution(model: TransformerModel, ids: Ids, position: int, t
         check_token(other, cfg, "the token to compare with")
     trace = trace_for(model, inputs, trace, _needed(model))
     p = stack_prefix(cfg)
-    stack = _stack(model)
+    stack = stack_module(model, None)
     parts = _Parts(cfg.d_e, centre_parts)
     for step, label, kind in (("token", "token embedding", "token"),
                               ("position", "positional embedding", "position"),

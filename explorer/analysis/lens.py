@@ -36,6 +36,7 @@ from explorer.analysis.common import (
     stack_prefix,
     trace_for,
 )
+from explorer.analysis.locate import stack_module
 from explorer.core.models import TransformerModel
 from explorer.trace import Trace
 
@@ -53,17 +54,13 @@ class ResidualPoint:
     block: str  # "embed", "attn", "cross_attn" or "mlp"
 
 
-def _stack(model: TransformerModel) -> nn.Module:
-    return model.decoder if model.cfg.arch == "encoder-decoder" else model.stack
-
-
 def residual_points(model: TransformerModel) -> list[ResidualPoint]:
     """The residual points of the stack that feeds the output, in depth order."""
     cfg = model.cfg
     prefix = stack_prefix(cfg)
     embed = "embed.norm" if cfg.embed_norm else "embed.sum"
     points = [ResidualPoint(f"{prefix}{embed}", "embedding", None, "embed")]
-    for i, block in enumerate(_stack(model).blocks):
+    for i, block in enumerate(stack_module(model, None).blocks):
         points.append(ResidualPoint(f"{prefix}blocks.{i}.resid_attn", f"layer {i + 1} attention",
                                     i, "attn"))
         if block.cross_attn is not None:
@@ -77,7 +74,7 @@ def residual_points(model: TransformerModel) -> list[ResidualPoint]:
 def final_norm(model: TransformerModel) -> nn.Module | None:
     """The last norm before the output: the final norm (pre-norm) or the last layer's
     last norm (post-norm); None for a post-norm stack without layers."""
-    stack = _stack(model)
+    stack = stack_module(model, None)
     if model.cfg.norm_placement == "pre":
         return stack.final_norm
     return stack.blocks[-1].mlp_norm if len(stack.blocks) else None

@@ -50,8 +50,6 @@ from explorer.core.models import TransformerModel
 from explorer.trace import record
 
 SWEEP_SITES = ("resid", "attn_out", "mlp_out", "head_out")
-SITE_LABELS = {"resid": "residual stream", "attn_out": "attention output",
-               "mlp_out": "MLP output", "head_out": "head output"}
 WEAK_FRACTION = 0.05  # |LD_clean − LD_corrupted| below this share of the logits' std: noise
 BATCH_BYTES = 1 << 29  # activations of one batch of patched runs (512 MiB)
 Progress = Callable[[int, int], None]
@@ -240,8 +238,8 @@ def _run_batch(setup: _Setup, specs: list[_Spec], cancelled: Cancelled | None) -
     device = model_device(model)
     length = setup.clean.length
     start = setup.start(specs)
-    mask = model._attention_mask(length - start, length, model.cfg.arch == "decoder", None,
-                                 device)
+    mask = model.attention_mask(length - start, length, model.cfg.arch == "decoder", None,
+                                device)
     h: torch.Tensor | None = None
     for layer in range(min(s.layer for s in specs), setup.n_layers):
         if cancelled is not None and cancelled():

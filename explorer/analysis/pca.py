@@ -8,7 +8,6 @@ between two calls on nearly the same data (as the user types).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -100,8 +99,3 @@ def residual_projection(model: TransformerModel, ids: Ids, step: str, *,
         raise AnalysisError(f"the step {step!r} is not one vector per position "
                             f"(shape {tuple(trace[step].shape)})")
     return _projection(f"residual stream at {step}", torch.arange(X.shape[0]), X, k)
-
-
-def token_rows(projection: Projection, token: int) -> Sequence[int]:
-    """The rows of an embedding projection that show ``token`` (for cross-highlighting)."""
-    return (projection.rows == token).nonzero().reshape(-1).tolist()

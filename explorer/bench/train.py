@@ -17,7 +17,6 @@ ticks (target < 100 ms). With ``--nproc N``: one process against N ranks instead
 from __future__ import annotations
 
 import argparse
-import random
 import time
 from typing import Any
 
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from explorer.bench.rounds import interleaved, summary
+from explorer.bench.train_sizes import SIZES, corpus
 from explorer.train import TrainConfig, new_trainer
 from explorer.train.devices import (
     PRECISIONS,
@@ -35,9 +35,6 @@ from explorer.train.devices import (
     resolve_device,
 )
 from explorer.train.sources import DataSource
-
-# name: (layers, heads, d_e, l_max)
-SIZES = {"small": (4, 4, 128, 64), "10m": (6, 6, 384, 128)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -96,18 +93,6 @@ class ReferenceDecoder(nn.Module):
         return self.out(self.ln(h))
 
 
-def _corpus(n_chars: int = 400_000, seed: int = 0) -> str:
-    rng = random.Random(seed)
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 8)))
-             for _ in range(500)]
-    out, size = [], 0
-    while size < n_chars:
-        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) + ".\n"
-        out.append(sentence)
-        size += len(sentence)
-    return "".join(out)
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -127,7 +112,7 @@ def compare_steps(args: argparse.Namespace, size: str = "small") -> dict[str, An
     config = TrainConfig(task="next-token", steps=10**9, batch_size=batch, lr=1e-3,
                          val_every=0, log_every=1, device=str(device),
                          precision=getattr(args, "precision", "auto"))
-    source = DataSource("next-token", "bench corpus", text=_corpus())
+    source = DataSource("next-token", "bench corpus", text=corpus())
     ours = new_trainer(source, config, "char", l_max=l_max, d_e=d_e, n_heads=n_heads,
                        n_layers=n_layers)
     cfg = ours.model.cfg
@@ -197,12 +182,12 @@ def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus.txt"
-        corpus.write_text(_corpus(), encoding="utf-8")
+        corpus_file = Path(tmp) / "corpus.txt"
+        corpus_file.write_text(corpus(), encoding="utf-8")
         panel = TrainPanel(runs_dir=Path(tmp) / "runs", snapshot_interval_s=1.0)
         panel.resize(1400, 900)
         panel.show()
-        panel.open_data_file(corpus)
+        panel.open_data_file(corpus_file)
         panel.form.size_box.setCurrentText(next(k for k in MODEL_SIZES if "medium" in k))
         panel.form.batch_spin.setValue(32)
         panel.form.steps_spin.setValue(10**6)

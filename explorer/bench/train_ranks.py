@@ -29,6 +29,7 @@ from typing import Any
 import torch
 
 from explorer.bench.rounds import CONTENDED, _cpu_jiffies, _own_cpu_s, summary
+from explorer.bench.train_sizes import SIZES, corpus
 from explorer.train import TrainConfig, Trainer, new_trainer
 from explorer.train.devices import describe_device, resolve_device
 from explorer.train.distributed import DistContext, available_cores
@@ -38,19 +39,15 @@ START_TIMEOUT_S = 600
 
 
 def _trainer(size: str, batch: int, device: str) -> Trainer:
-    from explorer.bench.train import SIZES, _corpus
-
     n_layers, n_heads, d_e, l_max = SIZES[size]
     config = TrainConfig(task="next-token", steps=10**9, batch_size=batch, lr=1e-3,
                          val_every=0, log_every=1, device=device, precision="fp32")
-    source = DataSource("next-token", "bench corpus", text=_corpus())
+    source = DataSource("next-token", "bench corpus", text=corpus())
     return new_trainer(source, config, "char", l_max=l_max, d_e=d_e, n_heads=n_heads,
                        n_layers=n_layers)
 
 
 def _size(args: argparse.Namespace) -> str:
-    from explorer.bench.train import SIZES
-
     size = args.sizes.split(",")[0].strip()
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: use {', '.join(SIZES)}")

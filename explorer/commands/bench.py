@@ -12,7 +12,8 @@ import importlib
 import json
 import sys
 
-HELP = "Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality, analysis)."
+HELP = ("Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality, "
+        "analysis, load).")
 
 BENCHMARKS = {
     "forward": "Forward and forward+record latency, and memory.",
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "tokenize": "Training each tokenizer kind on 5 MB and tokenizing 1 MB.",
     "quality": "The bundled trained models on held-out data (loss, accuracy, exact match).",
     "analysis": "Logit lens, DLA and per-token loss, each in plain forward passes.",
+    "load": "The memory a model folder costs once opened (RSS against the weights' bytes).",
 }
 
 

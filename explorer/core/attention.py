@@ -131,19 +131,39 @@ class MHAttention(nn.Module):
             return t
         return t.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
 
+    @staticmethod
+    def _continued(past: tuple[torch.Tensor, ...], k: torch.Tensor,
+                   v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[past; new] keys and values: written into the buffers after the past when
+        ``past`` brings them, else joined."""
+        if len(past) == 2:
+            return (torch.cat([past[0].to(k.dtype), k], dim=2),
+                    torch.cat([past[1].to(v.dtype), v], dim=2))
+        t, end = past[0].shape[2], past[0].shape[2] + k.shape[2]
+        K, V = past[2], past[3]
+        if end > K.shape[2] or K.dtype != k.dtype:
+            raise ValueError(f"the key/value buffers hold {K.shape[2]} {K.dtype} positions, "
+                             f"not {end} {k.dtype}")
+        K[:, :, t:end] = k
+        V[:, :, t:end] = v
+        return K[:, :, :end], V[:, :, :end]
+
     def forward(
         self,
         x: torch.Tensor,
         z: torch.Tensor,
         mask: torch.Tensor | None = None,
-        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+        past: tuple[torch.Tensor, ...] | None = None,
     ) -> torch.Tensor:
         """x (B, l_x, d_x), z (B, l_z, d_z); mask broadcastable to (B, H, l_x, l_z),
         True where a query may attend (the transpose of the paper's Mask).
 
         ``past``: the keys and values (B, H, t, d) of the t context tokens before z,
         computed earlier (one per query head); K and V are then [past; new] and cover
-        t + l_z tokens. Rotary positions rotate by absolute position, which ``past`` does
+        t + l_z tokens. ``past`` (K, V, K buffer, V buffer): K and V are the first t
+        positions of two buffers (B, H, capacity, d); the new keys and values are written
+        into the buffers after them and K and V are views of the first t + l_z positions
+        (no copy of the past). Rotary positions rotate by absolute position, which ``past`` does
         not carry: a model with them always records in full (``trace.splice``)."""
         kv = self.n_kv_heads
         q = self._split(self.W_q(x), self.d_attn)  # (B, H, l_x, d_attn)
@@ -158,8 +178,7 @@ class MHAttention(nn.Module):
         else:
             q, k, v = self.hook_q(q), self._shared(k), self._shared(v)
             if past is not None:
-                k = torch.cat([past[0].to(k.dtype), k], dim=2)
-                v = torch.cat([past[1].to(v.dtype), v], dim=2)
+                k, v = self._continued(past, k, v)
             k = self.hook_k(k)  # (B, H, l_z, d_attn)
             v = self.hook_v(v)  # (B, H, l_z, d_mid)
         if self.fused and not self.hook_pattern.active:

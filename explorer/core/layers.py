@@ -56,7 +56,7 @@ class Layer(nn.Module):
         mask: torch.Tensor | None,
         z: torch.Tensor | None = None,
         z_mask: torch.Tensor | None = None,
-        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+        past: tuple[torch.Tensor, ...] | None = None,
     ) -> torch.Tensor:
         """``past``: the self-attention keys and values of earlier tokens (see MHAttention)."""
         if self.pre:

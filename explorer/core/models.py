@@ -30,14 +30,23 @@ class Prefix:
     before ``start`` depends on later tokens, so a forward pass over the tokens from
     ``start`` on, attending to these keys and values, gives exactly the columns a pass
     over all tokens gives there.
+
+    ``rooms[l]`` (optional): two buffers (B, H, capacity, d) whose first ``start``
+    positions are ``keys[l]`` and ``values[l]``. The pass then writes the new positions'
+    keys and values into them in place, after the prefix, instead of joining copies
+    (``MHAttention``); the caller guarantees that nothing still reads those positions.
     """
 
     start: int
     keys: tuple[torch.Tensor, ...]
     values: tuple[torch.Tensor, ...]
+    rooms: tuple[tuple[torch.Tensor, torch.Tensor], ...] | None = None
 
-    def past(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.keys[layer], self.values[layer]
+    def past(self, layer: int) -> tuple[torch.Tensor, ...]:
+        """(K, V) of the prefix, or (K, V, K buffer, V buffer) with ``rooms``."""
+        if self.rooms is None:
+            return self.keys[layer], self.values[layer]
+        return self.keys[layer], self.values[layer], *self.rooms[layer]
 
 
 class Unembedding(nn.Module):
@@ -109,6 +118,13 @@ class TransformerModel(nn.Module):
                 f"{what} has {start + length} tokens, more than l_max={self.cfg.l_max}; "
                 "cut it into chunks of at most l_max tokens"
             )
+        if x.device.type != "cpu" and torch.is_grad_enabled():
+            # Training on an accelerator: no host sync per step; the check runs on the device
+            # and stops the work there if an id is out of range. Everywhere else (inference,
+            # recording: ids a person may have typed) the host check below gives a message.
+            torch._assert_async(((x >= 0) & (x < self.cfg.vocab_size)).all(),
+                                f"{what} holds a token id outside [0, {self.cfg.vocab_size})")
+            return
         lo, hi = int(x.min()), int(x.max())
         if lo < 0 or hi >= self.cfg.vocab_size:
             bad = lo if lo < 0 else hi
@@ -124,7 +140,7 @@ class TransformerModel(nn.Module):
             )
 
     @staticmethod
-    def _attention_mask(
+    def attention_mask(
         l_x: int,
         l_z: int,
         causal: bool,
@@ -214,7 +230,7 @@ class DTransformer(TransformerModel):
         self._check_ids(x, "x", start)
         self._check_mask(x_mask, x, "x_mask")
         length = x.shape[1]
-        mask = self._attention_mask(length, start + length, True, x_mask, x.device)
+        mask = self.attention_mask(length, start + length, True, x_mask, x.device)
         return self._output(self.stack(x, mask, prefix=prefix))
 
 
@@ -263,7 +279,7 @@ class ETransformer(TransformerModel):
         """The representation after the L layers (B, l, d_e)."""
         self._check_ids(x, "x")
         self._check_mask(x_mask, x, "x_mask")
-        mask = self._attention_mask(x.shape[1], x.shape[1], False, x_mask, x.device)
+        mask = self.attention_mask(x.shape[1], x.shape[1], False, x_mask, x.device)
         return self.stack(x, mask, token_types=token_types)
 
     def forward(
@@ -314,7 +330,7 @@ class EDTransformer(TransformerModel):
         """Z (B, l_z, d_e): the encoder's output for context z (B, l_z)."""
         self._check_ids(z, "z (context)")
         self._check_mask(z_mask, z, "z_mask")
-        mask = self._attention_mask(z.shape[1], z.shape[1], False, z_mask, z.device)
+        mask = self.attention_mask(z.shape[1], z.shape[1], False, z_mask, z.device)
         return self.encoder(z, mask)
 
     def decode(
@@ -337,8 +353,8 @@ class EDTransformer(TransformerModel):
                 f"context and primary batch sizes differ: {Z.shape[0]} vs {x.shape[0]}"
             )
         l_x = x.shape[1]
-        mask = self._attention_mask(l_x, start + l_x, True, x_mask, x.device)
-        cross = self._attention_mask(l_x, Z.shape[1], False, z_mask, x.device)
+        mask = self.attention_mask(l_x, start + l_x, True, x_mask, x.device)
+        cross = self.attention_mask(l_x, Z.shape[1], False, z_mask, x.device)
         return self._output(self.decoder(x, mask, Z, cross, prefix=prefix))
 
     def forward(

@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_model as _load_weights
 from safetensors.torch import save_model as _save_weights
+from torch import nn
 
+from explorer.core.budget import check_model_fits
 from explorer.core.config import ModelConfig
+from explorer.core.embedding import PositionalEmbedding
 from explorer.core.models import TransformerModel, build_model
+from explorer.core.weights_file import WeightsFile
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -61,22 +64,80 @@ def read_config(directory: str | os.PathLike) -> ModelConfig:
         raise ValueError(f"{path}: {exc}") from exc
 
 
+def fixed_tables(model: TransformerModel) -> None:
+    """Compute the tables that are not stored (sinusoidal W_p) of a model built on the
+    meta device."""
+    for module in model.modules():
+        if isinstance(module, PositionalEmbedding) and module.kind == "sinusoidal":
+            module.table = PositionalEmbedding(model.cfg).table
+
+
+def empty_model(cfg: ModelConfig) -> TransformerModel:
+    """The model of ``cfg`` with uninitialised weights (no time spent on a random
+    initialisation that loading overwrites) and its fixed tables computed; ModelTooLarge
+    when it would not fit in memory."""
+    check_model_fits(cfg)
+    with torch.device("meta"):
+        model = build_model(cfg)
+    fresh: dict[int, torch.Tensor] = {}
+    kept = []  # the meta tensors, alive until the end so that no id is reused
+    for module in model.modules():  # not to_empty(): it would untie W_u from W_e
+        for table in (module._parameters, module._buffers):
+            for key, t in table.items():
+                if t is None or not t.is_meta:
+                    continue
+                if id(t) not in fresh:
+                    kept.append(t)
+                    empty = torch.empty_like(t, device="cpu")
+                    fresh[id(t)] = (nn.Parameter(empty, t.requires_grad)
+                                    if isinstance(t, nn.Parameter) else empty)
+                table[key] = fresh[id(t)]
+    fixed_tables(model)
+    return model
+
+
+def read_weights(model: TransformerModel, path: str | os.PathLike) -> None:
+    """Read ``path`` (safetensors) into the model's own parameters and buffers, each
+    tensor straight into its memory: no second copy, no mapping of the file kept.
+
+    Tied parameters (W_u = W_e) are one tensor, read once under either name. ValueError
+    if the names do not match the model's, naming what is missing and what is extra."""
+    try:
+        file = WeightsFile(path)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read weights ({exc})") from exc
+    owners: dict[int, tuple[list[str], torch.Tensor]] = {}
+    named = [*model.named_parameters(remove_duplicate=False),
+             *model.named_buffers(remove_duplicate=False)]
+    persistent = set(model.state_dict(keep_vars=True))
+    for name, tensor in named:
+        if name in persistent:
+            owners.setdefault(id(tensor), ([], tensor))[0].append(name)
+    by_name = {name: tensor for names, tensor in owners.values() for name in names}
+    unexpected = [k for k in file.keys() if k not in by_name]
+    missing = [names[0] for names, _ in owners.values() if not any(n in file for n in names)]
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not match the config "
+                         f"(missing: {sorted(missing)[:5]}, unexpected: {sorted(unexpected)[:5]})")
+    try:
+        for names, tensor in owners.values():
+            file.read(next(n for n in names if n in file), tensor.data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: cannot read weights ({exc})") from exc
+
+
 def load_model(
     directory: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> TransformerModel:
-    """Rebuild the model saved by ``save_model`` (weights checked name by name)."""
+    """Rebuild the model saved by ``save_model`` (weights checked name by name), each
+    weight read into the model's own tensor (``read_weights``)."""
     cfg = read_config(directory)
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
         raise ValueError(f"{path}: weights file is missing")
-    model = build_model(cfg)
+    model = empty_model(cfg)
     try:
-        missing, unexpected = _load_weights(model, str(path), strict=False, device=str(device))
-    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        read_weights(model, path)  # its ValueErrors name the file
+    except OSError as exc:
         raise ValueError(f"{path}: cannot read weights ({exc})") from exc
-    if missing or unexpected:
-        raise ValueError(
-            f"{path}: weights do not match the config "
-            f"(missing: {sorted(missing)[:5]}, unexpected: {sorted(unexpected)[:5]})"
-        )
     return model.to(device).eval()

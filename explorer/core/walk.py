@@ -16,6 +16,8 @@ import weakref
 import torch
 from torch import nn
 
+# Kept per model, weakly: a kept value must not refer to its model (the walk's first entry,
+# ``("", model)``, is left out), or no model that was ever walked would be freed.
 _walks: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], list]] = \
     weakref.WeakKeyDictionary()
 _holders: weakref.WeakKeyDictionary[nn.Module, tuple[list, list]] = \
@@ -23,32 +25,38 @@ _holders: weakref.WeakKeyDictionary[nn.Module, tuple[list, list]] = \
 _lock = threading.Lock()
 
 
-def _children(walk: list[tuple[str, nn.Module]]) -> tuple[int, ...]:
+def _children(model: nn.Module, below: list[tuple[str, nn.Module]]) -> tuple[int, ...]:
     # The kept walk holds every module it lists, so no listed id can be reused by another
     # object while the walk is kept.
-    return tuple(id(child) for _, module in walk for child in module._modules.values())
+    return tuple(id(child) for module in (model, *(m for _, m in below))
+                 for child in module._modules.values())
+
+
+def _below(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``named_modules()`` without the model itself, kept while the tree is unchanged."""
+    with _lock:
+        kept = _walks.get(model)
+    if kept is not None and kept[0] == _children(model, kept[1]):
+        return kept[1]
+    below = list(model.named_modules())[1:]
+    with _lock:
+        _walks[model] = (_children(model, below), below)
+    return below
 
 
 def modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """``list(model.named_modules())``, reused while the tree is unchanged (read only)."""
-    with _lock:
-        kept = _walks.get(model)
-    if kept is not None and kept[0] == _children(kept[1]):
-        return kept[1]
-    walk = list(model.named_modules())
-    with _lock:
-        _walks[model] = (_children(walk), walk)
-    return walk
+    """``list(model.named_modules())``, from a walk reused while the tree is unchanged."""
+    return [("", model), *_below(model)]
 
 
 def weight_tensors(model: nn.Module) -> list[torch.Tensor]:
     """Every parameter and buffer of ``model`` (a tied one may appear twice)."""
-    walk = modules(model)
+    below = _below(model)
     with _lock:
         kept = _holders.get(model)
-    if kept is None or kept[0] is not walk:  # the modules that hold any (read afresh)
-        kept = (walk, [(m._parameters, m._buffers) for _, m in walk
-                       if m._parameters or m._buffers])
+    if kept is None or kept[0] is not below:  # the modules that hold any (read afresh)
+        kept = (below, [(m._parameters, m._buffers) for m in (model, *(m for _, m in below))
+                        if m._parameters or m._buffers])
         with _lock:
             _holders[model] = kept
     return [t for held in kept[1] for d in held for t in d.values() if t is not None]

@@ -20,7 +20,6 @@ from torch import nn
 
 from explorer.core import (
     ModelConfig,
-    PositionalEmbedding,
     TransformerModel,
     build_model,
     load_model,
@@ -28,6 +27,7 @@ from explorer.core import (
 )
 from explorer.core.budget import ModelTooLarge, check_model_fits
 from explorer.core.finite import describe_nonfinite, nonfinite_tensors
+from explorer.core.serialization import fixed_tables
 from explorer.io import bert, encoders, gpt2, llama, opt, seq2seq
 from explorer.io.errors import CheckpointError
 from explorer.io.folder_tokenizer import TOKENIZER_JSON, folder_tokenizer
@@ -172,13 +172,6 @@ def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
     return info
 
 
-def _fixed_tables(model: TransformerModel, cfg: ModelConfig) -> None:
-    """Compute the non-learned buffers (sinusoidal W_p) that a meta-built model lacks."""
-    for module in model.modules():
-        if isinstance(module, PositionalEmbedding) and module.kind == "sinusoidal":
-            module.table = PositionalEmbedding(cfg).table
-
-
 def _build_with(cfg: ModelConfig, maps, source: TensorSource) -> TransformerModel:
     """The model of ``cfg`` holding the mapped tensors; every parameter filled, shapes checked.
 
@@ -207,7 +200,7 @@ def _build_with(cfg: ModelConfig, maps, source: TensorSource) -> TransformerMode
         for name in names:
             state[name] = param
     model.load_state_dict(state, strict=True, assign=True)
-    _fixed_tables(model, cfg)
+    fixed_tables(model)
     left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
         raise CheckpointError(f"{source.folder}: nothing filled {', '.join(left[:5])}")

@@ -4,6 +4,11 @@
 ``model.safetensors.index.json``, or, when there is no safetensors file, a
 ``pytorch_model.bin`` through ``torch.load(weights_only=True)`` (never a full pickle).
 Every failure raises ``CheckpointError`` naming the file and the tensor.
+
+Safetensors files are read by ``explorer.core.weights_file``: each tensor into memory of
+its own, so the model built from them is the process's one copy of the weights and no
+mapping of the file outlives the loading (``safe_open`` would hand out views of a
+mapping of the whole file, kept alive by every weight that is not copied).
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import pickle
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
+from explorer.core.weights_file import WeightsFile
 from explorer.io.errors import CheckpointError
 
 SAFETENSORS = "model.safetensors"
@@ -34,12 +39,12 @@ def _read_index(path: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in weight_map.items()}
 
 
-def _open_safetensors(path: Path):
+def _open_safetensors(path: Path) -> WeightsFile:
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file is missing")
     try:
-        return safe_open(str(path), framework="pt", device="cpu")
-    except Exception as exc:  # safetensors raises its own error types for damaged files
+        return WeightsFile(path)
+    except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: damaged or truncated safetensors file ({exc})") from exc
 
 
@@ -67,7 +72,7 @@ class TensorSource:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self._files: dict[str, Path] = {}  # tensor name -> file
-        self._handles: dict[Path, object] = {}
+        self._handles: dict[Path, WeightsFile] = {}
         self._tensors: dict[str, torch.Tensor] = {}  # for .bin files, loaded at once
         self.dtypes: set[str] = set()
         self.used: set[str] = set()
@@ -127,7 +132,7 @@ class TensorSource:
     def shape(self, name: str) -> tuple[int, ...]:
         if name in self._tensors:
             return tuple(self._tensors[name].shape)
-        return tuple(self._handles[self._files[name]].get_slice(name).get_shape())
+        return self._handles[self._files[name]].shape(name)
 
     def find_prefix(self, anchor: str, prefixes: tuple[str, ...]) -> str | None:
         """The first of ``prefixes`` for which ``prefix + anchor`` is a tensor here."""
@@ -152,9 +157,9 @@ class TensorSource:
             tensor = (
                 self._tensors[name]
                 if name in self._tensors
-                else (self._handles[path].get_tensor(name))
+                else self._handles[path].read(name)
             )
-        except Exception as exc:  # a truncated file fails only when the data is read
+        except (OSError, ValueError) as exc:  # a file cut or changed since it was opened
             raise CheckpointError(
                 f"{path}: cannot read tensor {name!r} (damaged or truncated file: {exc})"
             ) from exc

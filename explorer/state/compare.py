@@ -20,8 +20,8 @@ import torch
 from psygnal import Signal
 
 from explorer.analysis.compare import Comparison, align, compare_logits
-from explorer.state.inputs import EncodedText
-from explorer.state.recording import MAX_TEXT, TraceLogits, TraceRequest, TraceResult, run_request
+from explorer.state.inputs import MAX_TEXT, EncodedText
+from explorer.state.recording import TraceLogits, TraceRequest, TraceResult, run_request
 
 if TYPE_CHECKING:
     from explorer.state.session import Session

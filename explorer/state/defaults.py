@@ -22,11 +22,6 @@ from explorer.core import ModelConfig, build_model
 from explorer.state.inputs import Tokenizer
 
 ARCHS = ("decoder", "encoder", "encoder-decoder")
-ARCH_LABELS = {
-    "decoder": "Decoder-only (GPT-like, Algorithm 10)",
-    "encoder": "Encoder-only (BERT-like, Algorithm 9)",
-    "encoder-decoder": "Encoder–decoder (Algorithm 8)",
-}
 DEFAULT_SIZES: dict[str, Any] = {"d_e": 64, "n_heads": 4, "n_layers": 2, "l_max": 64}
 DEFAULT_SEED = 0
 DEFAULT_TEXT = "the wise girl follows the sad witch ."
@@ -47,7 +42,7 @@ def default_text(arch: str) -> str:
         from explorer.data import translate
 
         return translate(DEFAULT_CONTEXT)
-    except (ImportError, ValueError, KeyError):  # no bundled data: the grammar sentence
+    except (ValueError, KeyError):  # no bundled data: the grammar sentence
         return DEFAULT_TEXT
 
 
@@ -61,6 +56,7 @@ class LoadedModel:
     source: str  # "random", "bundled" or "folder"
     path: Path | None = None
     notes: tuple[str, ...] = ()  # what the loader wants the user to know (no MLM head ...)
+    problems: tuple[str, ...] = ()  # what went wrong getting it, for the window to show
 
     @property
     def cfg(self) -> ModelConfig:
@@ -128,7 +124,7 @@ def corpus_lines() -> list[str]:
         for z, x in load_pairs("translation"):
             lines += [z, x]
         return lines
-    except (ImportError, OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError):  # no bundled data
         return _FALLBACK_CORPUS.splitlines()
 
 
@@ -195,11 +191,18 @@ def load_folder(path: str | os.PathLike, source: str = "folder") -> LoadedModel:
 
 
 def default_model(arch: str = "decoder", seed: int = DEFAULT_SEED) -> LoadedModel:
-    """The model the window shows for ``arch``: the bundled trained one, else a random one."""
+    """The model the window shows for ``arch``: the bundled trained one, else a random one.
+
+    A bundled model that cannot be loaded is not hidden: the random model shown instead
+    says so in its label, and ``problems`` gives the reason (the window shows it)."""
     folder = find_bundled(arch)
-    if folder is not None:
-        try:
-            return load_folder(folder, source="bundled")
-        except ValueError:
-            pass  # a broken bundled model: fall back to a random one, which says so
-    return random_model(arch, seed)
+    if folder is None:
+        return random_model(arch, seed)
+    try:
+        return load_folder(folder, source="bundled")
+    except ValueError as exc:
+        loaded = random_model(arch, seed)
+        loaded.label += ", because the bundled model failed to load"
+        loaded.problems = (f"The bundled {arch} model could not be loaded, so random weights "
+                           f"are shown: {exc}",)
+        return loaded

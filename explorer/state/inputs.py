@@ -11,9 +11,14 @@ paper's way of handling long inputs); the window shows one chunk at a time and s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from explorer.tokenize.display import token_labels
+
+# Characters of a text the window reads (~25,000 GPT-2 tokens; the model reads one chunk
+# of ℓ_max at a time): a longer paste is cut there, and the next start reads no more.
+MAX_TEXT = 100_000
 
 
 class Tokenizer(Protocol):
@@ -29,12 +34,18 @@ class Tokenizer(Protocol):
 
 @dataclass(frozen=True)
 class Chunk:
-    """One model input: ids with special tokens, their labels, and the text span covered."""
+    """One model input: ids with special tokens, the text span covered, and the labels
+    (made when first read: a long text has many chunks and the window shows one)."""
 
     ids: tuple[int, ...]
-    labels: tuple[str, ...]
     start: int  # character offsets of the covered text
     end: int
+    tokenizer: Any = field(default=None, compare=False, repr=False)  # shows the labels
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        """A readable label per id, special tokens included (``token_labels``)."""
+        return tuple(token_labels(self.tokenizer, self.ids))
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ class EncodedText:
     n_tokens: int  # tokens of the text itself, without special tokens
     per_chunk: int  # text tokens per chunk
     specials: tuple[str, ...] = field(default=())  # special tokens added around each chunk
+    # The tokenizer's own encoding of the whole text (``Tokenizer.encode``), for views that
+    # show the tokens: the text is tokenised once per edit.
+    encoding: Any = field(default=None, compare=False, repr=False)
 
     @property
     def n_chunks(self) -> int:
@@ -107,8 +121,8 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     enc = tokenizer.encode(text)
-    ids = [int(i) for i in enc.ids]
-    offsets = list(getattr(enc, "offsets", None) or [(0, 0)] * len(ids))
+    ids = list(map(int, enc.ids))
+    offsets = getattr(enc, "offsets", None) or [(0, 0)] * len(ids)
     head = (None if role == "raw" else special_id(tokenizer, "cls", "bos") if role == "cls"
             else special_id(tokenizer, "bos", "cls"))
     tail = special_id(tokenizer, "eos", "sep") if role == "encoder" else None
@@ -118,8 +132,6 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
     per_chunk = l_max - len(extra)
     if per_chunk < 1:
         raise ValueError(f"ℓ_max = {l_max} leaves no room for tokens after the special tokens")
-    used = sorted({*ids, *(s[1] for s in extra)})
-    shown = dict(zip(used, token_labels(tokenizer, used)))  # each distinct token once
     chunks = []
     for lo in range(0, max(len(ids), 1), per_chunk):
         piece = slice(lo, lo + per_chunk)
@@ -130,8 +142,7 @@ def encode_text(tokenizer: Tokenizer, text: str, role: str, l_max: int) -> Encod
             c_ids = [*c_ids, tail[1]]
         if not c_ids:
             break
-        labels = [shown[i] for i in c_ids]
         start = c_off[0][0] if c_off else 0
         end = c_off[-1][1] if c_off else 0
-        chunks.append(Chunk(tuple(c_ids), tuple(labels), start, end))
-    return EncodedText(tuple(chunks), len(ids), per_chunk, tuple(s[0] for s in extra))
+        chunks.append(Chunk(tuple(c_ids), start, end, tokenizer))
+    return EncodedText(tuple(chunks), len(ids), per_chunk, tuple(s[0] for s in extra), enc)

@@ -18,8 +18,6 @@ import torch
 from explorer.analysis import AnalysisError, record_intervened
 from explorer.trace import Trace, record_edit
 
-MAX_TEXT = 1_000_000  # characters; longer pastes are refused with a message
-
 
 @dataclass(frozen=True)
 class TraceRequest:

@@ -28,10 +28,9 @@ from psygnal import Signal
 from explorer.state import navigation
 from explorer.state.compare import SecondInput
 from explorer.state.defaults import DEFAULT_CONTEXT, DEFAULT_TEXT, LoadedModel
-from explorer.state.inputs import EncodedText, encode_text, input_roles
+from explorer.state.inputs import MAX_TEXT, EncodedText, encode_text, input_roles
 from explorer.state.interventions import InterventionsMixin
 from explorer.state.recording import (
-    MAX_TEXT,
     TraceLogits,
     TraceRequest,
     TraceResult,
@@ -119,8 +118,11 @@ class Session(ModelSwapMixin, InterventionsMixin):
         """``text`` cut to ``MAX_TEXT``; the warning about it stays (in ``message``, also
         after each trace) until that box's text fits again."""
         warning = ""
-        if len(text) > MAX_TEXT:
-            name = "The text" if which == "text" else "The context z"
+        name = "The text" if which == "text" else "The context z"
+        if len(text) == MAX_TEXT:  # a longer paste is cut here (``TextBox``)
+            warning = (f"{name} is at the limit: the window reads at most {MAX_TEXT:,} "
+                       "characters, and a longer paste is cut there.")
+        elif len(text) > MAX_TEXT:
             warning = (f"{name} has {len(text):,} characters; the window reads at most "
                        f"{MAX_TEXT:,}. Only the first {MAX_TEXT:,} are used.")
         if warning != self._length_warnings.get(which, ""):

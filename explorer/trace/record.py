@@ -120,6 +120,9 @@ class Trace(Mapping[str, torch.Tensor]):
         # Whether every logit is finite, once checked (``explorer.state`` checks each new
         # trace off the GUI thread; a continued one only in its new positions).
         self.finite_logits: bool | None = None
+        # The key/value buffers its K and V are views of, when ``record_edit`` continued
+        # it in place (``explorer.trace.splice.Room``); None: its K and V are its own.
+        self.room = None
 
     def __getitem__(self, name: str) -> torch.Tensor:
         t = self._tensors[name]
@@ -241,12 +244,16 @@ def live_storages(model: torch.nn.Module, *inputs: object) -> set[int]:
     return {_storage(t) for t in tensors}
 
 
-def snapshot(x: torch.Tensor, live: set[int], seen: set[int]) -> torch.Tensor:
+def snapshot(x: torch.Tensor, live: set[int], seen: set[int],
+             rooms: frozenset[int] = frozenset()) -> torch.Tensor:
     """``x`` detached, on the CPU, owning exactly its memory: a copy when it is a view
     into a weight, a buffer or an input (e.g. the positional embedding W_p[:, :ℓ]), into
-    a larger tensor, or into a tensor another step already holds."""
+    a larger tensor, or into a tensor another step already holds. A view into one of the
+    key/value buffers ``rooms`` (storages, ``explorer.trace.splice``) is kept as it is."""
     t = x.detach().to("cpu")
     ptr = _storage(t)
+    if ptr in rooms:
+        return t
     if (ptr in live or ptr in seen
             or t.untyped_storage().nbytes() != t.numel() * t.element_size()):
         t = t.clone(memory_format=torch.contiguous_format)
@@ -258,12 +265,13 @@ def snapshot(x: torch.Tensor, live: set[int], seen: set[int]) -> torch.Tensor:
 @contextmanager
 def hooks_attached(model: TransformerModel, store: dict[str, torch.Tensor | None],
                    names: Iterable[str] | None = None, lean: bool = False,
-                   inputs: tuple = ()):
+                   inputs: tuple = (), rooms: frozenset[int] = frozenset()):
     """Attach a storing function to every hook point, for the duration of the block.
 
     ``lean``: the steps ``derivable`` from others are listed (stored as None), not kept.
     Every stored tensor is a snapshot (``snapshot``): training the model afterwards or
-    changing ``inputs`` in place leaves it as it was.
+    changing ``inputs`` in place leaves it as it was. Views into the key/value buffers
+    ``rooms`` (their storages) are kept as views: a continued trace's K and V.
     """
     wanted = None if names is None else set(names)
     points = model.hook_points()
@@ -271,7 +279,8 @@ def hooks_attached(model: TransformerModel, store: dict[str, torch.Tensor | None
 
     def keep(name: str, x: torch.Tensor) -> torch.Tensor:
         if wanted is None or name in wanted:
-            store[name] = None if lean and derivable(name) else snapshot(x, live, seen)
+            store[name] = (None if lean and derivable(name)
+                           else snapshot(x, live, seen, rooms))
         return x
 
     for point in points.values():

@@ -11,11 +11,21 @@ Everything is recomputed (``record``) when the previous trace cannot be continue
 encoder (every position sees every token), another model or changed weights, another
 context z (encoder-decoder), a padding mask, a partial or differently lean trace, a
 config field this module does not know, or no common prefix.
+
+Keys and values are not joined on every keystroke: a line of continued traces shares one
+``Room``, key/value buffers with room after the text, and each continuation writes its
+new positions into them in place (``explorer.core.Prefix.rooms``); its trace's K and V
+are views of the buffers. A continuation writes in place only where no living trace of
+the line holds those positions (a trace still shown or read elsewhere keeps its values);
+otherwise, or when the buffers are full, it starts a new room with a copy of the prefix.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
+import weakref
 
 import torch
 
@@ -186,30 +196,112 @@ def record_edit(
     kinds = {name: _kind(name, stack) for name in names}
     if p == length:  # nothing new: the previous trace, cut to the new length
         tensors = {n: _truncated(n, previous._tensors[n], kinds[n], p) for n in names}
+        room = previous.room
     else:
-        tensors = _continue(model, previous, inputs, p, lean, stack, kinds)
-        if tensors is None:
+        claim = _Claim()  # alive until the trace holds the room
+        done = _continue(model, previous, inputs, p, lean, stack, kinds, claim)
+        if done is None:
             return record(model, *inputs, lean=lean)
+        tensors, room = done
     trace = Trace(tensors, model.cfg, previous.steps)
+    if room is not None:  # its K and V are views of the room's first `length` positions
+        with _ROOMS_LOCK:
+            room.hold(trace, length)
+        trace.room = room
     trace.weights, trace.complete, trace.lean = previous.weights, True, lean
     trace.first_new = p
     return (trace["logits"].to(x.device) if joined else None), trace
 
 
+class Room:
+    """Key/value buffers, one (B, H, capacity, d) pair per self-attention layer, shared
+    by a line of continued traces; each trace of the line holds views of its first n
+    positions (``hold``). Positions from ``start`` on may be written only when no living
+    trace holds them (``free_from``)."""
+
+    def __init__(self, keys: tuple[torch.Tensor, ...], values: tuple[torch.Tensor, ...]):
+        self.keys, self.values = keys, values
+        self.capacity = keys[0].shape[2]
+        self.storages = frozenset(t.untyped_storage().data_ptr() for t in keys + values)
+        self._holders: list[tuple[weakref.ref, int]] = []
+
+    def hold(self, holder: object, n: int) -> None:
+        self._holders.append((weakref.ref(holder), n))
+
+    def free_from(self, start: int) -> bool:
+        self._holders = [(ref, n) for ref, n in self._holders if ref() is not None]
+        return all(n <= start for _, n in self._holders)
+
+    def prefix(self, start: int) -> Prefix:
+        """The first ``start`` positions, with the buffers to write the next ones into."""
+        return Prefix(start, tuple(k[:, :, :start] for k in self.keys),
+                      tuple(v[:, :, :start] for v in self.values),
+                      tuple(zip(self.keys, self.values)))
+
+
+class _Claim:
+    """Holds a room's positions for a continuation until its trace exists."""
+
+
+_ROOMS_LOCK = threading.Lock()  # deciding where to write and claiming it, atomically
+
+
+def _capacity(length: int, l_max: int) -> int:
+    return min(l_max, max(64, 2 ** math.ceil(math.log2(length * 1.5))))
+
+
+def _new_room(previous: Trace, stack: str, n_layers: int, p: int, length: int,
+              l_max: int) -> Room:
+    """A room for ``length`` positions and more, holding a copy of the first p."""
+    def buffers(kind: str) -> tuple[torch.Tensor, ...]:
+        out = []
+        for i in range(n_layers):
+            old = previous.positions(f"{stack}blocks.{i}.attn.{kind}", 0, p)
+            B, H, _, d = old.shape
+            buf = torch.empty(B, H, _capacity(length, l_max), d, dtype=old.dtype)
+            buf[:, :, :p] = old
+            out.append(buf)
+        return tuple(out)
+
+    return Room(buffers("k"), buffers("v"))
+
+
+def _room_for(previous: Trace, stack: str, n_layers: int, p: int, length: int,
+              l_max: int, claim: _Claim) -> Room:
+    """The previous trace's room when it may be written from p on, else a new one;
+    positions up to ``length`` claimed for the continuation."""
+    with _ROOMS_LOCK:
+        room = previous.room
+        if room is None or room.capacity < length or not room.free_from(p):
+            room = _new_room(previous, stack, n_layers, p, length, l_max)
+        room.hold(claim, length)
+    return room
+
+
 def _continue(model: TransformerModel, previous: Trace, inputs: tuple, p: int, lean: bool,
-              stack: str, kinds: dict[str, str]) -> dict[str, torch.Tensor | None] | None:
-    """Run the positions from p on and splice them in; None if the steps do not match."""
+              stack: str, kinds: dict[str, str],
+              claim: _Claim) -> tuple[dict, Room | None] | None:
+    """Run the positions from p on and splice them in; None if the steps do not match.
+    Also returns the room the new K and V are views of (None: they are joined copies),
+    where ``claim`` holds the new positions until the trace does."""
     cfg = model.cfg
     device = next(model.parameters()).device
     n_layers = cfg.n_dec_layers if stack else cfg.n_layers
-    keys = tuple(previous.positions(f"{stack}blocks.{i}.attn.k", 0, p).to(device)
-                 for i in range(n_layers))
-    values = tuple(previous.positions(f"{stack}blocks.{i}.attn.v", 0, p).to(device)
-                   for i in range(n_layers))
-    prefix = Prefix(p, keys, values)
+    length = inputs[-1].shape[1]
+    room = None
+    if device.type == "cpu":
+        room = _room_for(previous, stack, n_layers, p, length, cfg.l_max, claim)
+        prefix = room.prefix(p)
+    else:
+        keys = tuple(previous.positions(f"{stack}blocks.{i}.attn.k", 0, p).to(device)
+                     for i in range(n_layers))
+        values = tuple(previous.positions(f"{stack}blocks.{i}.attn.v", 0, p).to(device)
+                       for i in range(n_layers))
+        prefix = Prefix(p, keys, values)
     x_new = inputs[-1][:, p:]
     store: dict[str, torch.Tensor | None] = {}
-    with torch.no_grad(), hooks_attached(model, store, None, lean, inputs):
+    rooms = room.storages if room is not None else frozenset()
+    with torch.no_grad(), hooks_attached(model, store, None, lean, inputs, rooms):
         if stack:
             names = [n for n in previous.keys() if n.startswith("encoder.")]
             Z = previous[names[-1]].to(device)  # the encoder's output, unchanged
@@ -224,4 +316,4 @@ def _continue(model: TransformerModel, previous: Trace, inputs: tuple, p: int, l
         if name not in store:
             return None
         tensors[name] = _extended(name, previous, store[name], kind, p, tensors)
-    return tensors
+    return tensors, room

@@ -27,13 +27,6 @@ TASK_ARCH = {
     "seq2seq": "encoder-decoder",
     "classify": "encoder",
 }
-TASK_ALGORITHM = {"next-token": 13, "masked": 12, "seq2seq": 11, "classify": None}
-TASK_TITLE = {
-    "next-token": "Algorithm 13: DTraining (next token)",
-    "masked": "Algorithm 12: ETraining (masked tokens)",
-    "seq2seq": "Algorithm 11: EDTraining (sequence to sequence)",
-    "classify": "Classification: -log P(c | x)",
-}
 
 
 @dataclass

@@ -90,8 +90,3 @@ class RunLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def holds_lock(directory: str | os.PathLike) -> bool:
-    """True when this program holds the lock of ``directory``."""
-    return Path(directory).resolve() in _HELD

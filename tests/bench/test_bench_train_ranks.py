@@ -25,3 +25,12 @@ def test_bench_train_nproc_prints_both_rates_and_the_scaling(capsys) -> None:
     assert {"1 rank_s", "2 ranks_s", "machine_busy", "others_busy", "contended"} <= set(row)
     assert main(["bench", "train", "--nproc", "2", "--batch-size", "5"]) == 2
     assert "does not split" in capsys.readouterr().err
+
+
+def test_bench_train_and_its_ranks_import_no_circle() -> None:
+    """Both share their sizes and corpus through ``bench.train_sizes``; only ``bench train``
+    reaches the ranks' module (for ``--nproc``)."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("explorer")
+    assert graph.find_shortest_chain(importer="explorer.bench.train_ranks",
+                                     imported="explorer.bench.train") is None

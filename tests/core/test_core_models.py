@@ -191,3 +191,17 @@ def test_load_model_errors(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a valid JSON"):
         load_model(tmp_path)
+
+
+def test_attention_mask_is_public_causal_with_a_prefix_and_masks_padded_keys() -> None:
+    """``TransformerModel.attention_mask`` (used by patching as well as the models): the
+    last l_x queries of l_z keys see the keys up to themselves; padded keys are hidden."""
+    from explorer.core.models import TransformerModel
+
+    cpu = torch.device("cpu")
+    mask = TransformerModel.attention_mask(2, 4, True, None, cpu)
+    assert mask.tolist() == [[[[True, True, True, False], [True, True, True, True]]]]
+    keys = torch.tensor([[1, 1, 0]])
+    both = TransformerModel.attention_mask(3, 3, False, keys, cpu)
+    assert both.shape == (1, 1, 1, 3) and both[0, 0, 0].tolist() == [True, True, False]
+    assert TransformerModel.attention_mask(3, 3, False, None, cpu) is None

@@ -20,7 +20,25 @@ def test_the_walk_is_kept_and_equals_named_modules():
     model = _model()
     first = modules(model)
     assert [p for p, _ in first] == [p for p, _ in model.named_modules()]
-    assert modules(model) is first  # nothing changed: the same list
+    model.named_modules = None  # nothing changed: the kept walk is used, not a new one
+    assert modules(model) == first
+    assert all(a is b for (_, a), (_, b) in zip(modules(model), first))
+
+
+def test_a_walked_model_is_freed_when_dropped():
+    """The kept walks must not keep their models alive: live training hands the views a
+    new copy of the weights every few seconds, and each old one has to go."""
+    import gc
+    import weakref
+
+    from explorer.core.hooks import hook_points
+
+    model = _model()
+    modules(model), weight_tensors(model), weights_key(model), hook_points(model)
+    dead = weakref.ref(model)
+    del model
+    gc.collect()
+    assert dead() is None
 
 
 def test_a_replaced_or_added_module_is_seen():

@@ -101,6 +101,26 @@ def test_bundled_trained_model_is_preferred(tmp_path, monkeypatch, tok):
     assert default_model("encoder").label.startswith("untrained")
 
 
+def broken_bundled_decoder(models, tok):
+    """A bundled decoder folder whose weights file is not safetensors."""
+    folder = models / "default-decoder"
+    save_model(random_model("decoder", seed=3).model, folder)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "model.safetensors").write_bytes(b"not safetensors")
+    return folder
+
+
+def test_a_bundled_model_that_fails_to_load_says_so(tmp_path, monkeypatch, tok):
+    """Random weights shown instead of a broken bundled model are never silent."""
+    broken_bundled_decoder(tmp_path / "models", tok)
+    monkeypatch.setattr(defaults_module, "bundled_models_dir", lambda: tmp_path / "models")
+    shown = default_model("decoder")
+    assert not shown.trained and "failed to load" in shown.label
+    (problem,) = shown.problems
+    assert "bundled decoder model could not be loaded" in problem and "default-decoder" in problem
+    assert random_model("decoder").problems == ()
+
+
 @pytest.mark.parametrize("arch", ["decoder", "encoder", "encoder-decoder"])
 def test_record_and_step_through(arch):
     session = Session(random_model(arch), "the king sings .", "the red girl")

@@ -36,6 +36,7 @@ from explorer.state.attention_data import (
     attention_sections,
     thumbnail_weights,
 )
+from explorer.ui.widgets.actions import ABLATE_KEY
 from explorer.ui.widgets.style import (
     MUTED_COLOR,
     SELECTION_COLOR,
@@ -50,6 +51,8 @@ SECTION_GAP = 28
 MAX_THUMB = 120
 MIN_THUMB = 14
 THUMB_CELLS = 64  # a thumbnail of a long text pools positions into at most this many cells
+
+
 
 
 @dataclass
@@ -305,7 +308,7 @@ class HeadGridWidget(QWidget):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self._choose(prefix, AttentionSite.parse(prefix).layer, head)
             return
-        if event.key() == Qt.Key.Key_X:
+        if event.key() == ABLATE_KEY:
             self.ablate_requested.emit(prefix, AttentionSite.parse(prefix).layer, head)
             return
         super().keyPressEvent(event)

@@ -8,6 +8,8 @@ Plot items are created once; a new step or text only calls ``setImage`` and ``se
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -22,10 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.state.step_data import DIM_NAMES, HeatmapData
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
 from explorer.ui.widgets.typeset import escape, notation_font, set_typeset, typeset
+
+if TYPE_CHECKING:  # explorer.state loads torch; the window paints before torch is loaded
+    from explorer.state.step_data import HeatmapData
 
 MAX_HEADS_SHOWN = 16
 GAP = "&nbsp;" * 6  # between the shape and the formula (rich text keeps no runs of spaces)
@@ -54,6 +58,7 @@ class HeatmapWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: HeatmapData | None = None
+        self._last: dict = {}  # what was last set on the plot's parts (``_changed``)
         self._mask_key: bytes | None = None
         self._overlays: dict[bytes, np.ndarray] = {}  # mask -> its hatched image, newest last
         self.title = QLabel("Loading the model…")
@@ -134,9 +139,16 @@ class HeatmapWidget(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.formula)
-        layout.addWidget(self.heads)
+        # The head buttons and the rows added under them (``add_toolbar_row``) are shown
+        # one at a time: their row keeps its height, so stepping never resizes the plot.
+        self.toolbar = QWidget()
+        toolbar = QVBoxLayout(self.toolbar)
+        toolbar.setContentsMargins(0, 0, 0, 0)
+        toolbar.addWidget(self.heads)
+        layout.addWidget(self.toolbar)
         layout.addWidget(self.plot, 1)
         layout.addLayout(bottom)
+        self._keep_toolbar_height()
         self.heads.hide()
         self.legend.hide()
         self.plot.hide()  # until there is something to draw
@@ -147,9 +159,17 @@ class HeatmapWidget(QWidget):
         self.kv_label.setVisible(bool(note))
 
     def add_toolbar_row(self, widget: QWidget) -> None:
-        """Put ``widget`` under the head buttons (a row of choices about the step shown)."""
-        layout = self.layout()
-        layout.insertWidget(layout.indexOf(self.heads) + 1, widget)
+        """Put ``widget`` under the head buttons (a row of choices about the step shown,
+        never shown with them)."""
+        self.toolbar.layout().addWidget(widget)
+        self._keep_toolbar_height()
+
+    def _keep_toolbar_height(self) -> None:
+        if not hasattr(self, "toolbar"):
+            return
+        rows = [self.toolbar.layout().itemAt(i).widget()
+                for i in range(self.toolbar.layout().count())]
+        self.toolbar.setMinimumHeight(max(w.sizeHint().height() for w in rows if w))
 
     # -- drawing -------------------------------------------------------------------------
     def show_data(self, data: HeatmapData | None) -> None:
@@ -170,7 +190,8 @@ class HeatmapWidget(QWidget):
                 "(NaN or ∞), drawn blank"))
         rows, cols = data.values.shape
         cmap = theme.colormap_for(data.kind)
-        self.colorbar.setColorMap(cmap)
+        if self._changed("cmap", data.kind):  # each of these lays the plot out again
+            self.colorbar.setColorMap(cmap)
         self.image.setImage(data.values, levels=data.levels, autoLevels=False)
         self.image.setRect(0, 0, cols, rows)
         self.colorbar.setLevels(data.levels)
@@ -179,6 +200,14 @@ class HeatmapWidget(QWidget):
         self._draw_ids(data)
         self.plot_item.getViewBox().setRange(xRange=(0, cols), yRange=(0, rows), padding=0)
         self._show_heads(data)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """A new font, style or palette (presentation mode, theme): set everything again."""
+        super().changeEvent(event)
+        if event.type() in (event.Type.FontChange, event.Type.StyleChange,
+                            event.Type.PaletteChange):
+            self._last.clear()
+            self._keep_toolbar_height()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -205,23 +234,41 @@ class HeatmapWidget(QWidget):
         self.mask_image.setRect(0, 0, cols, rows)
 
     def _set_axes(self, data: HeatmapData, rows: int, cols: int) -> None:
+        from explorer.state.step_data import DIM_NAMES
+
         bottom = self.plot_item.getAxis("bottom")
         left = self.plot_item.getAxis("left")
         metrics = self.fontMetrics()
         size = self.plot_item.getViewBox().size()
         col_room = max(1, int(size.width() / (metrics.horizontalAdvance("⟨bos⟩") * 0.6)))
         row_room = max(1, int(size.height() / (metrics.height() * 0.9)))
-        bottom.setTicks(self._ticks(data.col_labels, cols, col_room))
+        col_ticks = self._ticks(data.col_labels, cols, col_room)
+        if self._changed("col_ticks", col_ticks):
+            bottom.setTicks(col_ticks)
         row_labels = data.row_labels or data.row_names
         row_ticks = self._ticks(row_labels, rows, row_room) if data.row_dim else [[]]
-        left.setTicks(row_ticks)
+        if self._changed("row_ticks", row_ticks):
+            left.setTicks(row_ticks)
         shown = [text for _, text in row_ticks[0]]
         widest = max((metrics.horizontalAdvance(t) for t in shown), default=0)
-        left.setWidth(widest + metrics.height() + 16)
-        bottom.setHeight(2 * metrics.height() + 14)
-        bottom.setLabel(typeset(DIM_NAMES.get(data.col_dim, data.col_dim) + " → columns"))
+        if self._changed("left_width", widest + metrics.height() + 16):
+            left.setWidth(widest + metrics.height() + 16)
+        if self._changed("bottom_height", 2 * metrics.height() + 14):
+            bottom.setHeight(2 * metrics.height() + 14)
+        bottom_label = typeset(DIM_NAMES.get(data.col_dim, data.col_dim) + " → columns")
+        if self._changed("bottom_label", bottom_label):
+            bottom.setLabel(bottom_label)
         row_name = DIM_NAMES.get(data.row_dim, data.row_dim)
-        left.setLabel(typeset(f"{row_name} ↓ rows") if row_name else "")
+        left_label = typeset(f"{row_name} ↓ rows") if row_name else ""
+        if self._changed("left_label", left_label):
+            left.setLabel(left_label)
+
+    def _changed(self, what: str, value) -> bool:
+        """Whether ``value`` differs from the last one set for ``what`` (then noted)."""
+        if self._last.get(what, self) == value:
+            return False
+        self._last[what] = value
+        return True
 
     @staticmethod
     def _ticks(labels: tuple[str, ...] | None, n: int, room: int = 64) -> list:

@@ -3,7 +3,7 @@ it, and the chunk selector with a sentence saying what is fed (never a silent cu
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -18,14 +18,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.state.inputs import MAX_TEXT
+
 
 class TextBox(QPlainTextEdit):
-    """A few lines of plain text; Escape hands the keyboard back to the step-through."""
+    """A few lines of plain text; Escape hands the keyboard back to the step-through.
+
+    A paste that would make the text longer than ``max_chars`` (what the window reads,
+    ``MAX_TEXT``) is cut to fit before the box lays it out: a 10 MB paste costs what
+    the window reads. Signal ``paste_cut(pasted, kept)`` says so (characters)."""
 
     escaped = Signal()
+    paste_cut = Signal(int, int)
 
     def __init__(self, lines: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.max_chars = MAX_TEXT
         self.setTabChangesFocus(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         height = QFontMetrics(self.font()).lineSpacing() * lines + 14
@@ -37,6 +45,22 @@ class TextBox(QPlainTextEdit):
             self.escaped.emit()
             return
         super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 (Qt override)
+        if not source.hasText():
+            super().insertFromMimeData(source)
+            return
+        text = source.text()
+        cursor = self.textCursor()
+        kept_around = self.document().characterCount() - 1 - len(cursor.selectedText())
+        room = max(0, self.max_chars - kept_around)
+        if len(text) <= room:
+            super().insertFromMimeData(source)
+            return
+        cursor.insertText(text[:room])
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        self.paste_cut.emit(len(text), room)
 
 
 class InputPanel(QWidget):
@@ -62,9 +86,10 @@ class InputPanel(QWidget):
         self.context.setToolTip("The encoder-decoder's context z (Algorithm 8): the encoder "
                                 "reads it, the decoder attends to it by cross-attention.")
         self.compare = TextBox(1)
-        self.compare.setPlaceholderText("A second text B: the views show A, B and A − B")
+        self.compare.setPlaceholderText("A second text B, compared with the text x (A)")
         self.compare.setToolTip("Text B, compared with the text x (A): the Attention and "
-                                "Output tabs can show A, B and A − B, and KL(P_A ‖ P_B). "
+                                "Lens tabs show A, B or A − B on one colour scale, the "
+                                "Output tab B's probabilities beside A's with KL(P_A ‖ P_B). "
                                 "Ctrl+B hides this row and ends the comparison.")
         self.context_label = QLabel("Context z:")
         self.text_label = QLabel("Text x:")

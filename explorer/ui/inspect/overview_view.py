@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.typeset import draw_typeset
 
-_RESIDUAL = ("resid_attn", "resid_cross", "resid_mlp")
 COLOURS = {
     "embed": QColor(222, 235, 247), "norm": QColor(240, 240, 240), "attn": QColor(253, 224, 221),
     "cross": QColor(252, 197, 192), "mlp": QColor(229, 245, 224), "final": QColor(240, 240, 240),

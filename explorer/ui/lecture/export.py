@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRectF, QSize
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
@@ -252,14 +252,6 @@ def copy_image(target: Target, scale: float = 1.0, caption: Caption | None = Non
     image = render_image(target, scale, caption)
     QGuiApplication.clipboard().setImage(image)
     return image
-
-
-def png_bytes(image: QImage) -> bytes:
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
-    return bytes(data.data())
 
 
 # -- numbers --------------------------------------------------------------------------------

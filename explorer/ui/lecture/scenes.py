@@ -95,15 +95,10 @@ class SceneController(QObject):
         }
         menu = _file_menu(w)
         quit_action = next((a for a in menu.actions() if a.text().startswith("Quit")), None)
-        from explorer.state.scene import bundled_scenes
-
         bundled = QMenu("Bundled scenes", w)
-        for title, path in bundled_scenes().items():
-            def open_it(_checked: bool = False, p: Path = path) -> None:
-                self.open_scene_file(p)
-
-            bundled.addAction(make_action(w, title, open_it, None, f"Open the scene {path.name}"))
-        bundled.setEnabled(not bundled.isEmpty())
+        # Filled when the File menu first opens: reading the scenes loads torch, and the
+        # window paints before torch is imported.
+        menu.aboutToShow.connect(lambda: self.fill_bundled(bundled))
         self.actions["bundled"] = bundled.menuAction()
         items = [self.actions[k] for k in ("save", "open", "bundled", "lecture", "next",
                                            "previous")]
@@ -115,6 +110,20 @@ class SceneController(QObject):
                 menu.insertActions(quit_action, [*group, separator])
             else:
                 menu.addActions([separator, *group])
+
+    def fill_bundled(self, bundled: QMenu) -> None:
+        """The bundled scenes as items of ``bundled`` (once)."""
+        if not bundled.isEmpty() or not bundled.isEnabled():
+            return
+        from explorer.state.scene import bundled_scenes
+
+        w = self.window
+        for title, path in bundled_scenes().items():
+            def open_it(_checked: bool = False, p: Path = path) -> None:
+                self.open_scene_file(p)
+
+            bundled.addAction(make_action(w, title, open_it, None, f"Open the scene {path.name}"))
+        bundled.setEnabled(not bundled.isEmpty())
 
     # -- dialogs (replaced in tests) ---------------------------------------------------------
     def ask_save_path(self, title: str, filters: str) -> str:

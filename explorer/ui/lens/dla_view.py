@@ -22,7 +22,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEve
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from explorer.analysis import Attribution
-from explorer.ui.lens.grid import diverging_rgba
+from explorer.ui.lens.cells import diverging_rgba
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts
 from explorer.ui.widgets.style import MUTED_COLOR, TEXT_COLOR, scaled_font, text_color_on
 

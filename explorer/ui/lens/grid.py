@@ -19,50 +19,37 @@ Public API (``LensGrid``, a painted QWidget):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from explorer.analysis import Comparison, LensResult, TokenLoss, compare_lens
+from explorer.ui.lens.cells import (
+    LEGEND_WIDTH,
+    diverging_rgba,
+    legend_text,
+    lens_tip,
+    loss_summary,
+    paint_legend,
+    paint_loss,
+    short_point,
+    top_list,
+)
 from explorer.ui.widgets.export_parts import Caption, Table, ViewParts, tokens_line
 from explorer.ui.widgets.style import (
     MUTED_COLOR,
     SELECTION_COLOR,
     TEXT_COLOR,
     pattern_lut,
-    percent,
     scaled_font,
     text_color_on,
     visible_token,
 )
 
 MODES = ("A", "B", "A − B")
-LOSS_COLOUR = QColor("#dc2626")
-
-
-def diverging_rgba(values: np.ndarray, limit: float = 1.0) -> np.ndarray:
-    """Values in −limit..limit -> RGBA uint8: blue (negative), white (0), red (positive)."""
-    v = np.clip(np.nan_to_num(values / max(limit, 1e-12)), -1.0, 1.0)[..., None]
-    white = np.array([255.0, 255.0, 255.0])
-    red = np.array([178.0, 24.0, 43.0])
-    blue = np.array([33.0, 102.0, 172.0])
-    rgb = np.where(v >= 0, white + v * (red - white), white - v * (blue - white))
-    alpha = np.full(v.shape, 255.0)
-    return np.concatenate([rgb, alpha], axis=-1).round().astype(np.ubyte)
-
-
-def short_point(label: str) -> str:
-    """"layer 2 attention" -> "L2 attn" (the row header)."""
-    parts = label.split()
-    if len(parts) >= 3 and parts[0] == "layer":
-        kind = {"attention": "attn", "cross-attention": "cross", "MLP": "MLP"}.get(parts[2],
-                                                                              parts[2])
-        return f"L{parts[1]} {kind}"
-    return label
 
 
 class LensGrid(QWidget):
@@ -188,7 +175,7 @@ class LensGrid(QWidget):
         self._loss_h = 4 * fm.height() + 10 if self._loss is not None and self.mode == "A" else 0
         self._legend_h = fm.height() + 16 if rows else 0
         small = QFontMetrics(self._small)
-        legend = small.horizontalAdvance(self._legend_text()) + 160 + 10
+        legend = small.horizontalAdvance(legend_text(self._diff())) + LEGEND_WIDTH + 10
         summary = small.horizontalAdvance(self.loss_summary()) if self._loss_h else 0
         width = self._left + max(cols * self._cell_w, legend, summary) + 16
         height = self._top + rows * self._cell_h + self._loss_h + self._legend_h + 12
@@ -205,7 +192,7 @@ class LensGrid(QWidget):
         if not rows:
             self._values = np.zeros((0, 0))
             return
-        diff = self.mode == "A − B" and self.comparison is not None
+        diff = self._diff()
         if diff:
             self._values = self.comparison.diff[:rows, :cols].double().numpy()
             self._tops = None
@@ -235,7 +222,7 @@ class LensGrid(QWidget):
             return []
         if self.mode == "B":
             return self._labels_b
-        if self.mode == "A − B" and self.comparison is not None:
+        if self._diff():
             n = int(self.comparison.diff.shape[1])
             return [a if a == b else f"{a}|{b}"
                     for a, b in zip(self._labels[:n], self._labels_b[:n])]
@@ -266,43 +253,26 @@ class LensGrid(QWidget):
 
     def cell_value(self, row: int, col: int) -> float:
         """The number behind the cell's colour: the top-1 probability (A or B), or A − B."""
-        if self.mode == "A − B" and self.comparison is not None:
+        if self._diff():
             return float(self.comparison.diff[row, col])
         result = self._result()
         return float(result.top_probs[row, col, 0])
 
     def cell_text(self, row: int, col: int) -> str:
-        if self.mode == "A − B" and self.comparison is not None:
+        if self._diff():
             a = int(self._lens.top_ids[row, col, 0])
             b = int(self._lens_b.top_ids[row, col, 0])
             return self._token(a) if a == b else f"{self._token(a)}|{self._token(b)}"
         return self._token(int(self._result().top_ids[row, col, 0]))
 
     def cell_tip(self, row: int, col: int) -> str:
-        lens = self._lens
-        point = lens.points[row].label
-        if self.mode == "A − B" and self.comparison is not None:
-            return (f"{point}, position {col}\nA: {self._top_list(self._lens, row, col)}\n"
-                    f"B: {self._top_list(self._lens_b, row, col)}\n"
+        if self._diff():
+            return (f"{self._lens.points[row].label}, position {col}\n"
+                    f"A: {top_list(self._lens, row, col, self._token)}\n"
+                    f"B: {top_list(self._lens_b, row, col, self._token)}\n"
                     f"top-1 probability A − B = {self.cell_value(row, col):+.3f}")
-        result = self._result()
         labels = self._labels_b if self.mode == "B" else self._labels
-        lines = [f"{point}, position {col} (reads “{labels[col]}”)", "top 5:"]
-        for k in range(min(5, result.top_ids.shape[2])):
-            lines.append(f"  {self._token(int(result.top_ids[row, col, k]))}   "
-                         f"{percent(float(result.top_probs[row, col, k]))}")
-        lines.append(f"entropy {float(result.entropy[row, col]):.2f} nats")
-        target = int(result.targets[col])
-        if target >= 0:
-            lines.append(f"target “{self._token(target)}”: "
-                         f"{percent(float(result.target_probs[row, col]))}, rank "
-                         f"{int(result.target_ranks[row, col]) + 1}")
-        return "\n".join(lines)
-
-    def _top_list(self, result: LensResult, row: int, col: int) -> str:
-        return ", ".join(f"{self._token(int(result.top_ids[row, col, k]))} "
-                         f"{percent(float(result.top_probs[row, col, k]))}"
-                         for k in range(min(3, result.top_ids.shape[2])))
+        return lens_tip(self._result(), row, col, labels[col], self._token)
 
     def _compare(self) -> None:
         if self._lens is None or self._lens_b is None:
@@ -322,7 +292,7 @@ class LensGrid(QWidget):
                        Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignLeft, self._message)
             p.end()
             return
-        diff = self.mode == "A − B" and self.comparison is not None
+        diff = self._diff()
         rgba = self._rgba
         fm = QFontMetrics(self._font)
         # column headers: the token each position reads
@@ -355,9 +325,10 @@ class LensGrid(QWidget):
                              self._cell_w, rows * self._cell_h))
         bottom = self._top + rows * self._cell_h
         if self._loss_h:
-            self._paint_loss(p, bottom, cols)
+            paint_loss(p, self._small, self._loss, self._left, bottom, cols, self._cell_w,
+                       self._size.width())
             bottom += self._loss_h
-        self._paint_legend(p, bottom + 6, diff)
+        paint_legend(p, self._small, self._left, bottom + 6, diff)
         self._paint_row_headers(p, rows)
         p.end()
 
@@ -378,69 +349,16 @@ class LensGrid(QWidget):
                        short_point(self._lens.points[r].label))
         if self._loss_h:
             p.setFont(self._small)
-            y = self._top + rows * self._cell_h + 6  # as _paint_loss's bar area
+            y = self._top + rows * self._cell_h + 6  # as paint_loss's bar area
             line = QFontMetrics(self._small).height()
             p.drawText(QRect(x0, y, self._left - 8, 3 * line - 4),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "loss")
 
-    def _paint_loss(self, p: QPainter, y0: int, cols: int) -> None:
-        loss = self._loss
-        fm = QFontMetrics(self._small)
-        p.setFont(self._small)
-        line = fm.height()
-        values = loss.per_position.numpy()
-        finite = values[np.isfinite(values)]
-        top = float(finite.max()) if finite.size else 1.0
-        bar_area = QRect(self._left, y0 + 6, cols * self._cell_w, 3 * line - 4)
-        p.fillRect(bar_area, QColor("#f8fafc"))
-        for c in range(min(cols, values.size)):
-            v = values[c]
-            if not math.isfinite(v):
-                continue
-            h = int(round((bar_area.height() - line) * v / max(top, 1e-9)))
-            rect = QRect(bar_area.left() + c * self._cell_w + 6, bar_area.bottom() - h,
-                         self._cell_w - 12, h)
-            p.fillRect(rect, LOSS_COLOUR)
-            p.setPen(TEXT_COLOR)
-            p.drawText(QRect(rect.left() - 6, rect.top() - line, self._cell_w, line),
-                       Qt.AlignmentFlag.AlignCenter, f"{v:.1f}")
-        p.setPen(TEXT_COLOR)
-        p.drawText(QRect(self._left, bar_area.bottom() + 4, self._size.width() - self._left,
-                         line + 2),
-                   Qt.AlignmentFlag.AlignLeft, self.loss_summary())
-
     def loss_summary(self) -> str:
-        loss = self._loss
-        if loss is None:
-            return ""
-        what = {"next-token": "−log P(next token)", "seq2seq": "−log P(next token | z)",
-                "masked": "−log P(token | the rest), each token masked alone"}[loss.objective]
-        return (f"per-token loss {what}: mean {loss.mean:.3f} nats · total {loss.total:.2f} "
-                f"nats over {loss.count} tokens")
+        return loss_summary(self._loss)
 
-    def _legend_text(self) -> str:
-        if self.mode == "A − B" and self.comparison is not None:
-            return ("top-1 probability A − B: −1 … +1 (A's and B's top-1 tokens; A|B where "
-                    "they differ)")
-        return ("top-1 probability 0 … 1 · hover a cell for the top 5 · click a column for "
-                "depth · last row = the model's output")
-
-    def _paint_legend(self, p: QPainter, y: int, diff: bool) -> None:
-        fm = QFontMetrics(self._small)
-        p.setFont(self._small)
-        width = 160
-        rect = QRect(self._left, y, width, fm.height())
-        steps = 64
-        for i in range(steps):
-            v = i / (steps - 1)
-            rgba = diverging_rgba(np.array([2 * v - 1]))[0] if diff else pattern_lut()[
-                int(v * 255)]
-            p.fillRect(QRectF(rect.left() + i * width / steps, rect.top(), width / steps + 1,
-                              rect.height()), QColor(*(int(c) for c in rgba)))
-        p.setPen(TEXT_COLOR)
-        text = self._legend_text()
-        p.drawText(QRect(rect.right() + 10, y, 2000, fm.height()),
-                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+    def _diff(self) -> bool:
+        return self.mode == "A − B" and self.comparison is not None
 
     # -- mouse -----------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)

@@ -287,7 +287,8 @@ class TokenizerTab(Panel):
         self._pull_text()
 
     def text_edited(self) -> None:
-        self._text_timer.start()
+        if self.view.isVisible():  # a hidden tab reads the text when shown (refresh)
+            self._text_timer.start()
 
     def _pull_text(self) -> None:
         if self.host is not None:

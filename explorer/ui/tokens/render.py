@@ -1,9 +1,9 @@
-"""Drawing tokens as coloured pieces: the HTML of the token strip (alternating colours,
-special and unknown tokens, chunk boundaries, gaps) and the read-out under the pointer."""
+"""Drawing tokens as coloured pieces: the pieces of the token strip and the ids row
+(alternating colours, special and unknown tokens, chunk boundaries, gaps), only from the
+first token that changed, and the read-out under the pointer."""
 
 from __future__ import annotations
 
-import html
 import math
 
 from PySide6.QtCore import QUrl
@@ -14,11 +14,11 @@ from PySide6.QtWidgets import (
 
 from explorer.tokenize import Encoding, Tokenizer
 from explorer.ui.tokens.pieces import MAX_SHOWN_TOKENS, visible
+from explorer.ui.tokens.strip import BAR, GAP, SMALL, TOKEN
 
 COLOURS = ("#dbeafe", "#fde68a")  # alternating token backgrounds (blue, amber)
 SPECIAL_COLOUR = "#e9d5ff"
 UNK_COLOUR = "#fecaca"
-CHUNK_COLOUR = "#dc2626"
 GAP_COLOUR = "#9ca3af"
 LOSS_RED = (239, 68, 68)  # the background of a token as surprising as a uniform guess
 SHORT_LABELS = {
@@ -30,28 +30,50 @@ SHORT_LABELS = {
 }
 
 
+def common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of ``a`` and ``b`` (C-speed compares)."""
+    if a == b:
+        return len(a)
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def gap_pieces(owner: int, text: str):
+    """Characters no token covers, drawn faint; a newline among them breaks the row."""
+    parts = text.split("\n")
+    for j, part in enumerate(parts):
+        last = j == len(parts) - 1
+        if part or not last:
+            yield owner, (visible(part if last else part + "\n"), GAP, not last)
+
+
 class TokenRendering:
-    """A mixin of ``TokenizationWidget``."""
+    """A mixin of ``TokenizationWidget``: the strips (``PieceStrip``) are told only what
+    changed since they were last drawn, so a keystroke at the end of a long text lays out
+    a token or two; loss colours are read when a token is painted."""
 
     # -- drawing ---------------------------------------------------------------------
-    def _render(self) -> None:
+    def _render(self, full: bool = False) -> None:
         tok, enc = self._tok, self._enc
         if tok is None or enc is None:
-            self._tokens = []
-            self.tokens_view.setHtml("<i>No tokenizer yet.</i>")
-            self.ids_view.clear()
+            self._forget_drawn()
+            self.tokens_view.set_message("No tokenizer yet.")
             self.count_label.clear()
             self._show_notes([])
             return
-        shown = min(len(enc.ids), MAX_SHOWN_TOKENS)
-        strings = tok.token_strings(enc.ids[:shown])
-        self._tokens = list(zip(enc.ids[:shown], strings))
-        self.tokens_view.setHtml(self._tokens_html(tok, enc, strings))
-        ids = [str(i) for i in enc.ids[:shown]]
-        if self._l_max:
-            bar = f'<b style="color:{CHUNK_COLOUR}">┃</b> '
-            ids = [(bar if k and k % self._l_max == 0 else "") + v for k, v in enumerate(ids)]
-        self.ids_view.setHtml(" ".join(ids))
+        shown = self._shown = min(len(enc.ids), MAX_SHOWN_TOKENS)
+        first, first_id = (0, 0) if full else self._first_changed(enc, shown)
+        self.tokens_view.replace_from(first, self._token_pieces(tok, enc, first, shown))
+        self.tokens_view.set_message("(no tokens: type some text)")
+        self.ids_view.replace_from(first_id, self._id_pieces(enc, first_id, shown))
+        self._drawn = (tok, self._l_max, enc.text, list(enc.ids[:shown]),
+                       list(enc.offsets[:shown]))
         total = self._total
         counted = f"<b>{total:,}</b>" if total is not None else "<i>counting…</i>"
         self.count_label.setText(f"{counted} tokens")  # N_V is in the box beside it
@@ -72,51 +94,85 @@ class TokenRendering:
         self._show_notes(notes)
         self._render_compare()
 
-    def _tokens_html(self, tok: Tokenizer, enc: Encoding, strings: list[str]) -> str:
-        specials = set(tok.special_ids.values())
-        unk = tok.special_ids.get("unk")
-        parts: list[str] = []
-        pos = 0
-        for i, ((tid, tstr), (s, e)) in enumerate(zip(self._tokens, enc.offsets)):
-            if s > pos:  # characters no token covers
-                parts.append(self._gap_html(enc.text[pos:s]))
-            if self._l_max and i and i % self._l_max == 0:
-                parts.append(f'<b style="color:{CHUNK_COLOUR}">┃</b>')
-            colour = self._loss_colour(i) or (
-                UNK_COLOUR if tid == unk else SPECIAL_COLOUR if tid in specials else COLOURS[i % 2]
-            )
-            piece = enc.text[s:e]
-            label = visible(piece) if piece else visible(tstr)
-            small = "" if piece else f"font-size:{self._small_pt}pt; color:#4b5563;"
-            parts.append(
-                f'<a href="tok:{i}" style="text-decoration:none; color:#111827">'
-                f'<span style="background-color:{colour}; {small}">{html.escape(label)}</span></a>'
-            )
-            if piece.endswith("\n"):
-                parts.append("<br>")
+    def _forget_drawn(self) -> None:
+        self._drawn = None
+        self._shown = 0
+        self._ends = []
+        self.tokens_view.clear()
+        self.ids_view.clear()
+
+    def _first_changed(self, enc: Encoding, shown: int) -> tuple[int, int]:
+        """The first token whose pieces differ from those drawn, and the first id."""
+        drawn = self._drawn
+        if drawn is None or drawn[0] is not self._tok or drawn[1] != self._l_max:
+            return 0, 0
+        _, _, text, ids, offsets = drawn
+        same = common_prefix(text, enc.text)  # characters before the edit
+        new_ids, new_offsets = enc.ids, enc.offsets
+        n = min(len(ids), shown)
+        first_id = next((i for i in range(n) if ids[i] != new_ids[i]), n)
+        first = first_id
+        for i in range(first_id):
+            if offsets[i] != new_offsets[i] or offsets[i][1] > same:
+                first = i
+                break
+        return first, first_id
+
+    def _token_pieces(self, tok: Tokenizer, enc: Encoding, first: int, shown: int):
+        """(token index, piece) from token ``first`` on: the uncovered characters before
+        it, a chunk bar, the token itself; then the characters after the last token."""
+        del self._ends[first:]
+        pos = self._ends[-1] if self._ends else 0
+        text, ids, offsets, l_max = enc.text, enc.ids, enc.offsets, self._l_max
+        for i in range(first, shown):
+            s, e = offsets[i]
+            if s > pos:
+                yield from gap_pieces(i, text[pos:s])
+            if l_max and i and i % l_max == 0:
+                yield i, ("┃", BAR, False)
+            piece = text[s:e]
+            if piece:
+                yield i, (visible(piece), TOKEN, piece.endswith("\n"))
+            else:  # a token that covers no character: its string, small
+                label = tok.token_strings([ids[i]])[0]
+                yield i, (visible(label), SMALL, False)
             pos = max(pos, e)
-        if len(self._tokens) == len(enc.ids) and pos < len(enc.text):
-            parts.append(self._gap_html(enc.text[pos:]))
-        if not parts:
-            return f'<i style="color:{GAP_COLOUR}">(no tokens: type some text)</i>'
-        return "<div style='line-height:140%'>" + "".join(parts) + "</div>"
+            self._ends.append(pos)
+        if shown == len(ids) and pos < len(text):
+            yield from gap_pieces(shown, text[pos:])
+
+    def _id_pieces(self, enc: Encoding, first: int, shown: int):
+        ids, l_max = enc.ids, self._l_max
+        for i in range(first, shown):
+            if l_max and i and i % l_max == 0:
+                yield i, ("┃", BAR, False)
+            yield i, (str(ids[i]), TOKEN, False)
+
+    def _background(self, i: int) -> str | None:
+        """The colour behind token i: its loss, else unknown / special / alternating."""
+        enc, tok = self._enc, self._tok
+        if enc is None or tok is None or i >= self._shown:
+            return None
+        loss = self._loss_colour(i)
+        if loss:
+            return loss
+        tid = enc.ids[i]
+        if tid == tok.special_ids.get("unk"):
+            return UNK_COLOUR
+        if tid in tok.special_ids.values():
+            return SPECIAL_COLOUR
+        return COLOURS[i % 2]
 
     def _loss_colour(self, i: int) -> str | None:
         """The background of token i by its loss (white 0 → red at log N_V, the loss of a
         uniform guess), or None where no loss is shown for it."""
         value = self._shading.get(i)
-        if value is None or i >= len(self._tokens) or self._shading_ids.get(i) != \
-                self._tokens[i][0]:
+        if value is None or i >= self._shown or self._shading_ids.get(i) != self._enc.ids[i]:
             return None
         scale = max(math.log(max(self._tok.vocab_size, 2)), 1e-9) if self._tok else 1.0
         f = min(1.0, max(0.0, value / scale))
         r, g, b = (round(255 + f * (c - 255)) for c in LOSS_RED)
         return f"#{r:02x}{g:02x}{b:02x}"
-
-    @staticmethod
-    def _gap_html(text: str) -> str:
-        shown = html.escape(visible(text)).replace("⏎", "⏎<br>")
-        return f'<span style="color:{GAP_COLOUR}">{shown}</span>'
 
     def _show_notes(self, notes: list[str]) -> None:
         self.status_label.setText(" · ".join(notes))
@@ -128,7 +184,11 @@ class TokenRendering:
             QToolTip.hideText()
             return
         i = int(target[4:])
-        tid, s = self._tokens[i]
+        if not 0 <= i < self._shown:
+            QToolTip.hideText()
+            return
+        tid = self._enc.ids[i]
+        s = self._tok.token_strings([tid])[0]
         name = self._tok.special_name(tid) if self._tok else None
         extra = f" (special: {name})" if name else ""
         a, b = self._enc.offsets[i]

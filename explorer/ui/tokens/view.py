@@ -3,8 +3,11 @@
 Public API (``TokenizationWidget``):
 
 - ``set_tokenizer(tok)``: show this ``explorer.tokenize.Tokenizer`` (kind picker follows).
-- ``set_text(text)``: re-tokenize and redraw. Up to ``SYNC_CHARS`` characters are encoded
-  at once; a longer paste shows its first tokens at once and is counted off the GUI thread.
+- ``set_text(text, encoding=None)``: re-tokenize and redraw (``encoding``: the text already
+  encoded by this tokenizer, not encoded again). Up to ``SYNC_CHARS`` characters are
+  encoded at once; a longer paste shows its first tokens at once and is counted off the
+  GUI thread. Only the tokens from the first changed one on are laid out again, and only
+  the rows in view are painted (``explorer.ui.tokens.strip``).
 - ``set_l_max(n)``: draw chunk boundaries every n tokens (the paper's chunking).
 - ``set_corpus(texts)``: what the kind/vocabulary picker trains a new tokenizer on.
 - signal ``tokenizer_changed(object)``: a new tokenizer the user picked, trained off
@@ -33,7 +36,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSpinBox,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +46,7 @@ from explorer.ui.tokens.render import (
     SHORT_LABELS,
     TokenRendering,
 )
+from explorer.ui.tokens.strip import PieceStrip
 
 SYNC_CHARS = 50_000  # encoded on the GUI thread at once (a few ms); longer: prefix + count
 PREFIX_CHARS = 12_000  # the prefix of a long text drawn at once
@@ -61,7 +64,9 @@ class TokenizationWidget(TokenRendering, QWidget):
         self._l_max = 0
         self._corpus: list[str] = []
         self._enc: Encoding | None = None
-        self._tokens: list[tuple[int, str]] = []
+        self._shown = 0  # tokens drawn (at most MAX_SHOWN_TOKENS)
+        self._drawn: tuple | None = None  # what the strips show: tok, ℓ_max, text, ids, offsets
+        self._ends: list[int] = []  # the last character covered by tokens 0..i
         self._total: int | None = None  # tokens in the whole text (None: still counting)
         self._jobs = 0  # number of the latest job; older results are dropped
         self._training = False
@@ -107,12 +112,11 @@ class TokenizationWidget(TokenRendering, QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setStyleSheet("color: #b45309;")
 
-        self.tokens_view = QTextBrowser()
-        self.tokens_view.setOpenLinks(False)
+        self.tokens_view = PieceStrip()
+        self.tokens_view.background = self._background
         self.tokens_view.highlighted.connect(self._on_hover)
-        self.ids_view = QTextBrowser()
+        self.ids_view = PieceStrip(single_line=True)
         self.ids_view.setToolTip("Token ids x[1..ℓ]; red bars mark chunks of at most ℓ_max")
-        self.ids_view.setLineWrapMode(QTextBrowser.LineWrapMode.NoWrap)
 
         top = QHBoxLayout()
         top.addWidget(self.kind_box, 2)
@@ -143,10 +147,12 @@ class TokenizationWidget(TokenRendering, QWidget):
         font.setPointSize(points)
         self.tokens_view.setFont(font)
         self._small_pt = max(7, round(points * 0.6))  # tokens that cover no character
+        self.tokens_view.set_small_point_size(self._small_pt)
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSize(max(9, points - 3))
         self.ids_view.setFont(mono)
+        self.ids_view.set_spacing(QFontMetrics(mono).horizontalAdvance(" "))
         # One line that scrolls sideways: a short dock still shows whole ids.
         bar = self.ids_view.horizontalScrollBar().sizeHint().height()
         self.ids_view.setFixedHeight(QFontMetrics(mono).lineSpacing() + bar + 12)
@@ -178,13 +184,15 @@ class TokenizationWidget(TokenRendering, QWidget):
         self.vocab_box.blockSignals(False)
         self._retokenize()
 
-    def set_text(self, text: str) -> None:
+    def set_text(self, text: str, encoding: Encoding | None = None) -> None:
+        """Show ``text``; ``encoding``, when given, is this widget's tokenizer's encoding
+        of it (the session's): the text is then not tokenised a second time."""
         self._text = text
-        self._retokenize()
+        self._retokenize(encoding)
 
     def set_l_max(self, l_max: int) -> None:
         self._l_max = max(0, int(l_max))
-        self._render()
+        self._render(full=True)
 
     def set_corpus(self, texts) -> None:
         self._corpus = [t for t in texts if t]
@@ -200,16 +208,19 @@ class TokenizationWidget(TokenRendering, QWidget):
         self._shading = dict(values or {})
         self._shading_ids = dict(ids)
         self._shading_what = what
-        self._render()
+        self.tokens_view.viewport().update()
 
     def token_shading(self) -> dict[int, str]:
         """Token index -> the background colour its loss gives it (for tests)."""
-        return {i: self._loss_colour(i) for i in range(len(self._tokens))
+        return {i: self._loss_colour(i) for i in range(self._shown)
                 if self._loss_colour(i) is not None}
 
     def shown_tokens(self) -> list[tuple[int, str]]:
         """(id, display string) of the tokens drawn (for tests and export)."""
-        return list(self._tokens)
+        if self._tok is None or self._enc is None:
+            return []
+        ids = list(self._enc.ids[:self._shown])
+        return list(zip(ids, self._tok.token_strings(ids)))
 
     def total_tokens(self) -> int | None:
         """Tokens in the whole text; None while a long paste is still being counted."""
@@ -220,12 +231,14 @@ class TokenizationWidget(TokenRendering, QWidget):
         return bool(self._pending)
 
     # -- tokenizing --------------------------------------------------------------------
-    def _retokenize(self) -> None:
+    def _retokenize(self, encoding: Encoding | None = None) -> None:
         tok, text = self._tok, self._text
         self._jobs += 1
         self._pending = {k: v for k, v in self._pending.items() if v == "train"}
         if tok is None:
             self._enc, self._total = None, None
+        elif encoding is not None:
+            self._enc, self._total = encoding, len(encoding.ids)
         elif len(text) <= SYNC_CHARS:
             self._enc = tok.encode(text)
             self._total = len(self._enc.ids)

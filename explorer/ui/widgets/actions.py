@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
+
+# Keys a feature handles itself, which the window's F1 lists too (the window imports no
+# feature room before its first paint).
+ABLATE_KEY = Qt.Key.Key_X  # zero-ablates the selected head in the Attention tab's grid
 
 
 def make_action(owner: QWidget, text: str, slot: Callable | None = None,

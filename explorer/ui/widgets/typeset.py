@@ -114,19 +114,32 @@ class TypesetDelegate(QStyledItemDelegate):
     searching and tests read what was set). ``selected_text`` is the colour of a selected
     item's text when the view's style sheet gives its own highlight."""
 
+    CACHED = 512  # laid-out documents kept (an item view repaints the same lines often)
+
     def __init__(self, parent=None, selected_text: QColor | None = None) -> None:
         super().__init__(parent)
         self.selected_text = selected_text
+        self._documents: dict[tuple, QTextDocument] = {}
 
     def _document(self, option: QStyleOptionViewItem, index: QModelIndex,
                   width: float = -1) -> QTextDocument:
+        markup = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        wrap = bool(option.features & QStyleOptionViewItem.ViewItemFeature.WrapText)
+        width = width if wrap and width > 0 else -1
+        key = (markup, option.font.key(), width)
+        doc = self._documents.get(key)
+        if doc is not None:
+            return doc
         doc = QTextDocument()
         doc.setDocumentMargin(2)
         doc.setDefaultFont(notation_font(option.font))
-        text = to_html(str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
+        text = to_html(markup)
         doc.setHtml(f'<span style="white-space: pre-wrap">{text}</span>')  # indentation kept
-        if option.features & QStyleOptionViewItem.ViewItemFeature.WrapText and width > 0:
+        if width > 0:
             doc.setTextWidth(width)
+        if len(self._documents) >= self.CACHED:
+            self._documents.clear()
+        self._documents[key] = doc
         return doc
 
     @staticmethod

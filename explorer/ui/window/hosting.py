@@ -17,6 +17,14 @@ DOCKED = ("Interventions",)
 CATCH_UP_MS = 300  # after the last change, hidden panels catch up (typing has paused)
 
 
+
+def default_panels() -> list[Panel]:
+    """Every feature package's panel (``compose``, imported once torch is loaded: the
+    panels use it, and the window paints first)."""
+    from explorer.ui.window.compose import default_panels as compose_panels
+
+    return compose_panels()
+
 class PanelHosting(QObject):
     """The panels of ``window`` (its ``tabs``, ``panels`` and ``session``): the docks of the
     ``DOCKED`` panels, each a tab beside the Paper panel, made at once; the panels from

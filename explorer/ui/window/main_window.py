@@ -34,8 +34,7 @@ from explorer.ui.lecture.presentation import PresentationController, SceneContro
 from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.window.archs import ARCH_NAMES
-from explorer.ui.window.compose import default_panels
-from explorer.ui.window.hosting import PanelHosting
+from explorer.ui.window.hosting import PanelHosting, default_panels
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ModelLoader
 from explorer.ui.window.menus import build_menus, build_toolbars
@@ -184,6 +183,8 @@ class MainWindow(QMainWindow):
         warnings = [n for n in loaded.notes if "not meaningful" in n]
         if warnings:
             self.show_error("This model: " + "; ".join(warnings) + ".")
+        if loaded.problems:
+            self.show_error(" ".join(loaded.problems))
         for panel in self.panels:
             panel.model_changed(self.session)
         self.model_loaded.emit(loaded.label)
@@ -235,7 +236,8 @@ class MainWindow(QMainWindow):
         self.tracing.record()  # first: the worker records while the rest draws
         self.tracing.record_compare()
         self._show_input_note()
-        self.tokens_view.set_text(s.text)
+        same = s.tokenizer is self.tokens_view.tokenizer()  # then tokenised once, here
+        self.tokens_view.set_text(s.text, s.encoded.encoding if same else None)
 
     def _show_input_note(self) -> None:
         """The chunk selectors and the sentence on what is fed (text, context, text B)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QTextCursor
+from PySide6.QtGui import QAction, QKeySequence, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QToolBar,
     QToolButton,
-    QWidget,
 )
 
-from explorer.ui.widgets.actions import make_action
+from explorer.ui.widgets.actions import ABLATE_KEY, make_action
 from explorer.ui.window.archs import ARCH_ITEMS
 from explorer.ui.window.model_label import ModelLabel
 from explorer.ui.window.open_menu import OpenModelMenu
@@ -35,21 +34,34 @@ JUMP_KEYS = (  # single keys, as the digits: a text box with the cursor takes th
     ("output", "Output distribution", "O", "The output distribution (O)"),
     ("tokens", "Token ids", "T", "The token ids (T)"),
 )
+# F1's list: (keys as shown, what they do, the key sequences of the row in Qt's portable
+# text); a test checks that every shortcut of the window is in some row.
 SHORTCUTS = (
-    ("→", "next step"), ("←", "previous step"), ("Home / End", "first / last step"),
-    ("PageDown / PageUp", "next / previous layer or block"),
-    ("1 … 9", "go to layer 1 … 9 (again: the decoder's layer of that number)"),
-    ("A", "the next attention pattern"), ("M", "the next MLP"),
-    ("O", "the output distribution"), ("T", "the token ids"),
-    ("I", "on a norm step: the next line of Algorithm 6's inside (m, v, …)"),
-    ("Esc", "leave the text box, so the keys above step again"),
-    ("Ctrl+L", "edit the text"), ("Ctrl+B", "compare with a second text B (again: stop)"),
-    ("Ctrl+O", "open a model folder"),
-    ("Ctrl+N", "new model (size and variants)"), ("Ctrl+Q", "quit"),
-    ("F5 / F11", "presentation mode (Esc leaves)"), ("Ctrl+plus / minus / 0", "zoom"),
-    ("Ctrl+Shift+S / O", "save / open a scene"),
-    ("Ctrl+PageDown / PageUp", "next / previous scene of a lecture"),
-    ("Ctrl+E", "export the view (PNG, SVG, CSV, NPY)"), ("Ctrl+Shift+C", "copy the view"),
+    ("→", "next step", ("Right",)), ("←", "previous step", ("Left",)),
+    ("Home / End", "first / last step", ("Home", "End")),
+    ("PageDown / PageUp", "next / previous layer or block", ("PgDown", "PgUp")),
+    ("1 … 9", "go to layer 1 … 9 (again: the decoder's layer of that number)",
+     tuple("123456789")),
+    *((key, tip.removesuffix(f" ({key})").replace("The", "the", 1), (key,))
+      for _, _, key, tip in JUMP_KEYS),
+    ("I", "on a norm step: the next line of Algorithm 6's inside (m, v, …)", ("I",)),
+    (QKeySequence(ABLATE_KEY).toString(), "on a head in the Attention tab's grid: "
+     "zero-ablate it (the Interventions tab lists it; Delete there removes it)",
+     (QKeySequence(ABLATE_KEY).toString(),)),
+    ("Esc", "leave the text box, so the keys above step again; leave presentation mode",
+     ("Esc",)),
+    ("Ctrl+L", "edit the text", ("Ctrl+L",)),
+    ("Ctrl+B", "compare with a second text B (again: stop)", ("Ctrl+B",)),
+    ("Ctrl+O", "open a model folder", ("Ctrl+O",)),
+    ("Ctrl+N", "new model (size and variants)", ("Ctrl+N",)), ("Ctrl+Q", "quit", ("Ctrl+Q",)),
+    ("F5 / F11", "presentation mode (Esc leaves)", ("F5", "F11")),
+    ("Ctrl+plus / minus / 0", "zoom", ("Ctrl++", "Ctrl+=", "Ctrl+-", "Ctrl+0")),
+    ("Ctrl+Shift+S / O", "save / open a scene", ("Ctrl+Shift+S", "Ctrl+Shift+O")),
+    ("Ctrl+PageDown / PageUp", "next / previous scene of a lecture",
+     ("Ctrl+PgDown", "Ctrl+PgUp")),
+    ("Ctrl+E", "export the view (PNG, SVG, CSV, NPY)", ("Ctrl+E",)),
+    ("Ctrl+Shift+C", "copy the view", ("Ctrl+Shift+C",)),
+    ("F1", "this list", ("F1",)),
 )
 
 
@@ -161,9 +173,14 @@ def _about(window: Window) -> None:
         "in its notation: tokens along the columns, X ∈ ℝ<sup>d×ℓ</sup>.</p>")
 
 
+def shortcuts_html() -> str:
+    """F1's table of every key."""
+    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v, _ in SHORTCUTS)
+    return f"<table>{rows}</table>"
+
+
 def _shortcuts(window: Window) -> None:
-    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
-    QMessageBox.information(window, "Keyboard shortcuts", f"<table>{rows}</table>")
+    QMessageBox.information(window, "Keyboard shortcuts", shortcuts_html())
 
 
 def _edit_text(window: Window) -> None:
@@ -204,7 +221,8 @@ def build_menus(window: Window, bars: Toolbars) -> Menus:
                                 "Put the cursor in the text box (Esc leaves it)"))
     compare_action = _action(
         window, "Compare with a second text B", lambda on: _toggle_compare(window, on),
-        "Ctrl+B", "A second text B: the Attention and Output tabs show A, B and A − B "
+        "Ctrl+B", "A second text B: the Attention and Lens tabs show A, B or A − B on one "
+        "colour scale, the Output tab B's probabilities beside A's with KL(P_A ‖ P_B) "
         "(Ctrl+B again ends the comparison)")
     compare_action.setCheckable(True)
     compare_action.setChecked(window.inputs.compare_visible())
@@ -223,10 +241,3 @@ def build_menus(window: Window, bars: Toolbars) -> Menus:
     help_menu.addAction(_action(window, "Keyboard shortcuts", lambda: _shortcuts(window), "F1"))
     help_menu.addAction(_action(window, "About Transformer Explorer", lambda: _about(window)))
     return Menus(compare_action, view_menu)
-
-
-def focusable_text(widget: QWidget | None) -> bool:
-    """True for widgets that take typed keys (the stepping keys must not steal them)."""
-    from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QPlainTextEdit, QTextEdit
-
-    return isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))

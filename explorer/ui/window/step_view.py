@@ -10,13 +10,19 @@ from typing import Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from explorer.trace.norm_inside import is_norm_step
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.inspect.norm_inside_bar import NormInsideBar
 from explorer.ui.inspect.overview_view import OverviewWidget
 from explorer.ui.inspect.pseudocode_view import PseudocodeWidget
 from explorer.ui.inspect.step_list import StepListWidget
 
+
+def is_norm_step(name: str) -> bool:
+    """Whether step ``name`` is a norm (imported when asked: ``explorer.trace`` loads torch,
+    and the window paints before torch is imported)."""
+    from explorer.trace.norm_inside import is_norm_step as norm_step
+
+    return norm_step(name)
 
 class StepView(QObject):
     """The step views of ``window`` (its ``session``, ``with_session`` and messages)."""

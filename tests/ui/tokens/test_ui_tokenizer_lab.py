@@ -73,6 +73,10 @@ def test_the_tab_follows_the_windows_tokenizer_and_text(qtbot):
     assert tab.view.tokenizer() is TOKS["word"]
     assert _count_of(tab.view, "cat") == 1
     host.text = "the cat the cat"
+    tab.text_edited()  # hidden: the text is read when the tab is shown (refresh)
+    qtbot.wait(400)
+    assert _count_of(tab.view, "cat") == 1
+    tab.widget.show()
     tab.text_edited()
     qtbot.waitUntil(lambda: _count_of(tab.view, "cat") == 2, timeout=3000)
     host.session.tokenizer = TOKS["bpe"]

@@ -4,9 +4,10 @@ The real window (as ``explorer.app`` builds it) trains live from the Train tab w
 scripted user types into the text box, steps through the forward pass and switches tabs,
 so every view redraws for ``SOAK_SECONDS`` (default 150). Then the window is closed as a
 user would (the "stop and save?" question answered Yes). Prints one JSON line: steps
-trained, where the run was saved, resident memory at the start and the end, and the
-reference counts of None, True and False. An abort (PySide6 6.12.0's refcount leak) ends
-the process with a non-zero code, which is what the test looks for first.
+trained, where the run was saved, resident memory after warm-up and at the end, how many
+models are alive at the end, and the reference counts of None, True and False. An abort
+(PySide6 6.12.0's refcount leak) ends the process with a non-zero code, which is what the
+test looks for first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import resource
 import sys
 import time
 
+WARM_UP_S = 30  # the first curves, traces and caches; the memory may not grow after it
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -24,6 +27,18 @@ def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def live_models() -> int:
+    """How many models are alive: the trainer's, the one the views show and a few in
+    flight, not one per weight snapshot the views were shown."""
+    import gc
+
+    from explorer.core.models import TransformerModel
+
+    gc.collect()
+    # type(), not isinstance: that would read __class__ of every object (lazy modules...)
+    return sum(issubclass(type(o), TransformerModel) for o in gc.get_objects())
 
 
 def main() -> int:
@@ -64,7 +79,7 @@ def main() -> int:
         """One action of the scripted user, four a second."""
         if state["closing"]:
             return
-        if state["rss0"] is None and time.monotonic() - state["t0"] > 10:
+        if state["rss0"] is None and time.monotonic() - state["t0"] > WARM_UP_S:
             state["rss0"] = rss_mb()  # after warm-up: the first curves, traces and caches
         tick = state["tick"] = state["tick"] + 1
         text = window.inputs.text
@@ -109,11 +124,12 @@ def main() -> int:
         panel = train_panel()
         report["steps"] = int(panel.trainer.step) if panel.trainer is not None else 0
         report["training_before_close"] = panel.is_training()
+        report["live_models"] = live_models()
+        report["rss_end_mb"] = round(rss_mb(), 1)  # still training, as after warm-up
         window.close()
         report["closed"] = not window.isVisible()
         report["run_dir"] = str(panel.run_dir) if panel.run_dir is not None else None
         report["rss_start_mb"] = round(state["rss0"] or 0.0, 1)
-        report["rss_end_mb"] = round(rss_mb(), 1)
         report["rss_peak_mb"] = round(
             resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         report["refcounts"] = {name: sys.getrefcount(v) for name, v in

@@ -33,8 +33,8 @@ def test_the_window_trains_for_minutes_while_the_user_works(tmp_path, soak_repor
                 f"{report['steps']} steps, {report['user_actions']} user actions "
                 f"({report.get('compare_actions', 0)} comparing with a text B, "
                 f"{report.get('intervention_actions', 0)} ablating a head or removing it); RSS "
-                f"{report['rss_start_mb']} -> {report['rss_end_mb']} MB "
-                f"(peak {report['rss_peak_mb']} MB)")
+                f"{report['rss_start_mb']} -> {report['rss_end_mb']} MB after warm-up "
+                f"(peak {report['rss_peak_mb']} MB), {report['live_models']} models alive")
     assert report["training_before_close"] and report["closed"]
     assert report["steps"] > 50
     if report["seconds"] >= 20:  # the user compared with a text B for part of the time
@@ -43,4 +43,8 @@ def test_the_window_trains_for_minutes_while_the_user_works(tmp_path, soak_repor
     run_dir = Path(report["run_dir"])
     state = read_checkpoint_state(run_dir)  # checksums verified
     assert state["step"] >= report["steps"]  # closing saved the run where it stood
-    assert report["rss_end_mb"] - report["rss_start_mb"] < 400
+    # Flat memory (issue 26): the snapshots the views were shown are freed (the kept module
+    # walks once held every one), and the RSS grows by at most 5% after warm-up.
+    assert report["live_models"] <= 4, report["live_models"]
+    if report["rss_start_mb"]:  # SOAK_SECONDS beyond the warm-up
+        assert report["rss_end_mb"] <= 1.05 * report["rss_start_mb"], report

@@ -36,7 +36,7 @@ def test_layer_one_head_one_pattern_is_one_key_from_launch(qtbot, open_window):
     step_menu = next(a.menu() for a in window.menuBar().actions() if "Step" in a.text())
     texts = [a.text() for a in step_menu.actions()]
     assert "Next attention pattern" in texts and "Output distribution" in texts
-    assert {"A", "M", "O", "T"} <= {k for k, _ in SHORTCUTS}
+    assert {"A", "M", "O", "T"} <= {row[0] for row in SHORTCUTS}
     window.close()
 
 
