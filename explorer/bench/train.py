@@ -188,10 +188,10 @@ def measure_gui_gap(seconds: float, device: str = "cpu") -> dict[str, Any]:
         panel.resize(1400, 900)
         panel.show()
         panel.open_data_file(corpus_file)
-        panel.size_box.setCurrentText(next(k for k in MODEL_SIZES if "medium" in k))
-        panel.batch_spin.setValue(32)
-        panel.steps_spin.setValue(10**6)
-        panel.device_box.setCurrentText(device if device != "auto" else "auto")
+        panel.form.size_box.setCurrentText(next(k for k in MODEL_SIZES if "medium" in k))
+        panel.form.batch_spin.setValue(32)
+        panel.form.steps_spin.setValue(10**6)
+        panel.form.device_box.setCurrentText(device if device != "auto" else "auto")
         ticks: list[float] = []
         snapshots: list[object] = []
         panel.weights_updated.connect(snapshots.append)

@@ -85,7 +85,7 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
         loop.exec()
         signal.disconnect(loop.quit)
 
-    if not window._painted:
+    if not window.painted():
         wait_for(window.first_painted)
     construct_to_paint = window.first_paint_time - built
     window.start()
@@ -122,7 +122,7 @@ def _interactive(args: argparse.Namespace, folder: Path) -> dict:
         def updated(expected=expected, loop=loop) -> bool:
             s = window.session
             done = (s.generation != expected and s.trace_inputs[0] == s.x_labels
-                    and window._runner.idle() and not window.edit_pending())
+                    and window.tracing.runner.idle() and not window.tracing.edit_pending())
             if done:
                 loop.quit()
             return done
@@ -321,12 +321,12 @@ def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
 
     window.start()
     wait_until(lambda: window.session is not None and window.session.trace is not None)
-    window._on_model_loaded(loaded)
+    window.show_loaded_model(loaded)
 
     def settled() -> bool:
         s = window.session
         return (s.trace is not None and s.trace_inputs[0] == s.x_labels
-                and window._runner.idle() and not window.edit_pending())
+                and window.tracing.runner.idle() and not window.tracing.edit_pending())
 
     def key(k) -> float:
         s = window.session

@@ -88,7 +88,7 @@ class Typist:
         w = self.window
         s = w.session
         return (s.trace is not None and s.trace_inputs[0] == s.x_labels
-                and not w.typing())
+                and not w.tracing.typing())
 
     def wait_settled(self, timeout_s: float = 120.0) -> None:
         from PySide6.QtCore import QEventLoop, QTimer
@@ -222,7 +222,7 @@ def paste(typist: Typist, megabytes: float, save_to=None) -> dict:
 
         from explorer.ui.window.settings import settings_path
 
-        typist.window.save_settings()
+        typist.window.layout_ctl.save_settings()
         shutil.copyfile(settings_path(), save_to)
     banner = typist.window.banner
     out = {"pasted_chars": len(text), "box_chars": kept, "until_updated_s": round(total, 2),

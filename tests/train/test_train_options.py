@@ -71,7 +71,7 @@ def _tab_plan(preset: str, tmp_path: Path, qtbot) -> RunPlan:
     panel._launch = lambda make, run_dir, trainer=None: started.append(make)
     given = dict(zip(["data"], _data(preset)[1:]))
     panel.start_preset({"preset": preset, **given})  # what a scene's training request does
-    assert started, panel.message.text()
+    assert started, panel.form.message.text()
     with pytest.raises(_Planned) as info:
         started[0](TrainControl())
     return info.value.args[0]

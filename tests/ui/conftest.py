@@ -32,4 +32,4 @@ def up_to_date(window) -> None:
     """Bring every panel up to date now, as showing each one would: the window refreshes a
     panel the user cannot see only when it is shown or typing pauses (``catch_up``)."""
     for panel in window.panels:
-        window.catch_up(panel)
+        window.hosting.catch_up(panel)

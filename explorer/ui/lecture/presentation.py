@@ -1,6 +1,5 @@
-"""Presentation mode for lectures, installed on the window from outside.
-
-``install_lecture_features(window)`` adds both controllers:
+"""Presentation mode for lectures. The window owns both controllers (``window.presentation``
+and ``window.scenes``), each made with the window:
 
 - ``PresentationController``: F5 / F11 toggle presentation mode (full screen, fonts and
   plot axis labels zoomed, a high-contrast light or dark palette, docks, menus and bars
@@ -36,8 +35,7 @@ PRESENT_ZOOM = 1.5
 ZOOM_STEP = 1.15
 ZOOM_MIN, ZOOM_MAX = 0.5, 4.0
 
-__all__ = ["PresentationController", "SceneController", "install_lecture_features",
-           "high_contrast_palette"]
+__all__ = ["PresentationController", "SceneController", "high_contrast_palette"]
 
 
 def high_contrast_palette(theme: str) -> QPalette:
@@ -133,7 +131,8 @@ class PresentationController(QObject):
         self.leave_action = action("Leave presentation mode", ["Esc"], self.leave,
                                    "Leave presentation mode (Esc)")
         self.leave_action.setEnabled(False)
-        menu = getattr(w, "view_menu", None)
+        menus = getattr(w, "menus", None)
+        menu = menus.view_menu if menus is not None else None
         if menu is None:
             menu = w.menuBar().addMenu("&View")
         menu.addSeparator()
@@ -316,11 +315,3 @@ class PresentationController(QObject):
         elif kind == QEvent.Type.Resize and obj is self.window:
             self._update_overlay()
         return False
-
-
-def install_lecture_features(window: QMainWindow) -> None:
-    """Add presentation mode, zoom, scenes, lectures and export to ``window`` (once)."""
-    if getattr(window, "presentation", None) is not None:
-        return
-    window.presentation = PresentationController(window)
-    window.scenes = SceneController(window, window.presentation)

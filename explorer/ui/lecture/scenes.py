@@ -2,7 +2,7 @@
 
 ``SceneController(window, presentation=None)`` reads and sets the window only through its
 public parts: ``session``, ``tabs``, ``panels``, ``show_tab``, ``heatmap``,
-``inputs.set_texts``, ``set_architecture``, ``new_model``, ``open_model_folder``,
+``inputs.set_texts``, ``loading`` (``set_architecture``, ``new_model``, ``open_model_folder``),
 ``show_error``, the signal ``model_loaded``. A scene whose model must be loaded first is
 finished when the model and then the trace arrive.
 
@@ -254,13 +254,13 @@ class SceneController(QObject):
         w = self.window
         if scene.model is None:
             if scene.seed == DEFAULT_SEED:
-                w.set_architecture(scene.arch)
+                w.loading.set_architecture(scene.arch)
             else:
-                w.new_model(scene.arch, scene.seed)
+                w.loading.new_model(scene.arch, scene.seed)
         elif scene.model in bundled_models():
-            w.open_model_folder(str(bundled_models()[scene.model]))
+            w.loading.open_model_folder(str(bundled_models()[scene.model]))
         else:
-            w.open_model_folder(scene.model)
+            w.loading.open_model_folder(scene.model)
 
     def _on_model_loaded(self, _label: str = "") -> None:
         if self._awaiting_model and self._pending is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from explorer.state.follow import FollowUpdate, RunFollower
 from explorer.train import StepResult
@@ -98,120 +98,124 @@ def _model_text(run_dir: Path) -> str:
     return ""
 
 
-class FollowingPanel:
-    """A mixin of ``TrainPanel``: show a run another process writes, read-only."""
+class RunFollowing(QObject):
+    """Shows a run another process writes in ``panel`` (a ``TrainPanel``: its curves,
+    progress bar, labels and messages), read-only: ``panel.following``. The panel's
+    ``run_followed``, ``followed_checkpoint``, ``followed_snapshot(s)`` tell the others."""
+
+    def __init__(self, panel: QWidget) -> None:
+        super().__init__(panel)
+        self.panel = panel
+        self.watch: RunWatch | None = None  # while following a run
+        self._followed_text = ""
 
     def is_following(self) -> bool:
-        return self._watch is not None
+        return self.watch is not None
 
     def follow(self, path: str | Path) -> bool:
         """Show the run in ``path`` live (curves, rate, ETA, config; its checkpoints go to
         the inspector through ``followed_checkpoint``). False, with a message, if not."""
+        p = self.panel
         path = Path(path)
-        if self.is_training():
-            self._show_message("A run is training in this window: stop it before following "
-                               "another one.")
+        if p.is_training():
+            p.show_message("A run is training in this window: stop it before following "
+                           "another one.")
             return False
         if not path.is_dir():
-            self._show_message(f"{path}: no such folder, so there is no run to follow.")
+            p.show_message(f"{path}: no such folder, so there is no run to follow.")
             return False
         if not any((path / n).exists() for n in ("metrics.jsonl", "checkpoint", "snapshots")):
-            self._show_message(f"{path} is not a run folder (no metrics.jsonl, checkpoint/ or "
-                               "snapshots/ in it).")
+            p.show_message(f"{path} is not a run folder (no metrics.jsonl, checkpoint/ or "
+                           "snapshots/ in it).")
             return False
-        self.stop_following()
-        self.curves.reset()
-        self._last_val = None
-        self._show_message("")
-        self._show_oom_actions(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat(f"following {path.name}: waiting for its first step…")
-        self.device_label.setText(f"Following {path} (read-only)")
-        self.sample_view.setPlainText("")
-        self._watch = RunWatch(path, self)
-        self._watch.updated.connect(self._on_followed)
-        self._show_training_parts(False)  # the followed run's own settings are shown instead
-        self._update_buttons()
-        self.run_followed.emit(str(path))
+        self.stop()
+        p.form.reset_curves()
+        p.show_message("")
+        p.form.show_oom_actions(False)
+        p.form.progress.setRange(0, 1)
+        p.form.progress.setValue(0)
+        p.form.progress.setFormat(f"following {path.name}: waiting for its first step…")
+        p.form.device_label.setText(f"Following {path} (read-only)")
+        p.form.sample_view.setPlainText("")
+        self.watch = RunWatch(path, self)
+        self.watch.updated.connect(self._on_followed)
+        p.form.show_training_parts(False)  # the followed run's own settings are shown instead
+        p.update_buttons()
+        p.run_followed.emit(str(path))
         return True
 
-    def stop_following(self) -> None:
-        watch, self._watch = self._watch, None
+    def stop(self) -> None:
+        p = self.panel
+        watch, self.watch = self.watch, None
         if watch is None:
             return
         watch.stop()
         watch.deleteLater()
-        self._show_training_parts(True)
-        self.progress.setFormat(self.progress.format().split(" · ")[0] + " · not followed")
-        self._update_buttons()
-        self.run_followed.emit("")
+        p.form.show_training_parts(True)
+        p.form.progress.setFormat(p.form.progress.format().split(" · ")[0] + " · not followed")
+        p.update_buttons()
+        p.run_followed.emit("")
 
-    def _show_training_parts(self, visible: bool) -> None:
-        """This window's own run settings, buttons and samples: hidden while following, so
-        the followed run's settings and curves have the room."""
-        for w in (self.settings_box, self.start_button, self.pause_button, self.stop_button,
-                  self.save_button, self.resume_button, self.sample_label, self.sample_view):
-            w.setVisible(visible)
-
-    def _on_follow_clicked(self) -> None:
+    def choose(self) -> None:
+        p = self.panel
         if self.is_following():
-            self.stop_following()
+            self.stop()
             return
-        path = QFileDialog.getExistingDirectory(self, "Follow a run folder", str(self.runs_dir))
+        path = QFileDialog.getExistingDirectory(p, "Follow a run folder", str(p.runs_dir))
         if path:
             self.follow(path)
 
     def _on_followed(self, update: FollowUpdate) -> None:
-        watch = self._watch
+        p = self.panel
+        watch = self.watch
         if watch is None:
             return
         follower = watch.follower
         if update.restarted:
-            self.curves.reset()
-            self._last_val = None
+            p.form.reset_curves()
         if update.rows:
             results = [step_result(r) for r in update.rows]
-            self.curves.append(results)
-            self._last_val = next((r.val_loss for r in reversed(results)
-                                   if r.val_loss is not None), self._last_val)
-        self.curves.redraw()
+            p.form.add_results(results)
+        p.form.curves.redraw()
         self._show_followed_progress(follower)
         if update.checkpoint is not None or update.restarted or not self._followed_text:
             self._show_followed_config(follower)
         if update.messages:
             bad = follower.state in ("gone", "stopped")
-            self._show_message(" ".join(update.messages), error=bad)
+            p.show_message(" ".join(update.messages), error=bad)
         if update.checkpoint is not None:
-            self.followed_checkpoint.emit(str(watch.run_dir), update.checkpoint.step)
+            p.followed_checkpoint.emit(str(watch.run_dir), update.checkpoint.step)
         newest = update.snapshots[-1] if update.snapshots else None
         if newest is not None and newest.step > (follower.checkpoint.step
                                                  if follower.checkpoint else -1):
-            self.followed_snapshot.emit(str(newest.path), newest.step)
+            p.followed_snapshot.emit(str(newest.path), newest.step)
         if update.snapshots or update.restarted:
-            self.followed_snapshots.emit(str(watch.run_dir))
+            p.followed_snapshots.emit(str(watch.run_dir))
 
     def _show_followed_progress(self, follower: RunFollower) -> None:
+        p = self.panel
         row = follower.last_row
         name = follower.run_dir.name
         if row is None:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.progress.setFormat(f"following {name}: waiting for its first step…")
+            p.form.progress.setRange(0, 1)
+            p.form.progress.setValue(0)
+            p.form.progress.setFormat(f"following {name}: waiting for its first step…")
             return
         r = step_result(row)
         total = follower.total_steps
-        self.progress.setRange(0, max(total or r.step, r.step, 1))
-        self.progress.setValue(r.step)
-        val = f" · val {self._last_val:.3f}" if self._last_val is not None else ""
+        p.form.progress.setRange(0, max(total or r.step, r.step, 1))
+        p.form.progress.setValue(r.step)
+        last_val = p.form.last_val
+        val = f" · val {last_val:.3f}" if last_val is not None else ""
         of = f" / {total:,}" if total else ""
         when = {"running": f"{format_duration(r.eta_s)} left", "finished": "finished",
                 "stopped": "stopped", "gone": "folder gone"}.get(follower.state, "")
         # (the run's name is on the line below: the bar keeps to one line at 1280x720)
-        self.progress.setFormat(f"step {r.step:,}{of} · loss {r.loss:.3f}"
-                                f"{val} · {format_rate(r.tokens_per_s)} · {when}")
+        p.form.progress.setFormat(f"step {r.step:,}{of} · loss {r.loss:.3f}"
+                             f"{val} · {format_rate(r.tokens_per_s)} · {when}")
 
     def _show_followed_config(self, follower: RunFollower) -> None:
+        p = self.panel
         lines = [f"Following {follower.run_dir} (read-only)"]
         model = _model_text(follower.run_dir)
         if model:
@@ -225,4 +229,4 @@ class FollowingPanel:
                          if isinstance(c.get("steps"), int) else
                          f"checkpoint at step {ckpt.step:,}")
         self._followed_text = "\n".join(lines)
-        self.device_label.setText(self._followed_text)
+        p.form.device_label.setText(self._followed_text)

@@ -3,28 +3,37 @@ the curves and the samples; side by side when there is room, stacked when narrow
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from explorer.train import (
     TASKS,
+    StepResult,
+    Trainer,
     available_devices,
     bundled_names,
 )
+from explorer.train.devices import precision_label
+from explorer.train.progress import format_duration, format_rate
 from explorer.ui.train.plots import TrainCurves
 
 MODEL_SIZES = {
@@ -41,18 +50,22 @@ TASK_LABELS = {
 OPEN_FILE = "Open text file…"
 
 
-class TrainPanelLayout:
-    """A mixin of ``TrainPanel``."""
+class TrainForm:
+    """The controls, curves and messages of ``panel`` (a ``TrainPanel``), laid out in it:
+    ``panel.form``. Its buttons call the panel's public methods."""
 
-    # -- layout ----------------------------------------------------------------------
-    def _build(self) -> None:
-        font = self.font()
+    NARROW = 980  # px: below this width the curves go under the controls
+
+    def __init__(self, panel: QWidget) -> None:
+        self.panel = panel
+        self.last_val: float | None = None  # the last validation loss shown
+        font = panel.font()
         font.setPointSize(max(font.pointSize(), 13))
-        self.setFont(font)
+        panel.setFont(font)
         self.data_box = QComboBox()
         self.data_box.addItems(bundled_names())
         self.data_box.addItem(OPEN_FILE)
-        self.data_box.activated.connect(self._on_data_chosen)
+        self.data_box.activated.connect(self.choose_data)
         self.task_box = QComboBox()
         for task in TASKS:
             self.task_box.addItem(TASK_LABELS[task], task)
@@ -97,15 +110,15 @@ class TrainPanelLayout:
         self.stop_button = QPushButton("Stop")
         self.save_button = QPushButton("Save checkpoint…")
         self.resume_button = QPushButton("Resume checkpoint…")
-        self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self._on_pause_clicked)
-        self.stop_button.clicked.connect(self.stop)
-        self.save_button.clicked.connect(self._on_save_clicked)
-        self.resume_button.clicked.connect(self._on_resume_clicked)
+        self.start_button.clicked.connect(panel.start)
+        self.pause_button.clicked.connect(panel.toggle_pause)
+        self.stop_button.clicked.connect(panel.stop)
+        self.save_button.clicked.connect(panel.ask_save)
+        self.resume_button.clicked.connect(panel.ask_resume)
         self.follow_button = QPushButton("Follow a run…")
         self.follow_button.setToolTip("Show a run that another process writes (the command "
                                       "line, torchrun, another window) live, read-only")
-        self.follow_button.clicked.connect(self._on_follow_clicked)
+        self.follow_button.clicked.connect(panel.following.choose)
         buttons = QGridLayout()  # two rows, so a narrow tab still shows every button
         for i, b in enumerate((self.start_button, self.pause_button, self.stop_button)):
             buttons.addWidget(b, 0, i)
@@ -122,12 +135,12 @@ class TrainPanelLayout:
         self.message.setWordWrap(True)
         self.smaller_button = QPushButton("Continue with a smaller batch")
         self.cpu_button = QPushButton("Continue on the CPU")
-        self.smaller_button.clicked.connect(lambda: self._continue_after_oom(smaller=True))
-        self.cpu_button.clicked.connect(lambda: self._continue_after_oom(cpu=True))
+        self.smaller_button.clicked.connect(lambda: panel.continue_after_oom(smaller=True))
+        self.cpu_button.clicked.connect(lambda: panel.continue_after_oom(cpu=True))
         oom_row = QHBoxLayout()
         oom_row.addWidget(self.smaller_button)
         oom_row.addWidget(self.cpu_button)
-        self._show_oom_actions(False)
+        self.show_oom_actions(False)
 
         self.curves = TrainCurves()
         self.log_check = QCheckBox("log-scale loss")
@@ -151,14 +164,83 @@ class TrainPanelLayout:
         right.addWidget(self.log_check)
         right.addWidget(self.curves, 1)
         # Side by side when there is room; the curves go below the controls in a narrow tab.
-        self._root = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self._root = QBoxLayout(QBoxLayout.Direction.LeftToRight, panel)
         self._root.addLayout(left, 2)
         self._root.addLayout(right, 3)
 
-    NARROW = 980  # px: below this width the curves go under the controls
+    def choose_data(self, index: int) -> None:
+        if self.data_box.itemText(index) != OPEN_FILE:
+            return
+        path, _ = QFileDialog.getOpenFileName(self.panel, "Open a UTF-8 text file", "",
+                                              "Text files (*.txt *.tsv *.csv);;All files (*)")
+        if path:
+            self.panel.open_data_file(path)
+        else:
+            self.data_box.setCurrentIndex(max(0, index - 1))
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
-        wanted = (QBoxLayout.Direction.TopToBottom if event.size().width() < self.NARROW
+    def open_data_file(self, path: str | Path) -> None:
+        """Use a text file as data (it is read and checked when training starts)."""
+        path = str(path)
+        if self.data_box.findText(path) < 0:
+            self.data_box.insertItem(self.data_box.count() - 1, path)
+        self.data_box.setCurrentIndex(self.data_box.findText(path))
+
+    def show_trainer(self, trainer: Trainer) -> None:
+        """A prepared run: its length, model, device, precision and data."""
+        self.progress.setRange(0, trainer.config.steps)
+        self.progress.setValue(trainer.step)
+        cfg = trainer.model.cfg
+        self.device_label.setText(
+            f"{cfg.algorithm_name} · {trainer.model.num_parameters():,} parameters · "
+            f"on {trainer.device_label} · {_precision_text(trainer)}\n"
+            f"{trainer.data.describe()}"
+        )
+
+    def reset_curves(self) -> None:
+        """Empty curves, no validation loss yet."""
+        self.curves.reset()
+        self.last_val = None
+
+    def add_results(self, results: list[StepResult]) -> None:
+        """New points on the curves (the last validation loss among them is kept)."""
+        self.curves.append(results)
+        self.last_val = next((r.val_loss for r in reversed(results)
+                              if r.val_loss is not None), self.last_val)
+
+    def show_progress(self, r: StepResult, total: int) -> None:
+        """The bar at step result ``r`` of ``total``."""
+        val = f" · val {self.last_val:.3f}" if self.last_val is not None else ""
+        self.progress.setValue(r.step)
+        self.progress.setFormat(
+            f"step {r.step:,} / {total:,} · loss {r.loss:.3f}{val} · "
+            f"{format_rate(r.tokens_per_s)} · {format_duration(r.eta_s)} left"
+        )
+
+    def show_finished(self, reason: str) -> None:
+        """The run ended (``reason``: "done" | "stopped" | "failed")."""
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("not started")
+        elif reason != "failed":
+            progress = self.progress
+            progress.setFormat(progress.format().split(" · ")[0] + f" · {reason}")
+
+    def show_oom_actions(self, visible: bool) -> None:
+        """The buttons that go on after running out of memory (smaller, on the CPU)."""
+        self.smaller_button.setVisible(visible)
+        self.cpu_button.setVisible(visible)
+
+    def show_training_parts(self, visible: bool) -> None:
+        """This window's own run settings, buttons and samples: hidden while following, so
+        the followed run's settings and curves have the room."""
+        for w in (self.settings_box, self.start_button, self.pause_button, self.stop_button,
+                  self.save_button, self.resume_button, self.sample_label, self.sample_view):
+            w.setVisible(visible)
+
+    def fit(self, width: int) -> None:
+        """Side by side when there is room, stacked below ``NARROW`` pixels."""
+        wanted = (QBoxLayout.Direction.TopToBottom if width < self.NARROW
                   else QBoxLayout.Direction.LeftToRight)
         if self._root.direction() != wanted:
             self._root.setDirection(wanted)
@@ -167,4 +249,17 @@ class TrainPanelLayout:
             self._root.setStretch(1, 1 if narrow else 3)
             self.curves.setMinimumHeight(320 if wanted == QBoxLayout.Direction.TopToBottom
                                          else 0)
-        super().resizeEvent(event)
+
+
+def _precision_text(trainer: Trainer) -> str:
+    label = precision_label(trainer.precision, trainer.device, trainer.config.tf32)
+    note = getattr(trainer, "precision_note", "")
+    return f"{label}" + (f" ({note})" if note else "")
+
+
+def ask_user(parent: QWidget, title: str, text: str) -> bool:
+    """A Yes/Cancel question; True for Yes."""
+    answer = QMessageBox.question(parent, title, text,
+                                  QMessageBox.StandardButton.Yes
+                                  | QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes

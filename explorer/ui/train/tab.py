@@ -138,17 +138,18 @@ class TrainTab(Panel):
         """The user chose another model while the views follow a run: stop it (saved) and
         show the new model, or keep the run and the model it shows."""
         if self.following and self.view.is_following():
-            if not self.view._ask("Following a run",
-                                  f"The views follow the run in {self.view._watch.run_dir}. "
-                                  f"Stop following it and show {what}?"):
+            run_dir = self.view.following.watch.run_dir
+            if not self.view.ask("Following a run",
+                                 f"The views follow the run in {run_dir}. "
+                                 f"Stop following it and show {what}?"):
                 return False
             self.view.stop_following()
             return True
         if not (self.following and self.view.is_training()):
             return True
-        if not self.view._ask("Training is running",
-                              f"The views follow the training run. Stop it (the run is "
-                              f"saved) and show {what}?"):
+        if not self.view.ask("Training is running",
+                             f"The views follow the training run. Stop it (the run is "
+                             f"saved) and show {what}?"):
             return False
         self.following = False
         self.view.stop()

@@ -1,101 +1,118 @@
 """The window's layout: default size and dock sizes, and the saved geometry, docks and
-texts (restored at start, saved at close). A mixin of ``MainWindow``."""
+texts (restored at start, saved at close): ``window.layout_ctl``."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QToolBar
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
 from explorer.ui.window.settings import NOTE_KEY, bounded_text
 
 
 class WindowLayout:
-    """Expects ``settings``, ``inputs``, ``session`` and the docks of ``MainWindow``."""
+    """The layout of ``window`` (its ``settings``, ``inputs``, ``session``, docks and
+    ``presentation``)."""
 
-    def _restore_layout(self) -> str:
+    def __init__(self, window: QMainWindow) -> None:
+        self.window = window
+        self.default_state = None  # View ▸ Reset layout goes back to it
+        self.needs_dock_sizes = False  # the default dock sizes, once the window is shown
+
+    def restore(self) -> str:
         """Restore the saved size, docks and toolbars; returns a note for the user when the
         saved layout could not be used (damaged, from elsewhere, or hiding every panel)."""
-        self._default_state = self.saveState()  # View ▸ Reset layout goes back to it
-        geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
-        if not (isinstance(geometry, QByteArray) and self.restoreGeometry(geometry)):
-            self._default_size()
+        w = self.window
+        self.default_state = w.saveState()
+        geometry = w.settings.value("window/geometry")
+        state = w.settings.value("window/state")
+        if not (isinstance(geometry, QByteArray) and w.restoreGeometry(geometry)):
+            self.default_size()
         if not isinstance(state, QByteArray):
-            self._needs_dock_sizes = True
+            self.needs_dock_sizes = True
             return ""
-        if self.restoreState(state) and not self._layout_hides_everything():
+        if w.restoreState(state) and not self._layout_hides_everything():
             return ""
-        self.restoreState(self._default_state)
+        w.restoreState(self.default_state)
         self._show_every_panel()
-        self._needs_dock_sizes = True
+        self.needs_dock_sizes = True
         return ("The saved window layout could not be used (damaged, or hiding every panel); "
                 "the default layout is shown.")
+
+    def restore_compare(self) -> None:
+        """Text B as it was left; no edit signal yet (the text boxes fill with the
+        session)."""
+        w = self.window
+        w.inputs.blockSignals(True)
+        w.inputs.set_compare(str(w.settings.value("input/compare", "") or ""))
+        shown = str(w.settings.value("input/compare_shown", "false")).lower() == "true"
+        w.inputs.set_compare_visible(shown)
+        w.inputs.blockSignals(False)
+        w.menus.compare_action.setChecked(shown)
 
     def _layout_hides_everything(self) -> bool:
         """The toolbars and the input dock all hidden: a layout no one works with (an
         older version saved presentation mode's this way)."""
-        return all(w.isHidden() for w in (self.input_dock, *self.findChildren(QToolBar)))
+        w = self.window
+        return all(x.isHidden() for x in (w.input_dock, *w.findChildren(QToolBar)))
 
     def _show_every_panel(self) -> None:
-        for widget in (*self.findChildren(QDockWidget), *self.findChildren(QToolBar)):
-            if widget.parentWidget() is self:
+        w = self.window
+        for widget in (*w.findChildren(QDockWidget), *w.findChildren(QToolBar)):
+            if widget.parentWidget() is w:
                 widget.show()
 
-    def reset_layout(self) -> None:
+    def reset(self) -> None:
         """View ▸ Reset layout: every dock and toolbar back in its first place and size."""
-        presentation = getattr(self, "presentation", None)
+        w = self.window
+        presentation = w.presentation
         if presentation is not None and presentation.presenting:
             presentation.leave()
-        self.restoreState(self._default_state)
+        w.restoreState(self.default_state)
         self._show_every_panel()
-        self._default_size()
-        self._default_dock_sizes()
+        self.default_size()
+        self.default_dock_sizes()
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().showEvent(event)
-        if getattr(self, "_needs_dock_sizes", False):
-            self._needs_dock_sizes = False
-            QTimer.singleShot(0, self._default_dock_sizes)
+    def default_dock_sizes(self) -> None:
+        w = self.window
+        input_height = max(int(w.height() * 0.21), w.inputs.needed_height() + 30)
+        w.resizeDocks([w.input_dock], [input_height], Qt.Orientation.Vertical)
+        width = max(w.width(), 1000)
+        w.resizeDocks([w.steps_dock, w.paper_dock],
+                      [int(width * 0.22), int(width * 0.28)], Qt.Orientation.Horizontal)
+        w.resizeDocks([w.steps_dock, w.overview_dock], [3, 2], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, w.inputs.balance)  # once the docks have their sizes
 
-    def _default_dock_sizes(self) -> None:
-        input_height = max(int(self.height() * 0.21), self.inputs.needed_height() + 30)
-        self.resizeDocks([self.input_dock], [input_height], Qt.Orientation.Vertical)
-        width = max(self.width(), 1000)
-        self.resizeDocks([self.steps_dock, self.paper_dock],
-                         [int(width * 0.22), int(width * 0.28)], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.steps_dock, self.overview_dock], [3, 2],
-                         Qt.Orientation.Vertical)
-        QTimer.singleShot(0, self.inputs.balance)  # once the docks have their sizes
-
-    def _default_size(self) -> None:
+    def default_size(self) -> None:
         """1280x800 where the screen has room, 90% of a larger screen (a 1920x1080
         projector gets room), and never more than the screen (a 1280x720 projector)."""
-        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        w = self.window
+        screen = w.screen().availableGeometry() if w.screen() is not None else None
         if screen is None:
-            self.resize(1280, 800)
+            w.resize(1280, 800)
             return
         width, height = screen.width(), screen.height()
         if width > 1280 and height > 800:
-            self.resize(max(1280, int(width * 0.9)), max(800, int(height * 0.9)))
+            w.resize(max(1280, int(width * 0.9)), max(800, int(height * 0.9)))
         else:
-            self.resize(min(1280, width), min(800, height))
+            w.resize(min(1280, width), min(800, height))
 
     def save_settings(self) -> None:
         """Save the normal layout (never presentation mode's), the texts and the model."""
-        presentation = getattr(self, "presentation", None)
+        w = self.window
+        presentation = w.presentation
         normal = presentation.normal_layout() if presentation is not None else None
-        geometry, state = normal or (self.saveGeometry(), self.saveState())
-        self.settings.setValue("window/geometry", geometry)
-        self.settings.setValue("window/state", state)
-        text, note = bounded_text(self.inputs.text.toPlainText(), "The text")
-        context, context_note = bounded_text(self.inputs.context.toPlainText(), "The context")
-        self.settings.setValue("input/text", text)
-        self.settings.setValue("input/context", context)
-        compare, _ = bounded_text(self.inputs.compare.toPlainText(), "Text B")
-        self.settings.setValue("input/compare", compare)
-        self.settings.setValue("input/compare_shown", self.inputs.compare_visible())
-        self.settings.setValue(NOTE_KEY, " ".join(n for n in (note, context_note) if n))
-        if self.session is not None:
-            self.settings.setValue("model/arch", self.session.arch)
-        self.settings.sync()
+        geometry, state = normal or (w.saveGeometry(), w.saveState())
+        w.settings.setValue("window/geometry", geometry)
+        w.settings.setValue("window/state", state)
+        text, note = bounded_text(w.inputs.text.toPlainText(), "The text")
+        context, context_note = bounded_text(w.inputs.context.toPlainText(), "The context")
+        w.settings.setValue("input/text", text)
+        w.settings.setValue("input/context", context)
+        compare, _ = bounded_text(w.inputs.compare.toPlainText(), "Text B")
+        w.settings.setValue("input/compare", compare)
+        w.settings.setValue("input/compare_shown", w.inputs.compare_visible())
+        w.settings.setValue(NOTE_KEY, " ".join(n for n in (note, context_note) if n))
+        if w.session is not None:
+            w.settings.setValue("model/arch", w.session.arch)
+        w.settings.sync()
 

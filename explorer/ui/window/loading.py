@@ -1,27 +1,43 @@
-"""Loading models on worker threads, with progress, and the toolbar's model label. A mixin
-of ``MainWindow``: every load runs on a ``TaskThread`` and ends in ``_on_model_loaded``."""
+"""Loading models on worker threads, with progress: ``window.loading``. Every load runs on a
+``TaskThread`` and ends in ``loaded`` (the window shows the model)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMainWindow, QProgressBar
 
 from explorer.ui.widgets.workers import TaskThread
-
-if TYPE_CHECKING:
-    from explorer.state import LoadedModel
-
-ARCH_NAMES = ("decoder", "encoder", "encoder-decoder")
+from explorer.ui.window.archs import ARCH_NAMES
 
 
-class ModelLoading:
-    """Expects ``session``, ``arch_box``, ``model_label``, ``progress`` and
-    ``_on_model_loaded`` of ``MainWindow``."""
+class ModelLoader(QObject):
+    """Loads models for ``window`` (its ``session``, ``panels``, ``toolbars.arch_box`` and
+    messages), with a ``progress`` bar for its status bar. Signal: ``loaded(LoadedModel)``,
+    a load succeeded."""
+
+    loaded = Signal(object)
+
+    def __init__(self, window: QMainWindow, model_dir: str | None, arch: str) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model_dir = model_dir
+        self.arch = arch  # the architecture of the first model
+        self.tasks: list[TaskThread] = []
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(260)
+        self.progress.setToolTip("Loading")
+
+    def wait(self) -> None:
+        """Wait for every load under way (closing)."""
+        for task in list(self.tasks):
+            task.wait()
 
     def start(self) -> None:
         """Load torch and the first model on a worker thread (call once, after show)."""
-        model_dir, arch = self._model_dir, self._arch
+        model_dir, arch = self.model_dir, self.arch
 
         def load(report):
             report("Loading PyTorch…")
@@ -45,9 +61,9 @@ class ModelLoading:
     def set_architecture(self, arch: str) -> None:
         """Show a fresh (or the bundled trained) model of ``arch``; the text is kept."""
         if arch not in ARCH_NAMES:
-            self.show_error(f"Unknown architecture {arch!r}.")
+            self.window.show_error(f"Unknown architecture {arch!r}.")
             return
-        if not self._may_replace_model(f"the {arch} model"):
+        if not self.may_replace_model(f"the {arch} model"):
             return
 
         def load(report):
@@ -59,7 +75,7 @@ class ModelLoading:
         self._run_task(load, f"Building the {arch} model…")
 
     def open_model_folder(self, path: str) -> None:
-        if not self._may_replace_model(f"the model in {path}"):
+        if not self.may_replace_model(f"the model in {path}"):
             return
 
         def load(report):
@@ -72,9 +88,9 @@ class ModelLoading:
 
     def new_model(self, arch: str, seed: int = 0, **sizes: Any) -> None:
         """A fresh seeded model of ``arch`` with the chosen sizes and variants."""
-        if not self._may_replace_model(f"a new {arch} model"):
+        if not self.may_replace_model(f"a new {arch} model"):
             return
-        tokenizer = self.session.tokenizer if self.session is not None else None
+        tokenizer = self.window.session.tokenizer if self.window.session is not None else None
 
         def load(report):
             from explorer.state import random_model
@@ -84,13 +100,13 @@ class ModelLoading:
 
         self._run_task(load, f"Building a new {arch} model…")
 
-    def _on_tokenizer_chosen(self, tokenizer: Any) -> None:
-        if not self._may_replace_model("a model for the new tokenizer"):
+    def choose_tokenizer(self, tokenizer: Any) -> None:
+        if not self.may_replace_model("a model for the new tokenizer"):
             return
-        arch = self.session.arch if self.session is not None else self._arch
+        arch = self.window.session.arch if self.window.session is not None else self.arch
         sizes = {}
-        if self.session is not None:
-            cfg = self.session.cfg
+        if self.window.session is not None:
+            cfg = self.window.session.cfg
             sizes = {k: getattr(cfg, k) for k in ("d_e", "n_heads", "n_layers", "l_max")}
 
         def load(report):
@@ -103,79 +119,45 @@ class ModelLoading:
 
         self._run_task(load, "Building a model for the new tokenizer…")
 
-    def _may_replace_model(self, what: str) -> bool:
+    def may_replace_model(self, what: str) -> bool:
         """Every panel agrees that the model shown may be replaced by ``what``; if one does
         not (a training run the views follow), the architecture picker shows the model that
         stays, never silently another."""
-        if all(panel.may_replace_model(what) for panel in self.panels):
+        if all(panel.may_replace_model(what) for panel in self.window.panels):
             return True
-        if self.session is not None:
-            self.arch_box.setCurrentIndex(ARCH_NAMES.index(self.session.arch))
-        self.show_status("Kept the model being trained: the run goes on.", 5000)
+        session = self.window.session
+        if session is not None:
+            self.window.toolbars.arch_box.setCurrentIndex(ARCH_NAMES.index(session.arch))
+        self.window.show_status("Kept the model being trained: the run goes on.", 5000)
         return False
 
     def _run_task(self, fn, what: str) -> None:
-        task = TaskThread(fn, self)
+        task = TaskThread(fn, self.window)
         task.progress.connect(self._on_progress)
-        task.succeeded.connect(self._on_model_loaded)
+        task.succeeded.connect(self._on_loaded)
         task.failed.connect(self._on_task_failed)
         task.finished.connect(lambda t=task: self._forget_task(t))
-        self._tasks.append(task)
+        self.tasks.append(task)
         self._on_progress(what)
-        self.arch_box.setEnabled(False)
+        self.window.toolbars.arch_box.setEnabled(False)
         task.start()
 
+    def _on_loaded(self, loaded: Any) -> None:
+        self.loaded.emit(loaded)
+
     def _forget_task(self, task: TaskThread) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+        if task in self.tasks:
+            self.tasks.remove(task)
             task.deleteLater()
-        if not self._tasks:
+        if not self.tasks:
             self.progress.hide()
-            self.arch_box.setEnabled(True)
+            self.window.toolbars.arch_box.setEnabled(True)
 
     def _on_progress(self, text: str) -> None:
         self.progress.show()
         self.progress.setFormat(text)
-        self.statusBar().showMessage(text)
+        self.window.statusBar().showMessage(text)
 
     def _on_task_failed(self, message: str, details: str) -> None:
-        self.show_error(f"Could not load the model: {message}")
-        self.statusBar().showMessage("Loading failed", 5000)
-
-    def _set_model_label(self, text: str | None = None) -> None:
-        """Elided to the width the toolbar has beside the architecture picker, so it never
-        drops into the toolbar's overflow menu (the tooltip has it all)."""
-        if text is None:
-            text = self.model_label.property("full_text") or self.model_label.text()
-        self.model_label.setProperty("full_text", text)
-        room = max(320, self.width() - self.arch_box.width() - 160)
-        metrics = self.model_label.fontMetrics()
-        self.model_label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, room))
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        if self.model_label.property("full_text"):
-            self._set_model_label()
-
-    @staticmethod
-    def _model_tip(loaded: LoadedModel) -> str:
-        cfg = loaded.cfg
-        if cfg.arch == "encoder-decoder":
-            stacks = []
-            for stack, layers in (("encoder", cfg.n_enc_layers), ("decoder", cfg.n_dec_layers)):
-                sizes = cfg.stack_sizes(stack)
-                stacks.append(f"{stack}: {layers} layers, {sizes['n_heads']} "
-                              f"heads, d_mlp {sizes['d_mlp']}")
-            shape = "; ".join(stacks) + f"; d_e {cfg.d_e}"
-        else:
-            shape = (f"layers {cfg.n_layers}, heads {cfg.n_heads}, d_e {cfg.d_e}, "
-                     f"d_mlp {cfg.d_mlp}")
-        if cfg.n_kv_heads != cfg.n_heads:
-            shape += f", {cfg.n_kv_heads} key/value heads (grouped-query)"
-        return (f"{cfg.algorithm_name} (Algorithm {cfg.algorithm}), {cfg.arch}\n"
-                f"{shape}, ℓ_max {cfg.l_max}, N_V {cfg.vocab_size}\n"
-                f"{cfg.norm} norm ({cfg.norm_placement}), {cfg.positions} positions, "
-                f"{cfg.activation}\nparameters: {loaded.model.num_parameters():,}\n"
-                f"{loaded.label}" + (f"\nfolder: {loaded.path}" if loaded.path else "")
-                + "".join(f"\n· {n}" for n in loaded.notes))
-
+        self.window.show_error(f"Could not load the model: {message}")
+        self.window.statusBar().showMessage("Loading failed", 5000)

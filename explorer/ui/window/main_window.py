@@ -6,8 +6,10 @@ The window paints before torch is imported: ``start()`` then builds the model on
 ``TraceRunner`` thread. The tabs after "Step" are ``Panel`` objects
 (``explorer.ui.widgets.panel``) made by ``panel_factory`` once torch is loaded (default:
 ``compose.default_panels``); the window calls them through the panel protocol and is the
-``PanelHost`` they talk back to. Layout and settings: ``layout.WindowLayout``; loading
-models on worker threads: ``loading.ModelLoading``.
+``PanelHost`` they talk back to. The window owns its parts, each with its own state:
+``loading`` (models loaded on worker threads), ``tracing`` (edits and forward passes),
+``hosting`` (the panels), ``layout_ctl`` (layout and settings), ``toolbars`` and ``menus``,
+``presentation`` and ``scenes`` (lectures).
 """
 
 from __future__ import annotations
@@ -17,59 +19,36 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QPaintEvent
+from PySide6.QtGui import QCloseEvent, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QMenu,
-    QProgressBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.inspect.input_panel import InputPanel
-from explorer.ui.inspect.norm_inside_bar import NormInsideBar
-from explorer.ui.inspect.overview_view import OverviewWidget
-from explorer.ui.inspect.pseudocode_view import PseudocodeWidget
-from explorer.ui.inspect.step_list import StepListWidget
-from explorer.ui.lecture.presentation import install_lecture_features
+from explorer.ui.lecture.presentation import PresentationController, SceneController
 from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
-from explorer.ui.widgets.workers import TaskThread, TraceRunner
-from explorer.ui.window.hosting import PanelHosting
+from explorer.ui.window.archs import ARCH_NAMES
+from explorer.ui.window.hosting import PanelHosting, default_panels
 from explorer.ui.window.layout import WindowLayout
-from explorer.ui.window.loading import ARCH_NAMES, ModelLoading
+from explorer.ui.window.loading import ModelLoader
 from explorer.ui.window.menus import build_menus, build_toolbars
 from explorer.ui.window.settings import NOTE_KEY, make_settings
+from explorer.ui.window.step_view import StepView
+from explorer.ui.window.tracing import Tracing
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings
 
     from explorer.state import LoadedModel, Session
 
-def is_norm_step(name: str) -> bool:
-    """Whether step ``name`` is a norm (imported when asked: ``explorer.trace`` loads torch,
-    and the window paints before torch is imported)."""
-    from explorer.trace.norm_inside import is_norm_step as norm_step
 
-    return norm_step(name)
-
-
-def _default_panels() -> list[Panel]:
-    """Every feature package's panel (imported once torch is loaded: the panels use it)."""
-    from explorer.ui.window.compose import default_panels
-
-    return default_panels()
-
-
-DEBOUNCE_MS = 15
-IDLE_TRIM_MS = 3000  # a pause this long after the last trace hands freed memory back
-
-
-class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
+class MainWindow(QMainWindow):
     """The Transformer Explorer window. Signals (past tense):
 
     - ``session_ready()``: the first model is loaded and ``self.session`` exists;
@@ -92,64 +71,44 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
                  panel_factory: Callable[[], list[Panel]] | None = None,
                  follow: str | None = None) -> None:
         super().__init__()
-        self._panel_factory = panel_factory or _default_panels
         self.settings = settings if settings is not None else make_settings()
         self.session: Session | None = None
-        self._model_dir = model_dir
-        self._follow_dir = follow  # a run folder to follow once the tabs exist
-        self._arch = arch or str(self.settings.value("model/arch", "decoder"))
-        if self._arch not in ARCH_NAMES:
-            self._arch = "decoder"
+        arch = arch or str(self.settings.value("model/arch", "decoder"))
+        if arch not in ARCH_NAMES:
+            arch = "decoder"
         saved = self.settings.value("input/text", None)
-        self._text = text if text is not None else (str(saved) if saved is not None else None)
+        text = text if text is not None else (str(saved) if saved is not None else None)
         saved_context = self.settings.value("input/context", None)
-        self._context = str(saved_context) if saved_context is not None else None
+        context = str(saved_context) if saved_context is not None else None
         self._settings_note = str(self.settings.value(NOTE_KEY, "") or "")
-        self._tasks: list[TaskThread] = []
         self._painted = False
-        self._closing = False
+        self.closing = False
         self.panels: list[Panel] = []  # the tabs after "Step", once torch is loaded
         self.setWindowTitle("Transformer Explorer")
         self.setObjectName("MainWindow")
-        self._build()
-        build_toolbars(self)
-        build_menus(self)
-        install_lecture_features(self)  # presentation mode, zoom, scenes, lectures, export
-        layout_note = self._restore_layout()
+        self.loading = ModelLoader(self, model_dir, arch)
+        self.loading.loaded.connect(self.show_loaded_model)
+        self.tracing = Tracing(self, text, context)
+        self.layout_ctl = WindowLayout(self)
+        self._build(panel_factory or default_panels, follow)
+        self.toolbars = build_toolbars(self)
+        self.menus = build_menus(self, self.toolbars)
+        # Presentation mode, zoom, scenes, lectures, export.
+        self.presentation = PresentationController(self)
+        self.scenes = SceneController(self, self.presentation)
+        layout_note = self.layout_ctl.restore()
         if layout_note:
             self._settings_note = " ".join(n for n in (self._settings_note, layout_note) if n)
-        self._runner = TraceRunner(self._run_request, self)
-        self._runner.finished.connect(self._on_trace_recorded)
-        self._compare_runner = TraceRunner(self._run_request, self)  # text B, beside A's
-        self._compare_runner.finished.connect(self._on_compare_recorded)
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
-        self._edit_waiting = False
-        # Once the user pauses, the memory freed while typing goes back to the system
-        # (``explorer.state.allocator``: large blocks stay in the heap for reuse meanwhile).
-        self._idle = QTimer(self)
-        self._idle.setSingleShot(True)
-        self._idle.setInterval(IDLE_TRIM_MS)
-        self._idle.timeout.connect(self._on_idle)
-        # Text B as it was left; no edit signal yet (the text boxes fill with the session).
-        self.inputs.blockSignals(True)
-        self.inputs.set_compare(str(self.settings.value("input/compare", "") or ""))
-        shown = str(self.settings.value("input/compare_shown", "false")).lower() == "true"
-        self.inputs.set_compare_visible(shown)
-        self.inputs.blockSignals(False)
-        self.compare_action.setChecked(shown)
-        self.inputs.compare_shown.connect(self.compare_action.setChecked)
+        self.layout_ctl.restore_compare()
+        self.inputs.compare_shown.connect(self.menus.compare_action.setChecked)
 
     # -- layout --------------------------------------------------------------------------
-    def _build(self) -> None:
-        self.heatmap = HeatmapWidget()
-        self.heatmap.head_selected.connect(self._on_head_selected)
-        self.norm_inside = NormInsideBar()
-        self.norm_inside.part_selected.connect(self._on_inside_selected)
-        self.norm_inside.hide()
-        self.heatmap.add_toolbar_row(self.norm_inside)
+    def _build(self, panel_factory: Callable[[], list[Panel]], follow: str | None) -> None:
+        self.step_view = StepView(self)
+        views = self.step_view
+        self.heatmap, self.norm_inside = views.heatmap, views.norm_inside
+        self.step_list, self.pseudocode = views.step_list, views.pseudocode
+        self.overview = views.overview
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 6px;"
@@ -169,38 +128,24 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
         self.tokens_view = TokenizationWidget()
         self.tokens_view.setMaximumHeight(180)
-        self.tokens_view.tokenizer_changed.connect(self._on_tokenizer_chosen)
+        self.tokens_view.tokenizer_changed.connect(self.loading.choose_tokenizer)
         self.inputs = InputPanel(self.tokens_view)
-        self.inputs.text_edited.connect(self._on_text_edited)
-        self.inputs.text_edited.connect(self._tell_panels_text_edited)
-        self.inputs.context_edited.connect(self._on_text_edited)
-        self.inputs.compare_edited.connect(self._on_text_edited)
-        self.inputs.chunk_selected.connect(lambda i: self._with_session("set_chunk", i))
+        self.inputs.text_edited.connect(self.tracing.text_edited)
+        self.inputs.context_edited.connect(self.tracing.text_edited)
+        self.inputs.compare_edited.connect(self.tracing.text_edited)
+        self.inputs.chunk_selected.connect(lambda i: self.with_session("set_chunk", i))
         self.inputs.context_chunk_selected.connect(
-            lambda i: self._with_session("set_chunk", i, True))
+            lambda i: self.with_session("set_chunk", i, True))
         self.inputs.escaped.connect(self.focus_steps)
-        self.step_list = StepListWidget()
-        self.step_list.step_selected.connect(lambda i: self._with_session("select_step", i))
-        self.pseudocode = PseudocodeWidget()
-        self.pseudocode.setMinimumWidth(330)
-        self.step_list.setMinimumWidth(240)
-        self.pseudocode.line_clicked.connect(
-            lambda a, n: self._with_session("jump_to_line", a, n))
-        self.overview = OverviewWidget()
-        self.overview.step_selected.connect(lambda i: self._with_session("select_step", i))
-        self.overview.context_requested.connect(self._on_overview_menu)
         area = Qt.DockWidgetArea
         self.input_dock = self.add_dock("Input", self.inputs, area.TopDockWidgetArea)
         self.steps_dock = self.add_dock("Steps", self.step_list, area.LeftDockWidgetArea)
         self.overview_dock = self.add_dock("Overview", self.overview, area.LeftDockWidgetArea)
         self.paper_dock = self.add_dock("Paper", self.pseudocode, area.RightDockWidgetArea)
-        self._build_panel_docks()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(260)
-        self.progress.setToolTip("Loading")
-        self.statusBar().addPermanentWidget(self.progress)
-        self.progress.hide()
+        self.hosting = PanelHosting(self, panel_factory, follow)
+        self.inputs.text_edited.connect(self.hosting.text_edited)
+        self.statusBar().addPermanentWidget(self.loading.progress)
+        self.loading.progress.hide()
 
     def add_dock(self, title: str, widget: QWidget,
                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea
@@ -216,21 +161,22 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     def focus_steps(self) -> None:
         """Give the keyboard to the step-through (arrows step, digits jump to layers)."""
-        self.heatmap.plot.setFocus()
+        self.step_view.focus()
 
-    def _on_model_loaded(self, loaded: LoadedModel) -> None:
-        if self._closing:
+    def show_loaded_model(self, loaded: LoadedModel) -> None:
+        """Show ``loaded`` (a load finished): the first session, or a new model in it."""
+        if self.closing:
             return
         if self.session is None:
             self._create_session(loaded)
         else:
             self.session.set_model(loaded)
             self.inputs.set_texts(self.session.text, self.session.context)
-        self._set_model_label(f"{loaded.cfg.algorithm_name} · {loaded.label}")
-        self.model_label.setToolTip(self._model_tip(loaded))
-        self.arch_box.blockSignals(True)
-        self.arch_box.setCurrentIndex(ARCH_NAMES.index(loaded.cfg.arch))
-        self.arch_box.blockSignals(False)
+        self.toolbars.model_label.set_model(loaded, self._model_label_room())
+        arch_box = self.toolbars.arch_box
+        arch_box.blockSignals(True)
+        arch_box.setCurrentIndex(ARCH_NAMES.index(loaded.cfg.arch))
+        arch_box.blockSignals(False)
         self.tokens_view.set_tokenizer(loaded.tokenizer)
         self.tokens_view.set_l_max(int(loaded.cfg.l_max))
         self.statusBar().showMessage(f"Model ready: {loaded.label}", 4000)
@@ -246,8 +192,9 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
     def _create_session(self, loaded: LoadedModel) -> None:
         from explorer.state import DEFAULT_CONTEXT, Session, default_text
 
-        text = self._text if self._text is not None else default_text(loaded.cfg.arch)
-        context = self._context if self._context is not None else DEFAULT_CONTEXT
+        text, context = self.tracing.first_text, self.tracing.first_context
+        text = text if text is not None else default_text(loaded.cfg.arch)
+        context = context if context is not None else DEFAULT_CONTEXT
         self.session = Session(loaded, text, context)
         self.inputs.set_texts(text, context)
         from explorer.state.defaults import corpus_lines
@@ -265,49 +212,18 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         s.compare.set_text(self.inputs.compare_text())
         self._on_model_changed()
         self._on_inputs_changed()
-        self._add_late_panels()
-        if self._follow_dir:
-            self.follow_run(self._follow_dir)
+        self.hosting.add_late_panels()
+        if self.hosting.follow_dir:
+            self.hosting.follow_run(self.hosting.follow_dir)
         if self._settings_note:
             self.show_error(self._settings_note)
         self.session_ready.emit()
 
     # -- session events ------------------------------------------------------------------
-    def _with_session(self, method: str, *args: Any) -> None:
+    def with_session(self, method: str, *args: Any) -> None:
+        """Call the session's ``method`` (nothing before the first model is loaded)."""
         if self.session is not None:
             getattr(self.session, method)(*args)
-
-    def _on_text_edited(self, _text: str = "") -> None:
-        """An edit is taken at once (the trace starts while the key is still down); edits
-        that follow within ``DEBOUNCE_MS`` (a paste, key repeat, a scene setting both
-        texts) are taken together when that time is up."""
-        if self._debounce.isActive():
-            self._edit_waiting = True
-            return
-        self._on_debounced_edit()
-        self._debounce.start()
-
-    def _on_debounce_timeout(self) -> None:
-        if self._edit_waiting:
-            self._edit_waiting = False
-            self._on_debounced_edit()
-
-    def edit_pending(self) -> bool:
-        """An edit the session has not taken yet."""
-        return self._edit_waiting
-
-    def typing(self) -> bool:
-        """An edit waits or its trace is being recorded."""
-        return self._edit_waiting or not self._runner.idle()
-
-    def _on_debounced_edit(self) -> None:
-        if self.session is None:
-            self._text = self.inputs.text.toPlainText()
-            self._context = self.inputs.context.toPlainText()
-            return
-        self.session.set_text(self.inputs.text.toPlainText())
-        self.session.set_context(self.inputs.context.toPlainText())
-        self.session.compare.set_text(self.inputs.compare_text())
 
     def _on_model_changed(self) -> None:
         s = self.session
@@ -317,42 +233,11 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
 
     def _on_inputs_changed(self) -> None:
         s = self.session
-        self._runner.submit(s.request())  # first: the worker records while the rest draws
-        self._compare_runner.submit(s.compare.request())
+        self.tracing.record()  # first: the worker records while the rest draws
+        self.tracing.record_compare()
         self._show_input_note()
         same = s.tokenizer is self.tokens_view.tokenizer()  # then tokenised once, here
         self.tokens_view.set_text(s.text, s.encoded.encoding if same else None)
-
-    def layer_choices(self, index: int) -> list[tuple[str, Any]]:
-        """What a right click on the overview's box of step ``index`` offers: ablating
-        that layer's attention or MLP (issue 16), as (text, action) pairs."""
-        from explorer.analysis import AblateAttention, AblateMLP
-        from explorer.state.interventions import stack_of
-
-        s = self.session
-        if s is None or not 0 <= index < len(s.steps):
-            return []
-        step = s.steps[index]
-        if step.layer is None or step.block not in ("attn", "mlp"):
-            return []
-        stack = stack_of(step.name)
-        where = f"{stack} layer" if stack else "layer"
-        kind, make = (("attention", AblateAttention) if step.block == "attn"
-                      else ("MLP", AblateMLP))
-        return [(f"Zero-ablate the {kind} of {where} {step.layer + 1}",
-                 lambda: s.add_intervention(make(step.layer, "zero", stack=stack))),
-                (f"Mean-ablate the {kind} of {where} {step.layer + 1}",
-                 lambda: s.add_intervention(make(step.layer, "mean", stack=stack)))]
-
-    def _on_overview_menu(self, index: int, where) -> None:
-        choices = self.layer_choices(index)
-        if not choices:
-            return
-        self.overview_menu = QMenu(self)
-        for text, run in choices:
-            self.overview_menu.addAction(text).triggered.connect(
-                lambda _=False, run=run: run())
-        self.overview_menu.popup(where)
 
     def _show_input_note(self) -> None:
         """The chunk selectors and the sentence on what is fed (text, context, text B)."""
@@ -364,107 +249,32 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
     def _on_compare_changed(self) -> None:
         """Text B was set, recorded or cleared: record it if due, tell the tabs."""
         s = self.session
-        if s is None or self._closing:
+        if s is None or self.closing:
             return
-        self._compare_runner.submit(s.compare.request())
+        self.tracing.record_compare()
         self._show_input_note()
         if s.compare.error:
             self.show_error(s.compare.error)
-        self._refresh_panels("compare")
-
-    def _on_compare_recorded(self, result: Any) -> None:
-        self._take_result(result, "on text B", lambda s: s.compare.apply)
+        self.hosting.refresh("compare")
 
     def _on_interventions_changed(self) -> None:
-        self._runner.submit(self.session.request())  # the intervened (or clean) run
-
-    def _run_request(self, request):
-        from explorer.state import run_request
-
-        return run_request(request)
-
-    def _on_trace_recorded(self, result: Any) -> None:
-        self._take_result(result, "", lambda s: s.apply)
-
-    def _take_result(self, result: Any, which: str, apply) -> None:
-        """A recorded trace (or the exception a worker raised) for the session."""
-        if self.session is None or self._closing:
-            return
-        if isinstance(result, BaseException):
-            self.show_error(" ".join(filter(None, ("The forward pass", which, "failed:")))
-                            + f" {result}")
-            return
-        apply(self.session)(result)
-
-    def _on_idle(self) -> None:
-        from explorer.state import allocator
-
-        if self.typing():
-            self._idle.start()
-        else:
-            allocator.trim()
+        self.tracing.record()  # the intervened (or clean) run
 
     def _on_trace_changed(self) -> None:
-        self._idle.start()
-        s = self.session
-        self.step_list.set_steps(s.steps)
-        self.overview.set_steps(s.steps, s.arch)
-        self._refresh_panels("trace")
+        self.tracing.traced()
+        self.step_view.show_steps(self.session)
+        self.hosting.refresh("trace")
         self._on_selection_changed(panels=False)
 
     def _on_selection_changed(self, panels: bool = True) -> None:
-        from explorer.state.step_data import heatmap_data
-
         s = self.session
-        step = s.step
-        if step is None:
+        if s.step is None:
             return
-        self.heatmap.show_data(heatmap_data(s))
-        self.heatmap.set_kv_note(s.kv_note if step.per_head else "")
-        self.norm_inside.reset()
-        self.norm_inside.setVisible(is_norm_step(step.name))
-        self.pseudocode.show_step(step, self._layers_of(step))
-        self.step_list.set_current(s.step_index)
-        self.overview.set_current(s.step_index)
-        self.step_counter.setText(f"Step {s.step_index + 1} / {len(s.steps)}")
+        self.step_view.show_selection(s)
+        self.toolbars.step_counter.setText(f"Step {s.step_index + 1} / {len(s.steps)}")
         if panels:
-            self._refresh_panels("selection")
+            self.hosting.refresh("selection")
         self.views_updated.emit()
-
-    def _layers_of(self, step) -> int:
-        """The layer count of the step's stack (the config resolves both stacks' counts)."""
-        cfg = self.session.cfg
-        return {"encoder": cfg.n_enc_layers, "decoder": cfg.n_dec_layers}.get(step.stack,
-                                                                               cfg.n_layers)
-
-    def _on_inside_selected(self, part: str) -> None:
-        """Show one line's values of the selected norm step (Algorithm 6), with that line
-        highlighted in the Paper panel."""
-        from explorer.state.step_data import heatmap_data, inside_data
-
-        s = self.session
-        if s is None or s.step is None or not is_norm_step(s.step.name):
-            return
-        if part == "output":
-            self.heatmap.show_data(heatmap_data(s))
-            self.pseudocode.show_step(s.step, self._layers_of(s.step))
-            return
-        try:
-            data = inside_data(s, part)
-        except ValueError as exc:
-            self.show_error(f"The inside of this norm cannot be shown: {exc}")
-            return
-        self.heatmap.show_data(data)
-        self.pseudocode.inner.highlight(data.step.line)
-
-    def next_inside_part(self) -> None:
-        """I: on a norm step, the next line of Algorithm 6's inside."""
-        s = self.session
-        if s is not None and s.step is not None and is_norm_step(s.step.name):
-            self.norm_inside.next_part()
-
-    def _on_head_selected(self, head: int) -> None:
-        self._with_session("select_head", head)
 
     def _on_message(self, message: str) -> None:
         if message:
@@ -479,7 +289,92 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         self.statusBar().showMessage(message, 8000)
         self.error_shown.emit(message)
 
-    # -- painting, closing ---------------------------------------------------------------
+    # -- what panels may ask (PanelHost) -------------------------------------------------
+    def panel(self, title: str) -> Panel:
+        """The tab titled ``title`` (KeyError if there is none)."""
+        return self.hosting.panel(title)
+
+    def show_status(self, message: str, ms: int = 4000) -> None:
+        self.statusBar().showMessage(message, ms)
+
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Put ``loaded`` in the inspector, as if it had been opened."""
+        if self.session is not None:
+            self.show_loaded_model(loaded)
+
+    def show_weights(self, loaded: LoadedModel, step: int | None = None) -> None:
+        """New weights for the inspector (a training snapshot at ``step``): the same model
+        (``Session.same_model``) keeps everything and follows them; another one is shown
+        as a new model."""
+        s = self.session
+        if s is None or self.closing:
+            return
+        if s.same_model(loaded):
+            s.set_weights(loaded, step)
+        else:
+            self.show_loaded_model(loaded)
+
+    def _on_weights_changed(self) -> None:
+        """The session's model has new weights: record A and B again (with the
+        interventions), name the weights, and let each panel update in place."""
+        s = self.session
+        if s is None or self.closing:
+            return
+        self.tracing.record()
+        self.tracing.record_compare()
+        loaded = s.loaded
+        self.toolbars.model_label.set_model(loaded, self._model_label_room())
+        self.setWindowTitle(f"Transformer Explorer — {loaded.cfg.algorithm_name} · "
+                            f"{loaded.label}")
+        for panel in self.panels:
+            panel.weights_changed(s)
+        self.weights_loaded.emit(loaded.label)
+
+    def input_texts(self) -> tuple[str, str]:
+        return self.inputs.text.toPlainText(), self.inputs.context.toPlainText()
+
+    def set_input_text(self, text: str) -> None:
+        self.inputs.text.setPlainText(text)
+
+    def show_tab(self, title: str) -> None:
+        if title == "Step":
+            self.tabs.setCurrentIndex(0)
+            return
+        dock = self.hosting.panel_docks.get(title)
+        if dock is not None:
+            dock.show()
+            dock.raise_()
+            return
+        self.tabs.setCurrentWidget(self.panel(title).widget)
+
+    def show_token_loss(self, values: dict[int, float] | None, ids: dict[int, int],
+                        objective: str) -> None:
+        self.tokens_view.set_token_shading(values, ids, objective)
+
+    # -- painting, sizes, closing --------------------------------------------------------
+    def start(self) -> None:
+        """Load torch and the first model on a worker thread (call once, after show)."""
+        self.loading.start()
+
+    def painted(self) -> bool:
+        """The window painted once (``first_paint_time`` is then set)."""
+        return self._painted
+
+    def _model_label_room(self) -> int:
+        """The width the toolbar has for the model label, beside the architecture picker."""
+        return max(320, self.width() - self.toolbars.arch_box.width() - 160)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.toolbars.model_label.property("full_text"):
+            self.toolbars.model_label.set_text(None, self._model_label_room())
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self.layout_ctl.needs_dock_sizes:
+            self.layout_ctl.needs_dock_sizes = False
+            QTimer.singleShot(0, self.layout_ctl.default_dock_sizes)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         super().paintEvent(event)
         if not self._painted:
@@ -491,20 +386,15 @@ class MainWindow(PanelHosting, ModelLoading, WindowLayout, QMainWindow):
         if not all(panel.confirm_close() for panel in self.panels):
             event.ignore()
             return
-        self._closing = True
-        self.save_settings()
+        self.closing = True
+        self.layout_ctl.save_settings()
         self.shutdown()
         event.accept()
 
     def shutdown(self) -> None:
         """Stop every worker thread and wait for it (idempotent)."""
-        self._debounce.stop()
-        self._idle.stop()
-        self._edit_waiting = False
-        self._runner.stop()
-        self._compare_runner.stop()
-        for task in list(self._tasks):
-            task.wait()
+        self.tracing.stop()
+        self.loading.wait()
         self.tokens_view.close()
         for panel in self.panels:
             panel.shutdown()

@@ -6,7 +6,8 @@ Stepping keys are window-wide actions; text boxes take the same keys for editing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
@@ -14,27 +15,24 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QLabel,
+    QMenu,
     QMessageBox,
     QToolBar,
     QToolButton,
 )
 
 from explorer.ui.widgets.actions import ABLATE_KEY, make_action
+from explorer.ui.window.archs import ARCH_ITEMS
+from explorer.ui.window.model_label import ModelLabel
 from explorer.ui.window.open_menu import OpenModelMenu
 
-if TYPE_CHECKING:
-    from explorer.ui.window.main_window import MainWindow
+Window = Any  # ``main_window.MainWindow``, not imported (menus must not import the window)
 
 JUMP_KEYS = (  # single keys, as the digits: a text box with the cursor takes them first
     ("attention", "Next attention pattern", "A", "The next attention pattern (A)"),
     ("mlp", "Next MLP", "M", "The next MLP block (M)"),
     ("output", "Output distribution", "O", "The output distribution (O)"),
     ("tokens", "Token ids", "T", "The token ids (T)"),
-)
-ARCH_ITEMS = (
-    ("decoder", "Decoder-only · GPT-like · Alg 10"),
-    ("encoder", "Encoder-only · BERT-like · Alg 9"),
-    ("encoder-decoder", "Encoder–decoder · Alg 8"),
 )
 # F1's list: (keys as shown, what they do, the key sequences of the row in Qt's portable
 # text); a test checks that every shortcut of the window is in some row.
@@ -67,38 +65,53 @@ SHORTCUTS = (
 )
 
 
-def _action(window: MainWindow, text: str, slot, keys=None, tip: str = "") -> QAction:
+@dataclass
+class Toolbars:
+    """The Model and Step toolbars' widgets and actions, owned by the window."""
+
+    arch_box: QComboBox
+    model_label: ModelLabel
+    step_actions: dict[str, QAction]
+    jump_actions: dict[str, QAction]
+    step_counter: QLabel
+
+
+@dataclass
+class Menus:
+    """What the window's menus keep: Ctrl+B's action and the View menu."""
+
+    compare_action: QAction
+    view_menu: QMenu
+
+
+def _action(window: Window, text: str, slot, keys=None, tip: str = "") -> QAction:
     return make_action(window, text, slot, keys, tip)
 
 
-def _session_call(window: MainWindow, method: str, *args):
-    return lambda: window._with_session(method, *args)
+def _session_call(window: Window, method: str, *args):
+    return lambda: window.with_session(method, *args)
 
 
-def build_toolbars(window: MainWindow) -> None:
+def build_toolbars(window: Window) -> Toolbars:
     model_bar = QToolBar("Model", window)
     model_bar.setObjectName("toolbar-model")
     model_bar.addWidget(QLabel(" Architecture: "))
-    window.arch_box = QComboBox()
+    arch_box = QComboBox()
     for arch, label in ARCH_ITEMS:
-        window.arch_box.addItem(label, arch)
-    window.arch_box.setToolTip("Switch the architecture: a fresh seeded model (or the bundled "
-                               "trained one) of that kind; your text is kept")
-    window.arch_box.activated.connect(
-        lambda i: window.set_architecture(window.arch_box.itemData(i)))
-    window.arch_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-    model_bar.addWidget(window.arch_box)
-    window.model_label = QLabel("  Loading…")
-    window.model_label.setToolTip("Which model is shown, and whether it is trained")
-    font = window.model_label.font()
-    font.setBold(True)
-    window.model_label.setFont(font)
-    model_bar.addWidget(window.model_label)
+        arch_box.addItem(label, arch)
+    arch_box.setToolTip("Switch the architecture: a fresh seeded model (or the bundled "
+                        "trained one) of that kind; your text is kept")
+    arch_box.activated.connect(
+        lambda i: window.loading.set_architecture(arch_box.itemData(i)))
+    arch_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    model_bar.addWidget(arch_box)
+    model_label = ModelLabel()
+    model_bar.addWidget(model_label)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, model_bar)
 
     step_bar = QToolBar("Step", window)
     step_bar.setObjectName("toolbar-step")
-    window.step_actions = {
+    step_actions = {
         "first": _action(window, "◀◀ First", _session_call(window, "first_step"), "Home",
                          "First step (Home)"),
         "prev_layer": _action(window, "▲ Layer", _session_call(window, "prev_group"),
@@ -112,45 +125,46 @@ def build_toolbars(window: MainWindow) -> None:
         "last": _action(window, "Last ▶▶", _session_call(window, "last_step"), "End",
                         "Last step (End)"),
     }
-    for action in window.step_actions.values():
+    for action in step_actions.values():
         step_bar.addAction(action)
     for n in range(1, 10):
         _action(window, f"Layer {n}", _session_call(window, "jump_to_layer", n), str(n),
                 f"Go to layer {n} ({n})")
-    window.jump_actions = {
+    jump_actions = {
         target: _action(window, text, _session_call(window, "jump_to_next", target), key, tip)
         for target, text, key, tip in JUMP_KEYS
     }
-    window.jump_actions["inside"] = _action(
-        window, "Inside the norm (Algorithm 6)", window.next_inside_part, "I",
+    jump_actions["inside"] = _action(
+        window, "Inside the norm (Algorithm 6)", window.step_view.next_inside_part, "I",
         "On a norm step: m, v, the normalised X and the result, one line at a time (I)")
-    window.step_counter = QLabel("  Step – / –  ")
-    window.step_counter.setToolTip("Which step of the forward pass is shown")
-    step_bar.addWidget(window.step_counter)
+    step_counter = QLabel("  Step – / –  ")
+    step_counter.setToolTip("Which step of the forward pass is shown")
+    step_bar.addWidget(step_counter)
     for child in step_bar.findChildren(QToolButton):
         child.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, step_bar)
+    return Toolbars(arch_box, model_label, step_actions, jump_actions, step_counter)
 
 
-def _follow_run(window: MainWindow) -> None:
+def _follow_run(window: Window) -> None:
     path = QFileDialog.getExistingDirectory(
         window, "Follow a run folder (metrics.jsonl, checkpoint/, snapshots/), read-only")
     if path:
-        window.follow_run(path)
+        window.hosting.follow_run(path)
 
 
-def _new_model(window: MainWindow) -> None:
+def _new_model(window: Window) -> None:
     from explorer.ui.window.model_dialog import NewModelDialog
 
     arch = window.session.arch if window.session is not None else "decoder"
     dialog = NewModelDialog(arch, window)
     if dialog.exec():
         choice = dialog.choice()
-        window.new_model(choice.pop("arch"), choice.pop("seed"), **choice)
+        window.loading.new_model(choice.pop("arch"), choice.pop("seed"), **choice)
 
 
-def _about(window: MainWindow) -> None:
+def _about(window: Window) -> None:
     QMessageBox.about(
         window, "About Transformer Explorer",
         "<h3>Transformer Explorer</h3><p>See, step through and train the algorithms of "
@@ -165,17 +179,17 @@ def shortcuts_html() -> str:
     return f"<table>{rows}</table>"
 
 
-def _shortcuts(window: MainWindow) -> None:
+def _shortcuts(window: Window) -> None:
     QMessageBox.information(window, "Keyboard shortcuts", shortcuts_html())
 
 
-def _edit_text(window: MainWindow) -> None:
+def _edit_text(window: Window) -> None:
     window.input_dock.show()
     window.inputs.text.setFocus()
     window.inputs.text.moveCursor(QTextCursor.MoveOperation.End)  # to go on typing
 
 
-def _toggle_compare(window: MainWindow, shown: bool) -> None:
+def _toggle_compare(window: Window, shown: bool) -> None:
     window.inputs.set_compare_visible(shown)
     if shown:
         window.input_dock.show()
@@ -183,10 +197,10 @@ def _toggle_compare(window: MainWindow, shown: bool) -> None:
         window.inputs.compare.moveCursor(QTextCursor.MoveOperation.End)
 
 
-def build_menus(window: MainWindow) -> None:
+def build_menus(window: Window, bars: Toolbars) -> Menus:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
-    file_menu.addMenu(OpenModelMenu(window, window.open_model_folder))
+    file_menu.addMenu(OpenModelMenu(window, window.loading.open_model_folder))
     file_menu.addAction(_action(window, "New model…", lambda: _new_model(window), "Ctrl+N",
                                 "A fresh seeded model: size, norm, positions, activation"))
     file_menu.addAction(_action(window, "Follow a run…", lambda: _follow_run(window), None,
@@ -197,33 +211,33 @@ def build_menus(window: MainWindow) -> None:
     file_menu.addAction(_action(window, "Quit", window.close, "Ctrl+Q", "Quit (Ctrl+Q)"))
 
     step_menu = bar.addMenu("&Step")
-    for action in window.step_actions.values():
+    for action in bars.step_actions.values():
         step_menu.addAction(action)
     step_menu.addSeparator()
-    for action in window.jump_actions.values():
+    for action in bars.jump_actions.values():
         step_menu.addAction(action)
     step_menu.addSeparator()
     step_menu.addAction(_action(window, "Edit the text", lambda: _edit_text(window), "Ctrl+L",
                                 "Put the cursor in the text box (Esc leaves it)"))
-    window.compare_action = _action(
+    compare_action = _action(
         window, "Compare with a second text B", lambda on: _toggle_compare(window, on),
         "Ctrl+B", "A second text B: the Attention and Lens tabs show A, B or A − B on one "
         "colour scale, the Output tab B's probabilities beside A's with KL(P_A ‖ P_B) "
         "(Ctrl+B again ends the comparison)")
-    window.compare_action.setCheckable(True)
-    window.compare_action.setChecked(window.inputs.compare_visible())
-    step_menu.addAction(window.compare_action)
+    compare_action.setCheckable(True)
+    compare_action.setChecked(window.inputs.compare_visible())
+    step_menu.addAction(compare_action)
 
     view_menu = bar.addMenu("&View")
     for dock in (window.input_dock, window.steps_dock, window.overview_dock, window.paper_dock,
-                 *window.panel_docks.values()):
+                 *window.hosting.panel_docks.values()):
         action = dock.toggleViewAction()
         action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         view_menu.addAction(action)
-    view_menu.addAction(_action(window, "Reset layout", window.reset_layout, None,
+    view_menu.addAction(_action(window, "Reset layout", window.layout_ctl.reset, None,
                                 "Every panel and toolbar back in its first place and size"))
-    window.view_menu = view_menu
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(window, "Keyboard shortcuts", lambda: _shortcuts(window), "F1"))
     help_menu.addAction(_action(window, "About Transformer Explorer", lambda: _about(window)))
+    return Menus(compare_action, view_menu)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.ui.window.menus import ARCH_ITEMS
+from explorer.ui.window.archs import ARCH_ITEMS
 
 NORMS = (("layer", "LayerNorm (Algorithm 6)"), ("rms", "RMSnorm"))
 POSITIONS = (("learned", "learned W_p"), ("sinusoidal", "sinusoidal (fixed)"),

@@ -161,7 +161,7 @@ def test_the_tab_follows_the_architecture(qtbot, decoder_window):
     window = decoder_window
     panel = window.panel("Infer").view
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
-        window.set_architecture("encoder")
+        window.loading.set_architecture("encoder")
     assert panel.mode == "fill-mask" and panel.current is panel.fill_mask
     assert not panel.generator.isVisibleTo(panel)
     panel.fill_mask.text.setText("the king sin_s .")
@@ -177,7 +177,7 @@ def test_the_tab_follows_the_architecture(qtbot, decoder_window):
     panel.fill_mask.fill()
     assert "no mask" in panel.message.text() and panel.message.isVisibleTo(panel)
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
-        window.set_architecture("encoder-decoder")
+        window.loading.set_architecture("encoder-decoder")
     assert panel.mode == "encoder-decoder" and panel.current is panel.generator
     assert panel.generator.generation is None and panel.generator.matrix_box.isVisibleTo(panel)
     assert not panel.message.isVisibleTo(panel)

@@ -109,7 +109,7 @@ def test_head_importance_and_patching_sweeps_open_what_is_clicked(open_window, q
 
     # patching needs a text B of the same length
     assert not dock.run_patching() and "Ctrl+B" in v.sweep_note.text()
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, "the king sing .")
     qtbot.waitUntil(lambda: s.compare.ready, timeout=WINDOW_TIMEOUT)
     v.target_edit.setText("s")
@@ -162,12 +162,12 @@ def test_a_right_click_on_a_layer_in_the_overview_ablates_its_mlp(open_window, q
     box = next(b for b in overview.boxes
                if s.steps[b.steps[0]].block == "mlp" and s.steps[b.steps[0]].layer == 1)
     qtbot.mouseClick(overview, Qt.MouseButton.RightButton, pos=box.rect.center().toPoint())
-    texts = [a.text() for a in window.overview_menu.actions()]
+    texts = [a.text() for a in window.step_view.overview_menu.actions()]
     assert texts == ["Zero-ablate the MLP of layer 2", "Mean-ablate the MLP of layer 2"]
-    window.overview_menu.actions()[0].trigger()
-    window.overview_menu.close()
+    window.step_view.overview_menu.actions()[0].trigger()
+    window.step_view.overview_menu.close()
     qtbot.waitUntil(lambda: _intervened(window), timeout=WINDOW_TIMEOUT)
     assert float(s.trace["blocks.1.mlp.out"].abs().max()) == 0.0
     assert float(s.trace["blocks.0.mlp.out"].abs().max()) > 0.0
     embed = next(b for b in overview.boxes if s.steps[b.steps[0]].layer is None)
-    assert window.layer_choices(embed.steps[0]) == []
+    assert window.step_view.layer_choices(embed.steps[0]) == []

@@ -12,7 +12,6 @@ from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDockWidget, QWidget  # noqa: E402
 
 from explorer.state.scene import Scene, load_scene, save_scene  # noqa: E402
-from explorer.ui.lecture.presentation import install_lecture_features  # noqa: E402
 from explorer.ui.window.main_window import MainWindow  # noqa: E402
 
 
@@ -20,7 +19,6 @@ from explorer.ui.window.main_window import MainWindow  # noqa: E402
 def window(qtbot):
     w = MainWindow(text="the king sings .")
     qtbot.addWidget(w)
-    install_lecture_features(w)
     w.show()
     with qtbot.waitSignal(w.views_updated, timeout=30000):
         w.start()
@@ -56,7 +54,7 @@ def test_presentation_scales_fonts_and_restores_them(window, qtbot):
     assert p.zoom_factor > zoom
     assert app.font().pointSizeF() == pytest.approx(base * p.zoom_factor)
     # stepping keys still work: the window's own actions
-    window.step_actions["next"].trigger()
+    window.toolbars.step_actions["next"].trigger()
     assert window.session.step_index == 1
     assert "Step 2 /" in p.overlay.text()
     p.set_theme("dark")
@@ -152,7 +150,7 @@ def test_a_scene_with_interventions_replays_them_in_the_window(window, qtbot, tm
 
 def test_leaving_presentation_keeps_the_paper_panel_in_front_of_its_tabbed_neighbour(window,
                                                                                     qtbot):
-    interventions = window.panel_docks["Interventions"]
+    interventions = window.hosting.panel_docks["Interventions"]
     assert interventions in window.tabifiedDockWidgets(window.paper_dock)
     window.paper_dock.raise_()  # (a layout saved by an earlier test may show the other)
     qtbot.wait(20)

@@ -11,7 +11,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 
 from explorer.state.scene import VIEWS, Scene, save_scene  # noqa: E402
-from explorer.ui.lecture.presentation import install_lecture_features  # noqa: E402
 from explorer.ui.output.panel import OutputTab  # noqa: E402
 from explorer.ui.widgets.scroll import unwrap  # noqa: E402
 from explorer.ui.window.compose import default_panels  # noqa: E402
@@ -22,7 +21,6 @@ from explorer.ui.window.render_views import RENDER_VIEWS  # noqa: E402
 def _window(qtbot, panel_factory=None) -> MainWindow:
     w = MainWindow(text="the king sings .", panel_factory=panel_factory)
     qtbot.addWidget(w)
-    install_lecture_features(w)
     w.show()
     with qtbot.waitSignal(w.views_updated, timeout=30000):
         w.start()

@@ -34,7 +34,7 @@ def settle(window, tab) -> None:
         s = window.session
         job = tab.last_job
         return (s.trace is not None and s.trace_inputs[0] == s.x_labels
-                and window._runner.idle() and not window.edit_pending()
+                and window.tracing.runner.idle() and not window.tracing.edit_pending()
                 and not tab.busy() and job is not None and job.full
                 and list(job.ids) == model_ids(window))
 

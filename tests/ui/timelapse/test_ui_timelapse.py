@@ -101,12 +101,12 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
     window = open_window()
     train = window.panel("Train").view
     train.runs_dir = tmp_path / "runs"
-    train._ask = lambda title, text: True
+    train.ask = lambda title, text: True
     lapse = window.panel("Time-lapse")
     try:
         assert window.scenes.open_scene_file(path)
         qtbot.waitUntil(lambda: train.trainer is not None, timeout=TIMEOUT * 2)
-        assert train.data_box.currentText() == "induction"
+        assert train.form.data_box.currentText() == "induction"
         assert "induction" in train.trainer.data.describe()
         cfg = train.trainer.config
         assert cfg.snapshot_every == 25 and cfg.task == "next-token"

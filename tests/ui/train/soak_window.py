@@ -65,11 +65,11 @@ def main() -> int:
 
     def begin() -> None:
         panel = train_panel()
-        panel._ask = lambda title, text: True  # "Stop and save?" -> Yes, at the end
-        panel.size_box.setCurrentIndex(0)
-        panel.batch_spin.setValue(16)
-        panel.steps_spin.setValue(100_000)
-        panel.device_box.setCurrentText("cpu")
+        panel.ask = lambda title, text: True  # "Stop and save?" -> Yes, at the end
+        panel.form.size_box.setCurrentIndex(0)
+        panel.form.batch_spin.setValue(16)
+        panel.form.steps_spin.setValue(100_000)
+        panel.form.device_box.setCurrentText("cpu")
         window.tabs.setCurrentWidget(window.tabs.widget(window.tabs.count() - 1))
         panel.start()
         state["t0"] = time.monotonic()
@@ -99,7 +99,7 @@ def main() -> int:
         elif tick % 8 == 6:  # every 16 s, 16 s of comparing with a text B
             comparing = (tick // 64) % 2 == 1
             if window.inputs.compare_visible() != comparing:
-                window.compare_action.trigger()
+                window.menus.compare_action.trigger()
             if comparing:
                 box = window.inputs.compare
                 box.setFocus()

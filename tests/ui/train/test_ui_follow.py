@@ -68,24 +68,24 @@ def test_follow_picks_up_new_lines_and_survives_a_truncated_line_and_a_deleted_f
     metrics = run / "metrics.jsonl"
     metrics.write_text(row(1, 3.0) + row(2, 2.8))
     assert panel.follow(run)
-    qtbot.waitUntil(lambda: panel.curves.train.n == 2, timeout=TIMEOUT)
-    assert not panel.start_button.isEnabled() and not panel.save_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.form.curves.train.n == 2, timeout=TIMEOUT)
+    assert not panel.form.start_button.isEnabled() and not panel.form.save_button.isEnabled()
     with metrics.open("a") as f:
         f.write(row(3, 2.5) + row(4, 2.2)[:20])  # step 4's line is half written
-    qtbot.waitUntil(lambda: panel.curves.train.n == 3, timeout=TIMEOUT)
-    assert list(panel.curves.train.y) == [3.0, 2.8, 2.5]
-    assert "step 3" in panel.progress.format() and "1.5k tok/s" in panel.progress.format()
-    assert "1:15 left" in panel.progress.format()  # the run's own ETA
+    qtbot.waitUntil(lambda: panel.form.curves.train.n == 3, timeout=TIMEOUT)
+    assert list(panel.form.curves.train.y) == [3.0, 2.8, 2.5]
+    assert "step 3" in panel.form.progress.format() and "1.5k tok/s" in panel.form.progress.format()
+    assert "1:15 left" in panel.form.progress.format()  # the run's own ETA
     with metrics.open("a") as f:
         f.write(row(4, 2.2)[20:])
-    qtbot.waitUntil(lambda: panel.curves.train.n == 4, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.form.curves.train.n == 4, timeout=TIMEOUT)
     shutil.rmtree(run)
-    qtbot.waitUntil(lambda: "deleted" in panel.message.text(), timeout=TIMEOUT)
-    assert panel.is_following() and panel.curves.train.n == 4  # what was shown stays
+    qtbot.waitUntil(lambda: "deleted" in panel.form.message.text(), timeout=TIMEOUT)
+    assert panel.is_following() and panel.form.curves.train.n == 4  # what was shown stays
     run.mkdir()  # a new run in the same place: the curves start over
     (run / "metrics.jsonl").write_text(row(1, 3.3))
-    qtbot.waitUntil(lambda: list(panel.curves.train.y) == [3.3], timeout=TIMEOUT)
-    assert "back" in panel.message.text()
+    qtbot.waitUntil(lambda: list(panel.form.curves.train.y) == [3.3], timeout=TIMEOUT)
+    assert "back" in panel.form.message.text()
 
 
 def test_a_restarted_run_redraws_its_curve(qtbot, panel, tmp_path):
@@ -94,19 +94,19 @@ def test_a_restarted_run_redraws_its_curve(qtbot, panel, tmp_path):
     metrics = run / "metrics.jsonl"
     metrics.write_text(row(1, 3.0) + row(2, 2.8) + row(3, 2.6))
     panel.follow(run)
-    qtbot.waitUntil(lambda: panel.curves.train.n == 3, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.form.curves.train.n == 3, timeout=TIMEOUT)
     with metrics.open("a") as f:  # resumed from step 1: steps 2 and 3 are trained again
         f.write(row(2, 2.7) + row(3, 2.4))
-    qtbot.waitUntil(lambda: list(panel.curves.train.y) == [3.0, 2.7, 2.4], timeout=TIMEOUT)
-    assert "restarted" in panel.message.text()
+    qtbot.waitUntil(lambda: list(panel.form.curves.train.y) == [3.0, 2.7, 2.4], timeout=TIMEOUT)
+    assert "restarted" in panel.form.message.text()
 
 
 def test_following_a_folder_that_is_no_run_says_so(qtbot, panel, tmp_path):
     assert not panel.follow(tmp_path / "missing")
-    assert "no such folder" in panel.message.text()
+    assert "no such folder" in panel.form.message.text()
     (tmp_path / "empty").mkdir()
     assert not panel.follow(tmp_path / "empty")
-    assert "not a run folder" in panel.message.text() and not panel.is_following()
+    assert "not a run folder" in panel.form.message.text() and not panel.is_following()
 
 
 def test_the_window_follows_a_run_another_process_writes_into_every_view(
@@ -114,7 +114,7 @@ def test_the_window_follows_a_run_another_process_writes_into_every_view(
     run = tmp_path / "run"
     (run / "snapshots").mkdir(parents=True)  # a run folder before its first step
     window = open_window()
-    assert window.follow_run(str(run))  # followed before anything is written
+    assert window.hosting.follow_run(str(run))  # followed before anything is written
     assert window.tabs.currentWidget() is window.panel("Train").widget
     panel = window.panel("Train").view
     labels = []
@@ -133,11 +133,11 @@ def test_the_window_follows_a_run_another_process_writes_into_every_view(
                         timeout=TIMEOUT)
         assert all("following run: step" in t for t in labels)
         assert writer.wait(TIMEOUT / 1000) == 0, writer.stderr.read()
-        qtbot.waitUntil(lambda: panel.curves.train.n == 40, timeout=TIMEOUT)
-        assert list(panel.curves.train.x) == list(range(1, 41))
-        assert "40 steps" in panel.device_label.text() and "DTransformer" in \
-            panel.device_label.text()
-        qtbot.waitUntil(lambda: "finished" in panel.progress.format(), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: panel.form.curves.train.n == 40, timeout=TIMEOUT)
+        assert list(panel.form.curves.train.x) == list(range(1, 41))
+        assert "40 steps" in panel.form.device_label.text() and "DTransformer" in \
+            panel.form.device_label.text()
+        qtbot.waitUntil(lambda: "finished" in panel.form.progress.format(), timeout=TIMEOUT)
     finally:
         if writer.poll() is None:
             writer.kill()
@@ -151,7 +151,7 @@ def test_the_window_never_writes_into_a_followed_folder(qtbot, open_window, corp
     window = open_window(follow=str(run))  # transformer-explorer --follow DIR
     panel = window.panel("Train").view
     qtbot.waitUntil(lambda: "following run: step 6" in
-                    (window.model_label.property("full_text") or ""), timeout=TIMEOUT)
+                    (window.toolbars.model_label.property("full_text") or ""), timeout=TIMEOUT)
     panel.save_checkpoint()  # refused while following
     panel.start()
     panel.resume_from(run)

@@ -23,7 +23,7 @@ def settled(window) -> bool:
     """The session shows a trace of the current weights, inputs and interventions."""
     s = window.session
     request = s.request()
-    return (s.trace is not None and window._runner.idle() and s.compare.request() is None
+    return (s.trace is not None and window.tracing.runner.idle() and s.compare.request() is None
             and request is not None and request.generation == s.generation
             and s.trace.interventions == s.active_interventions)
 
@@ -43,11 +43,11 @@ def window(qtbot, tmp_path, open_window):
     w = open_window(arch="decoder", text="the king sings .")
     panel = w.panel("Train").view
     panel.runs_dir = tmp_path / "runs"
-    panel.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads
-    panel.batch_spin.setValue(8)
-    panel.steps_spin.setValue(1_000_000)
-    panel.device_box.setCurrentText("cpu")
-    panel._ask = lambda title, text: True
+    panel.form.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads
+    panel.form.batch_spin.setValue(8)
+    panel.form.steps_spin.setValue(1_000_000)
+    panel.form.device_box.setCurrentText("cpu")
+    panel.ask = lambda title, text: True
     yield w
     if panel.is_training():
         panel.stop()
@@ -65,7 +65,7 @@ def test_training_keeps_the_ablation_the_selection_text_b_and_the_lens(qtbot, wi
     replaced, weights = [], []
     window.model_loaded.connect(replaced.append)
     window.weights_loaded.connect(weights.append)
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, "the queen sings .")
     ablation = AblateHead(0, 1)
     assert s.add_intervention(ablation)
@@ -160,7 +160,7 @@ def test_another_architecture_removes_the_interventions_and_says_so(qtbot, open_
     qtbot.waitUntil(lambda: not dock.running(), timeout=WINDOW_TIMEOUT)
     assert not dock.view.heatmap.isHidden()
     with qtbot.waitSignal(window.model_loaded, timeout=WINDOW_TIMEOUT):
-        window.set_architecture("encoder")
+        window.loading.set_architecture("encoder")
     qtbot.waitUntil(lambda: settled(window), timeout=WINDOW_TIMEOUT)
     assert s.arch == "encoder" and s.interventions == ()
     assert dock.view.list.count() == 0 and dock.view.heatmap.isHidden()

@@ -16,11 +16,11 @@ def window(qtbot, tmp_path, open_window):
     w = open_window(arch="decoder", text="the king sings .")
     panel = w.panel("Train").view
     panel.runs_dir = tmp_path / "runs"
-    panel.size_box.setCurrentIndex(0)
-    panel.batch_spin.setValue(8)
-    panel.steps_spin.setValue(1_000_000)
-    panel.device_box.setCurrentText("cpu")
-    panel._ask = lambda title, text: True
+    panel.form.size_box.setCurrentIndex(0)
+    panel.form.batch_spin.setValue(8)
+    panel.form.steps_spin.setValue(1_000_000)
+    panel.form.device_box.setCurrentText("cpu")
+    panel.ask = lambda title, text: True
     yield w
     if panel.is_training():
         panel.stop()
@@ -49,7 +49,7 @@ def test_closing_during_a_slow_step_keeps_the_window_live_then_saves_and_closes(
     window.close()
     blocked = time.perf_counter() - t0
     assert blocked < 1.0  # the GUI thread did not wait for the step
-    assert window.isVisible() and "Closing" in panel.message.text()
+    assert window.isVisible() and "Closing" in panel.form.message.text()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)  # closes by itself
     state = read_checkpoint_state(panel.run_dir)
     assert state["step"] == panel.trainer.step >= 3
@@ -63,20 +63,20 @@ def test_choosing_another_architecture_during_training_asks(qtbot, window):
         panel.start()
     assert tab.following and window.session.loaded.source == "training"
     asked: list[str] = []
-    panel._ask = lambda title, text: asked.append(text) or False  # keep the run
-    window.arch_box.setCurrentIndex(1)
-    window.set_architecture("encoder")
+    panel.ask = lambda title, text: asked.append(text) or False  # keep the run
+    window.toolbars.arch_box.setCurrentIndex(1)
+    window.loading.set_architecture("encoder")
     assert asked and "Stop it" in asked[0]
-    assert window.arch_box.currentIndex() == 0 and panel.is_training()
+    assert window.toolbars.arch_box.currentIndex() == 0 and panel.is_training()
     qtbot.wait(600)  # more snapshots arrive: still the run's decoder
     assert window.session.arch == "decoder"
-    panel._ask = lambda title, text: True  # stop the run and switch
+    panel.ask = lambda title, text: True  # stop the run and switch
     with qtbot.waitSignal(panel.training_finished, timeout=TIMEOUT):
-        window.set_architecture("encoder")
+        window.loading.set_architecture("encoder")
     qtbot.waitUntil(lambda: window.session.arch == "encoder", timeout=TIMEOUT)
     qtbot.wait(800)  # the run's last snapshot must not bring the decoder back
     assert window.session.arch == "encoder"
-    assert window.arch_box.currentIndex() == 1
+    assert window.toolbars.arch_box.currentIndex() == 1
     assert (panel.run_dir / "checkpoint").is_dir()  # the stopped run was saved
 
 

@@ -60,7 +60,7 @@ def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkey
                       "Tokenizer"]
     for panel in window.panels:
         if getattr(panel, "dock", False):  # a dock panel lives in its dock, not a tab
-            assert window.panel_docks[panel.title].widget() is panel.widget
+            assert window.hosting.panel_docks[panel.title].widget() is panel.widget
         else:
             assert window.tabs.indexOf(panel.widget) >= 0
         assert panel.host is window
@@ -83,7 +83,7 @@ def test_a_panel_gets_every_call_of_the_protocol(qtbot, tmp_path, monkeypatch):
     # hidden (the Step tab is in front): refreshed once typing pauses
     qtbot.waitUntil(lambda: "refresh" in keep_open.calls, timeout=TIMEOUT)
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
-        window.set_architecture("encoder")
+        window.loading.set_architecture("encoder")
     assert "model" in keep_open.calls
     window.close()  # the panel says no: the window stays open
     assert window.isVisible() and "confirm" in keep_open.calls
@@ -96,7 +96,7 @@ def _typed(window, qtbot, text: str) -> None:
     window.inputs.text.setFocus()
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
         qtbot.keyClicks(window.inputs.text, text)
-    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.tracing.typing(), timeout=TIMEOUT)
 
 
 def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_path,
@@ -106,7 +106,7 @@ def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_p
     panel = Recorder()
     window = _open(qtbot, tmp_path, monkeypatch, panel_factory=lambda: [panel])
     qtbot.waitUntil(lambda: "refresh" in panel.calls, timeout=TIMEOUT)
-    assert window.tabs.currentIndex() == 0 and not window.panel_shown(panel)
+    assert window.tabs.currentIndex() == 0 and not window.hosting.panel_shown(panel)
     panel.calls.clear()
     _typed(window, qtbot, "x")
     assert panel.calls == ["text"]  # the new trace is drawn; the hidden tab waits
@@ -130,16 +130,16 @@ def test_a_hidden_panel_catches_up_when_shown_or_when_typing_pauses(qtbot, tmp_p
 def test_a_keystroke_starts_its_trace_at_once_and_a_burst_is_taken_together(qtbot, tmp_path,
                                                                               monkeypatch):
     window = _open(qtbot, tmp_path, monkeypatch)
-    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.tracing.typing(), timeout=TIMEOUT)
     box = window.inputs.text
     box.setFocus()
     box.moveCursor(box.textCursor().MoveOperation.End)
     qtbot.keyClick(box, "a")
     # no timer to wait for: the session has the edit and the worker its request
-    assert window.session.text.endswith("a") and not window._runner.idle()
+    assert window.session.text.endswith("a") and not window.tracing.runner.idle()
     qtbot.keyClicks(box, "bc")  # within the debounce time: taken together, once
-    assert window.session.text.endswith(".a") and window.edit_pending()
-    qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+    assert window.session.text.endswith(".a") and window.tracing.edit_pending()
+    qtbot.waitUntil(lambda: not window.tracing.typing(), timeout=TIMEOUT)
     s = window.session
     assert s.text.endswith(".abc") and s.trace_inputs[0] == s.x_labels
     window.close()
@@ -152,11 +152,11 @@ def test_a_dock_behind_another_docks_tab_counts_as_hidden(qtbot, tmp_path, monke
     monkeypatch.setattr(InterventionsPanel, "refresh_hidden", False)
     window = _open(qtbot, tmp_path, monkeypatch)
     dock = window.panel("Interventions")
-    qtbot.waitUntil(lambda: not window._stale, timeout=TIMEOUT)
-    assert not window.panel_shown(dock)  # the Paper tab is in front
+    qtbot.waitUntil(lambda: not window.hosting.stale, timeout=TIMEOUT)
+    assert not window.hosting.panel_shown(dock)  # the Paper tab is in front
     _typed(window, qtbot, "x")
-    assert dock in window._stale
+    assert dock in window.hosting.stale
     window.show_tab("Interventions")
-    qtbot.waitUntil(lambda: window.panel_shown(dock), timeout=TIMEOUT)
-    assert dock not in window._stale  # brought up to date as its tab came to the front
+    qtbot.waitUntil(lambda: window.hosting.panel_shown(dock), timeout=TIMEOUT)
+    assert dock not in window.hosting.stale  # brought up to date as its tab came to the front
     window.close()

@@ -17,5 +17,5 @@ def test_the_window_shows_that_the_bundled_model_failed_to_load(open_window, tmp
     window = open_window()
     assert window.banner.isVisible()
     assert "bundled decoder model could not be loaded" in window.banner.text()
-    assert "failed to load" in window.model_label.property("full_text")
+    assert "failed to load" in window.toolbars.model_label.property("full_text")
     window.close()

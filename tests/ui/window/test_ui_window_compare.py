@@ -20,8 +20,8 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     attention = window.panel("Attention").view
     output = window.panel("Output").view
     assert window.inputs.compare.isHidden() and attention.compare_bar.isHidden()
-    window.compare_action.trigger()  # Ctrl+B: the row appears, with the cursor in it
-    assert window.inputs.compare_visible() and window.compare_action.isChecked()
+    window.menus.compare_action.trigger()  # Ctrl+B: the row appears, with the cursor in it
+    assert window.inputs.compare_visible() and window.menus.compare_action.isChecked()
     qtbot.keyClicks(window.inputs.compare, "the king sings .")
     qtbot.waitUntil(lambda: _compare_ready(window), timeout=WINDOW_TIMEOUT)
     qtbot.waitUntil(lambda: not attention.compare_bar.isHidden(), timeout=WINDOW_TIMEOUT)
@@ -60,7 +60,7 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
     assert "KL(" in output.kl_label.text() and "nats" in output.kl_label.text()
 
     # Ctrl+B again: no comparison, views back to A only.
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.waitUntil(lambda: not window.session.compare.active, timeout=WINDOW_TIMEOUT)
     assert attention.compare_bar.isHidden() and attention.mode == "A"
     up_to_date(window)
@@ -71,12 +71,12 @@ def test_compare_with_b_in_attention_and_output_tabs(open_window, qtbot):
 
 def test_compare_text_and_row_survive_a_restart(open_window, qtbot):
     window = open_window()
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, "a dog")
     qtbot.waitUntil(lambda: _compare_ready(window), timeout=WINDOW_TIMEOUT)
     window.close()
     again = open_window()
-    assert again.inputs.compare_visible() and again.compare_action.isChecked()
+    assert again.inputs.compare_visible() and again.menus.compare_action.isChecked()
     assert again.inputs.compare.toPlainText() == "a dog"
     assert again.session.text == again.inputs.text.toPlainText() == "the king sings ."
     qtbot.waitUntil(lambda: _compare_ready(again), timeout=WINDOW_TIMEOUT)
@@ -85,7 +85,7 @@ def test_compare_text_and_row_survive_a_restart(open_window, qtbot):
 
 def test_escape_in_the_compare_box_gives_the_keys_back(open_window, qtbot):
     window = open_window()
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     assert window.inputs.compare.hasFocus() or window.focusWidget() is window.inputs.compare
     qtbot.keyClick(window.inputs.compare, Qt.Key.Key_Escape)
     assert window.focusWidget() is not window.inputs.compare
@@ -93,7 +93,7 @@ def test_escape_in_the_compare_box_gives_the_keys_back(open_window, qtbot):
 
 def test_a_scene_keeps_text_b_and_the_difference_view(open_window, qtbot, tmp_path):
     window = open_window(text="the king sings .")
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, "the queen sings .")
     qtbot.waitUntil(lambda: _compare_ready(window), timeout=WINDOW_TIMEOUT)
     attention = window.panel("Attention").view
@@ -102,7 +102,7 @@ def test_a_scene_keeps_text_b_and_the_difference_view(open_window, qtbot, tmp_pa
     attention.set_mode("A − B")
     path = tmp_path / "compare.json"
     assert window.scenes.save_scene_to(str(path))
-    window.compare_action.trigger()  # end the comparison, then open the scene again
+    window.menus.compare_action.trigger()  # end the comparison, then open the scene again
     qtbot.waitUntil(lambda: not window.session.compare.active, timeout=WINDOW_TIMEOUT)
     window.inputs.compare.clear()
     assert attention.mode == "A"
@@ -110,4 +110,4 @@ def test_a_scene_keeps_text_b_and_the_difference_view(open_window, qtbot, tmp_pa
     qtbot.waitUntil(lambda: _compare_ready(window) and attention.mode == "A − B",
                     timeout=WINDOW_TIMEOUT)
     assert window.inputs.compare.toPlainText() == "the queen sings ."
-    assert window.compare_action.isChecked() and attention.pattern.signed
+    assert window.menus.compare_action.isChecked() and attention.pattern.signed

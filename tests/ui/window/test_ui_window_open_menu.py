@@ -59,5 +59,5 @@ def test_file_open_lists_the_cached_models_and_opens_one(qtbot, open_window, tmp
     with qtbot.waitSignal(window.model_loaded, timeout=TIMEOUT):
         gpt2.trigger()
     qtbot.waitUntil(lambda: "openai-community/gpt2" in
-                    (window.model_label.property("full_text") or ""), timeout=TIMEOUT)
+                    (window.toolbars.model_label.property("full_text") or ""), timeout=TIMEOUT)
     assert window.session.cfg.vocab_size == 50

@@ -25,7 +25,7 @@ def test_one_tokenisation_per_keystroke(qtbot, open_window, monkeypatch):
         calls.clear()
         with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
             qtbot.keyClick(box, key)
-        qtbot.waitUntil(lambda: not window.typing(), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: not window.tracing.typing(), timeout=TIMEOUT)
         assert len(calls) == 1, calls
     assert window.tokens_view.shown_tokens()[-1][1] == "b"  # the strip shows the edit
     window.close()
