@@ -52,6 +52,11 @@ from explorer.ui.widgets.style import (
 MODES = ("A", "B", "A − B")
 
 
+def comparable(a: LensResult, b: LensResult) -> bool:
+    """Whether two lens grids have the same points (rows): the same model."""
+    return [p.name for p in a.points] == [p.name for p in b.points]
+
+
 class LensGrid(QWidget):
     """Points × positions, the top-1 token in each cell (see the module docstring)."""
 
@@ -83,16 +88,19 @@ class LensGrid(QWidget):
         self._message = ""
         if self.column >= lens.ids.numel():
             self.column = -1
+        if self._lens_b is not None and not comparable(lens, self._lens_b):
+            self._lens_b, self._labels_b = None, []  # B of another model: dropped
         self._compare()
         self._layout()
         self.update()
 
     def set_compare(self, lens_b: LensResult | None, labels_b: Sequence[str] = ()) -> None:
-        """Compare the lens shown (A) with ``lens_b`` (B, the same model); None: A alone."""
+        """Compare the lens shown (A) with ``lens_b`` (B, the same model); None: A alone.
+        A B of other points than A (another model) is refused: A alone."""
+        if lens_b is not None and self._lens is not None and not comparable(self._lens, lens_b):
+            lens_b = None
         self._lens_b = lens_b
         self._labels_b = [visible_token(s) for s in labels_b]
-        if lens_b is None:
-            self.mode = "A"
         self._compare()
         self._layout()
         self.update()
@@ -277,6 +285,7 @@ class LensGrid(QWidget):
     def _compare(self) -> None:
         if self._lens is None or self._lens_b is None:
             self.comparison = None
+            self.mode = "A"
             return
         self.comparison = compare_lens(self._lens, self._lens_b, "top_prob")
 
@@ -285,6 +294,8 @@ class LensGrid(QWidget):
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("white"))
         rows, cols = self._shown()
+        if rows:  # never past what _layout cached (a change it has not seen yet)
+            rows, cols = min(rows, self._values.shape[0]), min(cols, self._values.shape[1])
         if not rows:
             p.setFont(self._font)
             p.setPen(MUTED_COLOR)

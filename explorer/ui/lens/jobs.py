@@ -28,6 +28,7 @@ from explorer.analysis import (
     residual_projection,
     token_loss,
 )
+from explorer.analysis.common import recorded_with
 from explorer.analysis.lens import default_targets
 
 PCA_SOURCES = ("residual", "text", "all")
@@ -58,6 +59,7 @@ class LensRequest:
     specials: frozenset[int] = frozenset()
     compare_ids: tuple[int, ...] | None = None  # input B of the comparison, if any
     compare_trace: Any = field(default=None, compare=False, repr=False)  # B's, if recorded
+    compare_labels: tuple[str, ...] = ()  # B's tokens as the grid's column headers
 
 
 @dataclass
@@ -68,7 +70,8 @@ class LensJob:
     generation: int
     ids: tuple[int, ...]
     lens: LensResult | None = None
-    lens_b: LensResult | None = None
+    lens_b: LensResult | None = None  # B's lens, of the same weights as ``lens``
+    labels_b: tuple[str, ...] = ()
     dla: Attribution | None = None
     loss: TokenLoss | None = None
     pca: Projection | None = None
@@ -92,8 +95,8 @@ def _targets(request: LensRequest, trace: Any) -> tuple[torch.Tensor, torch.Tens
     is_next = t >= 0
     missing = ~is_next
     if bool(missing.any()):
-        logits = trace["logits"][0].float().cpu() if trace is not None and "logits" in trace \
-            else None
+        logits = trace["logits"][0].float().cpu() if recorded_with(trace, model) \
+            and "logits" in trace else None
         if logits is None or logits.shape[0] != len(x):
             with torch.no_grad():
                 args = (x[None],) if request.context is None else (
@@ -104,8 +107,12 @@ def _targets(request: LensRequest, trace: Any) -> tuple[torch.Tensor, torch.Tens
 
 
 def run_job(request: LensRequest) -> LensJob:
-    """Every analysis of the tab for ``request`` (safe on a worker thread)."""
-    job = LensJob(request.generation, request.ids, full=request.full)
+    """Every analysis of the tab for ``request`` (safe on a worker thread). A trace
+    recorded with other weights than the request's model (training replaced them since)
+    is not read: the analyses record what they need again, so that A, B and every view
+    show one set of weights."""
+    job = LensJob(request.generation, request.ids, full=request.full,
+                  labels_b=request.compare_labels)
     model = request.model
     cfg = model.cfg
     context = request.context

@@ -13,6 +13,7 @@ prefix; B is encoded like A (same tokenizer, special tokens and context).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -50,6 +51,8 @@ class LensTab(Panel):
         self._compare_text: str | None = None
         self._compare_b: tuple[tuple[int, ...], tuple[str, ...], Any] | None = None  # from
         # the session's text B (refresh_compare): its ids, labels and trace
+        self._b_pending = False  # text B is set, its trace for this model on its way
+        self._old_trace: weakref.ref | None = None  # the previous weights' trace
         self._labels: tuple[str, ...] = ()
         self._labels_b: tuple[str, ...] = ()
         self._vocab: list[str] = []
@@ -83,7 +86,11 @@ class LensTab(Panel):
 
     def weights_changed(self, session: Any) -> None:
         """New weights of the same model: the inner view, position, target, PCA source and
-        scroll stay (the vocabulary too); the analyses follow the new trace (``refresh``)."""
+        scroll stay (the vocabulary too); the analyses follow the new trace (``refresh``):
+        nothing is computed from the previous weights' trace meanwhile (B's trace, which
+        may lag too, is recorded again with A's weights in the job: ``run_job``)."""
+        trace = session.trace
+        self._old_trace = weakref.ref(trace) if trace is not None else None
 
     def text_edited(self) -> None:
         host = self.host
@@ -122,11 +129,15 @@ class LensTab(Panel):
         trace once it is recorded, stop when B is cleared."""
         b = getattr(session, "compare", None)
         if b is None or not b.active:
+            self._b_pending = False
             if self._compare_b is not None or self._compare_text is not None:
                 self.compare_with(None)
             return
-        if not b.ready:
+        if not b.ready:  # another model: B's trace of the previous one is not used
+            self._b_pending = self._b_pending or self._compare_b is not None
+            self._compare_b = None
             return
+        self._b_pending = False
         prefix = stack_prefix(session.cfg)
         ids = tuple(int(i) for i in b.trace[f"{prefix}embed.ids"][0].tolist())
         self._compare_text = None
@@ -149,8 +160,9 @@ class LensTab(Panel):
 
     def _request(self) -> LensRequest | None:
         session = self.session
-        if session is None or session.trace is None:
-            return None
+        if session is None or session.trace is None or (
+                self._old_trace is not None and self._old_trace() is session.trace):
+            return None  # no trace, or the previous weights' (the new one is on its way)
         trace = session.trace
         cfg = session.cfg
         prefix = stack_prefix(cfg)
@@ -191,7 +203,8 @@ class LensTab(Panel):
             target_error=target_error, position=v.position_box.value(),
             pca_source=v.pca_source.currentData(), pca_step=step, full=full,
             mask_id=(session.tokenizer.special_ids or {}).get("mask"), specials=specials,
-            compare_ids=compare_ids, compare_trace=compare_trace)
+            compare_ids=compare_ids, compare_trace=compare_trace,
+            compare_labels=tuple(self._labels_b) if compare_ids is not None else ())
 
     def _submit(self) -> None:
         if self._closed:
@@ -249,13 +262,16 @@ class LensTab(Panel):
             else:
                 v.show_column(job.position)
             self._lens_at = (job.ids, job.position)
-            if self._compare_text is not None or self._compare_b is not None:
-                if job.lens_b is not None:
-                    v.set_compare(job.lens_b, self._labels_b)
-                else:
-                    v.set_compare(None, ())
-                    v.compare_note.setText(job.errors.get("compare", ""))
-                    v.compare_note.show()
+            comparing = self._compare_text is not None or self._compare_b is not None
+            if job.lens_b is not None and comparing:
+                v.set_compare(job.lens_b, job.labels_b)
+            elif "compare" in job.errors and comparing:
+                v.set_compare(None, ())
+                v.compare_note.setText(job.errors["compare"])
+                v.compare_note.show()
+            elif comparing or self._b_pending:  # B's trace for this model is on its way:
+                v.grid.set_compare(None)  # A alone meanwhile, the mode kept
+                v.compare_note.setText("Recording text B for this model…")
             self._show_depth(job)
         elif index == 0:
             v.grid.clear(job.errors.get("lens", "No lens."))
