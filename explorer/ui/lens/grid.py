@@ -50,6 +50,7 @@ from explorer.ui.widgets.style import (
 )
 
 MODES = ("A", "B", "A − B")
+PENDING_RGBA = np.array([243, 244, 246, 255], dtype=np.uint8)  # a cell not computed yet
 
 
 def comparable(a: LensResult, b: LensResult) -> bool:
@@ -211,6 +212,10 @@ class LensGrid(QWidget):
             self._tops = result.top_ids[:rows, :cols, 0].numpy()
             self._rgba = pattern_lut()[
                 np.clip(np.nan_to_num(self._values) * 255 + 0.5, 0, 255).astype(np.intp)]
+        missing = np.isnan(self._values)  # columns still being computed: blank
+        if missing.any():
+            self._rgba = self._rgba.copy()
+            self._rgba[missing] = PENDING_RGBA[:self._rgba.shape[-1]]
         width = self._cell_w - 4
         elide = Qt.TextElideMode.ElideRight
         self._texts = [[fm.elidedText(self.cell_text(r, c), elide, width) for c in range(cols)]
@@ -267,13 +272,19 @@ class LensGrid(QWidget):
         return float(result.top_probs[row, col, 0])
 
     def cell_text(self, row: int, col: int) -> str:
+        """The top-1 token ("" where the column is still being computed)."""
         if self._diff():
             a = int(self._lens.top_ids[row, col, 0])
             b = int(self._lens_b.top_ids[row, col, 0])
+            if a < 0 or b < 0:
+                return ""
             return self._token(a) if a == b else f"{self._token(a)}|{self._token(b)}"
-        return self._token(int(self._result().top_ids[row, col, 0]))
+        top = int(self._result().top_ids[row, col, 0])
+        return self._token(top) if top >= 0 else ""
 
     def cell_tip(self, row: int, col: int) -> str:
+        if not self.cell_text(row, col):
+            return "still being computed"
         if self._diff():
             return (f"{self._lens.points[row].label}, position {col}\n"
                     f"A: {top_list(self._lens, row, col, self._token)}\n"

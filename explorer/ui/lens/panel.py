@@ -13,6 +13,7 @@ prefix; B is encoded like A (same tokenizer, special tokens and context).
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Any
 
@@ -59,6 +60,7 @@ class LensTab(Panel):
         self.last_job: LensJob | None = None
         self._unshown: set[int] = set()  # inner views that do not show last_job yet
         self._lens_at: tuple | None = None  # (ids, position) the lens grid last showed
+        self._full_after: LensRequest | None = None  # the full job, after the cells in view
         v = self.view
         v.shown.connect(self._on_shown)
         v.position_box.valueChanged.connect(self._on_position)
@@ -106,8 +108,8 @@ class LensTab(Panel):
                 show(None, {}, "")
 
     def busy(self) -> bool:
-        return self._kick.isActive() or (self._runner is not None
-                                         and not self._runner.idle())
+        return self._kick.isActive() or self._full_after is not None or (
+            self._runner is not None and not self._runner.idle())
 
     def shutdown(self) -> None:
         self._closed = True
@@ -218,11 +220,37 @@ class LensTab(Panel):
         if self._runner is None:
             self._runner = TraceRunner(run_job)
             self._runner.finished.connect(self._on_done)
+        self._full_after = None
+        columns = self._columns_first(request)
+        if columns is not None:  # the cells in view first, then the whole job
+            self._full_after = request
+            request = dataclasses.replace(request, columns=columns)
         self._runner.submit(request)
+
+    def _columns_first(self, request: LensRequest) -> tuple[int, ...] | None:
+        """The positions the lens grid will show, when it shows fewer than the text has
+        (the grid in front, no text B); None: compute the whole job at once."""
+        v = self.view
+        n = len(request.ids)
+        if not request.full or request.compare_ids is not None or v.views.currentIndex() != 0:
+            return None
+        cell = v.grid.cell_rect(0, 0).width()
+        x = v.grid_area.horizontalScrollBar().value()
+        width = v.grid_area.viewport().width() - v.grid.header_width()
+        lo, hi = x // cell, (x + width) // cell + 1
+        position = n - 1 if request.position is None else request.position
+        if self._lens_at != (request.ids, position) and not lo <= position < hi:
+            hi = position + 2  # the grid will scroll to the chosen position
+            lo = max(0, hi - (width // cell + 1))
+        hi = min(hi, n)
+        if lo >= hi or hi - lo >= n:
+            return None
+        return tuple(range(lo, hi))
 
     # -- results ---------------------------------------------------------------------------
     def _on_done(self, job: Any) -> None:
         if isinstance(job, BaseException):
+            self._full_after = None
             message = f"The analysis failed: {job}"
             self.view.grid.clear(message)
             self.view.dla.clear(message)
@@ -233,11 +261,14 @@ class LensTab(Panel):
         session = self.session
         if session is None:
             return
-        self.last_job = job
         vocab = self._vocabulary(session)
         labels = list(session.trace_inputs[0])
         if len(labels) != len(job.ids):
             labels = [vocab[i] if i < len(vocab) else f"#{i}" for i in job.ids]
+        if job.partial:
+            self._show_partial(job, labels)
+            return
+        self.last_job = job
         self._labels = tuple(labels)
         self._show_loss(job, session)
         if not job.full:
@@ -245,6 +276,21 @@ class LensTab(Panel):
         # the inner view in front now, the others when they come to the front
         self._unshown = {0, 1, 2}
         self._show_inner(self.view.views.currentIndex())
+
+    def _show_partial(self, job: LensJob, labels: list[str]) -> None:
+        """The lens at the positions in view (the whole job is on its way)."""
+        full, self._full_after = self._full_after, None
+        if full is not None and self._runner is not None:
+            self._runner.submit(full)
+        v = self.view
+        if job.lens is None or v.views.currentIndex() != 0:
+            return
+        v.grid.set_lens(job.lens, labels, self._vocab)
+        if self._lens_at == (job.ids, job.position):
+            v.grid.set_column(job.position)
+        else:
+            v.show_column(job.position)
+        self._lens_at = (job.ids, job.position)
 
     def _show_inner(self, index: int) -> None:
         """Draw the last results in inner view ``index`` (0 lens, 1 attribution, 2 PCA)
