@@ -47,7 +47,7 @@ class LensTab(Panel):
         # After a new trace, the analyses start once the window's own views are drawn
         # (they are second in line), and fast typing sends only the last text.
         self._kick = QTimer(interval=KICK_MS, singleShot=True)
-        self._kick.timeout.connect(self._submit)
+        self._kick.timeout.connect(lambda: self._submit(view_first=True))
         self._generation = 0
         self._follow_last = True
         self._stale = True  # the full analyses lag the trace (the tab was hidden)
@@ -155,7 +155,7 @@ class LensTab(Panel):
 
     def _on_shown(self) -> None:
         if self._stale:
-            self._submit()
+            self._submit(view_first=True)
 
     def _vocabulary(self, session: Any) -> list[str]:
         n = int(session.cfg.vocab_size)
@@ -211,7 +211,10 @@ class LensTab(Panel):
             compare_ids=compare_ids, compare_trace=compare_trace,
             compare_labels=tuple(self._labels_b) if compare_ids is not None else ())
 
-    def _submit(self) -> None:
+    def _submit(self, view_first: bool = False) -> None:
+        """Compute for the session's trace; ``view_first`` (a new trace: new text or
+        weights) paints the cells in view before the rest (``_columns_first``); a change
+        of position, target or projection keeps the grid shown until the whole job."""
         if self._closed:
             return
         request = self._request()
@@ -224,7 +227,7 @@ class LensTab(Panel):
             self._runner = TraceRunner(run_job)
             self._runner.finished.connect(self._on_done)
         self._full_after = None
-        columns = self._columns_first(request)
+        columns = self._columns_first(request) if view_first else None
         if columns is not None:  # the cells in view first, then the whole job
             self._full_after = request
             request = dataclasses.replace(request, columns=columns)
@@ -242,18 +245,9 @@ class LensTab(Panel):
         points = 1 + 3 * int(cfg.n_layers)  # at most: embedding, attention, cross, MLP
         if points * n * int(cfg.d_e) * int(cfg.vocab_size) < VIEW_FIRST_MACS:
             return None
-        cell = v.grid.cell_rect(0, 0).width()
-        x = v.grid_area.horizontalScrollBar().value()
-        width = v.grid_area.viewport().width() - v.grid.header_width()
-        lo, hi = x // cell, (x + width) // cell + 1
         position = n - 1 if request.position is None else request.position
-        if self._lens_at != (request.ids, position) and not lo <= position < hi:
-            hi = position + 2  # the grid will scroll to the chosen position
-            lo = max(0, hi - (width // cell + 1))
-        hi = min(hi, n)
-        if lo >= hi or hi - lo >= n:
-            return None
-        return tuple(range(lo, hi))
+        columns = v.columns_in_view(n, position, self._lens_at != (request.ids, position))
+        return tuple(columns) if 0 < len(columns) < n else None
 
     # -- results ---------------------------------------------------------------------------
     def _on_done(self, job: Any) -> None:
