@@ -82,7 +82,7 @@ class LensTab(Panel):
         step = session.step.name if session.step is not None else None
         key = (id(session.trace), step)
         if self.view.pca_source.currentData() == "residual" and key != self._pca_key \
-                and self._visible():
+                and self._visible() and not self._kick.isActive():  # (a new trace: kicked)
             self._submit()
 
     def model_changed(self, session: Any) -> None:

@@ -33,10 +33,13 @@ def test_the_cells_in_view_come_first(open_window, qtbot, monkeypatch):
     v = tab.view
     bar = v.grid_area.horizontalScrollBar()
     assert bar.maximum() > 0  # the grid is wider than its view
-    seen = []
+    seen, everything = [], []
 
     def delivered(job) -> None:  # after the tab took the job (connected after it)
-        if isinstance(job, BaseException) or job.generation != tab._generation:
+        if isinstance(job, BaseException):
+            return
+        everything.append(job)
+        if job.generation != tab._generation:
             return
         v.grid.repaint()  # paints what it holds now
         seen.append((job.generation, job.partial, job.lens, v.grid.lens is job.lens,
@@ -49,6 +52,8 @@ def test_the_cells_in_view_come_first(open_window, qtbot, monkeypatch):
     qtbot.keyClicks(box, " the")
     settle(window, tab)
     ids = model_ids(window)
+    # no job of the whole text before the cells in view (the keystroke's trace)
+    assert next(job for job in everything if list(job.ids) == ids).partial
     generation = seen[-1][0]
     last = [entry[1:] for entry in seen if entry[0] == generation]
     assert [partial for partial, *_ in last] == [True, False]  # the view first, then all
