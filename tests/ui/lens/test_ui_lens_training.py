@@ -130,7 +130,7 @@ def test_new_weights_never_mix_a_and_b(window, qtbot):
     assert v.grid.mode == "A − B"
     check_latest(window, tab)
     full = [job for job in jobs if job.full and job.lens is not None]
-    assert len(full) >= 5
+    assert len(full) >= 2  # (a job waiting is replaced by a newer one)
     ids_b = s.compare.trace["embed.ids"][0].tolist()
     for job in full:
         (a,) = of_weights(job, models)  # A of exactly one set of weights
