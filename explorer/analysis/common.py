@@ -15,6 +15,7 @@ import torch
 
 from explorer.core.models import TransformerModel
 from explorer.trace import Trace, record
+from explorer.trace.record import weights_key
 
 Ids = Sequence[int] | torch.Tensor
 
@@ -129,13 +130,24 @@ def _matches(trace: Trace, inputs: Inputs, needed: Iterable[str]) -> bool:
     return True
 
 
+def recorded_with(trace: Trace | None, model: TransformerModel) -> bool:
+    """Whether ``trace`` may be read as ``model``'s: the same configuration, and its
+    weights as they are now when the trace knows them (``record`` notes them; a trace
+    from earlier weights, as training replaces them, is not this model's)."""
+    if trace is None or getattr(trace, "cfg", None) != model.cfg:
+        return False
+    key = getattr(trace, "weights", None)
+    return key is None or key == weights_key(model)
+
+
 def trace_for(model: TransformerModel, inputs: Inputs, trace: Trace | None,
               needed: Sequence[str]) -> Trace:
-    """``trace`` when it was recorded for exactly these inputs and holds ``needed``;
-    otherwise a new recording of just the steps the analysis reads."""
+    """``trace`` when it was recorded for exactly these inputs and holds ``needed``, with
+    these weights (``recorded_with``); otherwise a new recording of just the steps the
+    analysis reads."""
     prefix = stack_prefix(model.cfg)
     ids_names = [f"{prefix}embed.ids"] + (["encoder.embed.ids"] if inputs.z is not None else [])
-    if trace is not None and trace.cfg == model.cfg and _matches(trace, inputs, needed):
+    if recorded_with(trace, model) and _matches(trace, inputs, needed):
         return trace
     _, fresh = record(model, *inputs.args(), names=[*needed, *ids_names])
     return fresh

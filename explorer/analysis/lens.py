@@ -120,6 +120,13 @@ class LensResult:
     targets: torch.Tensor
     target_probs: torch.Tensor
     target_ranks: torch.Tensor
+    computed: torch.Tensor | None = None  # (l,) bool: the positions computed; None: all
+
+    @property
+    def complete(self) -> bool:
+        """Whether every position is computed (``logit_lens(..., positions=...)`` leaves
+        the others at top id -1 and NaN probabilities)."""
+        return self.computed is None or bool(self.computed.all())
 
     @property
     def labels(self) -> list[str]:
@@ -261,7 +268,8 @@ def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
                trace: Trace | None = None,
                targets: int | Sequence[int] | torch.Tensor | None = None,
                top_k: int = 5, points: Sequence[str] | None = None,
-               readout_dtype: str = "float32") -> LensResult:
+               readout_dtype: str = "float32",
+               positions: Sequence[int] | None = None) -> LensResult:
     """The logit lens at every residual point (or the ``points`` named) and position.
 
     ``targets``: one token id for every position, one per position (-1: none) or None for
@@ -269,7 +277,10 @@ def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
     ``readout_dtype="bfloat16"`` does the unembedding matmul of every point but the last
     in bfloat16 (about 6× faster on a CPU with AMX, and on GPUs; probabilities then agree
     with float32 to about 1e-2 and near-ties in top-k and ranks may swap); the last
-    point is always the model's own float32 output.
+    point is always the model's own float32 output. ``positions``: compute only these
+    columns (e.g. those in view first); the others hold top id -1, NaN probabilities and
+    entropy and rank -1, and ``computed`` says which are real. A computed column equals
+    the same column of the whole lens.
     """
     if readout_dtype not in READOUTS:
         raise AnalysisError(f"readout_dtype must be one of {', '.join(READOUTS)}, not "
@@ -284,16 +295,24 @@ def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
     needed = [p.name for p in chosen] + (["logits"] if use_output else [])
     trace = trace_for(model, inputs, trace, needed)
     device = model_device(model)
-    length, n_points = inputs.length, len(chosen)
+    full_length, n_points = inputs.length, len(chosen)
+    cols = (torch.arange(full_length) if positions is None
+            else torch.as_tensor(sorted({int(t) for t in positions}), dtype=torch.long))
+    if cols.numel() and not 0 <= int(cols[0]) <= int(cols[-1]) < full_length:
+        raise AnalysisError(f"positions must lie in [0, {full_length})")
+    length = int(cols.numel())
     computed = chosen[:-1] if use_output else chosen
-    flat_targets = tgt.repeat(n_points).to(device)  # (P·l,)
+    flat_targets = tgt[cols].repeat(n_points).to(device)  # (P·l,)
     outs: list[tuple[torch.Tensor, ...]] = []
     with torch.no_grad():
         if computed:
             dtype = torch.bfloat16 if readout_dtype == "bfloat16" else torch.float32
             W = (_low_precision_weight(model.unembed.W_u.weight, dtype)
                  if dtype != torch.float32 else None)
-            h = point_stack(trace, computed).to(device).reshape(-1, cfg.d_e)  # (P'·l, d_e)
+            h = point_stack(trace, computed)
+            if positions is not None:
+                h = h[:, cols]
+            h = h.to(device).reshape(-1, cfg.d_e)  # (P'·l, d_e)
             rows = max(1, _CHUNK_ELEMENTS // cfg.vocab_size)
             for start in range(0, h.shape[0], rows):
                 chunk = h[start:start + rows]
@@ -304,20 +323,26 @@ def logit_lens(model: TransformerModel, ids: Ids, *, context: Ids | None = None,
                     outs.append(_lens_summaries(logits[lo:lo + step],
                                                 targets_here[lo:lo + step], k))
         if use_output:  # the model's own output, as recorded
-            logits = trace["logits"][0].to(device)
+            logits = trace["logits"][0]
+            logits = (logits if positions is None else logits[cols]).to(device)
             outs.append(_output_summaries(logits, flat_targets[-length:], k))
     parts = [torch.cat([o[i] for o in outs]).cpu() for i in range(5)]
     top_ids, top_probs, entropy, t_prob, t_rank = parts
-    return LensResult(
-        points=tuple(chosen),
-        ids=inputs.x[0].cpu(),
-        top_ids=top_ids.reshape(n_points, length, k),
-        top_probs=top_probs.reshape(n_points, length, k),
-        entropy=entropy.reshape(n_points, length),
-        targets=tgt,
-        target_probs=t_prob.reshape(n_points, length),
-        target_ranks=t_rank.reshape(n_points, length),
-    )
+    shaped = [top_ids.reshape(n_points, length, k), top_probs.reshape(n_points, length, k),
+              entropy.reshape(n_points, length), t_prob.reshape(n_points, length),
+              t_rank.reshape(n_points, length)]
+    done = None
+    if positions is not None:  # the columns not computed: -1 and NaN
+        fills = (-1, float("nan"), float("nan"), float("nan"), -1)
+        for i, (part, fill) in enumerate(zip(shaped, fills)):
+            whole = torch.full((n_points, full_length, *part.shape[2:]), fill, dtype=part.dtype)
+            whole[:, cols] = part
+            shaped[i] = whole
+        done = torch.zeros(full_length, dtype=torch.bool)
+        done[cols] = True
+    return LensResult(points=tuple(chosen), ids=inputs.x[0].cpu(), top_ids=shaped[0],
+                      top_probs=shaped[1], entropy=shaped[2], targets=tgt,
+                      target_probs=shaped[3], target_ranks=shaped[4], computed=done)
 
 
 def lens_distribution(model: TransformerModel, ids: Ids, point: str, position: int, *,

@@ -177,3 +177,21 @@ def test_a_bfloat16_readout_is_close_and_keeps_the_exact_last_point():
     assert not torch.equal(fast.top_probs[:-1], exact.top_probs[:-1])  # it did use bf16
     with pytest.raises(AnalysisError, match="readout_dtype"):
         logit_lens(model, x, readout_dtype="float16")
+
+
+def test_the_lens_at_some_positions_equals_those_columns_of_the_whole():
+    from explorer.state import default_model
+
+    model = default_model("decoder").model
+    ids = list(range(1, 21))
+    whole = logit_lens(model, ids)
+    part = logit_lens(model, ids, positions=[12, 5, 6, 12])
+    assert whole.complete and not part.complete
+    assert part.computed.nonzero().reshape(-1).tolist() == [5, 6, 12]
+    cols = [5, 6, 12]
+    assert torch.equal(part.top_ids[:, cols], whole.top_ids[:, cols])
+    assert torch.allclose(part.top_probs[:, cols], whole.top_probs[:, cols], atol=1e-6)
+    assert torch.equal(part.target_ranks[:, cols], whole.target_ranks[:, cols])
+    assert bool((part.top_ids[:, 0] == -1).all()) and bool(part.entropy[:, 0].isnan().all())
+    with pytest.raises(AnalysisError):
+        logit_lens(model, ids, positions=[20])

@@ -50,6 +50,12 @@ from explorer.ui.widgets.style import (
 )
 
 MODES = ("A", "B", "A − B")
+PENDING_RGBA = np.array([243, 244, 246, 255], dtype=np.uint8)  # a cell not computed yet
+
+
+def comparable(a: LensResult, b: LensResult) -> bool:
+    """Whether two lens grids have the same points (rows): the same model."""
+    return [p.name for p in a.points] == [p.name for p in b.points]
 
 
 class LensGrid(QWidget):
@@ -83,16 +89,19 @@ class LensGrid(QWidget):
         self._message = ""
         if self.column >= lens.ids.numel():
             self.column = -1
+        if self._lens_b is not None and not comparable(lens, self._lens_b):
+            self._lens_b, self._labels_b = None, []  # B of another model: dropped
         self._compare()
         self._layout()
         self.update()
 
     def set_compare(self, lens_b: LensResult | None, labels_b: Sequence[str] = ()) -> None:
-        """Compare the lens shown (A) with ``lens_b`` (B, the same model); None: A alone."""
+        """Compare the lens shown (A) with ``lens_b`` (B, the same model); None: A alone.
+        A B of other points than A (another model) is refused: A alone."""
+        if lens_b is not None and self._lens is not None and not comparable(self._lens, lens_b):
+            lens_b = None
         self._lens_b = lens_b
         self._labels_b = [visible_token(s) for s in labels_b]
-        if lens_b is None:
-            self.mode = "A"
         self._compare()
         self._layout()
         self.update()
@@ -203,6 +212,10 @@ class LensGrid(QWidget):
             self._tops = result.top_ids[:rows, :cols, 0].numpy()
             self._rgba = pattern_lut()[
                 np.clip(np.nan_to_num(self._values) * 255 + 0.5, 0, 255).astype(np.intp)]
+        missing = np.isnan(self._values)  # columns still being computed: blank
+        if missing.any():
+            self._rgba = self._rgba.copy()
+            self._rgba[missing] = PENDING_RGBA[:self._rgba.shape[-1]]
         width = self._cell_w - 4
         elide = Qt.TextElideMode.ElideRight
         self._texts = [[fm.elidedText(self.cell_text(r, c), elide, width) for c in range(cols)]
@@ -259,13 +272,19 @@ class LensGrid(QWidget):
         return float(result.top_probs[row, col, 0])
 
     def cell_text(self, row: int, col: int) -> str:
+        """The top-1 token ("" where the column is still being computed)."""
         if self._diff():
             a = int(self._lens.top_ids[row, col, 0])
             b = int(self._lens_b.top_ids[row, col, 0])
+            if a < 0 or b < 0:
+                return ""
             return self._token(a) if a == b else f"{self._token(a)}|{self._token(b)}"
-        return self._token(int(self._result().top_ids[row, col, 0]))
+        top = int(self._result().top_ids[row, col, 0])
+        return self._token(top) if top >= 0 else ""
 
     def cell_tip(self, row: int, col: int) -> str:
+        if not self.cell_text(row, col):
+            return "still being computed"
         if self._diff():
             return (f"{self._lens.points[row].label}, position {col}\n"
                     f"A: {top_list(self._lens, row, col, self._token)}\n"
@@ -277,6 +296,7 @@ class LensGrid(QWidget):
     def _compare(self) -> None:
         if self._lens is None or self._lens_b is None:
             self.comparison = None
+            self.mode = "A"
             return
         self.comparison = compare_lens(self._lens, self._lens_b, "top_prob")
 
@@ -285,6 +305,8 @@ class LensGrid(QWidget):
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("white"))
         rows, cols = self._shown()
+        if rows:  # never past what _layout cached (a change it has not seen yet)
+            rows, cols = min(rows, self._values.shape[0]), min(cols, self._values.shape[1])
         if not rows:
             p.setFont(self._font)
             p.setPen(MUTED_COLOR)

@@ -28,6 +28,7 @@ from explorer.analysis import (
     residual_projection,
     token_loss,
 )
+from explorer.analysis.common import recorded_with
 from explorer.analysis.lens import default_targets
 
 PCA_SOURCES = ("residual", "text", "all")
@@ -58,6 +59,8 @@ class LensRequest:
     specials: frozenset[int] = frozenset()
     compare_ids: tuple[int, ...] | None = None  # input B of the comparison, if any
     compare_trace: Any = field(default=None, compare=False, repr=False)  # B's, if recorded
+    compare_labels: tuple[str, ...] = ()  # B's tokens as the grid's column headers
+    columns: tuple[int, ...] | None = None  # only the lens at these positions (in view)
 
 
 @dataclass
@@ -68,7 +71,8 @@ class LensJob:
     generation: int
     ids: tuple[int, ...]
     lens: LensResult | None = None
-    lens_b: LensResult | None = None
+    lens_b: LensResult | None = None  # B's lens, of the same weights as ``lens``
+    labels_b: tuple[str, ...] = ()
     dla: Attribution | None = None
     loss: TokenLoss | None = None
     pca: Projection | None = None
@@ -78,6 +82,7 @@ class LensJob:
     pca_step: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
     full: bool = True
+    partial: bool = False  # the lens at the request's ``columns`` alone (shown first)
 
 
 def _targets(request: LensRequest, trace: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,8 +97,8 @@ def _targets(request: LensRequest, trace: Any) -> tuple[torch.Tensor, torch.Tens
     is_next = t >= 0
     missing = ~is_next
     if bool(missing.any()):
-        logits = trace["logits"][0].float().cpu() if trace is not None and "logits" in trace \
-            else None
+        logits = trace["logits"][0].float().cpu() if recorded_with(trace, model) \
+            and "logits" in trace else None
         if logits is None or logits.shape[0] != len(x):
             with torch.no_grad():
                 args = (x[None],) if request.context is None else (
@@ -104,12 +109,18 @@ def _targets(request: LensRequest, trace: Any) -> tuple[torch.Tensor, torch.Tens
 
 
 def run_job(request: LensRequest) -> LensJob:
-    """Every analysis of the tab for ``request`` (safe on a worker thread)."""
-    job = LensJob(request.generation, request.ids, full=request.full)
+    """Every analysis of the tab for ``request`` (safe on a worker thread). A trace
+    recorded with other weights than the request's model (training replaced them since)
+    is not read: the analyses record what they need again, so that A, B and every view
+    show one set of weights."""
+    job = LensJob(request.generation, request.ids, full=request.full,
+                  labels_b=request.compare_labels, partial=request.columns is not None)
     model = request.model
     cfg = model.cfg
     context = request.context
     trace = request.trace
+    if request.columns is not None:
+        return _partial(request, job)
     try:
         if not request.ids:
             raise AnalysisError("the text is empty: type some text first")
@@ -150,6 +161,25 @@ def run_job(request: LensRequest) -> LensJob:
         job.pca, job.pca_step = _projection(request)
     except AnalysisError as exc:
         job.errors["pca"] = str(exc)
+    return job
+
+
+def _partial(request: LensRequest, job: LensJob) -> LensJob:
+    """The lens grid at the request's columns alone (the rest of the job follows in a
+    full request); an analysis error leaves ``job.lens`` None (the full job says why)."""
+    n = len(request.ids)
+    job.position = n - 1 if request.position is None else max(0, min(n - 1, request.position))
+    try:
+        if not request.ids or request.target_error:
+            return job
+        check_token_output(request.model.cfg, request.notes)
+        targets, is_next = _targets(request, request.trace)
+        job.targets, job.target_is_next = targets, is_next
+        job.lens = logit_lens(request.model, request.ids, context=request.context,
+                              trace=request.trace, targets=targets,
+                              positions=[t for t in request.columns if 0 <= t < n])
+    except AnalysisError:
+        job.lens = None
     return job
 
 

@@ -13,6 +13,8 @@ prefix; B is encoded like A (same tokenizer, special tokens and context).
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -27,6 +29,9 @@ from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TraceRunner
 
 KICK_MS = 30  # after a new trace, the analyses wait this long for the next keystroke
+# The cells in view go first when the whole lens is at least this many multiply-adds
+# (points × positions × d_e × N_V; ~0.1 s on a laptop CPU): below, one job is quicker.
+VIEW_FIRST_MACS = 2e9
 
 
 class LensTab(Panel):
@@ -42,7 +47,7 @@ class LensTab(Panel):
         # After a new trace, the analyses start once the window's own views are drawn
         # (they are second in line), and fast typing sends only the last text.
         self._kick = QTimer(interval=KICK_MS, singleShot=True)
-        self._kick.timeout.connect(self._submit)
+        self._kick.timeout.connect(lambda: self._submit(view_first=True))
         self._generation = 0
         self._follow_last = True
         self._stale = True  # the full analyses lag the trace (the tab was hidden)
@@ -50,12 +55,15 @@ class LensTab(Panel):
         self._compare_text: str | None = None
         self._compare_b: tuple[tuple[int, ...], tuple[str, ...], Any] | None = None  # from
         # the session's text B (refresh_compare): its ids, labels and trace
+        self._b_pending = False  # text B is set, its trace for this model on its way
+        self._old_trace: weakref.ref | None = None  # the previous weights' trace
         self._labels: tuple[str, ...] = ()
         self._labels_b: tuple[str, ...] = ()
         self._vocab: list[str] = []
         self.last_job: LensJob | None = None
         self._unshown: set[int] = set()  # inner views that do not show last_job yet
         self._lens_at: tuple | None = None  # (ids, position) the lens grid last showed
+        self._full_after: LensRequest | None = None  # the full job, after the cells in view
         v = self.view
         v.shown.connect(self._on_shown)
         v.position_box.valueChanged.connect(self._on_position)
@@ -74,7 +82,7 @@ class LensTab(Panel):
         step = session.step.name if session.step is not None else None
         key = (id(session.trace), step)
         if self.view.pca_source.currentData() == "residual" and key != self._pca_key \
-                and self._visible():
+                and self._visible() and not self._kick.isActive():  # (a new trace: kicked)
             self._submit()
 
     def model_changed(self, session: Any) -> None:
@@ -83,7 +91,11 @@ class LensTab(Panel):
 
     def weights_changed(self, session: Any) -> None:
         """New weights of the same model: the inner view, position, target, PCA source and
-        scroll stay (the vocabulary too); the analyses follow the new trace (``refresh``)."""
+        scroll stay (the vocabulary too); the analyses follow the new trace (``refresh``):
+        nothing is computed from the previous weights' trace meanwhile (B's trace, which
+        may lag too, is recorded again with A's weights in the job: ``run_job``)."""
+        trace = session.trace
+        self._old_trace = weakref.ref(trace) if trace is not None else None
 
     def text_edited(self) -> None:
         host = self.host
@@ -99,8 +111,8 @@ class LensTab(Panel):
                 show(None, {}, "")
 
     def busy(self) -> bool:
-        return self._kick.isActive() or (self._runner is not None
-                                         and not self._runner.idle())
+        return self._kick.isActive() or self._full_after is not None or (
+            self._runner is not None and not self._runner.idle())
 
     def shutdown(self) -> None:
         self._closed = True
@@ -122,11 +134,15 @@ class LensTab(Panel):
         trace once it is recorded, stop when B is cleared."""
         b = getattr(session, "compare", None)
         if b is None or not b.active:
+            self._b_pending = False
             if self._compare_b is not None or self._compare_text is not None:
                 self.compare_with(None)
             return
-        if not b.ready:
+        if not b.ready:  # another model: B's trace of the previous one is not used
+            self._b_pending = self._b_pending or self._compare_b is not None
+            self._compare_b = None
             return
+        self._b_pending = False
         prefix = stack_prefix(session.cfg)
         ids = tuple(int(i) for i in b.trace[f"{prefix}embed.ids"][0].tolist())
         self._compare_text = None
@@ -139,7 +155,7 @@ class LensTab(Panel):
 
     def _on_shown(self) -> None:
         if self._stale:
-            self._submit()
+            self._submit(view_first=True)
 
     def _vocabulary(self, session: Any) -> list[str]:
         n = int(session.cfg.vocab_size)
@@ -149,8 +165,9 @@ class LensTab(Panel):
 
     def _request(self) -> LensRequest | None:
         session = self.session
-        if session is None or session.trace is None:
-            return None
+        if session is None or session.trace is None or (
+                self._old_trace is not None and self._old_trace() is session.trace):
+            return None  # no trace, or the previous weights' (the new one is on its way)
         trace = session.trace
         cfg = session.cfg
         prefix = stack_prefix(cfg)
@@ -191,9 +208,13 @@ class LensTab(Panel):
             target_error=target_error, position=v.position_box.value(),
             pca_source=v.pca_source.currentData(), pca_step=step, full=full,
             mask_id=(session.tokenizer.special_ids or {}).get("mask"), specials=specials,
-            compare_ids=compare_ids, compare_trace=compare_trace)
+            compare_ids=compare_ids, compare_trace=compare_trace,
+            compare_labels=tuple(self._labels_b) if compare_ids is not None else ())
 
-    def _submit(self) -> None:
+    def _submit(self, view_first: bool = False) -> None:
+        """Compute for the session's trace; ``view_first`` (a new trace: new text or
+        weights) paints the cells in view before the rest (``_columns_first``); a change
+        of position, target or projection keeps the grid shown until the whole job."""
         if self._closed:
             return
         request = self._request()
@@ -205,11 +226,33 @@ class LensTab(Panel):
         if self._runner is None:
             self._runner = TraceRunner(run_job)
             self._runner.finished.connect(self._on_done)
+        self._full_after = None
+        columns = self._columns_first(request) if view_first else None
+        if columns is not None:  # the cells in view first, then the whole job
+            self._full_after = request
+            request = dataclasses.replace(request, columns=columns)
         self._runner.submit(request)
+
+    def _columns_first(self, request: LensRequest) -> tuple[int, ...] | None:
+        """The positions the lens grid will show, when it shows fewer than the text has
+        (the grid in front, no text B, a lens of ``VIEW_FIRST_MACS`` or more); None:
+        compute the whole job at once."""
+        v = self.view
+        n = len(request.ids)
+        if not request.full or request.compare_ids is not None or v.views.currentIndex() != 0:
+            return None
+        cfg = request.model.cfg
+        points = 1 + 3 * int(cfg.n_layers)  # at most: embedding, attention, cross, MLP
+        if points * n * int(cfg.d_e) * int(cfg.vocab_size) < VIEW_FIRST_MACS:
+            return None
+        position = n - 1 if request.position is None else request.position
+        columns = v.columns_in_view(n, position, self._lens_at != (request.ids, position))
+        return tuple(columns) if 0 < len(columns) < n else None
 
     # -- results ---------------------------------------------------------------------------
     def _on_done(self, job: Any) -> None:
         if isinstance(job, BaseException):
+            self._full_after = None
             message = f"The analysis failed: {job}"
             self.view.grid.clear(message)
             self.view.dla.clear(message)
@@ -220,11 +263,14 @@ class LensTab(Panel):
         session = self.session
         if session is None:
             return
-        self.last_job = job
         vocab = self._vocabulary(session)
         labels = list(session.trace_inputs[0])
         if len(labels) != len(job.ids):
             labels = [vocab[i] if i < len(vocab) else f"#{i}" for i in job.ids]
+        if job.partial:
+            self._show_partial(job, labels)
+            return
+        self.last_job = job
         self._labels = tuple(labels)
         self._show_loss(job, session)
         if not job.full:
@@ -232,6 +278,21 @@ class LensTab(Panel):
         # the inner view in front now, the others when they come to the front
         self._unshown = {0, 1, 2}
         self._show_inner(self.view.views.currentIndex())
+
+    def _show_partial(self, job: LensJob, labels: list[str]) -> None:
+        """The lens at the positions in view (the whole job is on its way)."""
+        full, self._full_after = self._full_after, None
+        if full is not None and self._runner is not None:
+            self._runner.submit(full)
+        v = self.view
+        if job.lens is None or v.views.currentIndex() != 0:
+            return
+        v.grid.set_lens(job.lens, labels, self._vocab)
+        if self._lens_at == (job.ids, job.position):
+            v.grid.set_column(job.position)
+        else:
+            v.show_column(job.position)
+        self._lens_at = (job.ids, job.position)
 
     def _show_inner(self, index: int) -> None:
         """Draw the last results in inner view ``index`` (0 lens, 1 attribution, 2 PCA)
@@ -249,13 +310,16 @@ class LensTab(Panel):
             else:
                 v.show_column(job.position)
             self._lens_at = (job.ids, job.position)
-            if self._compare_text is not None or self._compare_b is not None:
-                if job.lens_b is not None:
-                    v.set_compare(job.lens_b, self._labels_b)
-                else:
-                    v.set_compare(None, ())
-                    v.compare_note.setText(job.errors.get("compare", ""))
-                    v.compare_note.show()
+            comparing = self._compare_text is not None or self._compare_b is not None
+            if job.lens_b is not None and comparing:
+                v.set_compare(job.lens_b, job.labels_b)
+            elif "compare" in job.errors and comparing:
+                v.set_compare(None, ())
+                v.compare_note.setText(job.errors["compare"])
+                v.compare_note.show()
+            elif comparing or self._b_pending:  # B's trace for this model is on its way:
+                v.grid.set_compare(None)  # A alone meanwhile, the mode kept
+                v.compare_note.setText("Recording text B for this model…")
             self._show_depth(job)
         elif index == 0:
             v.grid.clear(job.errors.get("lens", "No lens."))

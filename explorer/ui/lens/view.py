@@ -8,7 +8,7 @@ widget), ``position_box``, ``target_edit``, ``pca_source``, ``mode_box``,
 ``compare_note``; signal ``shown()`` when it becomes visible;
 ``show_comparison(lens_a, lens_b, labels_a, labels_b, vocab)``: the lens grid of two
 inputs of one model (A, B and A − B on one colour scale, aligned on the common prefix);
-``export_parts()`` (the inner view shown).
+``columns_in_view(n, position, scrolls)``; ``export_parts()`` (the inner view shown).
 """
 
 from __future__ import annotations
@@ -150,6 +150,18 @@ class LensView(QWidget):
         # in view right of the row headers that stay at the left edge
         self.grid_area.ensureVisible(rect.center().x(), 0,
                                      rect.width() // 2 + self.grid.header_width(), 0)
+
+    def columns_in_view(self, n: int, position: int, scrolls: bool) -> range:
+        """The positions (of n) the grid's scroll area shows now, or once ``show_column``
+        brings ``position`` into view (``scrolls``: it will)."""
+        cell = self.grid.cell_rect(0, 0).width()
+        x = self.grid_area.horizontalScrollBar().value()
+        width = self.grid_area.viewport().width() - self.grid.header_width()
+        lo, hi = x // cell, (x + width) // cell + 1
+        if scrolls and not lo <= position < hi:
+            hi = position + 2
+            lo = max(0, hi - (width // cell + 1))
+        return range(min(lo, n), min(hi, n))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
