@@ -122,3 +122,23 @@ def paint_legend(p: QPainter, font: QFont, left: int, y: int, diff: bool) -> Non
     p.setPen(TEXT_COLOR)
     p.drawText(QRect(rect.right() + 10, y, 2000, fm.height()),
                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, legend_text(diff))
+
+
+def paint_row_headers(p: QPainter, fonts: tuple[QFont, QFont], first: QRect,
+                      labels: list[str], loss_h: int) -> None:
+    """The points' names right-aligned left of the rows, and "loss" beside its bars:
+    ``first`` is the first row's header (x, top, width of the headers, row height)."""
+    x0, top, left, cell_h = first.x(), first.y(), first.width(), first.height()
+    rows = len(labels)
+    p.fillRect(QRect(x0, 0, left, top + rows * cell_h + loss_h), QColor("white"))
+    p.setFont(fonts[0])
+    p.setPen(TEXT_COLOR)
+    for r, label in enumerate(labels):
+        header = QRect(x0, top + r * cell_h, left - 8, cell_h)
+        p.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+    if loss_h:
+        p.setFont(fonts[1])
+        y = top + rows * cell_h + 6  # as paint_loss's bar area
+        line = QFontMetrics(fonts[1]).height()
+        p.drawText(QRect(x0, y, left - 8, 3 * line - 4),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "loss")

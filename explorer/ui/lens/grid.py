@@ -35,6 +35,7 @@ from explorer.ui.lens.cells import (
     loss_summary,
     paint_legend,
     paint_loss,
+    paint_row_headers,
     short_point,
     top_list,
 )
@@ -360,21 +361,9 @@ class LensGrid(QWidget):
         return max(0, self.visibleRegion().boundingRect().left())
 
     def _paint_row_headers(self, p: QPainter, rows: int) -> None:
-        x0 = self._frozen_left()
-        p.fillRect(QRect(x0, 0, self._left, self._top + rows * self._cell_h + self._loss_h),
-                   QColor("white"))
-        p.setFont(self._font)
-        p.setPen(TEXT_COLOR)
-        for r in range(rows):
-            header = QRect(x0, self._top + r * self._cell_h, self._left - 8, self._cell_h)
-            p.drawText(header, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                       short_point(self._lens.points[r].label))
-        if self._loss_h:
-            p.setFont(self._small)
-            y = self._top + rows * self._cell_h + 6  # as paint_loss's bar area
-            line = QFontMetrics(self._small).height()
-            p.drawText(QRect(x0, y, self._left - 8, 3 * line - 4),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "loss")
+        labels = [short_point(self._lens.points[r].label) for r in range(rows)]
+        paint_row_headers(p, (self._font, self._small), QRect(
+            self._frozen_left(), self._top, self._left, self._cell_h), labels, self._loss_h)
 
     def loss_summary(self) -> str:
         return loss_summary(self._loss)

@@ -24,6 +24,7 @@ from explorer.analysis.common import stack_prefix
 from explorer.state.inputs import encode_text, input_roles
 from explorer.state.step_data import find_token, vocabulary_labels
 from explorer.ui.lens.jobs import LensJob, LensRequest, run_job
+from explorer.ui.lens.shown import loss_in_strip, show_depth, show_pca, target_kind
 from explorer.ui.lens.view import LensView
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TraceRunner
@@ -326,7 +327,8 @@ class LensTab(Panel):
             v.depth.clear_plot()
         elif index == 1 and job.dla is not None:
             target = job.dla.target
-            kind = self._target_kind(job, job.position)
+            kind = target_kind(job, job.position, bool(v.target_edit.text().strip()),
+                               self.session.cfg.arch)
             v.dla.set_attribution(job.dla, f"logit of “{vocab[target]}” ({kind}) at position "
                                   f"{job.position} (reads “{labels[job.position]}”)")
         elif index == 1:
@@ -335,16 +337,6 @@ class LensTab(Panel):
             self._show_pca(job, labels, vocab)
         elif index == 2:
             v.pca.show_message(job.errors.get("pca", "No projection."))
-
-    def _target_kind(self, job: LensJob, t: int) -> str:
-        if job.target_is_next is None:
-            return "the target"
-        if self.view.target_edit.text().strip():
-            return "your target"
-        if bool(job.target_is_next[t]):
-            return ("the token itself" if self.session.cfg.arch == "encoder"
-                    else "the next token")
-        return "the model's top-1"
 
     def _show_loss(self, job: LensJob, session: Any) -> None:
         self.view.grid.set_loss(job.loss)
@@ -355,48 +347,17 @@ class LensTab(Panel):
         if job.loss is None:
             show(None, (), job.errors.get("loss", ""))
             return
-        # model position t -> the t-th token drawn in the tokenization strip
-        encoded = session.encoded
-        head = 1 if encoded.specials and encoded.specials[0] in ("bos", "cls") else 0
-        if not encoded.chunks or len(encoded.chunks[session.chunk].ids) != len(job.ids):
+        shown = loss_in_strip(session, job)
+        if shown is None:
             return
-        first = session.chunk * encoded.per_chunk
-        values: dict[int, float] = {}
-        for t, v in enumerate(job.loss.per_position.tolist()):
-            i = t - head
-            if 0 <= i < encoded.per_chunk and v == v:
-                values[first + i] = float(v)
-        ids = {first + t - head: int(job.ids[t]) for t in range(head, len(job.ids))}
+        values, ids = shown
         show(values, ids, job.loss.objective)
 
     def _show_depth(self, job: LensJob) -> None:
-        v = self.view
-        t = v.grid.column
-        if not 0 <= t < len(job.ids):
-            v.depth.clear_plot()
-            return
-        target = int(job.lens.targets[t])
-        vocab = self._vocab
-        v.depth.show_column(job.lens, t, [f"“{vocab[target]}”: P and rank by depth",
-                                          f"at t = {t} (reads “{self._labels[t]}”)",
-                                          f"target: {self._target_kind(job, t)}"])
+        show_depth(self.view, job, self._vocab, self._labels, self.session.cfg.arch)
 
     def _show_pca(self, job: LensJob, labels: list[str], vocab: list[str]) -> None:
-        projection = job.pca
-        v = self.view
-        if projection.what.startswith("residual"):
-            rows = projection.rows.tolist()
-            tokens = [job.ids[r] for r in rows]
-            names = [f"{r}:{labels[r]}" for r in rows]
-            title = f"PCA of the residual stream at {job.pca_step} over the text's positions"
-        else:
-            tokens = projection.rows.tolist()
-            names = [vocab[i] for i in tokens]
-            title = f"PCA of the token embeddings W_e ({len(tokens)} tokens)"
-        v.pca.set_projection(projection, names, tokens, title)
-        t = v.position_box.value()
-        if 0 <= t < len(job.ids):
-            v.pca.set_highlight(token=job.ids[t], position=t)
+        show_pca(self.view, job, labels, vocab)
 
     # -- the user's choices -----------------------------------------------------------------
     def _on_position(self, value: int) -> None:

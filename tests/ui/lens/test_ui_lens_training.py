@@ -30,11 +30,11 @@ def window(qtbot, tmp_path, open_window):
     w.resize(1200, 800)
     panel = w.panel("Train").view
     panel.runs_dir = tmp_path / "runs"
-    panel.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads (another model)
-    panel.batch_spin.setValue(8)
-    panel.steps_spin.setValue(1_000_000)
-    panel.device_box.setCurrentText("cpu")
-    panel._ask = lambda title, text: True
+    panel.form.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads (another model)
+    panel.form.batch_spin.setValue(8)
+    panel.form.steps_spin.setValue(1_000_000)
+    panel.form.device_box.setCurrentText("cpu")
+    panel.ask = lambda title, text: True
     yield w
     if panel.is_training():
         panel.stop()
@@ -69,7 +69,7 @@ def check_latest(window, tab) -> None:
 def test_compare_mode_follows_a_new_model_and_new_weights(window, qtbot):
     tab = lens_tab(window)
     v = tab.view
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, B_TEXT)
     qtbot.waitUntil(lambda: compare_shown(tab), timeout=TIMEOUT)
     v.mode_box.setCurrentText("A − B")
@@ -110,7 +110,7 @@ def test_new_weights_never_mix_a_and_b(window, qtbot):
     every job the tab computes combines A and B of one set of weights."""
     tab = lens_tab(window)
     v = tab.view
-    window.compare_action.trigger()
+    window.menus.compare_action.trigger()
     qtbot.keyClicks(window.inputs.compare, B_TEXT)
     qtbot.waitUntil(lambda: compare_shown(tab), timeout=TIMEOUT)
     v.mode_box.setCurrentText("A − B")
