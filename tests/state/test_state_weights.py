@@ -3,7 +3,6 @@ model removes what no longer fits and says so."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
 
 import pytest
@@ -13,18 +12,9 @@ from explorer.analysis import AblateHead, record_intervened
 from explorer.core import build_model
 from explorer.state import LoadedModel, Session, random_model
 from explorer.state.swap import same_model, same_vocabulary
+from tests.snapshots import trained
 
 TEXT = "the king sings ."
-
-
-def trained(loaded: LoadedModel, step: int) -> LoadedModel:
-    """``loaded``'s model with other weights, as a training snapshot is (a fresh copy)."""
-    model = copy.deepcopy(loaded.model)
-    torch.manual_seed(step)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return LoadedModel(model, loaded.tokenizer, f"training: step {step}", "training")
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from explorer.analysis import (
     residual_projection,
 )
 from explorer.ui.lens.grid import LensGrid
+from tests.snapshots import trained
 from tests.ui.lens.test_ui_lens import TIMEOUT, lens_tab, model_ids, settle
-from tests.ui.lens.test_ui_lens_weights import trained
 
 B_TEXT = "the queen sings a sad song ."
 

@@ -3,24 +3,13 @@ weights' lens in place; the inner view, the chosen position and the scroll stay.
 
 from __future__ import annotations
 
-import copy
-
 import torch
 
 from explorer.analysis import logit_lens
-from explorer.state import LoadedModel
+from tests.snapshots import trained
 from tests.ui.lens.test_ui_lens import TIMEOUT, lens_tab, model_ids, settle
 
 LONG = "the king sings and the queen follows the sad witch . " * 3
-
-
-def trained(loaded: LoadedModel, step: int) -> LoadedModel:
-    model = copy.deepcopy(loaded.model)
-    torch.manual_seed(step)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return LoadedModel(model, loaded.tokenizer, f"training: step {step}", "training")
 
 
 def test_new_weights_update_the_lens_in_place(open_window, qtbot):

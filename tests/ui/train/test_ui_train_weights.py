@@ -5,7 +5,6 @@ model removes what no longer fits and says so."""
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 
@@ -13,7 +12,7 @@ import pytest
 import torch
 
 from explorer.analysis import AblateHead, record_intervened
-from explorer.state import LoadedModel
+from tests.snapshots import trained
 from tests.ui.conftest import WINDOW_TIMEOUT
 
 TIMEOUT = 30_000
@@ -26,16 +25,6 @@ def settled(window) -> bool:
     return (s.trace is not None and window.tracing.runner.idle() and s.compare.request() is None
             and request is not None and request.generation == s.generation
             and s.trace.interventions == s.active_interventions)
-
-
-def trained(loaded: LoadedModel, step: int) -> LoadedModel:
-    """``loaded`` with other weights, as a training snapshot brings them."""
-    model = copy.deepcopy(loaded.model)
-    torch.manual_seed(step)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    return LoadedModel(model, loaded.tokenizer, f"training: step {step}", "training")
 
 
 @pytest.fixture
