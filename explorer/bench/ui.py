@@ -205,15 +205,6 @@ def _full_recording(on: bool):
     session_module.record_edit = full if on else record_edit
 
 
-def _typing_text(length: int) -> str:
-    words = "the wise girl follows the sad witch and the old king sings ".split()
-    text, i = "", 0
-    while len(text) < length:
-        text += words[i % len(words)] + " "
-        i += 1
-    return text[:length]
-
-
 def _bare_forward(model, trace):
     """A callable that runs the positions ``trace`` computed as a bare forward pass: no
     hook attached, nothing recorded, the earlier positions' keys and values given as a
@@ -252,7 +243,7 @@ def _record_only(loaded, lengths: list[int], edits: int, rounds: int) -> list[di
 
     out = []
     for length in lengths:
-        session = Session(loaded, text=_typing_text(length - 1))  # + the start token
+        session = Session(loaded, text=ui_typing.typing_text(length - 1))  # + the start token
         session.record_now()
         times: dict[str, list[float]] = {"continued": [], "full": [], "bare": []}
         session.set_text(session.text + "s")
@@ -297,8 +288,7 @@ def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
     """The window: one character typed at the end to every view updated."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["TRANSFORMER_EXPLORER_SETTINGS"] = str(folder / "typing.ini")
-    from PySide6.QtCore import QEventLoop, Qt, QTimer
-    from PySide6.QtTest import QTest
+    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
     from explorer.bench.rounds import interleaved
@@ -307,52 +297,21 @@ def _window_typing(loaded, lengths: list[int], edits: int, rounds: int,
 
     app = QApplication.instance() or QApplication([])
     theme.apply_theme(app)
-    window = MainWindow(arch="decoder", text=_typing_text(lengths[0] - 1))
+    window = MainWindow(arch="decoder", text=ui_typing.typing_text(lengths[0] - 1))
     window.show()
 
-    def wait_until(done, timeout_s: float = 120.0) -> None:
-        deadline = time.perf_counter() + timeout_s
-        while not done() and time.perf_counter() < deadline:
-            loop = QEventLoop()
-            window.views_updated.connect(loop.quit)
-            QTimer.singleShot(50, loop.quit)
-            loop.exec()
-            window.views_updated.disconnect(loop.quit)
-
+    typist = ui_typing.Typist(window, app)
     window.start()
-    wait_until(lambda: window.session is not None and window.session.trace is not None)
+    typist.wait_settled()
     window.show_loaded_model(loaded)
 
-    def settled() -> bool:
-        s = window.session
-        return (s.trace is not None and s.trace_inputs[0] == s.x_labels
-                and window.tracing.runner.idle() and not window.tracing.edit_pending())
-
     def key(k) -> float:
-        s = window.session
-        expected = s.generation
-        start = time.perf_counter()
-        loop = QEventLoop()
-
-        def updated() -> bool:
-            done = s.generation != expected and settled()
-            if done:
-                loop.quit()
-            return done
-
-        window.views_updated.connect(updated)
-        QTest.keyClick(window.inputs.text, k)
-        if not updated():
-            QTimer.singleShot(120_000, loop.quit)
-            loop.exec()
-        window.views_updated.disconnect(updated)
-        app.processEvents()  # the paints the updates asked for
-        return (time.perf_counter() - start) * 1000
+        return typist.key(k, timeout_ms=120_000)
 
     out = []
     for length in lengths:
-        window.inputs.text.setPlainText(_typing_text(length - 1))
-        wait_until(settled)
+        window.inputs.text.setPlainText(ui_typing.typing_text(length - 1))
+        typist.wait_settled()
         window.session.select_name("blocks.0.attn.pattern")
         app.processEvents()
         box = window.inputs.text

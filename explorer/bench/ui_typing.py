@@ -87,7 +87,7 @@ class Typist:
     def settled(self) -> bool:
         w = self.window
         s = w.session
-        return (s.trace is not None and s.trace_inputs[0] == s.x_labels
+        return (s is not None and s.trace is not None and s.trace_inputs[0] == s.x_labels
                 and not w.tracing.typing())
 
     def wait_settled(self, timeout_s: float = 120.0) -> None:
@@ -102,7 +102,7 @@ class Typist:
             self.window.views_updated.disconnect(loop.quit)
         self.app.processEvents()
 
-    def key(self, k) -> float:
+    def key(self, k, timeout_ms: int = 10_000) -> float:
         """Press ``k`` in the text box: milliseconds until every view shows the edit."""
         from PySide6.QtCore import QEventLoop, QTimer
         from PySide6.QtTest import QTest
@@ -121,7 +121,7 @@ class Typist:
         w.views_updated.connect(updated)
         QTest.keyClick(w.inputs.text, k)
         if not updated():
-            QTimer.singleShot(10_000, loop.quit)
+            QTimer.singleShot(timeout_ms, loop.quit)
             loop.exec()
         w.views_updated.disconnect(updated)
         self.app.processEvents()  # the paints the updates asked for
