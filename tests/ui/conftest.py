@@ -28,6 +28,35 @@ def open_window(qtbot, tmp_path, monkeypatch):
     return make
 
 
+
+@pytest.fixture
+def training_window(open_window, tmp_path):
+    """``training_window(text=...)``: a decoder window whose Train tab is set for a quick,
+    endless run on the CPU (the tiny size: 1 layer, 2 heads; batch 8), runs in the test's
+    folder, "stop and save?" answered Yes; training is stopped after the test."""
+    made = []
+
+    def make(text: str = "the king sings .") -> MainWindow:
+        window = open_window(arch="decoder", text=text)
+        panel = window.panel("Train").view
+        panel.runs_dir = tmp_path / "runs"
+        panel.form.size_box.setCurrentIndex(0)
+        panel.form.batch_spin.setValue(8)
+        panel.form.steps_spin.setValue(1_000_000)
+        panel.form.device_box.setCurrentText("cpu")
+        panel.ask = lambda title, text: True
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        panel = window.panel("Train").view
+        if panel.is_training():
+            panel.stop()
+            panel.wait(20_000)
+        window.close()
+
+
 def up_to_date(window) -> None:
     """Bring every panel up to date now, as showing each one would: the window refreshes a
     panel the user cannot see only when it is shown or typing pauses (``catch_up``)."""

@@ -24,22 +24,11 @@ B_TEXT = "the queen sings a sad song ."
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, open_window):
-    w = open_window(arch="decoder", text="the king sings and the witch follows .")
+def window(qtbot, training_window):
+    w = training_window("the king sings and the witch follows .")
     w.app_qtbot = qtbot
     w.resize(1200, 800)
-    panel = w.panel("Train").view
-    panel.runs_dir = tmp_path / "runs"
-    panel.form.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads (another model)
-    panel.form.batch_spin.setValue(8)
-    panel.form.steps_spin.setValue(1_000_000)
-    panel.form.device_box.setCurrentText("cpu")
-    panel.ask = lambda title, text: True
-    yield w
-    if panel.is_training():
-        panel.stop()
-        panel.wait(20_000)
-    w.close()
+    return w
 
 
 def compare_shown(tab) -> bool:

@@ -28,20 +28,8 @@ def settled(window) -> bool:
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, open_window):
-    w = open_window(arch="decoder", text="the king sings .")
-    panel = w.panel("Train").view
-    panel.runs_dir = tmp_path / "runs"
-    panel.form.size_box.setCurrentIndex(0)  # tiny: 1 layer, 2 heads
-    panel.form.batch_spin.setValue(8)
-    panel.form.steps_spin.setValue(1_000_000)
-    panel.form.device_box.setCurrentText("cpu")
-    panel.ask = lambda title, text: True
-    yield w
-    if panel.is_training():
-        panel.stop()
-        panel.wait(20_000)
-    w.close()
+def window(training_window):
+    return training_window()
 
 
 def test_training_keeps_the_ablation_the_selection_text_b_and_the_lens(qtbot, window):

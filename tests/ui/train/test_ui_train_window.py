@@ -12,20 +12,8 @@ STEP_S = 2.5  # one slow step, as a large batch on a laptop
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, open_window):
-    w = open_window(arch="decoder", text="the king sings .")
-    panel = w.panel("Train").view
-    panel.runs_dir = tmp_path / "runs"
-    panel.form.size_box.setCurrentIndex(0)
-    panel.form.batch_spin.setValue(8)
-    panel.form.steps_spin.setValue(1_000_000)
-    panel.form.device_box.setCurrentText("cpu")
-    panel.ask = lambda title, text: True
-    yield w
-    if panel.is_training():
-        panel.stop()
-        panel.wait(20_000)
-    w.close()
+def window(training_window):
+    return training_window()
 
 
 def test_closing_during_a_slow_step_keeps_the_window_live_then_saves_and_closes(
