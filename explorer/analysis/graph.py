@@ -141,11 +141,6 @@ class Graph:
         return {n.label: n for n in self.nodes}
 
 
-def head_nodes(n_layers: int, n_heads: int, stack: str = "", kind: str = "head") -> list[Node]:
-    """Every head of a stack, layer by layer (outputs, no port)."""
-    return [Node(kind, layer, head, stack) for layer in range(n_layers) for head in range(n_heads)]
-
-
 def stack_nodes(n_layers: int, n_heads: int, *, mlp: bool = True, stack: str = "",
                 cross_heads: int = 0) -> list[Node]:
     """The outputs of one stack in the order they write to the residual stream: per layer
