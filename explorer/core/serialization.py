@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import save_model as _save_weights
 from torch import nn
 
-from explorer.core.budget import check_model_fits
+from explorer.core.budget import check_model_fits, meta_model
 from explorer.core.config import ModelConfig
 from explorer.core.embedding import PositionalEmbedding
-from explorer.core.models import TransformerModel, build_model
+from explorer.core.models import TransformerModel
 from explorer.core.weights_file import WeightsFile
 
 CONFIG_FILE = "config.json"
@@ -77,8 +77,7 @@ def empty_model(cfg: ModelConfig) -> TransformerModel:
     initialisation that loading overwrites) and its fixed tables computed; ModelTooLarge
     when it would not fit in memory."""
     check_model_fits(cfg)
-    with torch.device("meta"):
-        model = build_model(cfg)
+    model = meta_model(cfg)
     fresh: dict[int, torch.Tensor] = {}
     kept = []  # the meta tensors, alive until the end so that no id is reused
     for module in model.modules():  # not to_empty(): it would untie W_u from W_e

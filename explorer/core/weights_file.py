@@ -7,6 +7,12 @@ the header itself and each tensor with plain reads, straight into a tensor it al
 or into one the caller gives (a model's own parameter): after loading, the process
 holds one copy of the weights and no mapping of the file.
 
+A tensor that is converted (bfloat16 to float32) or transposed on its way into the model
+is read through ``mapped``: a copy-on-write mapping of only its own pages, alive while the
+view is, so that the source of the conversion costs page cache for a moment instead of a
+heap block beside the kept result (freed heap blocks between kept ones stay in the
+process: measured on GPT-2's transposed Conv1D weights, +25 % RSS).
+
 The format: 8 bytes (little-endian u64) giving the header's length N, N bytes of JSON
 ``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {...}}``,
 then the data, offsets counted from the byte after the header.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 from pathlib import Path
 
@@ -113,3 +120,21 @@ class WeightsFile:
                 out.copy_(tensor)
             return out
         return tensor
+
+    def mapped(self, name: str) -> torch.Tensor:
+        """Tensor ``name`` as a view of the file's own pages (copy-on-write: writing to it
+        never changes the file), mapped for as long as the view lives. For a tensor that
+        is converted or transposed into new memory: keep only what is computed from it."""
+        dtype, shape, begin, end = self._entries[name]
+        if end == begin:
+            return torch.empty(shape, dtype=dtype)
+        offset = self.start + begin
+        page = offset - offset % mmap.ALLOCATIONGRANULARITY
+        with self.path.open("rb") as f:
+            if os.fstat(f.fileno()).st_size < self.start + end:  # cut since it was opened
+                raise ValueError(f"{self.path}: damaged or truncated safetensors file "
+                                 f"(tensor {name!r} is cut short)")
+            pages = mmap.mmap(f.fileno(), self.start + end - page, offset=page,
+                              access=mmap.ACCESS_COPY)
+        return torch.frombuffer(pages, dtype=dtype, count=math.prod(shape),
+                                offset=offset - page).view(shape)

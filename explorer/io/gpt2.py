@@ -8,6 +8,8 @@ W_q, W_k and W_v side by side; both are undone here.
 
 from __future__ import annotations
 
+import torch
+
 from explorer.core import ModelConfig
 from explorer.io.hf_config import HFConfig, WeightMap
 from explorer.io.tensors import TensorSource
@@ -40,11 +42,15 @@ def model_config(hf: HFConfig) -> tuple[ModelConfig, list[str]]:
     return cfg, ["pre-norm layers and a final layer norm (Algorithm 10 as written)"]
 
 
+def _transposed(w: torch.Tensor) -> torch.Tensor:
+    return w.T.contiguous()
+
+
 def _conv1d(maps: WeightMap, ours: str, name: str, d_in: int, d_out: int, what: str) -> None:
     """A GPT-2 Conv1D (weight d_in × d_out) as our nn.Linear (d_out × d_in)."""
     maps.set(
         f"{ours}.weight",
-        maps.read(f"{name}.weight", (d_in, d_out), what).T.contiguous(),
+        maps.read(f"{name}.weight", (d_in, d_out), what, _transposed),
         maps.prefix + f"{name}.weight",
     )
     maps.put(f"{ours}.bias", f"{name}.bias", (d_out,), what + " bias")
@@ -61,18 +67,14 @@ def load_weights(hf: HFConfig, cfg: ModelConfig, source: TensorSource) -> Weight
     for i in range(cfg.n_layers):
         ours, name = f"stack.blocks.{i}", f"h.{i}"
         maps.norm(f"{ours}.attn_norm", f"{name}.ln_1", d, f"layer {i} attention norm")
-        qkv_w = maps.read(f"{name}.attn.c_attn.weight", (d, 3 * d), f"layer {i} W_q|W_k|W_v")
-        qkv_b = maps.read(f"{name}.attn.c_attn.bias", (3 * d,), f"layer {i} W_q|W_k|W_v bias")
+        qkv_w = maps.read(f"{name}.attn.c_attn.weight", (d, 3 * d), f"layer {i} W_q|W_k|W_v",
+                          lambda w: [w[:, j * d:(j + 1) * d].T.contiguous() for j in range(3)])
+        qkv_b = maps.read(f"{name}.attn.c_attn.bias", (3 * d,), f"layer {i} W_q|W_k|W_v bias",
+                          lambda b: [b[j * d:(j + 1) * d].clone() for j in range(3)])
+        origin = f"{maps.prefix}{name}.attn.c_attn"
         for j, part in enumerate(("W_q", "W_k", "W_v")):
-            origin = f"{maps.prefix}{name}.attn.c_attn"
-            maps.set(
-                f"{ours}.attn.{part}.weight",
-                qkv_w[:, j * d : (j + 1) * d].T.contiguous(),
-                origin + ".weight",
-            )
-            maps.set(
-                f"{ours}.attn.{part}.bias", qkv_b[j * d : (j + 1) * d].clone(), origin + ".bias"
-            )
+            maps.set(f"{ours}.attn.{part}.weight", qkv_w[j], origin + ".weight")
+            maps.set(f"{ours}.attn.{part}.bias", qkv_b[j], origin + ".bias")
         _conv1d(maps, f"{ours}.attn.W_o", f"{name}.attn.c_proj", d, d, f"layer {i} W_o")
         maps.norm(f"{ours}.mlp_norm", f"{name}.ln_2", d, f"layer {i} MLP norm")
         _conv1d(maps, f"{ours}.mlp.W_mlp1", f"{name}.mlp.c_fc", d, cfg.d_mlp, f"layer {i} W_mlp1")

@@ -122,8 +122,10 @@ class WeightMap:
         self.state: dict[str, torch.Tensor] = {}
         self.origin: dict[str, str] = {}  # our name -> checkpoint tensor name
 
-    def read(self, name: str, shape: tuple[int, ...], what: str) -> torch.Tensor:
-        return self.source.get(self.prefix + name, shape, what)
+    def read(self, name: str, shape: tuple[int, ...], what: str, transform=None):
+        """Checkpoint tensor ``prefix + name`` as float32 (shape checked), or what
+        ``transform`` makes of it (``TensorSource.get``: read without a heap copy)."""
+        return self.source.get(self.prefix + name, shape, what, transform)
 
     def put(self, ours: str, name: str, shape: tuple[int, ...], what: str) -> None:
         """Copy checkpoint tensor ``prefix + name`` (shape checked) to our ``ours``."""

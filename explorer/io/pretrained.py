@@ -21,11 +21,10 @@ from torch import nn
 from explorer.core import (
     ModelConfig,
     TransformerModel,
-    build_model,
     load_model,
     read_config,
 )
-from explorer.core.budget import ModelTooLarge, check_model_fits
+from explorer.core.budget import ModelTooLarge, check_model_fits, meta_model
 from explorer.core.finite import describe_nonfinite, nonfinite_tensors
 from explorer.core.serialization import fixed_tables
 from explorer.io import bert, encoders, gpt2, llama, opt, seq2seq
@@ -145,8 +144,7 @@ def _info(
 
 
 def _parameter_count(cfg: ModelConfig) -> int:
-    with torch.device("meta"):
-        return build_model(cfg).num_parameters()
+    return meta_model(cfg).num_parameters()
 
 
 def describe_pretrained(folder: str | os.PathLike) -> dict[str, Any]:
@@ -178,8 +176,7 @@ def _build_with(cfg: ModelConfig, maps, source: TensorSource) -> TransformerMode
     Built on the meta device, so no time goes into a random initialisation that the
     checkpoint would overwrite; tied parameters (W_u = W_e) stay one Parameter.
     """
-    with torch.device("meta"):
-        model = build_model(cfg)
+    model = meta_model(cfg)
     expected = model.state_dict()
     groups: dict[int, list[str]] = {}
     for name, param in model.named_parameters(remove_duplicate=False):

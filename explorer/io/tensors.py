@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -141,8 +143,14 @@ class TensorSource:
                 return prefix
         return None
 
-    def get(self, name: str, shape: tuple[int, ...] | None = None, what: str = "") -> torch.Tensor:
-        """Tensor ``name`` as float32, its shape checked against ``shape``."""
+    def get(self, name: str, shape: tuple[int, ...] | None = None, what: str = "",
+            transform: Callable[[torch.Tensor], Any] | None = None) -> Any:
+        """Tensor ``name`` as float32, its shape checked against ``shape``; with
+        ``transform``, what it makes of that tensor (e.g. its transpose, made contiguous).
+
+        A float32 tensor kept as it is is read straight into new memory; one that is
+        converted or transformed is read through a mapping of the file's pages
+        (``WeightsFile.mapped``), so that only the result takes heap memory."""
         where = f" ({what})" if what else ""
         if name not in self._files:
             raise CheckpointError(f"{self._describe_files()}: missing tensor {name!r}{where}")
@@ -154,11 +162,12 @@ class TensorSource:
                 f"expected {tuple(shape)} from config.json"
             )
         try:
-            tensor = (
-                self._tensors[name]
-                if name in self._tensors
-                else self._handles[path].read(name)
-            )
+            if name in self._tensors:
+                tensor = self._tensors[name]
+            else:
+                handle = self._handles[path]
+                kept = transform is None and handle.dtype(name) == torch.float32
+                tensor = handle.read(name) if kept else handle.mapped(name)
         except (OSError, ValueError) as exc:  # a file cut or changed since it was opened
             raise CheckpointError(
                 f"{path}: cannot read tensor {name!r} (damaged or truncated file: {exc})"
@@ -167,7 +176,8 @@ class TensorSource:
         self.dtypes.add(str(tensor.dtype).replace("torch.", ""))
         if not tensor.is_floating_point():
             raise CheckpointError(f"{path}: tensor {name!r} holds {tensor.dtype}, not floats")
-        return tensor.to(torch.float32)
+        tensor = tensor.to(torch.float32)
+        return tensor if transform is None else transform(tensor)
 
     def unused(self) -> list[str]:
         return sorted(set(self._files) - self.used)
