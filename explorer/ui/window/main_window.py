@@ -193,6 +193,8 @@ class MainWindow(QMainWindow):
         from explorer.state import DEFAULT_CONTEXT, Session, default_text
 
         text, context = self.tracing.first_text, self.tracing.first_context
+        if self.tracing.edit_pending():  # typed as the model arrived: the boxes are newer
+            text, context = self.input_texts()
         text = text if text is not None else default_text(loaded.cfg.arch)
         context = context if context is not None else DEFAULT_CONTEXT
         self.session = Session(loaded, text, context)

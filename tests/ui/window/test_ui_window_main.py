@@ -248,3 +248,23 @@ def test_clicking_a_head_thumbnail_opens_that_head(qtbot, window):
     assert window.heatmap.data.head == 2
     window.session.select_name("blocks.0.attn.q")  # stepping moves the attention view too
     assert panel.current == ("blocks.0.attn", 0, 2)
+
+
+def test_text_typed_as_the_first_model_arrives_is_kept(qtbot):
+    """A lecturer types before the model has loaded; the model arrives while the last
+    keystrokes still wait for the edit's debounce: they are kept, not replaced by the
+    text the window had taken before."""
+    from explorer.state import default_model
+
+    window = MainWindow(arch="decoder", text="the king")
+    qtbot.addWidget(window)
+    window.show()
+    window.inputs.text.setPlainText("the king sings")  # taken at once
+    window.inputs.text.setPlainText("the king sings to the old queen")  # within 15 ms: waits
+    assert window.session is None and window.tracing.edit_pending()
+    with qtbot.waitSignal(window.views_updated, timeout=TIMEOUT):
+        window.loading.loaded.emit(default_model("decoder"))
+    idle(qtbot, window)
+    assert window.inputs.text.toPlainText() == "the king sings to the old queen"
+    assert window.session.text == "the king sings to the old queen"
+    window.shutdown()
