@@ -149,6 +149,7 @@ def _train(args) -> int:
     metrics.update(layer=None if site.layer is None else site.layer + 1, site=site.step,
                    head=None if site.head is None else site.head + 1,
                    features=trainer.core.d_sae, kind=settings.kind,
+                   resumed_from=saved["step"] if saved else None,
                    activations=trainer.stream.served, train_seconds=round(trainer.seconds, 2),
                    wall_seconds=round(time.perf_counter() - start, 2), out=str(out))
     save_training(trainer, out, name, data, metrics)
