@@ -272,33 +272,33 @@ class SAETab(Panel):
         """Feature ``feature``'s page."""
         self.feature = feature
         s, sae, tok = self.session, self.sae, self.session.tokenizer
-        parts = [f"<h2>Feature {feature}</h2>"]
+        parts = [f"<h3>Feature {feature}</h3>"]
         if self.stats is not None:
             parts.append(f"Fires on {float(self.stats.density[feature]):.2%} of the held-out "
                          "tokens.")
         labels, acts = self._text_acts()
         if acts is not None:
             row = acts[:, feature].tolist()
-            parts.append("<h3>On your text</h3>" + shaded_tokens(labels, row, max(
+            parts.append("<p><b>On your text</b><br>" + shaded_tokens(labels, row, max(
                 max(row, default=0.0), 1e-6)) + f" &nbsp; (max {max(row, default=0.0):.2f})")
         if self.stats is not None:
             contexts = top_contexts(s.model, sae, self.site, self.stats, feature)
             top = max((c.acts[c.focus] for c in contexts), default=0.0)
             lines = [shaded_tokens(token_labels(tok, c.ids), c.acts, top, c.focus) +
                      f" &nbsp; <i>{c.acts[c.focus]:.2f}</i>" for c in contexts[:6]]
-            parts.append("<h3>Where it fires most (held-out text)</h3>" +
+            parts.append("<p><b>Where it fires most (held-out text)</b><br>" +
                          ("<br>".join(lines) or "It never fires there."))
         if sae.d_in == s.cfg.d_e and getattr(s.model, "head", None) is None:
             effect = logit_effect(s.model, sae, feature)
             n = min(8, effect.numel())
             up = token_labels(tok, effect.topk(n).indices.tolist())
             down = token_labels(tok, (-effect).topk(n).indices.tolist())
-            parts.append("<h3>What it writes towards the output (W_dec[f] through the final "
-                         "norm and W_u)</h3><b>up:</b> " + " ".join(
-                             f"<code>{html.escape(t)}</code>" for t in up) + "<br><b>down:</b> " +
+            parts.append("<p><b>What it writes towards the output (W_dec[f] through the final "
+                         "norm and W_u)</b><br>up: " + " ".join(
+                             f"<code>{html.escape(t)}</code>" for t in up) + "<br>down: " +
                          " ".join(f"<code>{html.escape(t)}</code>" for t in down))
         near = nearest_features(sae, feature, 5)
-        parts.append("<h3>Nearest features (decoder cosine)</h3>" + ", ".join(
+        parts.append("<p><b>Nearest features (decoder cosine)</b><br>" + ", ".join(
             f"{i} ({c:.2f})" for i, c in near))
         self.view.detail.setText("".join(parts))
         self.view.set_feature_actions(True)

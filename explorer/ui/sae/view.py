@@ -68,12 +68,17 @@ class SAEView(QWidget):
         self.open_button = QPushButton("Open SAE…")
         controls = QHBoxLayout()
         for w in (self.site_box, self.kind_box, self.expansion_spin, self.k_spin,
-                  self.steps_spin, self.data_edit, self.train_button, self.stop_button,
-                  self.open_button):
+                  self.steps_spin, self.train_button, self.stop_button, self.open_button):
             controls.addWidget(w)
+        self.data_edit.setFixedWidth(200)
+        self.data_edit.setToolTip("What the SAE trains on: a bundled data set or a text file")
         self.status = QLabel("No SAE yet: choose a site and train one, or open one.")
         self.status.setWordWrap(True)
         self.status.setFont(scaled_font(self.status, 1.1))
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Data:"))
+        second.addWidget(self.data_edit)
+        second.addWidget(self.status, 1)
         self.stale = QLabel()
         self.stale.setWordWrap(True)
         self.stale.setStyleSheet("color: #b35900; font-weight: bold;")
@@ -84,7 +89,7 @@ class SAEView(QWidget):
         self.histogram.setMaximumHeight(170)
         self.histogram.setMenuEnabled(False)
         self.histogram.setMouseEnabled(False, False)
-        self.histogram.setLabel("bottom", "log₁₀ density (fraction of tokens a feature fires)")
+        self.histogram.setLabel("bottom", "log₁₀ density (share of tokens)")
         self.histogram.setLabel("left", "features")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush=(255, 140, 0, 200))
         self.histogram.addItem(self.bars)
@@ -138,7 +143,7 @@ class SAEView(QWidget):
         split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
-        layout.addWidget(self.status)
+        layout.addLayout(second)
         layout.addWidget(self.stale)
         layout.addWidget(split, 1)
 
