@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from conftest import WINDOW_TIMEOUT
 
 from explorer.analysis.sae import FeatureSteer
+from tests.ui.conftest import WINDOW_TIMEOUT
 
 
 def test_train_open_a_feature_and_steer_with_it(open_window, qtbot, tmp_path):
@@ -39,3 +39,8 @@ def test_train_open_a_feature_and_steer_with_it(open_window, qtbot, tmp_path):
     assert not torch.allclose(window.session.logits, clean)
     listed = window.panel("Interventions").view.list
     assert "steered by α = 30" in listed.item(0).text()
+    assert v.stale.isHidden()
+    with torch.no_grad():  # the model trains on (in place, as the Train tab does)
+        window.session.model.unembed.W_u.weight.mul_(1.01)
+    panel.weights_changed(window.session)
+    assert not v.stale.isHidden() and "earlier weights" in v.stale.text()

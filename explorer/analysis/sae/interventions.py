@@ -98,7 +98,8 @@ class _FeatureIntervention(Intervention):
 
     def _at(self) -> str:
         where = "all positions" if self.positions is None else \
-            "t = " + ", ".join(str(t + 1) for t in self.positions)
+            "t = " + ", ".join(str(t + 1) if t >= 0 else f"{t} (from the end)"
+                               for t in self.positions)
         return f"{where_text(self.sae)}, {where}"
 
 

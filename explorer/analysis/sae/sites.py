@@ -67,7 +67,7 @@ def from_transformer_lens(name: str, model: TransformerModel) -> str | None:
     ``blocks.5.resid_mlp``), None when ``name`` is not one we map."""
     m = _TL_RE.match(name)
     if m is None:
-        return "embed.sum" if name in ("hook_embed_sum", "hook_resid_pre_0") else None
+        return {"hook_embed": "embed.token", "hook_pos_embed": "embed.position"}.get(name)
     layer, hook = int(m.group(1)), m.group(2)
     if hook == "hook_resid_pre":
         return resid_step(model, layer)

@@ -44,6 +44,7 @@ from explorer.ui.widgets.panel import Panel
 from explorer.ui.widgets.workers import TaskThread
 
 REPORT_EVERY = 10  # steps between live metrics
+MAX_ROWS = 2000  # features listed (the densest; a large SAE's list stays quick)
 STAT_WINDOWS = 64  # held-out windows the densities and top contexts are computed on
 
 
@@ -60,6 +61,7 @@ class SAETab(Panel):
         self.feature: int | None = None
         self._key: tuple | None = None  # the weights the SAE was trained on
         self._task: TaskThread | None = None
+        self._model: Any = None  # the model the SAE being made reads
         self._stop = threading.Event()
         v = self.view
         v.train_button.clicked.connect(self.train)
@@ -93,7 +95,10 @@ class SAETab(Panel):
             self.model_changed(session)
         self._show_stale(session)
         if self.sae is not None:
-            self._fill_table()
+            if self.stats is None or self.view.table.rowCount() == 0:
+                self._fill_table()  # ordered by the text's activations: a new order
+            else:
+                self._update_text_column()
             if self.feature is not None:
                 self.show_feature(self.feature)
 
@@ -151,6 +156,7 @@ class SAETab(Panel):
                                                     windows.held_out(STAT_WINDOWS)), metrics
 
         self._key = key
+        self._model = model
         self._start(work, f"Training an SAE at {site.label(model)}…")
         return True
 
@@ -181,6 +187,7 @@ class SAETab(Panel):
             return sae, site, Path(folder), stats, {}
 
         self._key = None  # trained elsewhere: on which weights is not known
+        self._model = model
         self._start(work, f"Opening {folder}…")
         return True
 
@@ -203,8 +210,12 @@ class SAETab(Panel):
         self.view.status.setText(f"The SAE could not be made: {message}")
 
     def _on_ready(self, result: tuple) -> None:
-        self.sae, self.site, self.folder, self.stats, metrics = result
         v = self.view
+        if self.session is None or self.session.model is not self._model:
+            v.status.setText(f"The SAE in {result[2]} was made for the model shown before: "
+                             "open it again for this one if it fits.")
+            return
+        self.sae, self.site, self.folder, self.stats, metrics = result
         text = f"{self.sae.label} at {self.site.label(self.session.model)}, saved in " \
             f"{self.folder}."
         if metrics:
@@ -254,13 +265,24 @@ class SAETab(Panel):
             order = list(range(self.sae.d_sae)) if peak is None else \
                 peak.argsort(descending=True).tolist()
             density = [float("nan")] * self.sae.d_sae
+        order = order[:MAX_ROWS]
         selected = self.feature
         self.view.table.blockSignals(True)
         self.view.fill_table([(f, density[f], None if peak is None else float(peak[f]))
                               for f in order])
-        if selected is not None:
+        if selected in order:
             self.view.table.selectRow(order.index(selected))
         self.view.table.blockSignals(False)
+
+    def _update_text_column(self) -> None:
+        """The "max on text" column for a new trace (the rows keep their order)."""
+        _, acts = self._text_acts()
+        if acts is None or not len(acts):
+            return
+        peak = acts.max(dim=0).values.tolist()
+        table = self.view.table
+        for r in range(table.rowCount()):
+            table.item(r, 2).setText(f"{peak[int(table.item(r, 0).text())]:.2f}")
 
     def _on_pick(self) -> None:
         rows = self.view.table.selectionModel().selectedRows()
