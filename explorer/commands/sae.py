@@ -31,6 +31,9 @@ SAVE_EVERY = 100  # steps between saves (an interrupted run resumes from the las
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from explorer.analysis.sae.training import TrainSettings
+
+    d = TrainSettings()  # the defaults, written once
     parser.epilog = HELP_NOTE
     sub = parser.add_subparsers(dest="sae_command", metavar="WHAT", required=True)
     t = sub.add_parser("train", help="train an SAE at one step of a model (resumable)",
@@ -42,12 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--head", type=int, help="the head, from 1, for a per-head step such as "
                    "blocks.0.attn.head_out")
     t.add_argument("--kind", choices=("topk", "relu"), default="topk")
-    t.add_argument("--width", type=int, help="features (default 8 × d of the site)")
-    t.add_argument("--k", type=int, default=16, help="TopK: active features (default 16)")
-    t.add_argument("--l1", type=float, default=0.02, help="ReLU: L1 coefficient (default 0.02)")
-    t.add_argument("--steps", type=int, default=600, help="total steps (default 600)")
-    t.add_argument("--batch", type=int, default=1024, help="activations per step (default 1024)")
-    t.add_argument("--lr", type=float, default=2e-3, help="Adam's learning rate (default 2e-3)")
+    t.add_argument("--width", type=int,
+                   help=f"features (default {d.expansion} × d of the site)")
+    t.add_argument("--k", type=int, default=d.k, help=f"TopK: active features (default {d.k})")
+    t.add_argument("--l1", type=float, default=d.l1,
+                   help=f"ReLU: L1 coefficient (default {d.l1:g})")
+    t.add_argument("--steps", type=int, default=d.steps, help=f"total steps (default {d.steps})")
+    t.add_argument("--batch", type=int, default=d.batch,
+                   help=f"activations per step (default {d.batch})")
+    t.add_argument("--lr", type=float, default=d.lr,
+                   help=f"Adam's learning rate (default {d.lr:g})")
     t.add_argument("--data", help="a bundled data set or a text file (default: the one the "
                    "model was trained on)")
     t.add_argument("--out", required=True, help="the SAE's folder")

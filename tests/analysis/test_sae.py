@@ -215,8 +215,9 @@ def test_feature_readings(tmp_path):
     model, site, sae, _ = _feature_setup(tmp_path)
     windows = _windows(model).held_out(6)
     stats = feature_stats(model, sae, site, windows, top=3, chunk=4)
-    f = torch.cat([sae.encode(site_activations(model, site, windows[i:i + 1]))[0]
-                   for i in range(6)])
+    with torch.no_grad():
+        f = torch.cat([sae.encode(site_activations(model, site, windows[i:i + 1]))[0]
+                       for i in range(6)])
     torch.testing.assert_close(stats.density, (f > 0).float().mean(0))
     feature = int(stats.density.argmax())
     contexts = top_contexts(model, sae, site, stats, feature)
