@@ -58,7 +58,8 @@ def test_encode_and_decode_equal_their_definitions(arch):
         elif arch == "standard":
             f[i] = pre[i].clamp_min(0)
         else:
-            f[i] = torch.where(pre[i] > sae.threshold, pre[i], torch.zeros_like(pre[i]))
+            f[i] = torch.where(pre[i] > sae.threshold, pre[i].clamp_min(0),
+                               torch.zeros_like(pre[i]))
     torch.testing.assert_close(sae.encode(x), f)
     torch.testing.assert_close(sae.decode(f), f @ sae.W_dec + sae.b_dec)
     torch.testing.assert_close(sae(x), f @ sae.W_dec + sae.b_dec)
@@ -121,15 +122,15 @@ def test_b_dec_starts_at_the_geometric_median():
     assert float(m.norm()) < 2  # the outlier barely moves it (the mean is at ~25)
 
 
-def _identity_sae(d: int) -> SparseAutoencoder:
-    """d_sae = d_in, W_enc = W_dec = I, no sparsity (a threshold of −∞)."""
-    sae = SparseAutoencoder(d, d, "jumprelu")
+def _identity_sae(d: int, shift: float = 64.0) -> SparseAutoencoder:
+    """d_sae = d_in, W_enc = W_dec = I, no sparsity: b_dec = −shift puts every
+    pre-activation x + shift above 0, so ReLU keeps them all and x̂ = x + shift − shift."""
+    sae = SparseAutoencoder(d, d, "standard")
     with torch.no_grad():
         sae.W_enc.copy_(torch.eye(d))
         sae.W_dec.copy_(torch.eye(d))
         sae.b_enc.zero_()
-        sae.b_dec.zero_()
-        sae.threshold.fill_(float("-inf"))
+        sae.b_dec.fill_(-shift)
     return sae
 
 
@@ -144,7 +145,7 @@ def test_an_identity_sae_recovers_all_of_the_ce_loss():
     assert result.spliced == pytest.approx(result.clean, abs=1e-5)
     assert result.zero > result.clean
     assert result.recovered == pytest.approx(1.0, abs=1e-4)
-    half = _identity_sae(d)
+    half = _identity_sae(d, shift=0.0)
     with torch.no_grad():
         half.W_dec.mul_(0.0)  # reconstructs only b_dec = 0: the zero-ablated run
     assert loss_recovered(model, half, site, x).recovered == pytest.approx(0.0, abs=1e-4)
@@ -159,7 +160,7 @@ def test_a_head_site_reads_and_writes_one_head():
         clean = model(x)
         with functions_attached(model, {site.step: [splice(_identity_sae(d), site)]}):
             spliced = model(x)
-    torch.testing.assert_close(spliced, clean)
+    torch.testing.assert_close(spliced, clean, atol=1e-4, rtol=1e-4)
 
 
 def test_transformer_lens_hook_names_map_to_our_steps():

@@ -66,7 +66,7 @@ def test_a_hand_written_cfg_opens(tmp_path, model):
     assert site.step == "blocks.1.resid_mlp" and sae.architecture == "jumprelu"
     x = torch.randn(3, d)
     pre = x @ weights["W_enc"]
-    torch.testing.assert_close(sae.encode(x), pre * (pre > 0.5))
+    torch.testing.assert_close(sae.encode(x), pre.relu() * (pre > 0.5))
 
 
 def _folder(tmp_path, cfg=None, weights=None, name="bad"):

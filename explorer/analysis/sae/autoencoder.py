@@ -6,7 +6,7 @@ Weights in SAELens's layout (row vectors, ``x`` of shape (…, d_in))::
                                               # apply_b_dec_to_input
     f    = ReLU(pre)                          # "standard" (Bricken et al. 2023, L1 penalty)
          = ReLU(pre) on the k largest, else 0 # "topk" (Gao et al. 2024)
-         = pre · [pre > threshold]            # "jumprelu" (opened, never trained here)
+         = ReLU(pre) · [pre > threshold]      # "jumprelu" (opened, never trained here)
     x̂    = f W_dec + b_dec                    # W_dec (d_sae, d_in): row f is feature f's
                                               # decoder direction (the paper's column)
 
@@ -59,7 +59,7 @@ class SparseAutoencoder(nn.Module):
             top = pre.topk(self.k, dim=-1)
             return torch.zeros_like(pre).scatter(-1, top.indices, top.values.relu())
         if self.architecture == "jumprelu":
-            return pre * (pre > self.threshold)
+            return pre.relu() * (pre > self.threshold)
         return pre.relu()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
