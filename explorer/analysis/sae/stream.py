@@ -24,7 +24,7 @@ class TokenWindows:
     held-out part (fixed windows, for the metrics)."""
 
     def __init__(self, ids: torch.Tensor, length: int, name: str = "") -> None:
-        ids = ids.to(torch.long).flatten()
+        ids = ids.flatten()  # kept as given (int32 from the tokenizer: 4 bytes a token)
         if ids.numel() < 4 * length:
             raise AnalysisError(f"{name or 'the text'} has {ids.numel()} tokens: an SAE "
                                 f"needs at least {4 * length} (windows of {length})")
@@ -52,12 +52,12 @@ class TokenWindows:
         """(n, length) windows starting at random training positions."""
         starts = torch.randint(0, self.train.numel() - self.length + 1, (n,),
                                generator=generator)
-        return torch.stack([self.train[s:s + self.length] for s in starts.tolist()])
+        return torch.stack([self.train[s:s + self.length] for s in starts.tolist()]).long()
 
     def held_out(self, n: int) -> torch.Tensor:
         """Up to ``n`` fixed, non-overlapping held-out windows (n', length)."""
         count = min(n, self.val.numel() // self.length)
-        return self.val[:count * self.length].view(count, self.length)
+        return self.val[:count * self.length].view(count, self.length).long()
 
 
 class _Reached(Exception):

@@ -37,7 +37,7 @@ class TrainSettings:
     expansion: int = 8  # d_sae = expansion · d_in unless width is given
     width: int | None = None
     k: int = 16
-    l1: float = 0.02  # ReLU: the L1 penalty's coefficient (on scaled activations)
+    l1: float = 2.0  # ReLU: the L1 penalty's coefficient (on scaled activations)
     steps: int = 300
     batch: int = 1024  # activation vectors per step
     lr: float = 2e-3
