@@ -68,17 +68,22 @@ class SAEView(QWidget):
         self.open_button = QPushButton("Open SAE…")
         controls = QHBoxLayout()
         for w in (self.site_box, self.kind_box, self.expansion_spin, self.k_spin,
-                  self.steps_spin, self.train_button, self.stop_button, self.open_button):
+                  self.steps_spin):
             controls.addWidget(w)
-        self.data_edit.setFixedWidth(200)
+        controls.addStretch(1)
+        self.site_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.site_box.setMinimumContentsLength(14)
+        self.data_edit.setMinimumWidth(90)
         self.data_edit.setToolTip("What the SAE trains on: a bundled data set or a text file")
         self.status = QLabel("No SAE yet: choose a site and train one, or open one.")
         self.status.setWordWrap(True)
         self.status.setFont(scaled_font(self.status, 1.1))
         second = QHBoxLayout()
         second.addWidget(QLabel("Data:"))
-        second.addWidget(self.data_edit)
-        second.addWidget(self.status, 1)
+        second.addWidget(self.data_edit, 1)
+        for w in (self.train_button, self.stop_button, self.open_button):
+            second.addWidget(w)
         self.stale = QLabel()
         self.stale.setWordWrap(True)
         self.stale.setStyleSheet("color: #b35900; font-weight: bold;")
@@ -126,9 +131,9 @@ class SAEView(QWidget):
         act.addWidget(self.ablate_button, 0, 0)
         act.addWidget(self.clamp_button, 0, 1)
         act.addWidget(self.clamp_spin, 0, 2)
-        act.addWidget(self.steer_button, 0, 3)
-        act.addWidget(self.alpha_spin, 0, 4)
-        act.addWidget(self.where_box, 0, 5)
+        act.addWidget(self.where_box, 0, 3)
+        act.addWidget(self.steer_button, 1, 1)
+        act.addWidget(self.alpha_spin, 1, 2)
         right = QWidget()
         rv = QVBoxLayout(right)
         rv.setContentsMargins(0, 0, 0, 0)
@@ -144,6 +149,7 @@ class SAEView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addLayout(second)
+        layout.addWidget(self.status)
         layout.addWidget(self.stale)
         layout.addWidget(split, 1)
 
