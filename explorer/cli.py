@@ -19,7 +19,7 @@ import sys
 from explorer.commands.counting import HELP_NOTE
 
 COMMANDS = ("inspect", "bench", "tokenize", "train", "generate", "fill-mask", "classify",
-            "render", "data", "bundle", "analyze")
+            "render", "data", "bundle", "analyze", "sae")
 
 
 def _module_name(name: str) -> str:

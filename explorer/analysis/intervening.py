@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from explorer.analysis.attach import functions_attached
 from explorer.analysis.common import AnalysisError, Ids, Inputs, as_ids
 from explorer.analysis.interventions import (
     KINDS,
@@ -24,6 +25,7 @@ from explorer.analysis.interventions import (
     Intervention,
     TensorFn,
 )
+from explorer.analysis.sae.interventions import FEATURE_KINDS
 from explorer.core.models import TransformerModel
 from explorer.trace import Trace, record
 from explorer.trace.record import hooks_attached
@@ -36,10 +38,10 @@ def intervention_from_dict(data: Any) -> Intervention:
     """The intervention a dict (``to_dict``'s) describes; AnalysisError says what is wrong."""
     if not isinstance(data, dict) or "kind" not in data:
         raise AnalysisError("an intervention is an object with a 'kind'")
-    cls = KINDS.get(data["kind"])
+    cls = KINDS.get(data["kind"]) or FEATURE_KINDS.get(data["kind"])
     if cls is None:
         raise AnalysisError(f"unknown intervention kind {data['kind']!r}: use one of "
-                            f"{', '.join(KINDS)}")
+                            f"{', '.join([*KINDS, *FEATURE_KINDS])}")
     names = {f.name for f in fields(cls)}
     given = {k: v for k, v in data.items() if k != "kind"}
     unknown = sorted(set(given) - names)
@@ -127,33 +129,6 @@ def hook_functions(model: TransformerModel, interventions: Sequence[Intervention
         for step, fn in iv.hooks(Context(model, length, sources)):
             by_step.setdefault(step, []).append(fn)
     return by_step
-
-
-@contextmanager
-def functions_attached(model: TransformerModel,
-                       by_step: Mapping[str, Sequence[TensorFn]]) -> Iterator[None]:
-    """Apply ``by_step``'s functions at their hook points for the block, before whatever
-    function is attached there already (a recording then stores the changed values)."""
-    points = model.hook_points()
-    unknown = [s for s in by_step if s not in points]
-    if unknown:
-        raise AnalysisError(f"this model has no step {unknown[0]!r}")
-    saved = {}
-    try:
-        for step, fns in by_step.items():
-            point = points[step]
-            saved[step] = prior = point.fn
-
-            def apply(name: str, x: torch.Tensor, fns=tuple(fns), prior=prior) -> torch.Tensor:
-                for fn in fns:
-                    x = fn(x)
-                return prior(name, x) if prior is not None else x
-
-            point.fn = apply
-        yield
-    finally:
-        for step, prior in saved.items():
-            points[step].fn = prior
 
 
 @contextmanager

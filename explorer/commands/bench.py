@@ -13,7 +13,7 @@ import json
 import sys
 
 HELP = ("Benchmarks that print numbers as JSON (forward, train, ui, tokenize, quality, "
-        "analysis, load).")
+        "analysis, load, sae).")
 
 BENCHMARKS = {
     "forward": "Forward and forward+record latency, and memory.",
@@ -23,6 +23,7 @@ BENCHMARKS = {
     "quality": "The bundled trained models on held-out data (loss, accuracy, exact match).",
     "analysis": "Logit lens, DLA and per-token loss, each in plain forward passes.",
     "load": "The memory a model folder costs once opened (RSS against the weights' bytes).",
+    "sae": "Training an SAE on the bundled decoder: activations/s, memory, FVU, CE recovered.",
 }
 
 

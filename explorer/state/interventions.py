@@ -145,6 +145,8 @@ def describe(intervention: Intervention, labels: Sequence[str] = ()) -> str:
     """One line for the window: "Layer 2 · head 3: zero-ablated", 1-based as the paper
     counts, with the token at a position where ``labels`` has it."""
     iv = intervention
+    if not hasattr(iv, "layer"):  # an SAE feature's: its label names its site
+        return iv.label[0].upper() + iv.label[1:]
     stack = getattr(iv, "stack", None)
     where = f"{stack.capitalize()} layer" if stack else "Layer"
     layer = f"{where} {iv.layer + 1}"

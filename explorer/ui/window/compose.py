@@ -8,6 +8,7 @@ from explorer.ui.infer.tab import InferenceTab
 from explorer.ui.interventions.panel import InterventionsPanel
 from explorer.ui.lens.panel import LensTab
 from explorer.ui.output.panel import OutputTab
+from explorer.ui.sae.panel import SAETab
 from explorer.ui.timelapse.tab import TimeLapseTab
 from explorer.ui.tokens.lab import TokenizerTab
 from explorer.ui.train.tab import TrainTab
@@ -17,7 +18,7 @@ from explorer.ui.widgets.panel import Panel
 def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
     return [AttentionTab(), OutputTab(), LensTab(), InferenceTab(), TrainTab(),
-            TimeLapseTab(), TokenizerTab(), InterventionsPanel()]
+            TimeLapseTab(), TokenizerTab(), SAETab(), InterventionsPanel()]
 
 
 def connect_panels(panels: list[Panel]) -> None:
