@@ -90,6 +90,7 @@ class SAEView(QWidget):
         self.stale.hide()
 
         self.histogram = pg.PlotWidget()
+        self.histogram.setBackground("w")  # like the other plots, whatever pg's defaults
         self.histogram.setMinimumHeight(130)
         self.histogram.setMaximumHeight(170)
         self.histogram.setMenuEnabled(False)
