@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
     p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())})")
     p.add_argument("--task", choices=TASKS, help="next-token (Alg 13), masked (Alg 12), "
-                   "seq2seq (Alg 11) or classify (-log P(c|x)); default next-token")
+                   "seq2seq (Alg 11), classify (-log P(c|x)) or last-token (the loss on each "
+                   "line's last token only: a b = c); default next-token")
     p.add_argument("--arch", choices=("decoder", "encoder", "encoder-decoder"),
                    help="must match the task; by default the task's architecture")
     p.add_argument("--data", help="a UTF-8 text file (seq2seq: context<TAB>target lines; "
