@@ -98,37 +98,59 @@ def residue_embedding(model: torch.nn.Module, tokenizer: Any, p: int) -> torch.T
     return W_e.detach()[torch.tensor(ids)]
 
 
-@dataclass(frozen=True)
-class SpectrumFrames:
-    """The spectrum of each snapshot of a run: ``steps`` (S,), ``norms`` (S, ⌊p/2⌋+1)."""
+class RunSpectra:
+    """The embedding spectrum of each snapshot of a run folder, read as the snapshots
+    arrive (``reload``). ``p`` is None until the run shows a modular-arithmetic
+    vocabulary (``residue_modulus`` of its snapshots' tokenizer): then it is a grokking
+    run, and ``steps[i]``, ``spectra[i]`` follow its snapshots."""
 
-    p: int
-    steps: list[int]
-    norms: torch.Tensor
-    spectra: list[Spectrum]
+    def __init__(self, run_dir: str | os.PathLike) -> None:
+        self.run_dir = run_dir
+        self.p: int | None = None
+        self.steps: list[int] = []
+        self.spectra: list[Spectrum] = []
+        self._tokenizer: Any = None
 
+    def reload(self) -> bool:
+        """Read the snapshots not read yet; True when something changed. A snapshot that
+        cannot be read (still being written) is tried again at the next call."""
+        from explorer.train.snapshots import list_snapshots, load_snapshot, snapshot_tokenizer
 
-def snapshot_spectra(run_dir: str | os.PathLike) -> SpectrumFrames:
-    """The embedding spectrum of every snapshot of a modular-arithmetic run
-    (AnalysisError when the run has no snapshots or is not one)."""
-    from explorer.train.snapshots import list_snapshots, load_snapshot, snapshot_tokenizer
+        snaps = list_snapshots(self.run_dir)
+        if self.p is None:
+            try:
+                self._tokenizer = snapshot_tokenizer(self.run_dir)
+            except ValueError:
+                return False
+            self.p = residue_modulus(self._tokenizer)
+            if self.p is None:
+                return False
+        known = set(self.steps)
+        changed = False
+        for snap in snaps:
+            if snap.step in known:
+                continue
+            try:
+                model = load_snapshot(snap.path)
+            except ValueError:
+                break
+            spectrum = embedding_spectrum(residue_embedding(model, self._tokenizer, self.p))
+            self.steps.append(snap.step)
+            self.spectra.append(spectrum)
+            changed = True
+        if changed:
+            order = sorted(range(len(self.steps)), key=self.steps.__getitem__)
+            self.steps = [self.steps[i] for i in order]
+            self.spectra = [self.spectra[i] for i in order]
+        return changed
 
-    snaps = list_snapshots(run_dir)
-    if not snaps:
-        raise AnalysisError(f"{run_dir}: no snapshots")
-    try:
-        tokenizer = snapshot_tokenizer(run_dir)
-    except ValueError as exc:
-        raise AnalysisError(str(exc)) from None
-    p = residue_modulus(tokenizer)
-    if p is None:
-        raise AnalysisError(f"{run_dir}: not a modular-arithmetic run (no residue words)")
-    spectra = []
-    for snap in snaps:
-        try:
-            model = load_snapshot(snap.path)
-        except ValueError as exc:
-            raise AnalysisError(str(exc)) from None
-        spectra.append(embedding_spectrum(residue_embedding(model, tokenizer, p)))
-    norms = torch.stack([s.norms for s in spectra])
-    return SpectrumFrames(p, [s.step for s in snaps], norms, spectra)
+    def at(self, step: int) -> Spectrum | None:
+        """The spectrum of the snapshot at ``step`` or the last one before it."""
+        before = [i for i, s in enumerate(self.steps) if s <= step]
+        return self.spectra[before[-1]] if before else None
+
+    def norms(self) -> torch.Tensor:
+        """(snapshots, ⌊p/2⌋ + 1): each snapshot's norm per frequency."""
+        if not self.spectra:
+            return torch.zeros(0, 0)
+        return torch.stack([s.norms for s in self.spectra])

@@ -159,6 +159,9 @@ class History:
     grad_norm: list[float] = field(default_factory=list)
     val_step: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    acc_step: list[int] = field(default_factory=list)  # (not in checkpoints)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
 
     def add(self, r: StepResult) -> None:
         self.step.append(r.step)
@@ -168,6 +171,10 @@ class History:
         if r.val_loss is not None:
             self.val_step.append(r.step)
             self.val_loss.append(r.val_loss)
+        if r.train_accuracy is not None and r.val_accuracy is not None:
+            self.acc_step.append(r.step)
+            self.train_accuracy.append(r.train_accuracy)
+            self.val_accuracy.append(r.val_accuracy)
 
 
 def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
