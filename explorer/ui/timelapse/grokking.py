@@ -45,7 +45,10 @@ class GrokkingPanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTickFont(font)
         self.curves.setYRange(0.0, 1.02, padding=0)
-        self.curves.addLegend(offset=(10, -10), labelTextSize="12pt")
+        legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
+                                       labelTextColor="#222")
+        legend.setBrush(pg.mkBrush(255, 255, 255, 210))
+        self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
         self.train_curve = self.curves.plot(pen=pg.mkPen(BLUE, width=2), name="train accuracy")
         self.val_curve = self.curves.plot(pen=pg.mkPen(RED, width=2.5),
                                           name="validation accuracy")
@@ -123,4 +126,4 @@ class GrokkingPanel(QWidget):
         keys = ", ".join(map(str, spectrum.key)) or "none yet"
         self.bars_plot.setTitle(
             f"W_e in the Fourier basis mod {spectrum.p} · key frequencies: {keys} "
-            f"({spectrum.concentration:.0%} of the norm²)", size="12pt")
+            f"({spectrum.concentration:.0%} of the norm²)", size="12pt", color="#222")

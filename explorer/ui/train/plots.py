@@ -52,7 +52,7 @@ def _curve(plot: pg.PlotItem, color: str, width: float = 2.0, symbol: str | None
 
 
 class TrainCurves(pg.GraphicsLayoutWidget):
-    """Three stacked plots sharing the step axis; a fourth, accuracy, under the loss once
+    """Three stacked plots sharing the step axis; accuracy, right under the loss once
     a step result carries accuracies."""
 
     def __init__(self, parent=None) -> None:
@@ -63,9 +63,9 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self.loss_plot.setLabel("left", "loss", **label_style)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="13pt")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.lr_plot = self.addPlot(row=1, col=0)
+        self.lr_plot = self.addPlot(row=2, col=0)  # row 1: accuracy, when shown
         self.lr_plot.setLabel("left", "lr", **label_style)
-        self.norm_plot = self.addPlot(row=2, col=0)
+        self.norm_plot = self.addPlot(row=3, col=0)
         self.norm_plot.setLabel("left", "grad norm", **label_style)
         self.norm_plot.setLabel("bottom", "step", **label_style)
         for plot in (self.lr_plot, self.norm_plot):
@@ -170,7 +170,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
             return
         self._acc_shown = on
         if on:
-            self.addItem(self.acc_plot, row=3, col=0)
-            self.ci.layout.setRowStretchFactor(3, 2)
+            self.addItem(self.acc_plot, row=1, col=0)
+            self.ci.layout.setRowStretchFactor(1, 2)
         else:
             self.removeItem(self.acc_plot)
