@@ -12,6 +12,7 @@ training accuracy reached 100%.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import torch
 
 from explorer.analysis.common import AnalysisError
 
-KEY_FACTOR = 3.0  # a key frequency holds this many times the even share of the norm²
+KEY_FACTOR = 2.0  # a key frequency holds at least twice the even share of the norm²
 MIN_MODULUS = 3
 
 
@@ -52,6 +53,12 @@ class Spectrum:
     key: tuple[int, ...]
     concentration: float
 
+    def share(self, frequencies: tuple[int, ...]) -> float:
+        """The share of the non-constant norm² in ``frequencies`` (k ≥ 1)."""
+        power = self.norms[1:].double().pow(2)
+        total = float(power.sum())
+        return sum(float(power[k - 1]) for k in frequencies) / total if total > 0 else 0.0
+
 
 def embedding_spectrum(E: torch.Tensor) -> Spectrum:
     """The Fourier spectrum of the residues' embedding rows ``E`` (p, d_e)."""
@@ -71,8 +78,8 @@ def embedding_spectrum(E: torch.Tensor) -> Spectrum:
         return Spectrum(p, per_k.sqrt().float(), (), 0.0)
     even = total / len(waves)
     key = tuple(k + 1 for k in range(len(waves)) if float(waves[k]) >= KEY_FACTOR * even)
-    share = sum(float(waves[k - 1]) for k in key) / total
-    return Spectrum(p, per_k.sqrt().float(), key, share)
+    spectrum = Spectrum(p, per_k.sqrt().float(), key, 0.0)
+    return dataclasses.replace(spectrum, concentration=spectrum.share(key))
 
 
 def residue_modulus(tokenizer: Any) -> int | None:
@@ -148,6 +155,15 @@ class RunSpectra:
         """The spectrum of the snapshot at ``step`` or the last one before it."""
         before = [i for i, s in enumerate(self.steps) if s <= step]
         return self.spectra[before[-1]] if before else None
+
+    def key_share(self) -> list[float]:
+        """Per snapshot, the share of its norm² in the last snapshot's key frequencies:
+        how the frequencies the model ends up using emerge (Nanda et al. fix them from the
+        trained model the same way)."""
+        if not self.spectra:
+            return []
+        key = self.spectra[-1].key
+        return [s.share(key) for s in self.spectra]
 
     def norms(self) -> torch.Tensor:
         """(snapshots, ⌊p/2⌋ + 1): each snapshot's norm per frequency."""

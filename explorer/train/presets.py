@@ -100,7 +100,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "grokking": {
         "task": "last-token", "data": "modular", "tokenizer": "word",
         "d_e": 128, "n_heads": 4, "n_layers": 1, "l_max": 4, "d_mlp": 512,
-        "steps": 1200, "batch_size": 4096, "lr": 3e-3, "warmup": 10, "weight_decay": 1.0,
+        "steps": 2000, "batch_size": 4096, "lr": 3e-3, "warmup": 10, "weight_decay": 1.0,
         "val_every": 25, "val_fraction": 0.6, "save_every": 0, "snapshot_every": 50,
         "seed": 0,
     },

@@ -28,6 +28,7 @@ def test_an_embedding_of_two_waves_has_exactly_those_two_key_frequencies():
     # |cos|² + |sin|² over p residues = p; the phase-shifted wave has 9 · p/2
     assert float(s.norms[5]) == pytest.approx(math.sqrt(p), rel=1e-5)
     assert float(s.norms[17]) == pytest.approx(math.sqrt(9 * p / 2), rel=1e-5)
+    assert s.share((17,)) == pytest.approx(9 / 11)  # 9 · p/2 of (p + 9 · p/2)
     others = [k for k in range(len(s.norms)) if k not in (5, 17)]
     assert float(s.norms[others].max()) < 1e-5
 

@@ -59,6 +59,8 @@ def test_a_short_grokking_run_logs_accuracies_and_its_snapshots_have_a_spectrum(
     assert spectra.steps == [0, 2, 4]
     assert spectra.norms().shape == (3, P // 2 + 1)
     assert spectra.at(3) is spectra.spectra[1]
+    key = spectra.spectra[-1].key
+    assert spectra.key_share() == [s.share(key) for s in spectra.spectra]
     assert not spectra.reload()  # nothing new
 
 

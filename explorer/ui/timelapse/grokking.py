@@ -3,7 +3,7 @@ spectrum at the snapshot on screen (``explorer.analysis.fourier``).
 
 Shown under the frame only for a modular-arithmetic run (its vocabulary holds the
 residues 0..p-1 and ``=``). Left: train and validation accuracy from ``metrics.jsonl``
-and the share of W_e's norm² in the key frequencies, per snapshot, with a cursor at the
+and, per snapshot, the share of W_e's norm² in the key frequencies of the last one, with a cursor at the
 snapshot the slider shows. Right: that snapshot's norm per frequency, the key
 frequencies in red.
 """
@@ -45,7 +45,7 @@ class GrokkingPanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTickFont(font)
         self.curves.setYRange(0.0, 1.02, padding=0)
-        legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
+        self.legend = legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
                                        labelTextColor="#222")
         legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
@@ -54,7 +54,7 @@ class GrokkingPanel(QWidget):
                                           name="validation accuracy")
         self.share_curve = self.curves.plot(
             pen=pg.mkPen(GREEN, width=2), symbol="o", symbolSize=5, symbolBrush=GREEN,
-            name="W_e's norm² in the key frequencies")
+            name="W_e's norm² in the last snapshot's key frequencies")
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1.5))
         self.curves.addItem(self.cursor)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brushes=[])
@@ -89,7 +89,10 @@ class GrokkingPanel(QWidget):
         if changed:
             s = self.spectra
             self.share_curve.setData(np.asarray(s.steps, dtype=float),
-                                     np.asarray([x.concentration for x in s.spectra]))
+                                     np.asarray(s.key_share(), dtype=float))
+            keys = ", ".join(map(str, s.spectra[-1].key)) or "none yet"
+            self.legend.getLabel(self.share_curve).setText(
+                f"W_e's norm² in the key frequencies of the last snapshot ({keys})")
             self.show_step(self.step if self.step is not None else s.steps[-1])
 
     def _read_accuracy(self) -> None:
