@@ -3,9 +3,9 @@ spectrum at the snapshot on screen (``explorer.analysis.fourier``).
 
 Shown under the frame only for a modular-arithmetic run (its vocabulary holds the
 residues 0..p-1 and ``=``). Left: train and validation accuracy from ``metrics.jsonl``
-and, per snapshot, the share of W_e's norm² in the key frequencies of the last one, with a cursor at the
-snapshot the slider shows. Right: that snapshot's norm per frequency, the key
-frequencies in red.
+and, per snapshot, the share of W_e's norm² in the key frequencies of the last one, with
+a cursor at the snapshot the slider shows. Right: that snapshot's norm per frequency,
+the key frequencies in red.
 """
 
 from __future__ import annotations
