@@ -27,8 +27,3 @@ def modular_lines(p: int = P) -> list[str]:
         raise ValueError(f"the modulus must be at least 2, not {p}")
     return [modular_line(a, b, p) for a in range(p) for b in range(p)]
 
-
-def residue_words(p: int = P) -> list[str]:
-    """The words of the residues 0..p-1, in order (the rows of W_e the Fourier measure
-    reads)."""
-    return [str(r) for r in range(p)]

@@ -42,11 +42,15 @@ def test_the_preset_is_the_grokking_recipe():
     assert 0.6 <= p["val_fraction"] <= 0.7  # 30-40% of the pairs to train on
 
 
-def test_a_short_grokking_run_logs_accuracies_and_its_snapshots_have_a_spectrum(tmp_path):
+def test_a_short_grokking_run_logs_accuracies_and_its_snapshots_have_a_spectrum(
+        tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--preset", "grokking", "--out", str(out), "--steps", "4",
                  "--val-every", "2", "--snapshot-every", "2", "--d-e", "32", "--d-mlp", "64",
-                 "--threads", "1", "--quiet"]) == 0
+                 "--threads", "1"]) == 0
+    n_train = P * P - int(P * P * 0.6)
+    assert f"(full batch: each of the {n_train:,} training examples once a step)" in (
+        capsys.readouterr().err)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     logged = [r for r in rows if "val_accuracy" in r]
     assert [r["step"] for r in logged] == [2, 4]
