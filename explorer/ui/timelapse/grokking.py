@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from explorer.analysis.fourier import RunSpectra
 from explorer.train.progress import read_history
@@ -37,7 +37,7 @@ class GrokkingPanel(QWidget):
         font.setPointSize(12)
         self.curves = self.plots.addPlot(row=0, col=0)
         self.bars_plot = self.plots.addPlot(row=0, col=1)
-        for plot, left, bottom in ((self.curves, "accuracy", "step"),
+        for plot, left, bottom in ((self.curves, "accuracy · share", "step"),
                                    (self.bars_plot, "‖W_e‖ per frequency", "frequency k")):
             plot.setLabel("left", left, **{"font-size": "13pt"})
             plot.setLabel("bottom", bottom, **{"font-size": "13pt"})
@@ -45,25 +45,27 @@ class GrokkingPanel(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTickFont(font)
         self.curves.setYRange(0.0, 1.02, padding=0)
-        self.legend = legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
+        legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
                                        labelTextColor="#222")
         legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
-        self.train_curve = self.curves.plot(pen=pg.mkPen(BLUE, width=2), name="train accuracy")
-        self.val_curve = self.curves.plot(pen=pg.mkPen(RED, width=2.5),
-                                          name="validation accuracy")
+        self.train_curve = self.curves.plot(pen=pg.mkPen(BLUE, width=2), name="train")
+        self.val_curve = self.curves.plot(pen=pg.mkPen(RED, width=2.5), name="validation")
         self.share_curve = self.curves.plot(
             pen=pg.mkPen(GREEN, width=2), symbol="o", symbolSize=5, symbolBrush=GREEN,
-            name="W_e's norm² in the last snapshot's key frequencies")
+            name="key-frequency share")
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1.5))
         self.curves.addItem(self.cursor)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brushes=[])
         self.bars_plot.addItem(self.bars)
         self.plots.ci.layout.setColumnStretchFactor(0, 3)
         self.plots.ci.layout.setColumnStretchFactor(1, 2)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plots)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plots, 1)
         self.setMinimumHeight(220)
         self.hide()
 
@@ -90,9 +92,6 @@ class GrokkingPanel(QWidget):
             s = self.spectra
             self.share_curve.setData(np.asarray(s.steps, dtype=float),
                                      np.asarray(s.key_share(), dtype=float))
-            keys = ", ".join(map(str, s.spectra[-1].key)) or "none yet"
-            self.legend.getLabel(self.share_curve).setText(
-                f"W_e's norm² in the key frequencies of the last snapshot ({keys})")
             self.show_step(self.step if self.step is not None else s.steps[-1])
 
     def _read_accuracy(self) -> None:
@@ -126,7 +125,11 @@ class GrokkingPanel(QWidget):
         heights = spectrum.norms.numpy()[1:]
         brushes = [pg.mkBrush(RED if int(i) in spectrum.key else GREY) for i in k]
         self.bars.setOpts(x=k, height=heights, brushes=brushes)
-        keys = ", ".join(map(str, spectrum.key)) or "none yet"
-        self.bars_plot.setTitle(
-            f"W_e in the Fourier basis mod {spectrum.p} · key frequencies: {keys} "
-            f"({spectrum.concentration:.0%} of the norm²)", size="12pt", color="#222")
+        keys = ", ".join(map(str, spectrum.key))
+        now = (f"key frequencies k = {keys} (red) hold {spectrum.concentration:.0%} of its norm²"
+               if keys else "no key frequency yet")
+        last = ", ".join(map(str, self.spectra.spectra[-1].key)) or "none"
+        self.summary.setText(
+            f"<b>Step {step:,}</b> · W_e in the Fourier basis over the residues mod "
+            f"{spectrum.p}: {now}. Green: the share of the norm² in the last snapshot's key "
+            f"frequencies ({last}) at each snapshot.")
