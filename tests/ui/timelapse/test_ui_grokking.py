@@ -77,3 +77,17 @@ def test_the_train_curves_add_an_accuracy_plot_when_a_run_reports_accuracy(qtbot
     assert list(curves.val_acc_curve.getData()[1]) == [0.4]
     curves.reset()
     assert curves.acc_plot.scene() is None
+
+
+def test_the_train_tab_shows_the_grokking_presets_task_and_tokenizer(qtbot, tmp_path):
+    from explorer.train.options import plan_run
+    from explorer.ui.train.panel import TrainPanel
+
+    panel = TrainPanel(runs_dir=tmp_path)
+    qtbot.addWidget(panel)
+    panel.show_plan(plan_run("grokking", {}))
+    form = panel.form
+    assert form.task_box.currentData() == "last-token"
+    assert form.tokenizer_box.currentText() == "word"
+    assert form.data_box.currentText() == "modular"
+    assert form.batch_spin.value() == 4096
