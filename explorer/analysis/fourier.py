@@ -123,6 +123,8 @@ class RunSpectra:
         cannot be read (still being written) is tried again at the next call."""
         from explorer.train.snapshots import list_snapshots, load_snapshot, snapshot_tokenizer
 
+        if self.p is None and self._tokenizer is not None:
+            return False  # read once: not a modular-arithmetic vocabulary
         snaps = list_snapshots(self.run_dir)
         if self.p is None:
             try:
