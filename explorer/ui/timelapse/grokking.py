@@ -44,9 +44,10 @@ class GrokkingPanel(QWidget):
             plot.showGrid(x=True, y=True, alpha=0.3)
             for side in ("left", "bottom"):
                 plot.getAxis(side).setTickFont(font)
-        self.curves.setYRange(0.0, 1.02, padding=0)
-        legend = self.curves.addLegend(offset=(-10, -10), labelTextSize="12pt",
-                                       labelTextColor="#222")
+        self.curves.setYRange(0.0, 1.45, padding=0)  # the legend's row above 1.0
+        self.curves.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
+        legend = self.curves.addLegend(offset=(10, 2), labelTextSize="12pt",
+                                       labelTextColor="#222", colCount=3)
         legend.setBrush(pg.mkBrush(255, 255, 255, 210))
         self.bars_plot.getAxis("left").enableAutoSIPrefix(False)
         self.train_curve = self.curves.plot(pen=pg.mkPen(BLUE, width=2), name="train")
@@ -126,10 +127,10 @@ class GrokkingPanel(QWidget):
         brushes = [pg.mkBrush(RED if int(i) in spectrum.key else GREY) for i in k]
         self.bars.setOpts(x=k, height=heights, brushes=brushes)
         keys = ", ".join(map(str, spectrum.key))
-        now = (f"key frequencies k = {keys} (red) hold {spectrum.concentration:.0%} of its norm²"
+        now = (f"key frequencies {keys} (red) hold {spectrum.concentration:.0%} of its norm²"
                if keys else "no key frequency yet")
         last = ", ".join(map(str, self.spectra.spectra[-1].key)) or "none"
-        self.summary.setText(
-            f"<b>Step {step:,}</b> · W_e in the Fourier basis over the residues mod "
-            f"{spectrum.p}: {now}. Green: the share of the norm² in the last snapshot's key "
-            f"frequencies ({last}) at each snapshot.")
+        self.summary.setText(f"<b>Step {step:,}</b> · W_e in the Fourier basis mod "
+                             f"{spectrum.p}: {now}")
+        self.setToolTip(f"Green: at each snapshot, the share of W_e's norm² in the key "
+                        f"frequencies of the last snapshot ({last}).")
