@@ -52,11 +52,21 @@ from explorer.train.runlock import LOCK_FILE, OWNER_FILE
 HELP = "Train a model headless (Algorithms 11-13 and classification)."
 
 
+def full_batch_note(trainer: Trainer) -> str:
+    """The note " (full batch: ...)" when a batch of examples takes the whole training set
+    (``TrainingData.draw_indices``); "" otherwise."""
+    data = trainer.data
+    if data.task in ("next-token", "masked") or trainer.global_batch < data.n_train:
+        return ""
+    return f" (full batch: each of the {data.n_train:,} training examples once a step)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
     p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())})")
     p.add_argument("--task", choices=TASKS, help="next-token (Alg 13), masked (Alg 12), "
-                   "seq2seq (Alg 11) or classify (-log P(c|x)); default next-token")
+                   "seq2seq (Alg 11), classify (-log P(c|x)) or last-token (the loss on each "
+                   "line's last token only: a b = c); default next-token")
     p.add_argument("--arch", choices=("decoder", "encoder", "encoder-decoder"),
                    help="must match the task; by default the task's architecture")
     p.add_argument("--data", help="a UTF-8 text file (seq2seq: context<TAB>target lines; "
@@ -334,7 +344,8 @@ def _run(args: argparse.Namespace, control: TrainControl, stopper: _Stopper,
             _say(args.quiet, f"warning: {trainer.info['warning']}")
         cfg = trainer.config
         _say(args.quiet, f"batch: {cfg.batch_size} per rank × {ctx.world_size} rank(s) × "
-             f"{cfg.grad_accum} accumulation step(s) = global batch {trainer.global_batch}")
+             f"{cfg.grad_accum} accumulation step(s) = global batch {trainer.global_batch}"
+             + full_batch_note(trainer))
         _train(trainer, out, save_every, args.quiet, control)
         stopped = control.stopped and not trainer.done
         if not writer:

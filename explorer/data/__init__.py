@@ -6,6 +6,7 @@
 - ``sentiment``: two-class labelled sentences where ``not`` flips the mood.
 - ``induction``: a random sequence and its copy (induction heads).
 - ``masked``: held-out grammar sentences with one ``[MASK]`` and its answer.
+- ``modular``: ``a b = c``, c = (a + b) mod 59, for every pair of residues (grokking).
 
 Qt-free; ``transformer-explorer data build`` regenerates every file bit for bit.
 """

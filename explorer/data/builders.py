@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from explorer.data import grammar, induction, sentiment, translation
+from explorer.data import grammar, induction, modular, sentiment, translation
 
 SPLITS = ("train", "valid", "test")
 SIZES: dict[str, dict[str, int]] = {
@@ -91,12 +91,17 @@ def _build_induction() -> dict[str, str]:
             for s in SPLITS}
 
 
+def _build_modular() -> dict[str, str]:
+    return {"train.txt": _lines(modular.modular_lines())}
+
+
 BUILDERS: dict[str, Callable[[], dict[str, str]]] = {
     "grammar": _build_grammar,
     "translation": _build_translation,
     "sentiment": _build_sentiment,
     "induction": _build_induction,
     "masked": _build_masked,
+    "modular": _build_modular,
 }
 
 

@@ -48,6 +48,10 @@ DATASETS: dict[str, DatasetInfo] = {
         "masked", "pairs", "masked",
         "Held-out grammar sentences with one word replaced by [MASK], and the answer",
         suffix=".tsv", splits=("valid", "test")),
+    "modular": DatasetInfo(
+        "modular", "lines", "last-token",
+        "Grokking: a b = (a + b) mod 59 for every pair of residues; the trainer splits it",
+        splits=("train",)),
 }
 
 

@@ -93,6 +93,7 @@ _TASK_ROLES = {
     "masked": ("raw", None),
     "seq2seq": ("decoder", "raw"),
     "classify": ("cls", None),
+    "last-token": ("raw", None),
 }
 
 

@@ -3,8 +3,10 @@
 Text (next-token, masked) is tokenized piece by piece into one int32 array (memory-mapped
 when large, ``explorer.tokenize.stream``); training windows of l_max tokens start
 at random offsets in the training part of the token stream, validation windows are the
-fixed, non-overlapping windows of its last part. Pairs and labelled lines are split
-example-wise after a seeded shuffle. Batches live on the CPU; the loop moves them.
+fixed, non-overlapping windows of its last part. Pairs, labelled lines and the lines of
+the last-token task are split example-wise after a seeded shuffle; a batch as large as
+the training examples takes each of them once (full batch). Batches live on the CPU; the
+loop moves them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class TrainingData:
             self._prepare_text()
         elif self.task == "seq2seq":
             self._prepare_pairs()
+        elif self.task == "last-token":
+            self._prepare_lines()
         else:
             self._prepare_labelled()
 
@@ -137,6 +141,21 @@ class TrainingData:
         self.train_idx, self.val_idx = self._split(len(x_rows))
         self.n_train, self.n_val = len(self.train_idx), len(self.val_idx)
 
+    def _prepare_lines(self) -> None:
+        """Each non-empty line is one example, scored on its last token."""
+        rows = []
+        for n, line in enumerate(t for t in self.source.text.splitlines() if t.strip()):
+            if n % 4096 == 0:
+                self._check()
+            ids = self._cut(_encode(self.tokenizer, line))
+            if len(ids) < 2:
+                raise ValueError(f"{self.source.name}: line {n + 1} has {len(ids)} token(s); "
+                                 "the last-token task needs a prompt and its answer")
+            rows.append(ids)
+        self.x_all, self.x_len = self._pad(rows)
+        self.train_idx, self.val_idx = self._split(len(rows))
+        self.n_train, self.n_val = len(self.train_idx), len(self.val_idx)
+
     def _prepare_labelled(self) -> None:
         cls = special_id(self.tokenizer, "cls", "bos")
         cls = cls if cls is not None else self.pad_id
@@ -162,7 +181,11 @@ class TrainingData:
             z_mask = torch.arange(z_width)[None, :] < z_len[:, None]
             n = int(x_len.sum() + z_len.sum())
             return Batch(x, x_mask, z, z_mask, n_tokens=n)
-        return Batch(x, x_mask, labels=self.y_all[idx], n_tokens=int(x_len.sum()))
+        if self.task == "classify":
+            return Batch(x, x_mask, labels=self.y_all[idx], n_tokens=int(x_len.sum()))
+        if bool((x_len == width).all()):  # last-token: no padding, no mask to apply
+            x_mask = None
+        return Batch(x, x_mask, n_tokens=int(x_len.sum()))
 
     def train_batch(self, batch_size: int, generator: torch.Generator) -> Batch:
         """A random minibatch from the training part."""
@@ -170,7 +193,11 @@ class TrainingData:
 
     def draw_indices(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """``n`` random training examples (window starts for text), drawn with
-        ``generator``: the ids only, nothing is read yet (``batch_at`` reads them)."""
+        ``generator``: the ids only, nothing is read yet (``batch_at`` reads them).
+        Examples (not text windows) asked for at least ``n_train`` at a time: each
+        training example once, in order (full-batch training)."""
+        if n >= self.n_train and self.task not in ("next-token", "masked"):
+            return torch.arange(self.n_train)
         return torch.randint(0, self.n_train, (n,), generator=generator)
 
     def batch_at(self, indices: torch.Tensor) -> Batch:
@@ -201,7 +228,7 @@ class TrainingData:
         ex: dict[str, Any] = {"x": self.x_all[j, : int(self.x_len[j])].tolist()}
         if self.task == "seq2seq":
             ex["z"] = self.z_all[j, : int(self.z_len[j])].tolist()
-        else:
+        elif self.task == "classify":
             ex["label"] = self.labels[int(self.y_all[j])]
         return ex
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from explorer.train.accuracy import split_accuracies
 from explorer.train.control import StopRequested, TrainControl
 from explorer.train.datasets import TrainingData
 from explorer.train.devices import (
@@ -140,6 +141,8 @@ class StepResult:
     ranks: int | None = None
     grad_accum: int | None = None
     global_batch: int | None = None
+    train_accuracy: float | None = None  # last-token runs, at validation (accuracy.py)
+    val_accuracy: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -156,6 +159,9 @@ class History:
     grad_norm: list[float] = field(default_factory=list)
     val_step: list[int] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    acc_step: list[int] = field(default_factory=list)  # (not in checkpoints)
+    train_accuracy: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
 
     def add(self, r: StepResult) -> None:
         self.step.append(r.step)
@@ -165,6 +171,10 @@ class History:
         if r.val_loss is not None:
             self.val_step.append(r.step)
             self.val_loss.append(r.val_loss)
+        if r.train_accuracy is not None and r.val_accuracy is not None:
+            self.acc_step.append(r.step)
+            self.train_accuracy.append(r.train_accuracy)
+            self.val_accuracy.append(r.val_accuracy)
 
 
 def _decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -552,6 +562,7 @@ class Trainer:
                         val = None
                     finally:
                         self._armed = False
+            accuracy = split_accuracies(self) if val is not None else {}
             now = time.perf_counter()
             paused_now = control.paused_s if control else 0.0
             self.elapsed_s = elapsed_before + now - start - (paused_now - paused_at_start)
@@ -570,7 +581,7 @@ class Trainer:
                 elapsed_s=self.elapsed_s, eta_s=per_step * (cfg.steps - self.step),
                 tokens=self.tokens, val_loss=val, precision=self.precision,
                 batch_per_rank=cfg.batch_size, ranks=ctx.world_size, grad_accum=cfg.grad_accum,
-                global_batch=self.global_batch,
+                global_batch=self.global_batch, **accuracy,
             )
             self.history.add(result)
             yield result

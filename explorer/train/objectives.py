@@ -11,6 +11,8 @@ paper's sum. The tasks:
 - ``seq2seq``     Algorithm 11, EDTraining: loss = -Σ_{t=1}^{l-1} log P[x[t+1], t]
   where P = EDTransformer(z, x): the decoder's next-token loss given the context z.
 - ``classify``    -log P(c | x) with the encoder's class head.
+- ``last-token``  Algorithm 13's term at each sequence's last token only:
+  loss = -log P[x[l], l-1], for a prompt and its one-token answer (``a b = c``, grokking).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-TASKS = ("next-token", "masked", "seq2seq", "classify")
+TASKS = ("next-token", "masked", "seq2seq", "classify", "last-token")
 TASK_ARCH = {
     "next-token": "decoder",
     "masked": "encoder",
     "seq2seq": "encoder-decoder",
     "classify": "encoder",
+    "last-token": "decoder",
 }
 
 
@@ -121,6 +124,33 @@ def classification_loss(
     return F.cross_entropy(class_logits.float(), labels), int(labels.shape[0])
 
 
+def answer_input(batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """What the model reads for the last-token task: each sequence without its final
+    position (x[1..w-1] of width w and its mask): nothing is predicted from x[w]."""
+    x_mask = None if batch.x_mask is None else batch.x_mask[:, :-1]
+    return batch.x[:, :-1], x_mask
+
+
+def answer_logits(
+    logits: torch.Tensor, x: torch.Tensor, x_mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(P[:, l-1] (B, N_V), x[l] (B,)): each sequence's prediction of its last token x[l]
+    (l: its length without padding) and that token. ``logits`` (B, w-1, N_V) from the
+    model reading ``answer_input``; x (B, w) and x_mask (B, w) the whole sequences."""
+    last = (torch.full((x.shape[0],), x.shape[1], device=x.device) if x_mask is None
+            else x_mask.sum(dim=1)) - 1  # (B,) index of x[l]
+    rows = torch.arange(x.shape[0], device=x.device)
+    return logits[rows, last - 1], x[rows, last]
+
+
+def last_token_loss(
+    logits: torch.Tensor, x: torch.Tensor, x_mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, int]:
+    """Algorithm 13's term on the last token only: mean of -log P[x[l], l-1]."""
+    pred, target = answer_logits(logits, x, x_mask)
+    return F.cross_entropy(pred.float(), target), int(target.shape[0])
+
+
 def batch_loss(
     model: torch.nn.Module,
     batch: Batch,
@@ -143,4 +173,6 @@ def batch_loss(
         return seq2seq_loss(logits, batch.x, batch.x_mask)[0]
     if task == "classify":
         return classification_loss(model.classify(batch.x, batch.x_mask), batch.labels)[0]
+    if task == "last-token":
+        return last_token_loss(model(*answer_input(batch)), batch.x, batch.x_mask)[0]
     raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")

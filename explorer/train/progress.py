@@ -102,4 +102,8 @@ def read_history(path: str | os.PathLike) -> History:
         if row.get("val_loss") is not None:
             h.val_step.append(row["step"])
             h.val_loss.append(float(row["val_loss"]))
+        if row.get("train_accuracy") is not None and row.get("val_accuracy") is not None:
+            h.acc_step.append(row["step"])
+            h.train_accuracy.append(float(row["train_accuracy"]))
+            h.val_accuracy.append(float(row["val_accuracy"]))
     return h

@@ -44,6 +44,8 @@ def sample_text(trainer: Trainer, seed: int = 0, temperature: float = 0.8) -> st
         with torch.no_grad():
             if task == "masked":
                 return _masked_sample(trainer, seed)
+            if task == "last-token":
+                return _answer_sample(trainer, seed)
             return _class_sample(trainer, seed, device)
     finally:
         model.train(was_training)
@@ -61,6 +63,18 @@ def _masked_sample(trainer: Trainer, seed: int) -> str:
         f"{_decode(trainer, [x[0, t]])!r}→{_decode(trainer, [pred[0, t]])!r}" for t in where[:8]
     )
     return f"{right}/{len(where)} masked tokens right: {pairs}"
+
+
+def _answer_sample(trainer: Trainer, seed: int) -> str:
+    """The predicted last token of four validation examples (``12 34 = ▸ 46 ✓``)."""
+    lines = []
+    for i in range(seed, seed + 4):
+        x = trainer.data.val_example(i)["x"]
+        logits = trainer.model(torch.tensor([x[:-1]], device=trainer.device))[0, -1]
+        got = int(logits.argmax())
+        mark = "✓" if got == x[-1] else f"✗ (expected {_decode(trainer, x[-1:])})"
+        lines.append(f"{_decode(trainer, x[:-1])} ▸ {_decode(trainer, [got])} {mark}")
+    return "\n".join(lines)
 
 
 def _class_sample(trainer: Trainer, seed: int, device: torch.device) -> str:

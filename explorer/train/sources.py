@@ -3,6 +3,7 @@
 - next-token / masked: any text; it is tokenized whole and cut into l_max windows.
 - seq2seq: one ``context<TAB>target`` pair per line.
 - classify: one ``label<TAB>text`` example per line.
+- last-token: one example per line, scored on its last token (``a b = c``).
 
 Files are read and parsed by ``explorer.data`` (its ``DataFileError`` is a
 ``ValueError`` naming the file and, for a malformed line, its number).
@@ -103,7 +104,8 @@ def bundled_names() -> list[str]:
 
 
 # which bundled data kind each task reads
-TASK_KIND = {"next-token": "lines", "masked": "lines", "seq2seq": "pairs", "classify": "labelled"}
+TASK_KIND = {"next-token": "lines", "masked": "lines", "seq2seq": "pairs", "classify": "labelled",
+             "last-token": "lines"}
 
 
 def _bundled(task: str, name: str) -> DataSource:

@@ -136,3 +136,15 @@ def test_the_bundled_scenes_are_in_the_current_format():
     assert bundled_scenes()
     for path in bundled_scenes().values():
         assert json.loads(path.read_text(encoding="utf-8"))["version"] == SCENE_VERSION
+
+
+def test_the_grokking_scene_loads_and_asks_for_the_grokking_preset():
+    from explorer.state.scene import bundled_scenes
+    from explorer.train.options import plan_run
+
+    path = next(p for p in bundled_scenes().values() if p.name == "grokking.json")
+    scene = load_scene(path)
+    assert scene.view == "timelapse" and scene.text == "12 34 ="
+    assert (scene.view_options["layer"], scene.view_options["head"]) == (0, 0)  # from 0 in
+    plan = plan_run(scene.view_options["train"]["preset"], {})
+    assert plan.config.task == "last-token" and plan.data == "modular"

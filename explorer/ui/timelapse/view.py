@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from explorer.state.timelapse import Frame, TimeLapseRun
 from explorer.ui.timelapse.export import export_gif, export_png_frames
+from explorer.ui.timelapse.grokking import GrokkingPanel
 from explorer.ui.timelapse.paint import VIEWS, frame_image, paint_frame
 from explorer.ui.widgets.workers import TraceRunner
 
@@ -149,6 +150,8 @@ class TimeLapseView(QWidget):
         root.addLayout(first)
         root.addLayout(second)
         root.addWidget(self.canvas, 1)
+        self.grokking = GrokkingPanel()  # shown for a grokking run only
+        root.addWidget(self.grokking, 2)
         root.addLayout(bottom)
         self._update_controls()
 
@@ -183,6 +186,7 @@ class TimeLapseView(QWidget):
         self.run_label.setText(str(path))
         self.run_label.setToolTip(str(path))
         self._read_total()
+        self.grokking.set_run(path)
         self._on_snapshots_changed(jump_to_last=True)
 
     def _read_total(self) -> None:
@@ -197,6 +201,7 @@ class TimeLapseView(QWidget):
         if self.run is None:
             return
         at_end = self.slider.value() >= self.slider.maximum()
+        self.grokking.reload()
         if self.run.reload():
             self._read_total()
             if self.auto_head and self.run.snapshots:
@@ -261,6 +266,7 @@ class TimeLapseView(QWidget):
         snap = self.run.snapshots[self.index]
         self.step_label.setText(f"step {snap.step:,} · snapshot {self.index + 1} of "
                                 f"{len(self.run.snapshots)}")
+        self.grokking.show_step(snap.step)
         cached = self._cache.get(key)
         if cached is not None:
             self._show(key, cached)

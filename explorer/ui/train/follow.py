@@ -26,10 +26,10 @@ def step_result(row: dict[str, Any]) -> StepResult:
     """A metrics.jsonl row as the ``StepResult`` the curves draw (missing numbers are 0)."""
     number = {k: float(row.get(k) or 0.0) for k in
               ("loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s", "eta_s")}
-    val = row.get("val_loss")
+    optional = {k: float(row[k]) if isinstance(row.get(k), (int, float)) else None
+                for k in ("val_loss", "train_accuracy", "val_accuracy")}
     return StepResult(step=int(row["step"]), tokens=int(row.get("tokens") or 0),
-                      val_loss=float(val) if isinstance(val, (int, float)) else None,
-                      precision=row.get("precision"), **number)
+                      precision=row.get("precision"), **number, **optional)
 
 
 class RunWatch(QObject):

@@ -46,6 +46,7 @@ TASK_LABELS = {
     "masked": "masked tokens · ETransformer (Alg 12)",
     "seq2seq": "sequence to sequence · EDTransformer (Alg 11)",
     "classify": "classification · ETransformer + class head",
+    "last-token": "last token only · DTransformer (grokking)",
 }
 OPEN_FILE = "Open text file…"
 

@@ -200,6 +200,8 @@ class TrainPanel(QWidget):
             spin.setValue(value)
         if self.form.data_box.findText(str(plan.data)) >= 0:
             self.form.data_box.setCurrentText(str(plan.data))
+        f.task_box.setCurrentIndex(max(0, f.task_box.findData(config.task)))
+        f.tokenizer_box.setCurrentIndex(max(0, f.tokenizer_box.findText(str(plan.tokenizer))))
 
     def resume_from(self, path: str | Path) -> None:
         """Continue the run saved in ``path`` (its curves continue too)."""

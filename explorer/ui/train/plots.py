@@ -1,4 +1,5 @@
-"""Live training curves: train and validation loss, learning rate, gradient norm.
+"""Live training curves: train and validation loss, learning rate, gradient norm, and
+(for a run that reports them: last-token runs, grokking) train and validation accuracy.
 
 Plot items are created once; new points go into growing float arrays and the curves
 get ``setData`` at most at the panel's redraw rate, with automatic peak downsampling and
@@ -51,7 +52,8 @@ def _curve(plot: pg.PlotItem, color: str, width: float = 2.0, symbol: str | None
 
 
 class TrainCurves(pg.GraphicsLayoutWidget):
-    """Three stacked plots sharing the step axis."""
+    """Three stacked plots sharing the step axis; accuracy, right under the loss once
+    a step result carries accuracies."""
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -61,9 +63,9 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self.loss_plot.setLabel("left", "loss", **label_style)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="13pt")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.3)
-        self.lr_plot = self.addPlot(row=1, col=0)
+        self.lr_plot = self.addPlot(row=2, col=0)  # row 1: accuracy, when shown
         self.lr_plot.setLabel("left", "lr", **label_style)
-        self.norm_plot = self.addPlot(row=2, col=0)
+        self.norm_plot = self.addPlot(row=3, col=0)
         self.norm_plot.setLabel("left", "grad norm", **label_style)
         self.norm_plot.setLabel("bottom", "step", **label_style)
         for plot in (self.lr_plot, self.norm_plot):
@@ -77,6 +79,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
                 plot.getAxis(side).setTickFont(tick_font)
             plot.getAxis("left").setWidth(90)
         self.lr_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.001, not "(x0.001)"
+        self.acc_plot = self._accuracy_plot(label_style, tick_font)
         self.train_curve = _curve(self.loss_plot, "#1f77b4")
         self.val_curve = _curve(self.loss_plot, "#d62728", 2.5, symbol="o")
         self.loss_plot.legend.addItem(self.train_curve, "train")
@@ -84,6 +87,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self.lr_curve = _curve(self.lr_plot, "#2ca02c")
         self.norm_curve = _curve(self.norm_plot, "#9467bd", 1.5)
         self.train, self.val, self.lr, self.norm = Series(), Series(), Series(), Series()
+        self.train_acc, self.val_acc = Series(), Series()
         self._dirty = False
         self._log = False
 
@@ -94,6 +98,9 @@ class TrainCurves(pg.GraphicsLayoutWidget):
             self.norm.append(r.step, r.grad_norm)
             if r.val_loss is not None:
                 self.val.append(r.step, r.val_loss)
+            if r.train_accuracy is not None and r.val_accuracy is not None:
+                self.train_acc.append(r.step, r.train_accuracy)
+                self.val_acc.append(r.step, r.val_accuracy)
             self._dirty = True
 
     def load_history(self, history) -> None:
@@ -105,6 +112,9 @@ class TrainCurves(pg.GraphicsLayoutWidget):
             self.norm.append(s, gn)
         for s, v in zip(history.val_step, history.val_loss):
             self.val.append(s, v)
+        for s, t, v in zip(history.acc_step, history.train_accuracy, history.val_accuracy):
+            self.train_acc.append(s, t)
+            self.val_acc.append(s, v)
         self._dirty = True
         self.redraw()
 
@@ -115,7 +125,7 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         self.redraw()
 
     def reset(self) -> None:
-        for series in (self.train, self.val, self.lr, self.norm):
+        for series in (self.train, self.val, self.lr, self.norm, self.train_acc, self.val_acc):
             series.clear()
         self._dirty = True
         self.redraw()
@@ -125,10 +135,42 @@ class TrainCurves(pg.GraphicsLayoutWidget):
         if not self._dirty:
             return False
         self._dirty = False
+        self._show_accuracy(self.val_acc.n > 0)
         for curve, series in ((self.train_curve, self.train), (self.val_curve, self.val),
-                              (self.lr_curve, self.lr), (self.norm_curve, self.norm)):
+                              (self.lr_curve, self.lr), (self.norm_curve, self.norm),
+                              (self.train_acc_curve, self.train_acc),
+                              (self.val_acc_curve, self.val_acc)):
             if series.n:
                 curve.setData(series.x, series.y)
             else:  # setData with empty arrays leaves the view unable to draw
                 curve.clear()
         return True
+
+    def _accuracy_plot(self, label_style: dict, tick_font) -> pg.PlotItem:
+        """The accuracy plot (0 to 100%), made once and put in the layout while a run
+        reports accuracies (``_show_accuracy``)."""
+        plot = pg.PlotItem()
+        plot.setLabel("left", "accuracy", **label_style)
+        plot.setXLink(self.loss_plot)
+        plot.setYRange(0.0, 1.02, padding=0)
+        plot.showGrid(x=True, y=True, alpha=0.3)
+        plot.addLegend(offset=(-10, -10), labelTextSize="13pt")
+        for side in ("left", "bottom"):
+            plot.getAxis(side).setTickFont(tick_font)
+        plot.getAxis("left").setWidth(90)
+        self.train_acc_curve = _curve(plot, "#1f77b4", symbol="o")
+        self.val_acc_curve = _curve(plot, "#d62728", 2.5, symbol="o")
+        plot.legend.addItem(self.train_acc_curve, "train accuracy")
+        plot.legend.addItem(self.val_acc_curve, "validation accuracy")
+        self._acc_shown = False
+        return plot
+
+    def _show_accuracy(self, on: bool) -> None:
+        if on == self._acc_shown:
+            return
+        self._acc_shown = on
+        if on:
+            self.addItem(self.acc_plot, row=1, col=0)
+            self.ci.layout.setRowStretchFactor(1, 2)
+        else:
+            self.removeItem(self.acc_plot)
