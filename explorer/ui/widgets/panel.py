@@ -97,6 +97,12 @@ class Panel:
         self.widget = scrollable(view) if scroll else view
         self.host: PanelHost | None = None
 
+    @property
+    def main_view(self) -> QWidget:
+        """The tab's main view, which a small screen must leave room for (the window's
+        compact layout): the tab's page, unless the panel names its plot."""
+        return self.widget
+
     def attach(self, host: PanelHost) -> None:
         self.host = host
 

@@ -34,6 +34,7 @@ from explorer.ui.lecture.presentation import PresentationController, SceneContro
 from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.window.archs import ARCH_NAMES
+from explorer.ui.window.compact import CompactLayout
 from explorer.ui.window.hosting import PanelHosting, default_panels
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ModelLoader
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         # Presentation mode, zoom, scenes, lectures, export.
         self.presentation = PresentationController(self)
         self.scenes = SceneController(self, self.presentation)
+        self.compact = CompactLayout(self)  # small screens (below 800 px of height)
         layout_note = self.layout_ctl.restore()
         if layout_note:
             self._settings_note = " ".join(n for n in (self._settings_note, layout_note) if n)
@@ -366,6 +368,7 @@ class MainWindow(QMainWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
+        self.compact.resized()
         if self.toolbars.model_label.property("full_text"):
             self.toolbars.model_label.set_text(None, self._model_label_room())
 
