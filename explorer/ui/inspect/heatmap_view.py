@@ -162,6 +162,13 @@ class HeatmapWidget(QWidget):
         self.formula_row.setDirection(QBoxLayout.Direction.LeftToRight if compact
                                       else QBoxLayout.Direction.TopToBottom)
 
+    def set_captions(self, shown: bool) -> None:
+        """Show or hide the title, the formula and the head buttons (a column that names
+        its step and picks its head itself)."""
+        self.title.setVisible(shown)
+        self.formula.setVisible(shown)
+        self.toolbar.setVisible(shown)
+
     def set_kv_note(self, note: str) -> None:
         """Which query heads share a key/value head, beside the head buttons ("" hides)."""
         self.kv_label.setText(note)

@@ -1,4 +1,5 @@
-"""Small screens in normal mode (``window.compact``): below ``COMPACT_HEIGHT`` pixels of
+"""Small screens in normal mode (``window.compact``). The tab bar never scrolls: on a
+narrow screen the tabs' names are cut short instead. Below ``COMPACT_HEIGHT`` pixels of
 window height (a 1280x720 projector) the window lays itself out for the screen. The two
 toolbars share one row, the Steps and Overview docks tab together, the Input dock shrinks
 to one line of text (it grows back, token strip and all, while one of its text boxes has
@@ -8,7 +9,7 @@ threshold again, or presentation mode, puts the normal layout back.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QToolBar, QWidget
 
 COMPACT_HEIGHT = 800  # below this many pixels of window height the layout is compact
@@ -39,10 +40,17 @@ class CompactLayout(QObject):
         self._pending.setInterval(0)
         self._pending.timeout.connect(self.fit)
         QApplication.instance().focusChanged.connect(self._on_focus_changed)
+        # A narrow screen: every tab stays in sight, their names cut short, rather than
+        # some scrolled out of the tab bar.
+        window.tabs.setUsesScrollButtons(False)
+        window.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        window.installEventFilter(self)
 
-    def resized(self) -> None:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         """The window changed size: fit the layout once the resize is over."""
-        self._pending.start()
+        if event.type() == QEvent.Type.Resize:
+            self._pending.start()
+        return False
 
     def fit(self) -> None:
         w = self.window

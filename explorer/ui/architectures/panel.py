@@ -1,0 +1,120 @@
+"""The Side by side tab (View ▸ Side by side, scene view ``architectures``): the bundled
+decoder, encoder and encoder-decoder (or any opened model folders) on the window's text,
+stepping together by the paper's line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from explorer.ui.architectures.view import SideBySideWidget
+from explorer.ui.widgets.panel import Panel
+
+
+class SideBySideTab(Panel):
+    title = "Side by side"
+    tooltip = ("The decoder, encoder and encoder–decoder on the same text, one column each, "
+               "stepping together by the paper's line (→ / ←)")
+    scene_views = ("architectures",)
+
+    def __init__(self, make_view: Callable[[], QWidget]) -> None:
+        super().__init__(SideBySideWidget(make_view), scroll=False)
+        self.sync = None  # explorer.state.architectures.SideBySide, made when first shown
+        v = self.view
+        v.row_chosen.connect(lambda i: self._call("set_row", max(0, i)))
+        v.layer_chosen.connect(lambda n: self._call("set_layer", n))
+        v.head_chosen.connect(lambda n: self._call("set_head", n))
+        v.half_chosen.connect(lambda h: self._call("set_half", h))
+        v.bundled_requested.connect(self.use_bundled)
+        v.folder_requested.connect(self._on_add_folder)
+        v.column_removed.connect(self._on_remove_column)
+
+    @property
+    def main_view(self) -> QWidget:
+        return self.view
+
+    # -- the models ------------------------------------------------------------------------
+    def _ensure(self, session: Any, models: list | None = None) -> None:
+        from explorer.state.architectures import SideBySide, default_models
+
+        if self.sync is None or models is not None:
+            models = models if models is not None else default_models()
+            if self.sync is None:
+                self.sync = SideBySide(models, session.text, session.context)
+                self.sync.line_changed.connect(self._show)
+                self._show()
+            else:
+                self.sync.set_models(models)
+
+    def use_bundled(self) -> None:
+        from explorer.state.architectures import default_models
+
+        if self.session is not None:
+            self._ensure(self.session, default_models())
+
+    def _on_add_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.view, "Add a model folder as a column")
+        if path:
+            self.add_folder(path)
+
+    def add_folder(self, path: str) -> bool:
+        """A model folder as another column (it replaces the last of three)."""
+        from explorer.state.defaults import load_folder
+
+        if self.session is None:
+            return False
+        try:
+            loaded = load_folder(path)
+        except (OSError, ValueError) as exc:
+            self.view.say(f"Could not open {path}: {exc}")
+            return False
+        self._ensure(self.session)
+        models = [c.session.loaded for c in self.sync.columns][:2] + [loaded]
+        self.sync.set_models(models)
+        self.view.say("")
+        return True
+
+    def _on_remove_column(self) -> None:
+        if self.sync is not None and len(self.sync.columns) > 1:
+            self.sync.set_models([c.session.loaded for c in self.sync.columns[:-1]])
+
+    def _call(self, method: str, *args: Any) -> None:
+        if self.sync is not None:
+            getattr(self.sync, method)(*args)
+
+    # -- the panel protocol ----------------------------------------------------------------
+    def refresh(self, session: Any) -> None:
+        """The window's text (and context) in every column."""
+        if self.sync is None:
+            self._ensure(session)
+        elif (self.sync.text, self.sync.context) != (session.text, session.context):
+            self.sync.set_text(session.text, session.context)
+
+    def _show(self) -> None:
+        from explorer.state.step_data import heatmap_data
+
+        sync = self.sync
+        data = [heatmap_data(c.session) if c.line is not None else None for c in sync.columns]
+        self.view.show_sync(sync, data)
+
+    def show_scene_view(self, view: str, scene: Any) -> None:
+        from explorer.state.architectures import apply_options, models_from_options
+
+        session = self.session
+        if session is None:
+            return
+        options = scene.view_options
+        models = models_from_options(options)
+        self._ensure(session, models)
+        self.refresh(session)
+        apply_options(self.sync, options, scene.layer, scene.head)
+
+    def scene_fields(self) -> dict[str, Any]:
+        from explorer.state.architectures import scene_options
+
+        if self.sync is None:
+            return {"view": "architectures"}
+        return {"view": "architectures", "layer": self.sync.layer, "head": self.sync.head,
+                "view_options": scene_options(self.sync)}
