@@ -49,6 +49,7 @@ class SyncRow:
     lines: dict[Any, int] = field(default_factory=dict)
     prefer: str = ""  # the step shown, by the end of its name (else the line's result)
     norm: tuple[str, str | None] | None = None
+    short: str = ""  # a few words for the pseudocode diff's row names
 
     def line(self, algorithm: int, half: str = "decoder",
              placement: str | None = None) -> int | None:
@@ -63,24 +64,30 @@ class SyncRow:
 
 
 ROWS: tuple[SyncRow, ...] = (
-    SyncRow("ids", "the token ids", {10: 1, 9: 1, "8-encoder": 1, "8-decoder": 10}, "ids"),
+    SyncRow("ids", "the token ids", {10: 1, 9: 1, "8-encoder": 1, "8-decoder": 10}, "ids",
+            short="token ids"),
     SyncRow("embed", "token + position embedding",
-            {10: 2, 9: 2, "8-encoder": 2, "8-decoder": 11}),
+            {10: 2, 9: 2, "8-encoder": 2, "8-decoder": 11}, short="embedding"),
     SyncRow("norm_attn_pre", "layer norm before self-attention (pre-norm)",
-            norm=("attn", "pre")),
+            norm=("attn", "pre"), short="norm before attention"),
     SyncRow("self_attn", "self-attention and its mask",
-            {10: 6, 9: 5, "8-encoder": 5, "8-decoder": 14}, "pattern"),
+            {10: 6, 9: 5, "8-encoder": 5, "8-decoder": 14}, "pattern", short="self-attention"),
     SyncRow("norm_attn_post", "layer norm after self-attention (post-norm)",
-            norm=("attn", "post")),
-    SyncRow("cross_attn", "cross-attention to the encoder's Z", {"8-decoder": 16}, "pattern"),
-    SyncRow("norm_cross", "layer norm of cross-attention", norm=("cross", None)),
-    SyncRow("norm_mlp_pre", "layer norm before the MLP (pre-norm)", norm=("mlp", "pre")),
+            norm=("attn", "post"), short="norm after attention"),
+    SyncRow("cross_attn", "cross-attention to the encoder's Z", {"8-decoder": 16}, "pattern",
+            short="cross-attention"),
+    SyncRow("norm_cross", "layer norm of cross-attention", norm=("cross", None),
+            short="cross-attention norm"),
+    SyncRow("norm_mlp_pre", "layer norm before the MLP (pre-norm)", norm=("mlp", "pre"),
+            short="norm before MLP"),
     SyncRow("mlp", "the MLP's activation (GELU or ReLU)",
-            {10: 8, 9: 7, "8-encoder": 7, "8-decoder": 18}, "mlp.hidden"),
-    SyncRow("norm_mlp_post", "layer norm after the MLP (post-norm)", norm=("mlp", "post")),
-    SyncRow("head", "the MLM head: GELU(W_f X + b_f 1ᵀ)", {9: 10}),
-    SyncRow("final_norm", "the final layer norm", {10: 10, 9: 11}),
-    SyncRow("output", "the output P = softmax(W_u X)", {10: 11, 9: 12, "8-decoder": 21}),
+            {10: 8, 9: 7, "8-encoder": 7, "8-decoder": 18}, "mlp.hidden", short="MLP activation"),
+    SyncRow("norm_mlp_post", "layer norm after the MLP (post-norm)", norm=("mlp", "post"),
+            short="norm after MLP"),
+    SyncRow("head", "the MLM head: GELU(W_f X + b_f 1ᵀ)", {9: 10}, short="MLM head"),
+    SyncRow("final_norm", "the final layer norm", {10: 10, 9: 11}, short="final norm"),
+    SyncRow("output", "the output P = softmax(W_u X)", {10: 11, 9: 12, "8-decoder": 21},
+            short="output P"),
 )
 ROW_KEYS = tuple(r.key for r in ROWS)
 

@@ -48,7 +48,7 @@ class DiffCell:
 @dataclass(frozen=True)
 class DiffRow:
     key: str
-    label: str
+    label: str  # a few words (``SyncRow.short``)
     cells: tuple[DiffCell, ...]
     differs: bool  # not every algorithm says the same here
 
@@ -76,7 +76,8 @@ def _cell(row: Any, algorithm: int, half: str, cfg: Any | None,
         note = found.label
     if row.key == "output":
         meaning = next((h for h in alg.header if h.startswith("Output:")), "")
-        text = f"{text}   ({meaning.removeprefix('Output: ')})" if meaning else text
+        meaning = meaning.removeprefix("Output: ").split("; ")[-1]
+        text = f"{text}   ({meaning})" if meaning else text
     return DiffCell(line, text, kind, note)
 
 
@@ -92,5 +93,5 @@ def pseudocode_diff(algorithms: list[int], cfgs: list[Any] | None = None,
         if all(c.line is None for c in cells):
             continue
         compared = {_compared(c) for c in cells}
-        rows.append(DiffRow(row.key, row.label, cells, len(compared) > 1))
+        rows.append(DiffRow(row.key, row.short, cells, len(compared) > 1))
     return rows

@@ -13,6 +13,17 @@ from explorer.ui.architectures.view import SideBySideWidget
 from explorer.ui.widgets.panel import Panel
 
 
+def show_sync(view: SideBySideWidget, sync: Any) -> None:
+    """``sync``'s columns, their steps and their pseudocode diff in ``view``."""
+    from explorer.state.pseudocode_diff import pseudocode_diff
+    from explorer.state.step_data import heatmap_data
+
+    data = [heatmap_data(c.session) if c.line is not None else None for c in sync.columns]
+    diff = pseudocode_diff([c.algorithm for c in sync.columns],
+                           [c.session.cfg for c in sync.columns], sync.half)
+    view.show_sync(sync, data, diff)
+
+
 class SideBySideTab(Panel):
     title = "Side by side"
     tooltip = ("The decoder, encoder and encoder–decoder on the same text, one column each, "
@@ -93,11 +104,7 @@ class SideBySideTab(Panel):
             self.sync.set_text(session.text, session.context)
 
     def _show(self) -> None:
-        from explorer.state.step_data import heatmap_data
-
-        sync = self.sync
-        data = [heatmap_data(c.session) if c.line is not None else None for c in sync.columns]
-        self.view.show_sync(sync, data)
+        show_sync(self.view, self.sync)
 
     def show_scene_view(self, view: str, scene: Any) -> None:
         from explorer.state.architectures import apply_options, models_from_options

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPlainTextEdit,
     QSizePolicy,
@@ -30,7 +31,10 @@ from PySide6.QtWidgets import (
 
 from explorer.state.architectures import HALVES, ROWS
 from explorer.trace.pseudocode import ALGORITHMS
+from explorer.ui.architectures.diff import PseudocodeDiffWidget
 from explorer.ui.widgets import theme
+from explorer.ui.widgets.export_parts import Caption, ViewParts
+from explorer.ui.widgets.scroll import scrollable
 from explorer.ui.widgets.typeset import notation_font, set_typeset
 
 NAV_KEYS = {Qt.Key.Key_Right: ("step", 1), Qt.Key.Key_Left: ("step", -1),
@@ -160,18 +164,48 @@ class SideBySideWidget(QWidget):
         for box, chars in ((self.rows, 12), (self.half, 6)):
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(chars)
-        for w in (self.back, self.forward, self.rows, self.layer, self.head, self.half,
-                  self.models):
+        for w in (self.back, self.forward, self.rows, self.layer, self.head):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             bar.addWidget(w)
         bar.addStretch(1)
-        self.row_box = QHBoxLayout()
+        second = QHBoxLayout()  # what is shown, and which models: a narrow screen's 2nd row
+        second.setContentsMargins(4, 0, 4, 2)
+        self.shown = {}  # "columns" / "diff" -> its button
+        for name, text, tip in (("columns", "Steps", "Each model's step at this line"),
+                                ("diff", "Pseudocode diff", "Algorithms 10, 9 and 8 line "
+                                 "by line, the lines that differ tinted, this line outlined")):
+            button = QToolButton()
+            button.setText(text)
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.setToolTip(tip)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.toggled.connect(self._show_page)
+            self.shown[name] = button
+            second.addWidget(button)
+        for w in (self.half, self.models):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            second.addWidget(w)
+        second.addStretch(1)
+        self.bar = QWidget()
+        rows = QVBoxLayout(self.bar)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(0)
+        rows.addLayout(bar)
+        rows.addLayout(second)
+        self.columns_page = QWidget()
+        self.row_box = QHBoxLayout(self.columns_page)
+        self.row_box.setContentsMargins(0, 0, 0, 0)
         self.row_box.setSpacing(8)
+        self.diff = PseudocodeDiffWidget()
+        self.diff_page = scrollable(self.diff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
+        layout.addWidget(self.bar)
         layout.addWidget(self.message)
-        layout.addLayout(self.row_box, 1)
+        layout.addWidget(self.columns_page, 3)
+        layout.addWidget(self.diff_page, 2)
+        self.shown["columns"].setChecked(True)
         self.back.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() - 1))
         self.forward.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() + 1))
         self.rows.activated.connect(self.row_chosen.emit)
@@ -180,12 +214,36 @@ class SideBySideWidget(QWidget):
         self.half.activated.connect(lambda i: self.half_chosen.emit(self.half.itemData(i)))
         self.keys = NavKeys(self)
 
+    def _show_page(self, *_args) -> None:
+        self.columns_page.setVisible(self.shown["columns"].isChecked())
+        self.diff_page.setVisible(self.shown["diff"].isChecked())
+
+    def set_slide(self) -> None:
+        """A slide (``render``): the columns above the whole diff, no bar."""
+        self.bar.hide()
+        layout = self.layout()
+        layout.removeWidget(self.diff_page)
+        self.diff_page.takeWidget()
+        self.diff_page.deleteLater()
+        self.diff_page = self.diff
+        layout.addWidget(self.diff, 0)
+        layout.setStretchFactor(self.columns_page, 1)
+        self.columns_page.show()
+        # The slide is the size asked for (``render --size``); too small, it is cut.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+
+    def export_parts(self) -> ViewParts:
+        row = ROWS[self.rows.currentIndex()]
+        algorithms = ", ".join(c.title.text() for c in self.columns)
+        return ViewParts(self, Caption(f"{row.label} · {algorithms}"), None)
+
     def say(self, message: str) -> None:
         self.message.setText(message)
         self.message.setVisible(bool(message))
 
-    def show_sync(self, sync: Any, data: list[Any]) -> None:
-        """``sync`` (an ``explorer.state.architectures.SideBySide``) and each column's data."""
+    def show_sync(self, sync: Any, data: list[Any], diff: list[Any]) -> None:
+        """``sync`` (an ``explorer.state.architectures.SideBySide``), each column's data
+        and the pseudocode diff's rows of its models."""
         while len(self.columns) > len(sync.columns):
             gone = self.columns.pop()
             self.row_box.removeWidget(gone)
@@ -196,6 +254,8 @@ class SideBySideWidget(QWidget):
             self.row_box.addWidget(column, 1)
         for widget, column, values in zip(self.columns, sync.columns, data):
             widget.show_column(column, values)
+        self.diff.show_diff(diff, [c.algorithm for c in sync.columns], sync.current.key,
+                            sync.half)
         for box in (self.rows, self.layer, self.head):
             box.blockSignals(True)
         self.rows.setCurrentIndex(sync.row)
