@@ -15,13 +15,16 @@ from explorer.ui.widgets.panel import Panel
 
 def show_sync(view: SideBySideWidget, sync: Any) -> None:
     """``sync``'s columns, their steps and their pseudocode diff in ``view``."""
+    from explorer.state.masks import masks_of
     from explorer.state.pseudocode_diff import pseudocode_diff
     from explorer.state.step_data import heatmap_data
 
     data = [heatmap_data(c.session) if c.line is not None else None for c in sync.columns]
     diff = pseudocode_diff([c.algorithm for c in sync.columns],
                            [c.session.cfg for c in sync.columns], sync.half)
-    view.show_sync(sync, data, diff)
+    sessions = [c.session for c in sync.columns]
+    z = next((s.z_labels for s in sessions if s.z_labels), None)
+    view.show_sync(sync, data, diff, masks_of(sessions[0].x_labels, z))
 
 
 class SideBySideTab(Panel):

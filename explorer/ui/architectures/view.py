@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from explorer.state.architectures import HALVES, ROWS
 from explorer.trace.pseudocode import ALGORITHMS
 from explorer.ui.architectures.diff import PseudocodeDiffWidget
+from explorer.ui.architectures.masks import MasksWidget
 from explorer.ui.widgets import theme
 from explorer.ui.widgets.export_parts import Caption, ViewParts
 from explorer.ui.widgets.scroll import scrollable
@@ -173,7 +174,9 @@ class SideBySideWidget(QWidget):
         self.shown = {}  # "columns" / "diff" -> its button
         for name, text, tip in (("columns", "Steps", "Each model's step at this line"),
                                 ("diff", "Pseudocode diff", "Algorithms 10, 9 and 8 line "
-                                 "by line, the lines that differ tinted, this line outlined")):
+                                 "by line, the lines that differ tinted, this line outlined"),
+                                ("masks", "Masks", "The bidirectional, unidirectional and "
+                                 "cross masks on the same tokens; hover a cell")):
             button = QToolButton()
             button.setText(text)
             button.setCheckable(True)
@@ -199,12 +202,14 @@ class SideBySideWidget(QWidget):
         self.row_box.setSpacing(8)
         self.diff = PseudocodeDiffWidget()
         self.diff_page = scrollable(self.diff)
+        self.masks = MasksWidget()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar)
         layout.addWidget(self.message)
         layout.addWidget(self.columns_page, 3)
         layout.addWidget(self.diff_page, 2)
+        layout.addWidget(self.masks, 3)
         self.shown["columns"].setChecked(True)
         self.back.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() - 1))
         self.forward.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() + 1))
@@ -217,10 +222,12 @@ class SideBySideWidget(QWidget):
     def _show_page(self, *_args) -> None:
         self.columns_page.setVisible(self.shown["columns"].isChecked())
         self.diff_page.setVisible(self.shown["diff"].isChecked())
+        self.masks.setVisible(self.shown["masks"].isChecked())
 
     def set_slide(self) -> None:
         """A slide (``render``): the columns above the whole diff, no bar."""
         self.bar.hide()
+        self.masks.hide()
         layout = self.layout()
         layout.removeWidget(self.diff_page)
         self.diff_page.takeWidget()
@@ -241,9 +248,10 @@ class SideBySideWidget(QWidget):
         self.message.setText(message)
         self.message.setVisible(bool(message))
 
-    def show_sync(self, sync: Any, data: list[Any], diff: list[Any]) -> None:
-        """``sync`` (an ``explorer.state.architectures.SideBySide``), each column's data
-        and the pseudocode diff's rows of its models."""
+    def show_sync(self, sync: Any, data: list[Any], diff: list[Any], masks: list[Any]
+                  ) -> None:
+        """``sync`` (an ``explorer.state.architectures.SideBySide``), each column's data,
+        the pseudocode diff's rows of its models and the masks on its tokens."""
         while len(self.columns) > len(sync.columns):
             gone = self.columns.pop()
             self.row_box.removeWidget(gone)
@@ -256,6 +264,7 @@ class SideBySideWidget(QWidget):
             widget.show_column(column, values)
         self.diff.show_diff(diff, [c.algorithm for c in sync.columns], sync.current.key,
                             sync.half)
+        self.masks.show_masks(masks)
         for box in (self.rows, self.layer, self.head):
             box.blockSignals(True)
         self.rows.setCurrentIndex(sync.row)

@@ -3,7 +3,7 @@ stepping together by the paper's line with the window's own keys; scenes."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 from explorer.state.architectures import ROWS, row_index
@@ -51,6 +51,7 @@ def test_columns_are_the_step_view_and_step_together(qtbot, open_window):
 def test_side_by_side_at_1280x720_and_its_scene(qtbot, open_window):
     window, panel = open_side_by_side(qtbot, open_window)
     window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.compact.compact, timeout=5000)  # the small-screen layout
     qtbot.wait(200)
     for column in panel.view.columns:
         assert column.height() >= 0.55 * window.height()
@@ -67,4 +68,21 @@ def test_side_by_side_at_1280x720_and_its_scene(qtbot, open_window):
     qtbot.waitUntil(lambda: panel.sync.current.key == "mlp", timeout=30_000)
     assert panel.sync.half == "encoder"
     assert window.tabs.currentWidget() is panel.widget
+    window.close()
+
+
+def test_the_masks_page_explains_the_cell_under_the_mouse(qtbot, open_window):
+    window, panel = open_side_by_side(qtbot, open_window)
+    view = panel.view
+    view.shown["masks"].setChecked(True)
+    qtbot.waitUntil(view.masks.isVisible, timeout=5000)
+    assert not view.columns_page.isVisible()
+    bi, uni, cross = view.masks.masks
+    assert uni.allowed.shape[1] == len(panel.sync.columns[0].session.x_labels)
+    plot = view.masks.plots[1]
+    centre = plot.getPlotItem().getViewBox().mapViewToScene(QPointF(0.5, 2.5))  # t_x 1, t_z 3
+    plot.scene().sigMouseMoved.emit(centre)
+    assert "t_z > t_x" in view.masks.hover.text()
+    view.shown["diff"].setChecked(True)
+    assert view.diff.isVisible() and ("cross_attn", 2) in view.diff.cells
     window.close()
