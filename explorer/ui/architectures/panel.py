@@ -32,6 +32,7 @@ class SideBySideTab(Panel):
     tooltip = ("The decoder, encoder and encoder–decoder on the same text, one column each, "
                "stepping together by the paper's line (→ / ←)")
     scene_views = ("architectures",)
+    own_title = True  # the line the columns show is the view's title
 
     def __init__(self, make_view: Callable[[], QWidget]) -> None:
         super().__init__(SideBySideWidget(make_view), scroll=False)

@@ -83,8 +83,9 @@ class ColumnWidget(QWidget):
         self.setMinimumWidth(MIN_COLUMN_WIDTH)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
 
-    def show_column(self, column: Any, data: Any) -> None:
-        """``column`` (an ``explorer.state.architectures.Column``) and its step's data."""
+    def show_column(self, column: Any, data: Any, cell: Any = None) -> None:
+        """``column`` (an ``explorer.state.architectures.Column``), its step's data and its
+        pseudocode diff cell (the line as this model computes it)."""
         alg = column.algorithm
         self.title.setText(ALG_NAMES.get(alg, f"Algorithm {alg}"))
         self.model.setText(column.session.loaded.label)
@@ -97,6 +98,8 @@ class ColumnWidget(QWidget):
             return
         self.line.setStyleSheet("background: #ffe082; padding: 4px;")
         code = ALGORITHMS[alg].lines[column.line - 1].strip()
+        if cell is not None and cell.line == column.line:
+            code = cell.text + ("   ✱ " + cell.note if cell.note else "")
         set_typeset(self.line, code, f"{column.line}  ")
         self.view.show_data(data)
         self.view.setToolTip(column.note)
@@ -196,6 +199,9 @@ class SideBySideWidget(QWidget):
         rows.setSpacing(0)
         rows.addLayout(bar)
         rows.addLayout(second)
+        self.title = QLabel("")  # the line every column shows
+        self.title.setFont(theme.title_font())
+        self.title.setWordWrap(True)
         self.columns_page = QWidget()
         self.row_box = QHBoxLayout(self.columns_page)
         self.row_box.setContentsMargins(0, 0, 0, 0)
@@ -206,6 +212,7 @@ class SideBySideWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar)
+        layout.addWidget(self.title)
         layout.addWidget(self.message)
         layout.addWidget(self.columns_page, 3)
         layout.addWidget(self.diff_page, 2)
@@ -227,6 +234,7 @@ class SideBySideWidget(QWidget):
     def set_slide(self) -> None:
         """A slide (``render``): the columns above the whole diff, no bar."""
         self.bar.hide()
+        self.title.hide()  # the picture's caption says it
         self.masks.hide()
         layout = self.layout()
         layout.removeWidget(self.diff_page)
@@ -260,8 +268,11 @@ class SideBySideWidget(QWidget):
             column = ColumnWidget(self.make_view())
             self.columns.append(column)
             self.row_box.addWidget(column, 1)
-        for widget, column, values in zip(self.columns, sync.columns, data):
-            widget.show_column(column, values)
+        row = next((r for r in diff if r.key == sync.current.key), None)
+        cells = row.cells if row is not None else [None] * len(self.columns)
+        for widget, column, values, cell in zip(self.columns, sync.columns, data, cells):
+            widget.show_column(column, values, cell)
+        self.title.setText(f"Line: {sync.current.label}")
         self.diff.show_diff(diff, [c.algorithm for c in sync.columns], sync.current.key,
                             sync.half)
         self.masks.show_masks(masks)

@@ -163,11 +163,10 @@ class HeatmapWidget(QWidget):
                                       else QBoxLayout.Direction.TopToBottom)
 
     def set_captions(self, shown: bool) -> None:
-        """Show or hide the title, the formula and the head buttons (a column that names
-        its step and picks its head itself)."""
-        self.title.setVisible(shown)
-        self.formula.setVisible(shown)
-        self.toolbar.setVisible(shown)
+        """Show or hide the title, the formula, the head buttons and the hover line (a
+        column that names its step and picks its head itself)."""
+        for part in (self.title, self.formula, self.toolbar, self.hover):
+            part.setVisible(shown)
 
     def set_kv_note(self, note: str) -> None:
         """Which query heads share a key/value head, beside the head buttons ("" hides)."""

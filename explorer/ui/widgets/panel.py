@@ -91,6 +91,8 @@ class Panel:
     # The scene views (``explorer.state.scene.VIEWS``) this panel shows; the first is the
     # one a scene saved while the panel is in front names.
     scene_views: tuple[str, ...] = ()
+    # True: the panel names what it shows itself (presentation mode shows no step overlay)
+    own_title = False
 
     def __init__(self, view: QWidget, scroll: bool = True) -> None:
         self.view = view
