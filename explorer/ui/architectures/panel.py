@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from explorer.ui.architectures.view import SideBySideWidget
@@ -27,6 +28,9 @@ def show_sync(view: SideBySideWidget, sync: Any) -> None:
     view.show_sync(sync, data, diff, masks_of(sessions[0].x_labels, z))
 
 
+TEXT_DELAY_MS = 250  # after the last keystroke, the columns record the new text
+
+
 class SideBySideTab(Panel):
     title = "Side by side"
     tooltip = ("The decoder, encoder and encoder–decoder on the same text, one column each, "
@@ -37,6 +41,10 @@ class SideBySideTab(Panel):
     def __init__(self, make_view: Callable[[], QWidget]) -> None:
         super().__init__(SideBySideWidget(make_view), scroll=False)
         self.sync = None  # explorer.state.architectures.SideBySide, made when first shown
+        self._text_timer = QTimer(self.view)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(TEXT_DELAY_MS)
+        self._text_timer.timeout.connect(self._apply_text)
         v = self.view
         v.row_chosen.connect(lambda i: self._call("set_row", max(0, i)))
         v.layer_chosen.connect(lambda n: self._call("set_layer", n))
@@ -101,10 +109,16 @@ class SideBySideTab(Panel):
 
     # -- the panel protocol ----------------------------------------------------------------
     def refresh(self, session: Any) -> None:
-        """The window's text (and context) in every column."""
+        """The window's text (and context) in every column: at once the first time, then
+        once typing pauses (``TEXT_DELAY_MS``: three models record on this thread)."""
         if self.sync is None:
             self._ensure(session)
         elif (self.sync.text, self.sync.context) != (session.text, session.context):
+            self._text_timer.start()
+
+    def _apply_text(self) -> None:
+        session = self.session
+        if session is not None and self.sync is not None:
             self.sync.set_text(session.text, session.context)
 
     def _show(self) -> None:
@@ -119,7 +133,8 @@ class SideBySideTab(Panel):
         options = scene.view_options
         models = models_from_options(options)
         self._ensure(session, models)
-        self.refresh(session)
+        if (self.sync.text, self.sync.context) != (session.text, session.context):
+            self._apply_text()
         apply_options(self.sync, options, scene.layer, scene.head)
 
     def scene_fields(self) -> dict[str, Any]:
