@@ -189,7 +189,17 @@ class SideBySide:
         self._moved()
 
     def step_by(self, delta: int) -> None:
-        self.set_row(self.row + delta)
+        """The next (previous) row that some column has a line for: a row no model has
+        (post-norm rows for pre-norm models) is passed over; at the end, stay."""
+        row = self.row + delta
+        while 0 <= row < len(ROWS) and not self._has_line(ROWS[row]):
+            row += 1 if delta > 0 else -1
+        if 0 <= row < len(ROWS):
+            self.set_row(row)
+
+    def _has_line(self, row: SyncRow) -> bool:
+        return any(row.line(int(c.session.cfg.algorithm), self.half,
+                            c.session.cfg.norm_placement) is not None for c in self.columns)
 
     def set_layer(self, layer: int) -> None:
         """0-based; a column with fewer layers shows its last."""

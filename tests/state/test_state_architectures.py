@@ -34,7 +34,7 @@ def test_stepping_lands_each_column_on_its_own_line_or_says_it_has_none(sync, ha
     sync.set_row(0)
     assert [c.algorithm for c in sync.columns] == [10, 9, 8]
     for i, row in enumerate(ROWS):
-        assert sync.row == i
+        sync.set_row(i)
         for column in sync.columns:
             wanted = row.line(column.algorithm, half, column.session.cfg.norm_placement)
             assert column.line == wanted, (row.key, column.algorithm)
@@ -44,8 +44,24 @@ def test_stepping_lands_each_column_on_its_own_line_or_says_it_has_none(sync, ha
                 assert _on_line(column), (row.key, column.algorithm, column.session.step.name)
                 if column.algorithm == 8:
                     assert column.session.step.stack in (half, None)
+
+
+def test_stepping_passes_over_rows_no_model_has(sync):
+    sync.set_half("decoder")
+    sync.set_row(0)
+    visited = [sync.current.key]
+    for _ in range(len(ROWS)):
         sync.step_by(1)
-    assert sync.row == len(ROWS) - 1  # the last row stays
+        visited.append(sync.current.key)
+    assert visited[-1] == visited[-2] == "output"  # the last row stays
+    # The bundled encoder and encoder-decoder are pre-norm, as the decoder: no post-norm
+    # line in any column, so → never stops there.
+    assert all(c.session.cfg.norm_placement == "pre" for c in sync.columns)
+    assert "norm_attn_post" not in visited and "norm_mlp_post" not in visited
+    assert visited[:6] == ["ids", "embed", "norm_attn_pre", "self_attn", "cross_attn",
+                           "norm_cross"]
+    sync.step_by(-1)
+    assert sync.current.key == "final_norm"
 
 
 def test_the_masks_and_cross_attention_line_up(sync):

@@ -47,6 +47,7 @@ class SideBySideTab(Panel):
         self._text_timer.timeout.connect(self._apply_text)
         v = self.view
         v.row_chosen.connect(lambda i: self._call("set_row", max(0, i)))
+        v.stepped.connect(lambda by: self._call("step_by", by))
         v.layer_chosen.connect(lambda n: self._call("set_layer", n))
         v.head_chosen.connect(lambda n: self._call("set_head", n))
         v.half_chosen.connect(lambda h: self._call("set_half", h))

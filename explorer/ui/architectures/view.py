@@ -109,12 +109,13 @@ class ColumnWidget(QWidget):
 class SideBySideWidget(QWidget):
     """The bar (line, layer, half of Algorithm 8, models) above the columns.
 
-    Signals: ``row_chosen(int)``, ``layer_chosen(int)``, ``head_chosen(int)`` (0-based),
-    ``half_chosen(str)``,
+    Signals: ``row_chosen(int)``, ``stepped(int)`` (±1), ``layer_chosen(int)``,
+    ``head_chosen(int)`` (0-based), ``half_chosen(str)``,
     ``bundled_requested()``, ``folder_requested()``, ``column_removed()``.
     """
 
     row_chosen = Signal(int)
+    stepped = Signal(int)  # → (+1) or ← (−1): the next row some column has a line for
     layer_chosen = Signal(int)
     head_chosen = Signal(int)
     half_chosen = Signal(str)
@@ -218,8 +219,8 @@ class SideBySideWidget(QWidget):
         layout.addWidget(self.diff_page, 2)
         layout.addWidget(self.masks, 3)
         self.shown["columns"].setChecked(True)
-        self.back.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() - 1))
-        self.forward.clicked.connect(lambda: self.row_chosen.emit(self.rows.currentIndex() + 1))
+        self.back.clicked.connect(lambda: self.stepped.emit(-1))
+        self.forward.clicked.connect(lambda: self.stepped.emit(1))
         self.rows.activated.connect(self.row_chosen.emit)
         self.layer.valueChanged.connect(lambda v: self.layer_chosen.emit(v - 1))
         self.head.valueChanged.connect(lambda v: self.head_chosen.emit(v - 1))
@@ -316,7 +317,7 @@ class NavKeys(QObject):
             return True
         what, by = NAV_KEYS[event.key()]
         if what == "step":
-            view.row_chosen.emit(view.rows.currentIndex() + by)
+            view.stepped.emit(by)
         elif what == "row":
             view.row_chosen.emit(by)
         else:
