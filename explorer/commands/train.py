@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from explorer.commands import train_launch as launch
+from explorer.commands import train_together
 from explorer.train import (
     TASKS,
     CheckpointError,
@@ -48,13 +49,16 @@ from explorer.train.options import plan_run, resume_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
 from explorer.train.runlock import LOCK_FILE, OWNER_FILE
+from explorer.train.together import PRESET as COMPARE_PRESET
 
 HELP = "Train a model headless (Algorithms 11-13 and classification)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
-    p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())})")
+    p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())}"
+                   f"; {COMPARE_PRESET}: the bundled decoder, encoder and encoder-decoder "
+                   "together, into OUT/<arch>)")
     p.add_argument("--task", choices=TASKS, help="next-token (Alg 13), masked (Alg 12), "
                    "seq2seq (Alg 11) or classify (-log P(c|x)); default next-token")
     p.add_argument("--arch", choices=("decoder", "encoder", "encoder-decoder"),
@@ -275,6 +279,8 @@ def run(args: argparse.Namespace) -> int:
     stopper.patient = ctx.world_size > 1  # ranks stop together: a second signal waits
     stopper.quiet = not ctx.is_writer
     with _stop_on_signals(stopper):
+        if args.preset == COMPARE_PRESET:
+            return train_together.run(args, control, stopper)
         try:
             return _run(args, control, stopper, ctx)
         finally:
