@@ -172,6 +172,20 @@ class SideBySide:
             column.session.set_context(self.context)
         self._record()
 
+    def set_weights(self, models: list[tuple[LoadedModel, int | None]]) -> int:
+        """New weights (training's, with their step) for the columns whose model they are
+        (``Session.same_model``); those columns record again. Returns how many took them."""
+        taken = 0
+        for column in self.columns:
+            match = next(((m, step) for m, step in models if column.session.same_model(m)),
+                         None)
+            if match is not None:
+                column.session.set_weights(*match)
+                taken += 1
+        if taken:
+            self._record()
+        return taken
+
     def _record(self) -> None:
         for column in self.columns:
             column.session.record_now()

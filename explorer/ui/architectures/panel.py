@@ -5,11 +5,13 @@ stepping together by the paper's line."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from explorer.ui.architectures.training import TogetherBox
 from explorer.ui.architectures.view import SideBySideWidget
 from explorer.ui.widgets.panel import Panel
 
@@ -54,6 +56,11 @@ class SideBySideTab(Panel):
         v.bundled_requested.connect(self.use_bundled)
         v.folder_requested.connect(self._on_add_folder)
         v.column_removed.connect(self._on_remove_column)
+        self.training = TogetherBox()  # Train all three: its button in the bar, its plot below
+        v.second_row.addWidget(self.training.button)
+        v.layout().addWidget(self.training, 2)
+        self.training.train_requested.connect(self._on_train_requested)
+        self.training.weights_ready.connect(self._on_weights)
 
     @property
     def main_view(self) -> QWidget:
@@ -103,6 +110,44 @@ class SideBySideTab(Panel):
     def _on_remove_column(self) -> None:
         if self.sync is not None and len(self.sync.columns) > 1:
             self.sync.set_models([c.session.loaded for c in self.sync.columns[:-1]])
+
+    # -- training the three together -----------------------------------------------------
+    def _on_train_requested(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self.view, "A folder for the three runs (decoder, encoder, encoder-decoder; "
+            "a folder that holds them already: they continue)")
+        if path:
+            self.train_together(Path(path))
+
+    def train_together(self, out: Path, given: dict[str, Any] | None = None) -> None:
+        """Train the bundled three together into ``out``/<arch> (``given``: training options,
+        as ``train --preset compare-architectures`` takes them); the columns follow."""
+        if self.session is None:
+            return
+        self._ensure(self.session)
+        self.training.start(out, given)
+
+    def _on_weights(self, snapshots: dict[str, Any]) -> None:
+        """Training's new weights into the columns whose model they are."""
+        from explorer.state.defaults import LoadedModel
+
+        if self.sync is None:
+            return
+        models = [(LoadedModel(s.model, s.tokenizer, f"training: {arch}, step {s.step}",
+                               "folder", self.training.worker.out / arch), s.step)
+                  for arch, s in snapshots.items()]
+        taken = self.sync.set_weights(models)
+        self.view.say("" if taken == len(self.sync.columns) else
+                      "Columns that do not show one of the bundled three do not follow the "
+                      "training (Models ▸ The bundled decoder, encoder and encoder–decoder).")
+
+    def confirm_close(self) -> bool:
+        """Closing stops the three runs and saves them (within ``STOP_WAIT_MS``)."""
+        return self.training.wait()
+
+    def shutdown(self) -> None:
+        self.training.wait()
+        super().shutdown()
 
     def _call(self, method: str, *args: Any) -> None:
         if self.sync is not None:

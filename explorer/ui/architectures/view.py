@@ -194,6 +194,7 @@ class SideBySideWidget(QWidget):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             second.addWidget(w)
         second.addStretch(1)
+        self.second_row = second  # the panel adds Train all three here
         self.bar = QWidget()
         rows = QVBoxLayout(self.bar)
         rows.setContentsMargins(0, 0, 0, 0)
