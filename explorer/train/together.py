@@ -13,8 +13,10 @@ Each run is built with the bundled model's own preset (``default-decoder``,
 bundled model's configuration and vocabulary (the side-by-side's columns can take its
 weights in place), with ``COMPARE`` and the options given on top. Every task's loss is a
 mean over the tokens it predicts (``objectives``): the curves are in nats per predicted
-token. Each run is an ordinary run folder ``DIR/<arch>`` (checkpoint and metrics.jsonl),
-openable and resumable on its own, or all three together with ``TrainTogether.resume``.
+token (characters for the decoder and the encoder, words for the encoder-decoder, as their
+bundled models' tokenizers are). Each run is an ordinary run folder ``DIR/<arch>``
+(checkpoint and metrics.jsonl), openable and resumable on its own, or all three together
+with ``TrainTogether.resume``.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ PRESET = "compare-architectures"
 # architecture -> the preset its bundled model was trained with (and its task)
 RUNS = {"decoder": "default-decoder", "encoder": "default-encoder",
         "encoder-decoder": "default-seq2seq"}
-TASK_NAMES = {"decoder": "next token", "encoder": "masked token",
-              "encoder-decoder": "sequence to sequence"}
+# what each predicts: the bundled models' own tokens (characters; the encoder-decoder's
+# words), so a nat per token is not quite the same unit across the three
+TASK_NAMES = {"decoder": "next character", "encoder": "masked character",
+              "encoder-decoder": "next target word (seq2seq)"}
 # what the three share, over their own presets (fewer steps: a lesson, not the bundle)
 COMPARE: dict[str, Any] = {"steps": 300, "batch_size": 16, "val_every": 50,
                            "save_every": 100, "log_every": 1}

@@ -58,7 +58,7 @@ class SideBySideTab(Panel):
         v.column_removed.connect(self._on_remove_column)
         self.training = TogetherBox()  # Train all three: its button in the bar, its plot below
         v.second_row.addWidget(self.training.button)
-        v.layout().addWidget(self.training, 2)
+        v.layout().addWidget(self.training, 1)
         self.training.train_requested.connect(self._on_train_requested)
         self.training.weights_ready.connect(self._on_weights)
 

@@ -110,10 +110,11 @@ class TogetherPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
         item = self.getPlotItem()
-        item.setLabel("left", LOSS_LABEL)
+        item.setLabel("left", LOSS_LABEL, **{"font-size": "9pt"})
         item.setLabel("bottom", "step")
         item.showGrid(x=True, y=True, alpha=0.3)
-        item.addLegend(offset=(-10, 10))
+        item.addLegend(offset=(-10, 10), labelTextColor="#202020",
+                       brush=pg.mkBrush(255, 255, 255, 220))
         self.points: dict[str, tuple[list[int], list[float]]] = {a: ([], []) for a in RUNS}
         self.curves = {arch: item.plot(pen=pg.mkPen(COLORS[arch], width=2),
                                        name=f"{arch}: {TASK_NAMES[arch]}") for arch in RUNS}
@@ -152,7 +153,7 @@ class TogetherBox(QWidget):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.plot = TogetherPlot()
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumHeight(140)
         layout = QVBoxLayout(self)  # (the button goes in the view's bar: ``button``)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.addWidget(self.status)
