@@ -268,6 +268,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.preset == COMPARE_PRESET and (launch.wanted(args) or ctx.world_size > 1):
+        print(f"error: --preset {COMPARE_PRESET} trains the three in one process, one step "
+              "of each in turn; leave out --nproc/--nnodes and torchrun", file=sys.stderr)
+        return 2
     if launch.wanted(args):
         if ctx.world_size > 1:
             print("error: --nproc/--nnodes start torchrun; this already runs under it "

@@ -63,6 +63,10 @@ def run(args: argparse.Namespace, control: TrainControl, stopper) -> int:
     except StopRequested:
         print("stopped before the first step: nothing to save", file=sys.stderr)
         return stopper.exit_code
+    except KeyboardInterrupt:  # a second Ctrl+C before the saves began
+        print("\ninterrupted: quit without saving; the checkpoints already in "
+              f"{out} are kept", file=sys.stderr)
+        return stopper.exit_code
     except TrainingDiverged as exc:
         if together is not None:
             together.save()

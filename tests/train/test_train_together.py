@@ -37,6 +37,9 @@ def test_the_preset_trains_three_run_folders_that_open(tmp_path, capsys) -> None
     assert main(["train", "--preset", "compare-architectures", "--out", str(tmp_path / "x"),
                  "--d-e", "32"]) == 2
     assert "--d-e" in capsys.readouterr().err
+    assert main(["train", "--preset", "compare-architectures", "--out", str(tmp_path / "x"),
+                 "--nproc", "2"]) == 2  # one process, one step of each in turn
+    assert "--nproc" in capsys.readouterr().err
 
 
 def test_a_stop_in_the_middle_leaves_each_folder_resumable(tmp_path) -> None:

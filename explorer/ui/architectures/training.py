@@ -177,7 +177,7 @@ class TogetherBox(QWidget):
 
     def start(self, out: Path, given: dict[str, Any] | None = None) -> None:
         """Train (or continue) the three runs in ``out``."""
-        if self.is_training():
+        if self.is_training() or self.timer.isActive():  # (the last run's end not yet shown)
             return
         self.control = TrainControl()
         self.worker = TogetherWorker(Path(out), self.control, dict(given or {}))
