@@ -20,8 +20,9 @@ from explorer.commands.counting import HELP_NOTE, counted_from_1
 
 HELP = "Render one view of the window, or a saved scene, to PNG or SVG without a window."
 VIEWS = ("step", "attention", "heads", "lines", "output", "train",
-         "timelapse")  # render_views.RENDER_VIEWS
+         "timelapse", "architectures")  # render_views.RENDER_VIEWS
 DEFAULT_SIZE = "1200x800"
+WIDE_SIZE = "1600x1000"  # the default of the architectures view: three columns and the diff
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,12 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--context", help="the context z of an encoder-decoder")
     p.add_argument("--chunk", type=int, help="which ℓ_max-sized chunk of a long text (0-based)")
     p.add_argument("--step", metavar="NAME",
-                   help="the step to show, e.g. blocks.0.attn.pattern (view 'step')")
+                   help="the step to show, e.g. blocks.0.attn.pattern (view 'step'); for "
+                        "the view 'architectures' the line every column shows: ids, embed, "
+                        "self_attn, cross_attn, mlp, final_norm, output, …")
     p.add_argument("--view", choices=VIEWS,
                    help="step (heatmap), attention (one head's pattern), heads (all heads), "
                         "lines (token-to-token lines), output (next-token distribution); "
                         "train (loss curves) and timelapse (a snapshot's frame) of the run "
-                        "a --scene names in view_options.run")
+                        "a --scene names in view_options.run; architectures (the decoder, "
+                        "encoder and encoder-decoder side by side, with the pseudocode diff)")
     p.add_argument("--layer", type=int, help="layer, counted from 1 (attention views)")
     p.add_argument("--head", type=int, help="head, counted from 1")
     p.add_argument("--cross", action="store_true",
@@ -53,8 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="picture format (default: from the extension of -o)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="PNG pixels per screen pixel, e.g. 2 for slides (default 1)")
-    p.add_argument("--size", default=DEFAULT_SIZE, metavar="WxH",
-                   help=f"size of the view in screen pixels (default {DEFAULT_SIZE})")
+    p.add_argument("--size", metavar="WxH",
+                   help=f"size of the view in screen pixels (default {DEFAULT_SIZE}; "
+                        f"{WIDE_SIZE} for architectures)")
     p.add_argument("--no-caption", action="store_true",
                    help="leave out the band with title, shape, formula and tokens")
     p.add_argument("--scene", metavar="FILE", help="render a saved scene (.json)")
@@ -89,9 +94,11 @@ def _scene_from_args(args: argparse.Namespace):
         changes["layer"] = counted_from_1(args.layer, "--layer") - 1
     if args.head is not None:
         changes["head"] = counted_from_1(args.head, "--head") - 1
-    if args.step is not None and args.view is None:
+    if args.step is not None and args.view is None and scene.view != "architectures":
         changes["view"] = "step"
     scene = replace(scene, **changes)
+    if scene.view == "architectures" and args.step is not None:  # the line, not a step name
+        scene = replace(scene, step=None, view_options={**scene.view_options, "line": args.step})
     scene.validate()
     return scene
 
@@ -159,6 +166,10 @@ def build_scene_view(scene):
     _ensure_app()
     if scene.view in RUN_VIEWS:  # a training run's view: no model to run
         return build_run_view(scene, scene.text)
+    if scene.view == "architectures":  # its own models, side by side
+        from explorer.ui.window.render_views import build_architectures_view
+
+        return build_architectures_view(scene)
     session = Session(resolve_model(scene), scene.text, scene.context)
     if not apply_to_session(session, scene):
         names = ", ".join(s.name for s in session.steps[:6])
@@ -174,7 +185,8 @@ def run(args: argparse.Namespace) -> int:
             scene.view_options = {**scene.view_options, "cross": True}
         if args.cross and scene.arch != "encoder-decoder":
             raise ValueError("--cross needs an encoder-decoder model (--arch encoder-decoder)")
-        size = parse_size(args.size)
+        size = parse_size(args.size or (WIDE_SIZE if scene.view == "architectures"
+                                        else DEFAULT_SIZE))
         if not 0.1 <= args.scale <= 16:
             raise ValueError(f"--scale {args.scale}: choose a scale from 0.1 to 16")
         render_scene(scene, args.output, args.format, args.scale, size, not args.no_caption)

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from explorer.commands import train_launch as launch
+from explorer.commands import train_together
 from explorer.train import (
     TASKS,
     CheckpointError,
@@ -48,6 +49,7 @@ from explorer.train.options import plan_run, resume_run
 from explorer.train.presets import preset_names
 from explorer.train.progress import MetricsLog, format_duration, format_rate, progress_line
 from explorer.train.runlock import LOCK_FILE, OWNER_FILE
+from explorer.train.together import PRESET as COMPARE_PRESET
 
 HELP = "Train a model headless (Algorithms 11-13 and classification)."
 
@@ -63,7 +65,9 @@ def full_batch_note(trainer: Trainer) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = parser
-    p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())})")
+    p.add_argument("--preset", help=f"start from a named preset ({', '.join(preset_names())}"
+                   f"; {COMPARE_PRESET}: the bundled decoder, encoder and encoder-decoder "
+                   "together, into OUT/<arch>)")
     p.add_argument("--task", choices=TASKS, help="next-token (Alg 13), masked (Alg 12), "
                    "seq2seq (Alg 11), classify (-log P(c|x)) or last-token (the loss on each "
                    "line's last token only: a b = c); default next-token")
@@ -274,6 +278,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.preset == COMPARE_PRESET and (launch.wanted(args) or ctx.world_size > 1):
+        print(f"error: --preset {COMPARE_PRESET} trains the three in one process, one step "
+              "of each in turn; leave out --nproc/--nnodes and torchrun", file=sys.stderr)
+        return 2
     if launch.wanted(args):
         if ctx.world_size > 1:
             print("error: --nproc/--nnodes start torchrun; this already runs under it "
@@ -285,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
     stopper.patient = ctx.world_size > 1  # ranks stop together: a second signal waits
     stopper.quiet = not ctx.is_writer
     with _stop_on_signals(stopper):
+        if args.preset == COMPARE_PRESET:
+            return train_together.run(args, control, stopper)
         try:
             return _run(args, control, stopper, ctx)
         finally:

@@ -34,6 +34,10 @@ class AttentionTab(Panel):
         self.view.ablate_requested.connect(self._on_ablate_key)
         self.menu = None  # the open context menu (tests read it)
 
+    @property
+    def main_view(self) -> Any:
+        return self.view.pattern
+
     # -- interventions (issue 16) --------------------------------------------------------
     def _on_head_menu(self, prefix: str, layer: int, head: int, where) -> None:
         if self.session is not None:

@@ -68,6 +68,7 @@ __all__ = [
     "head_weights",
 ]
 
+SHORT_HEIGHT = 640  # below this the pattern gets more of the height than the head grid
 FORMULA = "A = softmax(S / √d_attn), each column sums to 1"
 
 
@@ -139,6 +140,19 @@ class AttentionPanel(QWidget):
         self.lines.head_changed.connect(self._on_lines_head_changed)
         self.pattern.cell_hovered.connect(self._on_pattern_cell_hovered)
         self.pattern.clear("No attention yet: type some text.")
+        self._short: bool | None = None  # laid out for a short screen (``resizeEvent``)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """On a short screen (a 1280x720 projector) the pattern gets three quarters of the
+        height, the head grid the rest; taller again, the usual share. Only when the
+        height crosses ``SHORT_HEIGHT``: a split the user drags stays."""
+        super().resizeEvent(event)
+        short = self.height() < SHORT_HEIGHT
+        if short != self._short:
+            self._short = short
+            total = sum(self.splitter.sizes()) or self.height()
+            share = 0.78 if short else 0.66
+            self.splitter.setSizes([int(total * share), total - int(total * share)])
 
     def _build_compare_bar(self) -> None:
         self.compare_bar = QWidget()

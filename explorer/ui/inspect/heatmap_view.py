@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QHBoxLayout,
     QLabel,
@@ -138,20 +139,34 @@ class HeatmapWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
-        layout.addWidget(self.formula)
         # The head buttons and the rows added under them (``add_toolbar_row``) are shown
         # one at a time: their row keeps its height, so stepping never resizes the plot.
+        # It is under the formula, or beside it on a short screen (``set_compact``).
         self.toolbar = QWidget()
         toolbar = QVBoxLayout(self.toolbar)
         toolbar.setContentsMargins(0, 0, 0, 0)
         toolbar.addWidget(self.heads)
-        layout.addWidget(self.toolbar)
+        self.formula_row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.formula_row.addWidget(self.formula, 1)
+        self.formula_row.addWidget(self.toolbar)
+        layout.addLayout(self.formula_row)
         layout.addWidget(self.plot, 1)
         layout.addLayout(bottom)
         self._keep_toolbar_height()
         self.heads.hide()
         self.legend.hide()
         self.plot.hide()  # until there is something to draw
+
+    def set_compact(self, compact: bool) -> None:
+        """A short screen (True): the head buttons beside the formula, not under it."""
+        self.formula_row.setDirection(QBoxLayout.Direction.LeftToRight if compact
+                                      else QBoxLayout.Direction.TopToBottom)
+
+    def set_captions(self, shown: bool) -> None:
+        """Show or hide the title, the formula, the head buttons and the hover line (a
+        column that names its step and picks its head itself)."""
+        for part in (self.title, self.formula, self.toolbar, self.hover):
+            part.setVisible(shown)
 
     def set_kv_note(self, note: str) -> None:
         """Which query heads share a key/value head, beside the head buttons ("" hides)."""

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from explorer.state.inputs import MAX_TEXT
 
+QWIDGETSIZE_MAX = 16_777_215  # Qt's "no maximum size"
+
 
 class TextBox(QPlainTextEdit):
     """A few lines of plain text; Escape hands the keyboard back to the step-through.
@@ -36,9 +38,14 @@ class TextBox(QPlainTextEdit):
         self.max_chars = MAX_TEXT
         self.setTabChangesFocus(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.lines = lines
+        self.set_lines(lines)
+
+    def set_lines(self, lines: int, grow: bool = True) -> None:
+        """Room for ``lines`` lines of text, up to twice that when ``grow``."""
         height = QFontMetrics(self.font()).lineSpacing() * lines + 14
         self.setMinimumHeight(height)
-        self.setMaximumHeight(height * 2)
+        self.setMaximumHeight(height * 2 if grow else height)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         if event.key() == Qt.Key.Key_Escape:
@@ -139,6 +146,7 @@ class InputPanel(QWidget):
             self.splitter.addWidget(area)
             self.splitter.setSizes([1, 1])
         self._tokens_view = tokens_view
+        self._compact = False
         layout.addWidget(self.splitter)
 
         self.text.textChanged.connect(lambda: self.text_edited.emit(self.text.toPlainText()))
@@ -158,6 +166,33 @@ class InputPanel(QWidget):
         """The height that shows the token strip whole (its ids row included)."""
         view = self._tokens_view
         return view.minimumSizeHint().height() + 8 if view is not None else 0
+
+    def set_compact(self, compact: bool) -> None:
+        """A small screen (True): one line of text, no token strip and no note (the
+        chunk selectors stay when the text has chunks); False: everything back."""
+        self._compact = compact
+        for box in (self.text, self.context, self.compare):
+            box.set_lines(1 if compact else box.lines, grow=not compact)
+        self.note.setVisible(not compact)
+        if self._tokens_view is not None:
+            self.splitter.widget(1).setVisible(not compact)
+        self._fit_compact()
+
+    def _fit_compact(self) -> None:
+        """Compact: no taller than its lines (a box or the chunk selectors came or went)."""
+        self.setMaximumHeight(self.compact_height() if self._compact else QWIDGETSIZE_MAX)
+
+    def is_compact(self) -> bool:
+        return self._compact
+
+    def compact_height(self) -> int:
+        """The height of the compact input: its text boxes shown (one line each) and the
+        chunk selectors when the text has chunks."""
+        boxes = [b for b in (self.text, self.context, self.compare) if not b.isHidden()]
+        height = sum(b.minimumHeight() for b in boxes) + 6 * (len(boxes) - 1) + 6
+        if not self.chunk.isHidden() or not self.context_chunk.isHidden():
+            height += self.chunk.sizeHint().height() + 6
+        return height
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """When the panel's width changes (the window's first layout, a smaller screen),
@@ -211,6 +246,7 @@ class InputPanel(QWidget):
         if was != visible:
             self.compare_shown.emit(visible)
             self.compare_edited.emit(self.compare_text())
+        self._fit_compact()
 
     def set_compare(self, text: str) -> None:
         """Fill the compare box without emitting an edit."""
@@ -222,6 +258,7 @@ class InputPanel(QWidget):
     def set_context_visible(self, visible: bool) -> None:
         for w in (self.context, self.context_label):
             w.setVisible(visible)
+        self._fit_compact()
 
     def set_chunks(self, n: int, index: int, n_context: int | None, context_index: int,
                    note: str) -> None:
@@ -237,3 +274,4 @@ class InputPanel(QWidget):
             spin.blockSignals(False)
             spin.setVisible(count > 1)
             label.setVisible(count > 1)
+        self._fit_compact()

@@ -108,6 +108,9 @@ class PresentationController(QObject):
         views_updated = getattr(window, "views_updated", None)
         if views_updated is not None:
             views_updated.connect(self._update_overlay)
+        tabs = getattr(window, "tabs", None)
+        if tabs is not None:
+            tabs.currentChanged.connect(self._update_overlay)
 
     def _build_actions(self) -> None:
         w = self.window
@@ -280,6 +283,12 @@ class PresentationController(QObject):
 
     # -- overlay and pointer ---------------------------------------------------------------
     def overlay_text(self) -> str:
+        """The window's step; "" (no overlay) on a tab whose panel names what it shows
+        itself (``Panel.own_title``: the Side by side tab steps its own models)."""
+        tabs = getattr(self.window, "tabs", None)
+        shown = tabs.currentWidget() if tabs is not None else None
+        if any(p.widget is shown and p.own_title for p in getattr(self.window, "panels", ())):
+            return ""
         session = getattr(self.window, "session", None)
         step = getattr(session, "step", None) if session is not None else None
         if step is None:
@@ -303,6 +312,7 @@ class PresentationController(QObject):
         room = max(200, self.window.width() - used - 36)
         metrics = self.overlay.fontMetrics()
         text = metrics.elidedText(self.overlay_text(), Qt.TextElideMode.ElideRight, room - 40)
+        self.overlay.setVisible(bool(text))
         set_typeset(self.overlay, text)
         self.overlay.adjustSize()
         self.overlay.move(self.window.width() - self.overlay.width() - 12, 2)

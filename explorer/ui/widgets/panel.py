@@ -91,11 +91,19 @@ class Panel:
     # The scene views (``explorer.state.scene.VIEWS``) this panel shows; the first is the
     # one a scene saved while the panel is in front names.
     scene_views: tuple[str, ...] = ()
+    # True: the panel names what it shows itself (presentation mode shows no step overlay)
+    own_title = False
 
     def __init__(self, view: QWidget, scroll: bool = True) -> None:
         self.view = view
         self.widget = scrollable(view) if scroll else view
         self.host: PanelHost | None = None
+
+    @property
+    def main_view(self) -> QWidget:
+        """The tab's main view, which a small screen must leave room for (the window's
+        compact layout): the tab's page, unless the panel names its plot."""
+        return self.widget
 
     def attach(self, host: PanelHost) -> None:
         self.host = host

@@ -3,8 +3,10 @@ imports every feature package's panel."""
 
 from __future__ import annotations
 
+from explorer.ui.architectures.panel import SideBySideTab
 from explorer.ui.attention.panel import AttentionTab
 from explorer.ui.infer.tab import InferenceTab
+from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.interventions.panel import InterventionsPanel
 from explorer.ui.lens.panel import LensTab
 from explorer.ui.output.panel import OutputTab
@@ -18,7 +20,8 @@ from explorer.ui.widgets.panel import Panel
 def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
     return [AttentionTab(), OutputTab(), LensTab(), InferenceTab(), TrainTab(),
-            TimeLapseTab(), TokenizerTab(), SAETab(), InterventionsPanel()]
+            TimeLapseTab(), SideBySideTab(HeatmapWidget),  # each column: the Step tab's view
+            TokenizerTab(), SAETab(), InterventionsPanel()]
 
 
 def connect_panels(panels: list[Panel]) -> None:

@@ -69,12 +69,15 @@ class WindowLayout:
             presentation.leave()
         w.restoreState(self.default_state)
         self._show_every_panel()
+        w.compact.forget()
         self.default_size()
         self.default_dock_sizes()
+        w.compact.fit()
 
     def default_dock_sizes(self) -> None:
         w = self.window
-        input_height = max(int(w.height() * 0.21), w.inputs.needed_height() + 30)
+        input_height = (w.inputs.compact_height() if w.inputs.is_compact() else
+                        max(int(w.height() * 0.21), w.inputs.needed_height() + 30))
         w.resizeDocks([w.input_dock], [input_height], Qt.Orientation.Vertical)
         width = max(w.width(), 1000)
         w.resizeDocks([w.steps_dock, w.paper_dock],
@@ -101,7 +104,8 @@ class WindowLayout:
         w = self.window
         presentation = w.presentation
         normal = presentation.normal_layout() if presentation is not None else None
-        geometry, state = normal or (w.saveGeometry(), w.saveState())
+        geometry, state = normal or (w.saveGeometry(),
+                                     w.compact.saved_state() or w.saveState())
         w.settings.setValue("window/geometry", geometry)
         w.settings.setValue("window/state", state)
         text, note = bounded_text(w.inputs.text.toPlainText(), "The text")

@@ -1,15 +1,13 @@
 """The main window: type a text, pick an architecture, step through every stage of the
 forward pass with the paper's pseudocode beside it.
 
-The window paints before torch is imported: ``start()`` then builds the model on a
-``TaskThread`` and creates the ``explorer.state.Session``; every forward pass runs on the
-``TraceRunner`` thread. The tabs after "Step" are ``Panel`` objects
-(``explorer.ui.widgets.panel``) made by ``panel_factory`` once torch is loaded (default:
-``compose.default_panels``); the window calls them through the panel protocol and is the
-``PanelHost`` they talk back to. The window owns its parts, each with its own state:
-``loading`` (models loaded on worker threads), ``tracing`` (edits and forward passes),
-``hosting`` (the panels), ``layout_ctl`` (layout and settings), ``toolbars`` and ``menus``,
-``presentation`` and ``scenes`` (lectures).
+It paints before torch is imported: ``start()`` then builds the model on a ``TaskThread``
+and creates the ``explorer.state.Session``; forward passes run on the ``TraceRunner``. The
+tabs after "Step" are ``Panel`` objects (``explorer.ui.widgets.panel``) made by
+``panel_factory`` once torch is loaded (default: ``compose.default_panels``), called through
+the panel protocol; the window is their ``PanelHost``. Its parts: ``loading`` (models),
+``tracing`` (edits, forward passes), ``hosting`` (panels), ``layout_ctl`` (layout, settings),
+``compact`` (small screens), ``toolbars``, ``menus``, ``presentation``, ``scenes``.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from explorer.ui.lecture.presentation import PresentationController, SceneContro
 from explorer.ui.tokens.view import TokenizationWidget
 from explorer.ui.widgets.panel import Panel
 from explorer.ui.window.archs import ARCH_NAMES
+from explorer.ui.window.compact import CompactLayout
 from explorer.ui.window.hosting import PanelHosting, default_panels
 from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ModelLoader
@@ -93,9 +92,10 @@ class MainWindow(QMainWindow):
         self._build(panel_factory or default_panels, follow)
         self.toolbars = build_toolbars(self)
         self.menus = build_menus(self, self.toolbars)
-        # Presentation mode, zoom, scenes, lectures, export.
+        # Presentation mode, zoom, scenes, lectures, export; small screens.
         self.presentation = PresentationController(self)
         self.scenes = SceneController(self, self.presentation)
+        self.compact = CompactLayout(self)
         layout_note = self.layout_ctl.restore()
         if layout_note:
             self._settings_note = " ".join(n for n in (self._settings_note, layout_note) if n)

@@ -189,6 +189,13 @@ def _edit_text(window: Window) -> None:
     window.inputs.text.moveCursor(QTextCursor.MoveOperation.End)  # to go on typing
 
 
+def _side_by_side(window: Window) -> None:
+    if any(p.title == "Side by side" for p in window.panels):
+        window.show_tab("Side by side")
+    else:
+        window.show_status("The side-by-side view appears once the model is loaded.")
+
+
 def _toggle_compare(window: Window, shown: bool) -> None:
     window.inputs.set_compare_visible(shown)
     if shown:
@@ -234,6 +241,10 @@ def build_menus(window: Window, bars: Toolbars) -> Menus:
         action = dock.toggleViewAction()
         action.setToolTip(f"Show or hide the {dock.windowTitle()} panel")
         view_menu.addAction(action)
+    view_menu.addAction(_action(
+        window, "Side by side", lambda: _side_by_side(window), None,
+        "The decoder, encoder and encoder–decoder on the same text, stepping together by "
+        "the paper's line"))
     view_menu.addAction(_action(window, "Reset layout", window.layout_ctl.reset, None,
                                 "Every panel and toolbar back in its first place and size"))
 

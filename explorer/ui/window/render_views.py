@@ -9,6 +9,7 @@ of an ``explorer.state.Session`` that has a trace, for the scene's layer, head a
 run in ``scene.view_options["run"]`` (a folder ``transformer-explorer train --out`` wrote):
 its loss curves (``train``), or one weight snapshot's frame of the time-lapse (``timelapse``:
 ``view_options`` ``step``, ``layer``, ``head`` or "induction", ``view``, as in the window).
+``SYNC_VIEWS`` show several models: ``build_architectures_view(scene)``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from explorer.state.scene import attention_prefix
 from explorer.state.step_data import heatmap_data, vocabulary_labels
 from explorer.state.timelapse import TimeLapseRun
 from explorer.train.progress import read_history
+from explorer.ui.architectures.panel import show_sync
+from explorer.ui.architectures.view import SideBySideWidget
 from explorer.ui.attention.head_grid import HeadGridWidget
 from explorer.ui.attention.views import AttentionPanel
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
@@ -37,7 +40,8 @@ from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
 
 MODEL_VIEWS = ("step", "attention", "heads", "lines", "output")
 RUN_VIEWS = ("train", "timelapse")
-RENDER_VIEWS = MODEL_VIEWS + RUN_VIEWS
+SYNC_VIEWS = ("architectures",)  # several models side by side: the scene's model is not used
+RENDER_VIEWS = MODEL_VIEWS + RUN_VIEWS + SYNC_VIEWS
 
 
 def check_renderable(scene: Any) -> None:
@@ -106,6 +110,27 @@ def build_run_view(scene: Any, text: str) -> QWidget:
     frame = run.frame(snapshot, text, layer, head)
     view = options.get("view", "both")
     return FrameWidget(frame, view if view in FRAME_VIEWS else "both", run.steps, run.losses)
+
+
+def build_architectures_view(scene: Any) -> QWidget:
+    """The side-by-side slide: the models of ``view_options["models"]`` (default: the
+    bundled decoder, encoder and encoder-decoder) on the scene's text, one column each at
+    the line ``view_options["line"]``, above the pseudocode diff."""
+    from explorer.state.architectures import (
+        SideBySide,
+        apply_options,
+        default_models,
+        models_from_options,
+    )
+
+    options = scene.view_options
+    models = models_from_options(options) or default_models()
+    sync = SideBySide(models, scene.text, scene.context)
+    apply_options(sync, options, scene.layer, scene.head)
+    view = SideBySideWidget(HeatmapWidget)
+    show_sync(view, sync)
+    view.set_slide()
+    return view
 
 
 def build_view(session: Any, scene: Any) -> QWidget:

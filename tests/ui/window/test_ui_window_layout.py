@@ -82,6 +82,10 @@ def test_every_tab_fits_a_1280x720_projector(qtbot, tmp_path, monkeypatch):
     window.resize(1280, 720)
     window.layout_ctl.default_dock_sizes()
     qtbot.wait(50)
+    window.activateWindow()
+    window.inputs.text.setFocus()  # a short screen shows the token strip while typing
+    qtbot.waitUntil(lambda: not window.inputs.is_compact(), timeout=5000)
+    qtbot.wait(50)
     tokens = window.inputs._tokens_view
     strip = tokens.parentWidget()  # the scroll area's viewport
     assert strip.width() >= tokens.minimumSizeHint().width()  # "compare kinds" whole
