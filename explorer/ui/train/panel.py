@@ -195,11 +195,10 @@ class TrainPanel(QWidget):
         config = plan.config
         f = self.form
         for spin, value in ((f.steps_spin, config.steps), (f.batch_spin, config.batch_size),
-                            (self.form.lr_spin, config.lr),
-                            (self.form.snapshot_spin, config.snapshot_every)):
+                            (f.lr_spin, config.lr), (f.snapshot_spin, config.snapshot_every)):
             spin.setValue(value)
-        if self.form.data_box.findText(str(plan.data)) >= 0:
-            self.form.data_box.setCurrentText(str(plan.data))
+        if f.data_box.findText(str(plan.data)) >= 0:
+            f.data_box.setCurrentText(str(plan.data))
         f.task_box.setCurrentIndex(max(0, f.task_box.findData(config.task)))
         f.tokenizer_box.setCurrentIndex(max(0, f.tokenizer_box.findText(str(plan.tokenizer))))
 
