@@ -106,9 +106,9 @@ class MainWindow(QMainWindow):
     def _build(self, panel_factory: Callable[[], list[Panel]], follow: str | None) -> None:
         self.step_view = StepView(self)
         views = self.step_view
-        self.heatmap, self.norm_inside = views.heatmap, views.norm_inside
+        self.heatmap, self.norm_inside, self.overview = views.heatmap, views.norm_inside, \
+            views.overview
         self.step_list, self.pseudocode = views.step_list, views.pseudocode
-        self.overview = views.overview
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #fff3cd; color: #5c4400; padding: 6px;"
@@ -192,9 +192,8 @@ class MainWindow(QMainWindow):
     def _create_session(self, loaded: LoadedModel) -> None:
         from explorer.state import DEFAULT_CONTEXT, Session, default_text
 
-        text, context = self.tracing.first_text, self.tracing.first_context
-        if self.tracing.edit_pending():  # typed as the model arrived: the boxes are newer
-            text, context = self.input_texts()
+        text, context = (self.input_texts() if self.tracing.edit_pending()  # typed just now
+                         else (self.tracing.first_text, self.tracing.first_context))
         text = text if text is not None else default_text(loaded.cfg.arch)
         context = context if context is not None else DEFAULT_CONTEXT
         self.session = Session(loaded, text, context)
