@@ -1,5 +1,4 @@
-"""The main window: type a text, pick an architecture, step through every stage of the
-forward pass with the paper's pseudocode beside it.
+"""The main window: type a text, pick an architecture, step through the forward pass.
 
 It paints before torch is imported: ``start()`` then builds the model on a ``TaskThread``
 and creates the ``explorer.state.Session``; forward passes run on the ``TraceRunner``. The
