@@ -1,13 +1,19 @@
-"""The induction-head task: a random sequence followed by a copy of itself.
+"""The induction-head task: random tokens in which segments repeat.
 
-The first half of each sequence is uniformly random, so no model can predict
-it (the loss there stays at ``log(vocabulary size)``); the second half repeats
-the first, so a model that has formed an induction head (attend to the token
-after the previous occurrence of the current token, copy it) predicts it
-perfectly. The drop of the second-half loss is the "watch it learn" moment.
+A token that starts nothing is uniformly random, so no model can predict it (the loss
+there stays at ``log(vocabulary size)``); inside a repeated segment each token follows the
+same token as at its earlier occurrence, so a model that has formed an induction head
+(attend to the token after the previous occurrence of the current token, copy it)
+predicts it. The drop of the repeats' loss is the "watch it learn" moment.
 
-Two forms: text lines over ``a``-``z`` (for a char tokenizer and the bundled
-files), and id tensors drawn directly for any vocabulary size.
+The training data (``repeated_segment_ids``, the bundled files) repeats segments of
+varying length (``SEGMENT`` tokens) at varying distances, so that no fixed offset finds
+the earlier copy: only the two-layer circuit does (a previous-token head in one layer, an
+induction head in the next that keys on its output). ``induction_ids`` (a random half and
+its copy) gives fresh test sequences of any period.
+
+Two forms: id lists and tensors drawn directly for any vocabulary size, and text lines
+over ``a``-``z`` (ids mapped to letters: a char tokenizer and the bundled files).
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ if TYPE_CHECKING:
     import torch
 
 ALPHABET = string.ascii_lowercase
-HALF_LENGTH = 24  # letters before the repeat in the bundled files; lines are twice as long
+LINE_LENGTH = 63  # letters a line of the bundled files (64 characters with its newline)
+SEGMENT = (4, 30)  # the shortest and the longest repeated segment
+P_REPEAT = 0.7  # the chance that a segment, where one fits, repeats an earlier one
 
 
 def repeat_start(length: int) -> int:
@@ -28,17 +36,48 @@ def repeat_start(length: int) -> int:
     return (length + 1) // 2
 
 
-def sample_line(rng: random.Random, half: int = HALF_LENGTH, alphabet: str = ALPHABET) -> str:
-    """``half`` random letters followed by the same letters again."""
-    segment = "".join(rng.choice(alphabet) for _ in range(half))
-    return segment + segment
+def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: int = 0,
+                         segment: tuple[int, int] = SEGMENT, p_repeat: float = P_REPEAT
+                         ) -> list[int]:
+    """``length`` ids in ``[low, vocab_size)``: runs of random ids and repeats.
+
+    From left to right: a run of fresh random ids as long as a segment
+    (``segment[0]``-``segment[1]`` ids), then, with chance ``p_repeat`` where one fits, a
+    copy of an earlier stretch of the same length range taken from anywhere before (so its
+    distance varies), then a fresh run again, and so on.
+    """
+    shortest, longest = segment
+    if not 1 <= shortest <= longest:
+        raise ValueError(f"need 1 <= shortest <= longest segment, got {segment}")
+    if not 0 <= low < vocab_size:
+        raise ValueError(f"need 0 <= low < vocab_size, got low={low}, vocab_size={vocab_size}")
+    ids: list[int] = []
+    repeated = True  # a fresh run first, and after every repeat
+    while len(ids) < length:
+        room = min(longest, len(ids), length - len(ids))
+        if not repeated and room >= shortest and rng.random() < p_repeat:
+            n = rng.randint(shortest, room)
+            start = rng.randint(0, len(ids) - n)
+            ids.extend(ids[start:start + n])
+            repeated = True
+        else:
+            n = min(rng.randint(shortest, longest), length - len(ids))
+            ids.extend(rng.randrange(low, vocab_size) for _ in range(n))
+            repeated = False
+    return ids
 
 
-def sample_lines(n: int, seed: int, half: int = HALF_LENGTH, alphabet: str = ALPHABET
+def sample_line(rng: random.Random, length: int = LINE_LENGTH, alphabet: str = ALPHABET
+                ) -> str:
+    """``length`` letters of ``alphabet`` in which segments repeat (``repeated_segment_ids``)."""
+    return "".join(alphabet[i] for i in repeated_segment_ids(rng, length, len(alphabet)))
+
+
+def sample_lines(n: int, seed: int, length: int = LINE_LENGTH, alphabet: str = ALPHABET
                  ) -> list[str]:
     """``n`` induction lines from a seeded RNG."""
     rng = random.Random(seed)
-    return [sample_line(rng, half, alphabet) for _ in range(n)]
+    return [sample_line(rng, length, alphabet) for _ in range(n)]
 
 
 def induction_ids(
