@@ -26,9 +26,10 @@ if TYPE_CHECKING:
     import torch
 
 ALPHABET = string.ascii_lowercase
-LINE_LENGTH = 63  # letters a line of the bundled files (64 characters with its newline)
+LINE_LENGTH = 255  # letters a line of the bundled files (256 characters with its newline)
 SEGMENT = (4, 30)  # the shortest and the longest repeated segment
-P_REPEAT = 0.7  # the chance that a segment, where one fits, repeats an earlier one
+REACH = 48  # a repeat copies a piece that starts at most this far back (inside l_max 64)
+P_REPEAT = 0.75  # the chance that the next piece repeats an earlier segment
 
 
 def repeat_start(length: int) -> int:
@@ -37,14 +38,15 @@ def repeat_start(length: int) -> int:
 
 
 def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: int = 0,
-                         segment: tuple[int, int] = SEGMENT, p_repeat: float = P_REPEAT
-                         ) -> list[int]:
-    """``length`` ids in ``[low, vocab_size)``: runs of random ids and repeats.
+                         segment: tuple[int, int] = SEGMENT, p_repeat: float = P_REPEAT,
+                         reach: int = REACH) -> list[int]:
+    """``length`` ids in ``[low, vocab_size)``: segments of random ids, and repeats of them.
 
-    From left to right: a run of fresh random ids as long as a segment
-    (``segment[0]``-``segment[1]`` ids), then, with chance ``p_repeat`` where one fits, a
-    copy of an earlier stretch of the same length range taken from anywhere before (so its
-    distance varies), then a fresh run again, and so on.
+    From left to right, each next piece is, with chance ``p_repeat``, a repeat of one of
+    the pieces that start at most ``reach`` ids back (any of them, repeats included, so the
+    distance to the earlier copy varies from the piece's length to ``reach``); otherwise
+    a new segment of ``segment[0]``-``segment[1]`` random ids. The last piece is cut at
+    ``length``.
     """
     shortest, longest = segment
     if not 1 <= shortest <= longest:
@@ -52,19 +54,17 @@ def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: 
     if not 0 <= low < vocab_size:
         raise ValueError(f"need 0 <= low < vocab_size, got low={low}, vocab_size={vocab_size}")
     ids: list[int] = []
-    repeated = True  # a fresh run first, and after every repeat
+    pieces: list[tuple[int, list[int]]] = []  # (start, ids)
     while len(ids) < length:
-        room = min(longest, len(ids), length - len(ids))
-        if not repeated and room >= shortest and rng.random() < p_repeat:
-            n = rng.randint(shortest, room)
-            start = rng.randint(0, len(ids) - n)
-            ids.extend(ids[start:start + n])
-            repeated = True
+        near = [p for start, p in pieces if start >= len(ids) - reach]
+        if near and rng.random() < p_repeat:
+            piece = rng.choice(near)
         else:
-            n = min(rng.randint(shortest, longest), length - len(ids))
-            ids.extend(rng.randrange(low, vocab_size) for _ in range(n))
-            repeated = False
-    return ids
+            piece = [rng.randrange(low, vocab_size)
+                     for _ in range(rng.randint(shortest, longest))]
+        pieces.append((len(ids), piece))
+        ids.extend(piece)
+    return ids[:length]
 
 
 def sample_line(rng: random.Random, length: int = LINE_LENGTH, alphabet: str = ALPHABET
