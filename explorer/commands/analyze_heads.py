@@ -6,7 +6,10 @@ between heads of different layers beside their random baseline
 (``explorer.analysis.heads``). They are measured on fresh sequences of random tokens that
 repeat with periods 11, 13, 17 and 19. ``--snapshots`` measures each weight snapshot of a
 run folder (``DIR/snapshots``) and finds the phase change in the curves
-(``explorer.analysis.phase``). Layers and heads count from 1.
+(``explorer.analysis.phase``). Both prove the circuit by intervention: the best induction
+head's prefix matching and the loss on the repeats with the best previous-token head
+before it mean-ablated (``explorer.analysis.induction_circuit``; the last snapshot's).
+Layers and heads count from 1.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def measure_snapshots(run_dir: Path) -> dict[str, Any]:
     """Every snapshot's scores and the run's phase change (JSON, layers from 1)."""
     from explorer.analysis import AnalysisError
     from explorer.analysis.heads import head_scores
+    from explorer.analysis.induction_circuit import prove_circuit
     from explorer.analysis.phase import phase_change
     from explorer.train.snapshots import list_snapshots, load_snapshot, snapshot_tokenizer
 
@@ -56,6 +60,9 @@ def measure_snapshots(run_dir: Path) -> dict[str, Any]:
         x = _sequences(model, tokenizer) if x is None else x
         rows.append(head_scores(model, x, snap.step))
     out: dict[str, Any] = {"snapshots": [r.to_json() for r in rows]}
+    proof = prove_circuit(model, x)
+    if proof is not None:
+        out["circuit"] = {"step": snaps[-1].step, **proof.to_json()}
     if len(rows) >= 3:
         steps = [r.step for r in rows]
         change, prefix, icl = phase_change(steps, [r.best("prefix_matching")[2] for r in rows],
@@ -63,6 +70,15 @@ def measure_snapshots(run_dir: Path) -> dict[str, Any]:
         out["phase_change"] = {**change.to_json(), "prefix_matching": prefix.to_json(),
                                "icl": icl.to_json()}
     return out
+
+
+def proof_sentence(out: dict[str, Any]) -> str:
+    c = out["circuit"]
+    pm, loss = c["prefix_matching"], c["loss"]
+    return (f"ablating {c['previous_token_head']['label']}: "
+            f"{c['induction_head']['label']}'s prefix matching {pm['before']:.2f} → "
+            f"{pm['ablated']:.2f}; loss on the repeats {loss['repeats']:.2f} → "
+            f"{loss['repeats_ablated']:.2f} (first copy {loss['first_copy']:.2f})")
 
 
 def _table(report: dict[str, Any]) -> list[str]:
@@ -100,13 +116,21 @@ def run(args: argparse.Namespace) -> int:
                 where = f" at step {pc['middle']} ({pc['start']}-{pc['end']})" \
                     if pc["kind"] != "none" else ""
                 lines.append(f"phase change: {pc['kind']}{where}")
+            if "circuit" in out:
+                lines.append(f"at step {out['circuit']['step']}: {proof_sentence(out)}")
         else:
             from explorer.analysis.heads import head_scores
+            from explorer.analysis.induction_circuit import prove_circuit
             from explorer.commands.model_arg import open_model_arg
 
             model, tokenizer, _ = open_model_arg(args.model, need_tokenizer=False)
-            out = head_scores(model, _sequences(model, tokenizer)).to_json()
+            x = _sequences(model, tokenizer)
+            out = head_scores(model, x).to_json()
             lines = _table(out)
+            proof = prove_circuit(model, x)
+            if proof is not None:
+                out["circuit"] = proof.to_json()
+                lines.append(proof.sentence)
     except (AnalysisError, ValueError, OSError) as exc:
         print(f"analyze heads: {exc}", file=sys.stderr)
         return 2

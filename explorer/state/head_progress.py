@@ -6,6 +6,7 @@ table.add(measure_snapshots(run.snapshots, run.tokenizer, table.known))  # slow 
 steps, values = table.steps, table.values("prefix_matching")   # values (n, L, H)
 table.icl()                                                     # (n,) nats
 table.phase()          # the phase change (explorer.analysis.phase), None under 3 points
+circuit_at(run.snapshots[-1], run.tokenizer)   # the ablation proof at a snapshot
 ```
 
 Each snapshot is measured once (``explorer.analysis.heads.head_scores`` on the same fresh
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from explorer.analysis.heads import HeadScores, head_scores, repeated_sequences, usable_ids
+from explorer.analysis.induction_circuit import CircuitProof, prove_circuit
 from explorer.analysis.phase import Change, phase_change
 from explorer.train.snapshots import SnapshotFile, load_snapshot
 
@@ -45,11 +47,20 @@ def measure_snapshots(snapshots: Sequence[SnapshotFile], tokenizer: Any,
         if check is not None:
             check()
         model = load_snapshot(snap.path)
-        if x is None:
-            x = repeated_sequences(usable_ids(model.cfg.vocab_size, tokenizer),
-                                   model.cfg.l_max)
+        x = _sequences(model, tokenizer) if x is None else x
         out[str(snap.path)] = head_scores(model, x, snap.step)
     return out
+
+
+def _sequences(model: Any, tokenizer: Any) -> Any:
+    return repeated_sequences(usable_ids(model.cfg.vocab_size, tokenizer), model.cfg.l_max)
+
+
+def circuit_at(snapshot: SnapshotFile, tokenizer: Any) -> CircuitProof | None:
+    """The ablation proof of the induction circuit with the weights of ``snapshot``
+    (``explorer.analysis.induction_circuit``); None for a one-layer model."""
+    model = load_snapshot(snapshot.path)
+    return prove_circuit(model, _sequences(model, tokenizer))
 
 
 class ProgressTable:

@@ -116,3 +116,16 @@ def test_head_scores_refuse_an_encoder():
     model = make_model("encoder")
     with pytest.raises(AnalysisError, match="decoder"):
         head_scores(model, torch.zeros(1, 8, dtype=torch.long))
+
+
+def test_ablating_the_previous_token_head_breaks_the_induction_head():
+    from explorer.analysis.induction_circuit import periods, prove_circuit
+
+    x = _sequences()
+    assert periods(x) == [5] * 16 + [7] * 16
+    proof = prove_circuit(induction_model(), x)
+    assert (proof.previous, proof.induction) == (Node("head", 0, 0), Node("head", 1, 0))
+    assert proof.prefix_before > 0.8 and proof.prefix_after < 0.4
+    assert proof.repeat_before < proof.first_loss - 0.5  # the repeats are predicted …
+    assert proof.repeat_after > proof.first_loss - 0.2  # … until the head is ablated
+    assert "Ablating L1H1" in proof.sentence and proof.to_json()["induction_head"]["layer"] == 2

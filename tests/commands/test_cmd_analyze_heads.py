@@ -28,6 +28,9 @@ def test_heads_json_finds_the_hand_built_circuit_counting_from_1(capsys, tmp_pat
     top = max(out["composition"]["edges"], key=lambda e: e["score"])
     assert (top["from"]["label"], top["to"]["label"], top["kind"]) == ("L1H1", "L2H1", "k")
     assert top["score"] > 2 * out["composition"]["baseline"]["k"]
+    circuit = out["circuit"]
+    assert circuit["induction_head"]["label"] == "L2H1"
+    assert circuit["prefix_matching"]["ablated"] < circuit["prefix_matching"]["before"] - 0.4
     assert out["icl_score"] < 0
 
 
@@ -49,7 +52,8 @@ def test_heads_per_snapshot_finds_the_phase_change(capsys, tmp_path):
     pc = out["phase_change"]
     assert (pc["kind"], pc["middle"], pc["curve"]) == ("step", 300, "prefix_matching")
     assert main(["analyze", "heads", "--model", str(tmp_path), "--snapshots"]) == 0
-    assert "phase change: step at step 300" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "phase change: step at step 300" in text and "at step 500: ablating L1H1" in text
 
 
 @pytest.mark.parametrize("argv, message", [

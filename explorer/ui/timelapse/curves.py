@@ -10,7 +10,8 @@ API::
 
 The scores come from ``explorer.state.head_progress`` (on fresh repeated random sequences,
 not on the typed text). Clicking a head's curve emits ``head_clicked`` with the step of
-the nearest snapshot.
+the nearest snapshot. Under the curves, the proof by intervention at the last snapshot:
+what ablating the previous-token head does to the induction head and to the loss.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.state.head_progress import MEASURES, ProgressTable, measure_snapshots
+from explorer.state.head_progress import (
+    MEASURES,
+    ProgressTable,
+    circuit_at,
+    measure_snapshots,
+)
 from explorer.ui.widgets.workers import TraceRunner
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -31,9 +37,11 @@ PHASE = (214, 39, 40, 40)  # the phase change's shade
 
 
 def compute_scores(request: tuple) -> tuple:
-    """(run directory, {path: HeadScores}): runs on the worker thread."""
+    """(run directory, {path: HeadScores}, the last snapshot's ablation proof): runs on
+    the worker thread."""
     run_dir, snapshots, tokenizer, known = request
-    return run_dir, measure_snapshots(snapshots, tokenizer, known)
+    return (run_dir, measure_snapshots(snapshots, tokenizer, known),
+            circuit_at(snapshots[-1], tokenizer))
 
 
 class HeadCurves(QWidget):
@@ -82,6 +90,9 @@ class HeadCurves(QWidget):
             plot.addItem(cursor)
             region.hide()
         self.phase_label = QLabel("")
+        self.phase_label.setWordWrap(True)
+        self.proof_label = QLabel("")
+        self.proof_label.setWordWrap(True)
         top = QHBoxLayout()
         top.addWidget(QLabel("Each head's"))
         top.addWidget(self.measure_box)
@@ -91,6 +102,7 @@ class HeadCurves(QWidget):
         root.addLayout(top)
         root.addWidget(self.plots, 1)
         root.addWidget(self.phase_label)
+        root.addWidget(self.proof_label)
         root.addWidget(self.status)
 
     @property
@@ -104,6 +116,7 @@ class HeadCurves(QWidget):
         if run is not self.run:
             self.run = run
             self.table.clear()
+            self.proof_label.setText("")
         if run is None or not run.snapshots:
             self.redraw()
             return
@@ -127,10 +140,12 @@ class HeadCurves(QWidget):
         if isinstance(result, BaseException):
             self.status.setText(f"No head scores: {result}")
             return
-        run_dir, scores = result
+        run_dir, scores, proof = result
         if self.run is None or run_dir != self.run.run_dir:
             return
         self.table.add(scores)
+        self.proof_label.setText("" if proof is None else
+                                 f"At step {self.table.steps[-1]:,}: {proof.sentence}")
         self.status.setText("")
         self.redraw()
 

@@ -74,6 +74,7 @@ def test_each_heads_curve_is_its_score_at_every_snapshot(qtbot, view, run):
     np.testing.assert_allclose(y, table.values("previous_token")[:, 0, 0], rtol=1e-5)
     x, _ = curves.loss_curve.getData()
     assert list(x) == lapse.steps
+    assert curves.proof_label.text().startswith("At step 12: Ablating L1H")
 
 
 def test_the_slider_moves_the_cursor_and_a_click_opens_that_head_there(qtbot, view, run):
