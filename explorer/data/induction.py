@@ -29,7 +29,8 @@ ALPHABET = string.ascii_lowercase
 LINE_LENGTH = 255  # letters a line of the bundled files (256 characters with its newline)
 SEGMENT = (4, 30)  # the shortest and the longest repeated segment
 REACH = 48  # a repeat copies a piece that starts at most this far back (inside l_max 64)
-P_REPEAT = 0.75  # the chance that the next piece repeats an earlier segment
+P_REPEAT = 0.95  # the chance that the next piece repeats an earlier one (a new segment
+# every ~20 pieces: most of a window is predictable from what came before)
 
 
 def repeat_start(length: int) -> int:
