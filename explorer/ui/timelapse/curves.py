@@ -89,6 +89,7 @@ class HeadCurves(QWidget):
             plot.addItem(region)
             plot.addItem(cursor)
             region.hide()
+            cursor.hide()
         self.phase_label = QLabel("")
         self.phase_label.setWordWrap(True)
         self.proof_label = QLabel("")

@@ -119,6 +119,7 @@ class TimeLapseView(QWidget):
         self.find_button.clicked.connect(self.select_induction_head)
         self.canvas = FrameCanvas(self)
         self.curves = HeadCurves()  # each head's scores over the snapshots, beside the loss
+        self.curves.hide()  # until a run has snapshots
         self.curves.head_clicked.connect(self._on_head_clicked)
         self.demos = DemoButtons()  # the empty state: train a bundled demo
         self.demos.train_requested.connect(self.train_requested)
@@ -159,7 +160,7 @@ class TimeLapseView(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.canvas)
         split.addWidget(self.curves)
-        split.setSizes([600, 400])
+        split.setSizes([760, 500])
         root.addWidget(split, 1)
         root.addLayout(bottom)
         self._update_controls()
@@ -221,6 +222,7 @@ class TimeLapseView(QWidget):
         n = len(run.snapshots)
         self._update_controls()
         self.curves.set_run(run)
+        self.curves.setVisible(n > 0)
         if n == 0:
             self.frame = None
             self.message = (f"{run.run_dir} has no snapshots yet: they appear as the run "
