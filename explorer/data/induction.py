@@ -8,9 +8,10 @@ predicts it. The drop of the repeats' loss is the "watch it learn" moment.
 
 The training data (``repeated_segment_ids``, the bundled files) repeats segments of
 varying length (``SEGMENT`` tokens) at varying distances, so that no fixed offset finds
-the earlier copy: only the two-layer circuit does (a previous-token head in one layer, an
-induction head in the next that keys on its output). ``induction_ids`` (a random half and
-its copy) gives fresh test sequences of any period.
+the earlier copy: a model has to find it by content, as the two-layer induction circuit
+does (a previous-token head in one layer, an induction head in the next that keys on its
+output). Each bundled line is a fresh sequence of ``LINE_LENGTH`` letters.
+``induction_ids`` (a random half and its copy) gives test sequences of any period.
 
 Two forms: id lists and tensors drawn directly for any vocabulary size, and text lines
 over ``a``-``z`` (ids mapped to letters: a char tokenizer and the bundled files).
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import torch
 
 ALPHABET = string.ascii_lowercase
-LINE_LENGTH = 255  # letters a line of the bundled files (256 characters with its newline)
+LINE_LENGTH = 127  # letters a line of the bundled files (128 characters with its newline)
 SEGMENT = (4, 30)  # the shortest and the longest repeated segment
 REACH = 48  # a repeat copies a piece that starts at most this far back (inside l_max 64)
 P_REPEAT = 0.95  # the chance that the next piece repeats an earlier one (a new segment
@@ -43,11 +44,11 @@ def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: 
                          reach: int = REACH) -> list[int]:
     """``length`` ids in ``[low, vocab_size)``: segments of random ids, and repeats of them.
 
-    From left to right, each next piece is, with chance ``p_repeat``, a repeat of one of
-    the pieces that start at most ``reach`` ids back (any of them, repeats included, so the
-    distance to the earlier copy varies from the piece's length to ``reach``); otherwise
-    a new segment of ``segment[0]``-``segment[1]`` random ids. The last piece is cut at
-    ``length``.
+    From left to right, each next piece is, with chance ``p_repeat``, a repeat of the
+    piece just before it or of one of the pieces that start at most ``reach`` ids back
+    (repeats included, so the distance to the earlier copy varies from the piece's length
+    to ``reach``); otherwise a new segment of ``segment[0]``-``segment[1]`` random ids.
+    The last piece is cut at ``length``.
     """
     shortest, longest = segment
     if not 1 <= shortest <= longest:
@@ -57,7 +58,8 @@ def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: 
     ids: list[int] = []
     pieces: list[tuple[int, list[int]]] = []  # (start, ids)
     while len(ids) < length:
-        near = [p for start, p in pieces if start >= len(ids) - reach]
+        near = [p for start, p in pieces[:-1] if start >= len(ids) - reach]
+        near += [p for _, p in pieces[-1:]]  # the piece just before, always
         if near and rng.random() < p_repeat:
             piece = rng.choice(near)
         else:
@@ -71,7 +73,8 @@ def repeated_segment_ids(rng: random.Random, length: int, vocab_size: int, low: 
 def sample_line(rng: random.Random, length: int = LINE_LENGTH, alphabet: str = ALPHABET
                 ) -> str:
     """``length`` letters of ``alphabet`` in which segments repeat (``repeated_segment_ids``)."""
-    return "".join(alphabet[i] for i in repeated_segment_ids(rng, length, len(alphabet)))
+    ids = repeated_segment_ids(rng, length, len(alphabet))
+    return "".join(alphabet[i] for i in ids)
 
 
 def sample_lines(n: int, seed: int, length: int = LINE_LENGTH, alphabet: str = ALPHABET

@@ -14,8 +14,8 @@ from explorer.train.presets import preset_names
 
 DEMOS = (
     ("induction", "Train the induction demo",
-     "Two layers learn to copy what followed the last time a letter came (an induction "
-     "head); a weight snapshot every 50 steps"),
+     "Two layers learn to copy what followed the last time a letter came; a weight "
+     "snapshot every 100 steps"),
     ("grokking", "Train the grokking demo",
      "Modular addition: training accuracy first, validation accuracy much later"),
 )
