@@ -31,6 +31,7 @@ MEASURES = {
     "previous_token": "previous token",
     "duplicate_token": "duplicate token",
     "copying": "OV copying (Σλ / Σ|λ|)",
+    "icl": "ICL score (late − early loss, nats)",  # one per model: (n, 1, 1)
 }
 
 
@@ -88,10 +89,13 @@ class ProgressTable:
         return [r.step or 0 for r in self.rows]
 
     def values(self, measure: str) -> np.ndarray:
-        """(n, L, H) the per-head ``measure`` at each measured snapshot."""
+        """(n, L, H) the per-head ``measure`` at each measured snapshot ("icl": (n, 1, 1),
+        the model's in-context-learning score)."""
         rows = self.rows
         if not rows:
             return np.zeros((0, 0, 0), dtype=np.float32)
+        if measure == "icl":
+            return self.icl()[:, None, None]
         return np.stack([getattr(r, measure).numpy() for r in rows]).astype(np.float32)
 
     def icl(self) -> np.ndarray:

@@ -54,6 +54,7 @@ class HeadCurves(QWidget):
         self.cursor_step: int | None = None
         self._runner: TraceRunner | None = None
         self._items: list[pg.PlotCurveItem] = []
+        self._model_wide = False  # the curves drawn are the model's ICL score, not heads'
         self.measure_box = QComboBox()
         for name, text in MEASURES.items():
             self.measure_box.addItem(text, name)
@@ -64,7 +65,7 @@ class HeadCurves(QWidget):
         self.status.setWordWrap(True)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setBackground("w")
-        self.plots.setMinimumHeight(220)
+        self.plots.setMinimumHeight(180)
         self.score_plot = self.plots.addPlot(row=0, col=0)
         self.loss_plot = self.plots.addPlot(row=1, col=0)
         self.loss_plot.setXLink(self.score_plot)
@@ -93,6 +94,10 @@ class HeadCurves(QWidget):
         self.phase_label.setWordWrap(True)
         self.proof_label = QLabel("")
         self.proof_label.setWordWrap(True)
+        for label in (self.phase_label, self.proof_label, self.status):
+            small = label.font()
+            small.setPointSizeF(small.pointSizeF() * 0.8)
+            label.setFont(small)
         top = QHBoxLayout()
         top.addWidget(QLabel("Each head's"))
         top.addWidget(self.measure_box)
@@ -166,7 +171,9 @@ class HeadCurves(QWidget):
     def _set_curves(self, steps: np.ndarray, values: np.ndarray) -> None:
         n_layers, n_heads = values.shape[1:] if values.size else (0, 0)
         wanted = n_layers * n_heads
-        if len(self._items) != wanted:
+        model_wide = self.measure == "icl"
+        if len(self._items) != wanted or self._model_wide != model_wide:
+            self._model_wide = model_wide
             for item in self._items:
                 self.score_plot.removeItem(item)
             self.legend.clear()
@@ -177,15 +184,22 @@ class HeadCurves(QWidget):
                     else Qt.PenStyle.SolidLine
                 item = pg.PlotCurveItem(pen=pg.mkPen(COLORS[i % len(COLORS)], width=2.5,
                                                      style=style))
-                item.setClickable(True, width=8)
-                item.sigClicked.connect(lambda it, ev, lh=(layer, head): self._on_click(lh, ev))
                 self.score_plot.addItem(item)
-                self.legend.addItem(item, f"L{layer + 1}H{head + 1}")
+                if model_wide:  # the model's curve: nothing to open
+                    self.legend.addItem(item, "ICL")
+                else:
+                    item.setClickable(True, width=8)
+                    item.sigClicked.connect(
+                        lambda it, ev, lh=(layer, head): self._on_click(lh, ev))
+                    self.legend.addItem(item, f"L{layer + 1}H{head + 1}")
                 self._items.append(item)
         for i, item in enumerate(self._items):
             item.setData(steps, values[:, i // n_heads, i % n_heads])
-        low = min(0.0, float(values.min())) if values.size else 0.0
-        self.score_plot.setYRange(low, 1.0, padding=0.05)
+        if model_wide:
+            self.score_plot.enableAutoRange(axis="y")
+        else:
+            low = min(0.0, float(values.min())) if values.size else 0.0
+            self.score_plot.setYRange(low, 1.0, padding=0.05)
 
     def _show_phase(self) -> None:
         change = self.table.phase()

@@ -72,6 +72,9 @@ def test_each_heads_curve_is_its_score_at_every_snapshot(qtbot, view, run):
     curves.measure_box.setCurrentIndex(curves.measure_box.findData("previous_token"))
     _, y = curves._items[0].getData()
     np.testing.assert_allclose(y, table.values("previous_token")[:, 0, 0], rtol=1e-5)
+    curves.measure_box.setCurrentIndex(curves.measure_box.findData("icl"))
+    assert len(curves._items) == 1  # the model's in-context-learning score
+    np.testing.assert_allclose(curves._items[0].getData()[1], table.icl(), rtol=1e-5)
     x, _ = curves.loss_curve.getData()
     assert list(x) == lapse.steps
     assert curves.proof_label.text().startswith("At step 12: Ablating L1H")
