@@ -1,4 +1,4 @@
-"""``transformer-explorer analyze lens|dla|loss|pca|ablate|patch``: look inside a model.
+"""``transformer-explorer analyze lens|dla|loss|pca|ablate|patch|heads``: look inside a model.
 
 ``lens``  the logit lens: the top token at every residual point and position;
 ``dla``   direct logit attribution of one token's logit at one position;
@@ -6,6 +6,7 @@
 ``pca``   the principal components of the token embeddings or of a residual point;
 ``ablate`` a head or MLP switched off, or every head in turn (``commands.intervene``);
 ``patch``  activation patching from a clean text into a corrupted one.
+``heads``  the progress measures of every head (``commands.analyze_heads``; no text).
 
 The text is read the way the model was trained (``model_arg.model_input_ids``); for an
 encoder-decoder, ``--text`` is the context z and ``--decoder-text`` the decoder's input
@@ -28,7 +29,7 @@ import math
 import sys
 from typing import Any
 
-from explorer.commands import intervene
+from explorer.commands import analyze_heads, intervene
 from explorer.commands.counting import HELP_NOTE
 from explorer.commands.model_arg import (
     add_model_argument,
@@ -102,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "(counted from 0: blocks.0.resid_mlp is after layer 1; default "
                            "the last residual point)")
             p.add_argument("--components", type=int, default=2, help="axes (default 2)")
+    analyze_heads.add_parser(sub, HELP_NOTE)
 
 
 class _Input:
@@ -329,6 +331,8 @@ def _pca(inp: _Input, args: argparse.Namespace) -> tuple[dict[str, Any], list[st
 def run(args: argparse.Namespace) -> int:
     from explorer.analysis import AnalysisError
 
+    if args.analysis == "heads":
+        return analyze_heads.run(args)
     compute = {"lens": _lens, "dla": _dla, "loss": _loss, "pca": _pca,
                "ablate": intervene.ablate, "patch": intervene.patch}[args.analysis]
     try:

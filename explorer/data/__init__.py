@@ -4,7 +4,8 @@
   entropy is known (``grammar_entropy()``), with a recogniser (``is_grammatical``).
 - ``translation``: SVO English-like -> SOV made-up language pairs (cross-attention).
 - ``sentiment``: two-class labelled sentences where ``not`` flips the mood.
-- ``induction``: a random sequence and its copy (induction heads).
+- ``induction``: random tokens in which segments repeat at varying distances (induction
+  heads).
 - ``masked``: held-out grammar sentences with one ``[MASK]`` and its answer.
 - ``modular``: ``a b = c``, c = (a + b) mod 59, for every pair of residues (grokking).
 

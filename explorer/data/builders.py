@@ -19,7 +19,7 @@ SIZES: dict[str, dict[str, int]] = {
     "grammar": {"train": 32000, "valid": 2000, "test": 2000},
     "translation": {"train": 6000, "valid": 500, "test": 500},
     "sentiment": {"train": 5000, "valid": 500, "test": 500},
-    "induction": {"train": 4000, "valid": 500, "test": 500},
+    "induction": {"train": 15000, "valid": 500, "test": 500},
 }
 MASK_TOKEN = "[MASK]"
 

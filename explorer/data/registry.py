@@ -43,7 +43,8 @@ DATASETS: dict[str, DatasetInfo] = {
         suffix=".tsv", label_names=tuple(sentiment.LABEL_NAMES)),
     "induction": DatasetInfo(
         "induction", "lines", "next-token",
-        "Induction heads: 24 random letters, then the same 24 again"),
+        "Induction heads: random letters in which segments of 4-30 letters repeat at "
+        "varying distances (up to 48 back)"),
     "masked": DatasetInfo(
         "masked", "pairs", "masked",
         "Held-out grammar sentences with one word replaced by [MASK], and the answer",

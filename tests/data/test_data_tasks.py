@@ -19,6 +19,7 @@ from explorer.data import (
     translate,
 )
 from explorer.data import translation as tr
+from explorer.data.induction import LINE_LENGTH, REACH, repeated_segment_ids
 from explorer.data.sentiment import LABEL_NAMES, sample_labelled
 
 
@@ -73,12 +74,41 @@ def test_negation_flips_the_sentiment_so_words_alone_do_not_decide():
     assert rows == sample_labelled(10, seed=3)
 
 
-def test_induction_lines_repeat_their_first_half():
+def _repeated_share(ids: list[int], reach: int, shortest: int) -> float:
+    """The share of positions t that continue a copy: ids[t - 3 : t + 1] occurred earlier,
+    at most ``reach`` back."""
+    hits = 0
+    for t in range(shortest, len(ids)):
+        piece = ids[t - shortest + 1: t + 1]
+        hits += any(ids[s - shortest + 1: s + 1] == piece
+                    for s in range(max(shortest - 1, t - reach - shortest), t))
+    return hits / len(ids)
+
+
+def test_induction_lines_repeat_segments_at_varying_distances():
     lines = load_lines("induction", "valid")
     assert len(lines) == 500
-    for line in lines:
-        half = len(line) // 2
-        assert line[:half] == line[half:] and line.isalpha() and line.islower()
+    assert all(len(line) == LINE_LENGTH and line.isalpha() and line.islower()
+               for line in lines)
+    # the nearest earlier copy of a 4-letter piece lies at many different distances
+    distances = set()
+    for line in lines[:100]:
+        for t in range(40, len(line) - 4):
+            back = line.rfind(line[t:t + 4], 0, t + 3)
+            if back >= 0:
+                distances.add(t - back)
+    assert len(distances) >= 20  # no fixed offset finds the copy
+
+
+def test_repeated_segment_ids_range_seed_and_repeats():
+    ids = repeated_segment_ids(random.Random(0), 500, 30, low=3, p_repeat=0.75)
+    assert len(ids) == 500 and min(ids) >= 3 and max(ids) < 30
+    assert ids == repeated_segment_ids(random.Random(0), 500, 30, low=3, p_repeat=0.75)
+    assert _repeated_share(ids, REACH, 4) > 0.5
+    fresh = repeated_segment_ids(random.Random(0), 500, 30, p_repeat=0.0)
+    assert _repeated_share(fresh, REACH, 4) < 0.1
+    with pytest.raises(ValueError):
+        repeated_segment_ids(random.Random(0), 10, 5, segment=(5, 4))
 
 
 def test_induction_ids_shape_range_copy_and_seed():

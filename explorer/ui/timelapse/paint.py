@@ -177,7 +177,7 @@ def paint_frame(p: QPainter, rect: QRectF, frame: Frame | None, view: str,
     p.save()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.fillRect(rect, QColor("white"))
-    base = max(9.0, min(rect.width(), rect.height()) / 34)
+    base = max(9.0, min(rect.width() / 48, rect.height() / 34))  # narrow: beside curves
     curve_h = rect.height() * 0.24
     if frame is not None:
         _font(p, base * 1.2, bold=True)

@@ -30,11 +30,14 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.state.timelapse import Frame, TimeLapseRun
+from explorer.ui.timelapse.curves import HeadCurves
+from explorer.ui.timelapse.demos import DemoButtons
 from explorer.ui.timelapse.export import export_gif, export_png_frames
 from explorer.ui.timelapse.grokking import GrokkingPanel
 from explorer.ui.timelapse.paint import VIEWS, frame_image, paint_frame
@@ -116,6 +119,11 @@ class TimeLapseView(QWidget):
                                     "copy of the current one, at the last snapshot")
         self.find_button.clicked.connect(self.select_induction_head)
         self.canvas = FrameCanvas(self)
+        self.curves = HeadCurves()  # each head's scores over the snapshots, beside the loss
+        self.curves.hide()  # until a run has snapshots
+        self.curves.head_clicked.connect(self._on_head_clicked)
+        self.demos = DemoButtons()  # the empty state: train a bundled demo
+        self.demos.train_requested.connect(self.train_requested)
         self.play_button = QPushButton("▶ Play")
         self.play_button.setToolTip("Step through the snapshots (again: pause)")
         self.play_button.clicked.connect(self.toggle_play)
@@ -149,7 +157,12 @@ class TimeLapseView(QWidget):
         root = QVBoxLayout(self)
         root.addLayout(first)
         root.addLayout(second)
-        root.addWidget(self.canvas, 1)
+        root.addWidget(self.demos)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.canvas)
+        split.addWidget(self.curves)
+        split.setSizes([760, 500])
+        root.addWidget(split, 1)
         self.grokking = GrokkingPanel()  # shown for a grokking run only
         root.addWidget(self.grokking, 2)
         root.addLayout(bottom)
@@ -172,6 +185,7 @@ class TimeLapseView(QWidget):
         for w in (self.slider, self.play_button, self.gif_button, self.frames_button,
                   self.find_button):
             w.setEnabled(n > 0)
+        self.find_button.setVisible(not self.grokking.active)  # no induction head to find
 
     # -- the run -----------------------------------------------------------------------
     def set_run(self, path: str | Path) -> None:
@@ -181,6 +195,7 @@ class TimeLapseView(QWidget):
             self.reload()
             return
         self.pause()
+        self.demos.hide()
         self.run = TimeLapseRun(path)
         self._cache.clear()
         self.run_label.setText(str(path))
@@ -212,6 +227,10 @@ class TimeLapseView(QWidget):
         run = self.run
         n = len(run.snapshots)
         self._update_controls()
+        heads = not self.grokking.active  # a grokking run has its own measures below
+        if heads:
+            self.curves.set_run(run)
+        self.curves.setVisible(n > 0 and heads)
         if n == 0:
             self.frame = None
             self.message = (f"{run.run_dir} has no snapshots yet: they appear as the run "
@@ -294,6 +313,7 @@ class TimeLapseView(QWidget):
             if self.run is not None:
                 value.loss = self.run.loss_at(value.step)
             self._set_sizes(value.n_layers, value.n_heads)
+            self.curves.set_cursor(value.step)
             self.frame_shown.emit(value.step)
         self.canvas.update()
 
@@ -318,6 +338,14 @@ class TimeLapseView(QWidget):
         self.layer_spin.blockSignals(False)
         self.head_spin.blockSignals(False)
         self.request()
+
+    def _on_head_clicked(self, layer: int, head: int, step: int) -> None:
+        """A head's curve clicked: its pattern at that snapshot."""
+        if self.view_name == "output":
+            self.view_box.setCurrentIndex(self.view_box.findData("both"))
+        self.auto_head = False
+        self.select_head(layer, head)
+        self.show_step(step)
 
     def select_induction_head(self) -> None:
         if self.run is None or not self.run.snapshots:
@@ -444,5 +472,6 @@ class TimeLapseView(QWidget):
     def shutdown(self) -> None:
         self.pause()
         self._reload.stop()
+        self.curves.shutdown()
         if self._runner is not None:
             self._runner.stop()

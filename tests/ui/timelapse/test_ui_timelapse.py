@@ -96,7 +96,8 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
                                                                     tmp_path):
     from explorer.state.scene import bundled_scenes, load_scene
 
-    path = bundled_scenes()["A copying head forms as the loss drops (the induction task)"]
+    path = bundled_scenes()[
+        "In-context copying forms, and an ablation shows what it needs (the induction task)"]
     scene = load_scene(path)
     window = open_window()
     train = window.panel("Train").view
@@ -109,14 +110,14 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
         assert train.form.data_box.currentText() == "induction"
         assert "induction" in train.trainer.data.describe()
         cfg = train.trainer.config
-        assert cfg.snapshot_every == 25 and cfg.task == "next-token"
+        assert cfg.snapshot_every == 100 and cfg.task == "next-token"
         assert train.trainer.model.cfg.n_layers == 2
         assert window.tabs.currentWidget() is lapse.widget
         assert lapse.view.run is not None and lapse.view.run.run_dir == train.run_dir
         assert lapse.view.text == scene.text and lapse.view.auto_head
         qtbot.waitUntil(lambda: lapse.view.frame is not None, timeout=TIMEOUT * 2)
-        frame = lapse.view.frame  # the newest snapshot as it arrives: step 0, 25, ...
-        assert frame.step % 25 == 0 and frame.induction is not None
+        frame = lapse.view.frame  # the newest snapshot as it arrives: step 0, 100, ...
+        assert frame.step % 100 == 0 and frame.induction is not None
         assert frame.step in [s.step for s in lapse.view.run.snapshots]
     finally:
         train.stop()
