@@ -19,15 +19,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -39,40 +37,13 @@ from explorer.state.timelapse import Frame, TimeLapseRun
 from explorer.ui.timelapse.curves import HeadCurves
 from explorer.ui.timelapse.demos import DemoButtons
 from explorer.ui.timelapse.export import export_gif, export_png_frames
+from explorer.ui.timelapse.frames import FrameCanvas, compute_frame, frame_images
 from explorer.ui.timelapse.grokking import GrokkingPanel
-from explorer.ui.timelapse.paint import VIEWS, frame_image, paint_frame
+from explorer.ui.timelapse.paint import VIEWS
 from explorer.ui.widgets.workers import TraceRunner
 
 PLAY_MS = 450
 RELOAD_MS = 2000  # a run still training: look for new snapshots this often while shown
-
-
-def compute_frame(request: tuple) -> tuple:
-    """(key, Frame) or (key, error message): runs on the worker thread."""
-    key, run, snapshot, text, layer, head = request
-    try:
-        return key, run.frame(snapshot, text, layer, head)
-    except (ValueError, KeyError, OSError, RuntimeError) as exc:
-        return key, str(exc)
-
-
-class FrameCanvas(QWidget):
-    """Paints the current frame with ``paint_frame`` (the same drawing as the export)."""
-
-    def __init__(self, owner: TimeLapseView) -> None:
-        super().__init__()
-        self.owner = owner
-        self.setMinimumSize(400, 220)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt)
-        o = self.owner
-        painter = QPainter(self)
-        try:
-            paint_frame(painter, QRectF(self.rect()), o.frame, o.view_name, o.curve_steps,
-                        o.curve_losses, o.total_steps, o.message)
-        finally:
-            painter.end()
 
 
 class TimeLapseView(QWidget):
@@ -89,7 +60,7 @@ class TimeLapseView(QWidget):
         self.message += "transformer-explorer train --snapshot-every N)."
         self.total_steps: int | None = None
         self.auto_head = False  # follow the strongest induction head as snapshots arrive
-        self._cache: dict[tuple, Frame | str] = {}
+        self.frame_cache: dict[tuple, Frame | str] = {}
         self._runner: TraceRunner | None = None  # its thread starts with the first frame
         self._build()
         self._play = QTimer(self, interval=PLAY_MS)
@@ -197,7 +168,7 @@ class TimeLapseView(QWidget):
         self.pause()
         self.demos.hide()
         self.run = TimeLapseRun(path)
-        self._cache.clear()
+        self.frame_cache.clear()
         self.run_label.setText(str(path))
         self.run_label.setToolTip(str(path))
         self._read_total()
@@ -257,7 +228,7 @@ class TimeLapseView(QWidget):
     def index(self) -> int:
         return self.slider.value()
 
-    def _key(self, index: int) -> tuple | None:
+    def frame_key(self, index: int) -> tuple | None:
         run = self.run
         if run is None or not 0 <= index < len(run.snapshots):
             return None
@@ -278,7 +249,7 @@ class TimeLapseView(QWidget):
             self.show_index(self.run.index_of(step))
 
     def request(self) -> None:
-        key = self._key(self.index)
+        key = self.frame_key(self.index)
         if key is None:
             self.canvas.update()
             return
@@ -286,7 +257,7 @@ class TimeLapseView(QWidget):
         self.step_label.setText(f"step {snap.step:,} · snapshot {self.index + 1} of "
                                 f"{len(self.run.snapshots)}")
         self.grokking.show_step(snap.step)
-        cached = self._cache.get(key)
+        cached = self.frame_cache.get(key)
         if cached is not None:
             self._show(key, cached)
             return
@@ -301,8 +272,8 @@ class TimeLapseView(QWidget):
             self.canvas.update()
             return
         key, value = result
-        self._cache[key] = value
-        if key == self._key(self.index):
+        self.frame_cache[key] = value
+        if key == self.frame_key(self.index):
             self._show(key, value)
 
     def _show(self, key: tuple, value: Frame | str) -> None:
@@ -408,33 +379,11 @@ class TimeLapseView(QWidget):
         self.show_index(self.index + 1)
 
     # -- export ------------------------------------------------------------------------
-    def frame_images(self, width: int = 1280, height: int = 720) -> list:
-        """Every snapshot's frame as a QImage (computed here, in order)."""
-        run = self.run
-        if run is None or not run.snapshots:
-            raise ValueError("no snapshots to export: open a run with snapshots first")
-        layer, head = self.layer_spin.value() - 1, self.head_spin.value() - 1
-        images = []
-        for i, snap in enumerate(run.snapshots):
-            key = self._key(i)
-            value = self._cache.get(key)
-            if value is None:
-                _key, value = compute_frame((key, run, snap, self.text, layer, head))
-                self._cache[key] = value
-            if isinstance(value, Frame):
-                value.loss = run.loss_at(value.step)
-                images.append(frame_image(value, self.view_name, run.steps, run.losses,
-                                          self.total_steps, width, height))
-            else:
-                images.append(frame_image(None, self.view_name, run.steps, run.losses,
-                                          self.total_steps, width, height, message=value))
-        return images
-
     def export_gif(self, path: str | Path) -> Path:
-        return export_gif(self.frame_images(), path)
+        return export_gif(frame_images(self), path)
 
     def export_frames(self, folder: str | Path) -> list[Path]:
-        return export_png_frames(self.frame_images(), folder)
+        return export_png_frames(frame_images(self), folder)
 
     def _on_export_gif(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export the time-lapse as a GIF", "",
