@@ -141,16 +141,18 @@ class Circuits:
             return self.corrupted_out
         return [o.mean(-2, keepdim=True).expand_as(o) for o in self.clean_out]
 
-    def _metrics(self, masks: list[torch.Tensor], ids: dict[str, torch.Tensor],
-                 other: list[torch.Tensor], max_rows: int,
-                 progress: Progress | None = None) -> torch.Tensor:
-        """The raw metric of one run per mask, batched."""
+    def metrics(self, masks: Sequence[torch.Tensor], *, ablation: str = "corrupted",
+                max_rows: int = 16, progress: Progress | None = None) -> torch.Tensor:
+        """The raw metric (float64) of one run of the clean text per mask (R, U) (1: the
+        edge is in the circuit, 0: cut), batched ``max_rows`` at a time."""
+        other = self._other(ablation)
         values = []
         with torch.no_grad():
             for lo in range(0, len(masks), max_rows):
-                chunk = torch.stack(masks[lo:lo + max_rows])
+                chunk = torch.stack(list(masks[lo:lo + max_rows]))
                 device = other[0].device
-                run = EdgeRun(ids, rows=len(chunk), mask=chunk.to(device), other=other)
+                run = EdgeRun(self.clean_ids, rows=len(chunk), mask=chunk.to(device),
+                              other=other)
                 values.append(self.metric.raw(self.edges.forward(run)).cpu())
                 if progress is not None:
                     progress(min(lo + max_rows, len(masks)), len(masks))
@@ -164,9 +166,9 @@ class Circuits:
         are always there)."""
         total = len(ranked)
         sizes = sorted({0, total, *(min(max(0, int(n)), total)
-                                    for n in (sizes or curve_sizes(total)))})
+                                    for n in (curve_sizes(total) if sizes is None else sizes))})
         masks = [self._mask(ranked[:n]) for n in sizes]
-        m = self._metrics(masks, self.clean_ids, self._other(ablation), max_rows, progress)
+        m = self.metrics(masks, ablation=ablation, max_rows=max_rows, progress=progress)
         none, every = float(m[0]), float(m[-1])
         if abs(every - none) <= 1e-9 * (1 + abs(every)):
             raise AnalysisError("cutting every edge leaves the metric as it is: there is "
@@ -188,7 +190,7 @@ class Circuits:
                 raise AnalysisError(f"{r.label} does not read {sender.label}: it is not "
                                     "downstream of it")
             mask[self.edges.index[r], u] = 0
-        raw = self._metrics([mask], self.clean_ids, self.corrupted_out, 1)
+        raw = self.metrics([mask])
         m = self.metric
         return float((raw[0] - m.corrupted) / (m.clean - m.corrupted))
 

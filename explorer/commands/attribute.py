@@ -54,6 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sites", help="which sites, comma-separated (default all: resid, "
                    "attn_out, mlp_out, head_out, q, k, v and, for an encoder-decoder, the "
                    "cross-attention's and the encoder's)")
+    p.add_argument("--exact", action="store_true", help="also run the exact patching sweeps "
+                   "(decoder or encoder, logit difference at the last position) and give "
+                   "each site's correlation between the estimate and the exact patch")
 
 
 def read_pair(inp: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -107,6 +110,8 @@ def attribute(inp: Any, args: argparse.Namespace) -> tuple[dict[str, Any], list[
     heads = [r for r in results.values() if r.columns == "head"]
     if heads:
         out["heads"] = list(range(1, int(heads[0].values.shape[1]) + 1))
+    if args.exact:
+        out["correlation"] = _correlations(inp, pair, results)
     lines = [f"attribution patching of the {metric.name} at position {metric.position}: "
              f"clean {metric.clean:+.4f}, corrupted {metric.corrupted:+.4f}; linear "
              "estimates normalised (0 = corrupted, 1 = clean)"]
@@ -120,4 +125,25 @@ def attribute(inp: Any, args: argparse.Namespace) -> tuple[dict[str, Any], list[
                   "layer " + "".join(f"{c:>9}" for c in cols)]
         lines += [f"{i + 1:>5} " + "".join(f"{v:>9.3f}" for v in row)
                   for i, row in enumerate(r.values.tolist())]
+    if args.exact:
+        lines += ["", "correlation with exact patching: " + ", ".join(
+            f"{site} {r:+.3f}" for site, r in out["correlation"].items())]
     return out, lines
+
+
+def _correlations(inp: Any, pair: dict[str, Any], results: dict) -> dict[str, float]:
+    """Pearson's r of the estimate and the exact patch, per site the exact sweeps cover."""
+    from explorer.analysis import AnalysisError, activation_patching
+    from explorer.analysis.attribution import correlation
+    from explorer.analysis.patching import SWEEP_SITES
+
+    if pair["metric"] != "logit_diff" or pair["position"] not in (-1, len(pair["clean"]) - 1):
+        raise AnalysisError("--exact compares with the exact sweeps' metric: the logit "
+                            "difference at the last position")
+    sites = [s for s in results if s in SWEEP_SITES]
+    if not sites:
+        raise AnalysisError(f"--exact needs one of the exact sweeps' sites: "
+                            f"{', '.join(SWEEP_SITES)}")
+    exact = activation_patching(inp.model, pair["clean"], pair["corrupted"], pair["target"],
+                                pair["other"], sites)
+    return {s: _r(correlation(results[s].values, exact[s].values), 4) for s in sites}
