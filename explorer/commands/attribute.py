@@ -101,6 +101,8 @@ def attribute(inp: Any, args: argparse.Namespace) -> tuple[dict[str, Any], list[
     pair = read_pair(inp, args)
     sites = None if args.sites is None else [s.strip() for s in args.sites.split(",")
                                              if s.strip()]
+    if args.exact:
+        _check_exact(pair, sites)
     results, metric = attribution_patching(inp.model, **pair, sites=sites)
     out: dict[str, Any] = {"analysis": "attribute", **header(inp, pair, metric)}
     first = next(iter(results.values()))
@@ -131,19 +133,25 @@ def attribute(inp: Any, args: argparse.Namespace) -> tuple[dict[str, Any], list[
     return out, lines
 
 
-def _correlations(inp: Any, pair: dict[str, Any], results: dict) -> dict[str, float]:
-    """Pearson's r of the estimate and the exact patch, per site the exact sweeps cover."""
-    from explorer.analysis import AnalysisError, activation_patching
-    from explorer.analysis.attribution import correlation
+def _check_exact(pair: dict[str, Any], sites: list[str] | None) -> None:
+    from explorer.analysis import AnalysisError
     from explorer.analysis.patching import SWEEP_SITES
 
     if pair["metric"] != "logit_diff" or pair["position"] not in (-1, len(pair["clean"]) - 1):
         raise AnalysisError("--exact compares with the exact sweeps' metric: the logit "
                             "difference at the last position")
-    sites = [s for s in results if s in SWEEP_SITES]
-    if not sites:
+    if sites is not None and not set(sites) & set(SWEEP_SITES):
         raise AnalysisError(f"--exact needs one of the exact sweeps' sites: "
                             f"{', '.join(SWEEP_SITES)}")
+
+
+def _correlations(inp: Any, pair: dict[str, Any], results: dict) -> dict[str, float]:
+    """Pearson's r of the estimate and the exact patch, per site the exact sweeps cover."""
+    from explorer.analysis import activation_patching
+    from explorer.analysis.attribution import correlation
+    from explorer.analysis.patching import SWEEP_SITES
+
+    sites = [s for s in results if s in SWEEP_SITES]
     exact = activation_patching(inp.model, pair["clean"], pair["corrupted"], pair["target"],
                                 pair["other"], sites)
     return {s: _r(correlation(results[s].values, exact[s].values), 4) for s in sites}
