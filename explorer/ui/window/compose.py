@@ -4,6 +4,7 @@ imports every feature package's panel."""
 from __future__ import annotations
 
 from explorer.ui.attention.panel import AttentionTab
+from explorer.ui.circuit.panel import CircuitPanel
 from explorer.ui.infer.tab import InferenceTab
 from explorer.ui.interventions.panel import InterventionsPanel
 from explorer.ui.lens.panel import LensTab
@@ -17,7 +18,7 @@ from explorer.ui.widgets.panel import Panel
 def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
     return [AttentionTab(), OutputTab(), LensTab(), InferenceTab(), TrainTab(),
-            TimeLapseTab(), TokenizerTab(), InterventionsPanel()]
+            TimeLapseTab(), TokenizerTab(), InterventionsPanel(), CircuitPanel()]
 
 
 def connect_panels(panels: list[Panel]) -> None:
