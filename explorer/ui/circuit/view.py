@@ -113,7 +113,7 @@ class CircuitView(QWidget):
         self.size_label = QLabel("")
         self.scatter_plot = pg.PlotWidget(title="linear estimate vs exact patching")
         self.scatter_plot.setLabel("bottom", "exact patch")
-        self.scatter_plot.setLabel("left", "attribution (linear)")
+        self.scatter_plot.setLabel("left", "estimate")
         self.scatter_plot.addLegend(offset=(5, 5))
         self.scatter_plot.showGrid(x=True, y=True, alpha=0.3)
 
@@ -162,7 +162,9 @@ class CircuitView(QWidget):
         for n in nodes:
             if n.kind in ("head", "cross") and len(nodes) > 80:
                 continue  # too many to read: the hover and the click say which
-            text = pg.TextItem(n.label.split(" ")[-1], color=(30, 30, 30), anchor=(0.5, -0.4))
+            head = n.kind in ("head", "cross")
+            text = pg.TextItem(n.label.split(" ")[-1], color=(30, 30, 30),
+                               anchor=(0.5, -0.4) if head else (-0.25, 0.5))
             text.setPos(*self._place[n])
             g.addItem(text)
         self._show_curve()
@@ -207,19 +209,17 @@ class CircuitView(QWidget):
             p.setTitle("linear estimate vs exact patching: exact sweeps are for decoders "
                        "and encoders")
             return
-        parts = []
         for site, exact in run.exact.items():
             est = run.estimate[site]
             r = correlation(torch.as_tensor(est), torch.as_tensor(exact))
-            parts.append(f"{site} {r:+.2f}")
             p.plot(exact.ravel(), est.ravel(), pen=None, symbol="o", symbolSize=6,
                    symbolBrush=pg.mkBrush(*SITE_COLOURS.get(site, (100, 100, 100)), 170),
-                   symbolPen=None, name=site)
+                   symbolPen=None, name=f"{site}  r = {r:+.2f}")
         low = min(float(min(a.min() for a in run.exact.values())), 0.0)
         high = max(float(max(a.max() for a in run.exact.values())), 1.0)
         p.plot([low, high], [low, high], pen=pg.mkPen((150, 150, 150), width=1,
                                                       style=Qt.PenStyle.DashLine))
-        p.setTitle("estimate vs exact, r: " + ", ".join(parts))
+        p.setTitle("linear estimate vs exact patching (per cell)")
 
     def set_size_index(self, index: int) -> None:
         """Draw the circuit of the ``index``-th size of the curve."""

@@ -31,7 +31,8 @@ def test_the_circuit_view_finds_draws_and_opens(open_window, qtbot, tmp_path):
     assert run is not None, v.note.text()
     assert run.curve[0] == (0, 0.0) and run.curve[-1] == (len(run.ranked), 1.0)
     assert set(run.exact) == set(run.estimate) == {"resid", "attn_out", "mlp_out", "head_out"}
-    assert "r:" in v.scatter_plot.getPlotItem().titleLabel.text
+    names = [item.name() for item in v.scatter_plot.getPlotItem().listDataItems()]
+    assert any(name and name.startswith("head_out  r = ") for name in names)
     # the slider draws the circuit of each size on the curve
     v.slider.setValue(0)
     assert v.drawn_edges() == 0 and v.size_label.text().startswith("0 of")
