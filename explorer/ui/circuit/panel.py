@@ -57,9 +57,71 @@ def compute(model: Any, clean, corrupted, target: int, other: int | None, method
                       exact, title, model)
 
 
+def circuit_inputs(session: Any, compare: str, options: dict[str, Any]) -> tuple:
+    """(clean, corrupted, target, other) of text A against ``compare`` (text B) with the
+    tokens ``options`` name (default: each text's top token at the last position);
+    AnalysisError (a sentence for the user) when they cannot be patched."""
+    import torch
+
+    from explorer.analysis import AnalysisError
+    from explorer.state.step_data import find_token
+
+    s = session
+    if s.arch == "encoder-decoder":
+        raise AnalysisError("in the window the Circuit view takes decoder- and encoder-only "
+                            "models; for an encoder-decoder run `transformer-explorer analyze "
+                            "circuit` (it corrupts the context z).")
+    if not compare:
+        raise AnalysisError("the circuit needs a corrupted text B: press Ctrl+B and type "
+                            "one with as many tokens as A.")
+    clean = s.encoded.chunks[s.chunk].ids
+    corrupted = s.source_ids(compare)
+    if len(clean) != len(corrupted):
+        raise AnalysisError(f"text A has {len(clean)} tokens and B {len(corrupted)}; "
+                            "change one word of A to make B.")
+    n = int(s.cfg.vocab_size)
+    tokens = []
+    for key, ids, what in (("target", clean, "the target"), ("other", corrupted,
+                                                             "the other token")):
+        text = str(options.get(key) or "").strip()
+        if text:
+            tokens.append(find_token(s.tokenizer, text, n, what))
+        else:
+            with torch.no_grad():
+                x = torch.tensor([list(ids)], device=next(s.model.parameters()).device)
+                tokens.append(int(s.model(x)[0, -1].argmax()))
+    if tokens[0] == tokens[1] and options.get("metric", "logit_diff") == "logit_diff":
+        raise AnalysisError("A's and B's answers are the same token: name the target and "
+                            "the other token, or choose the loss or KL.")
+    return clean, corrupted, tokens[0], tokens[1]
+
+
+def circuit_scene_view(session: Any, scene: Any) -> CircuitView:
+    """The scene's circuit computed here and drawn without a window (``render``);
+    ValueError (a sentence) when the scene's texts or tokens cannot be patched."""
+    from explorer.analysis import AnalysisError
+
+    options = scene.view_options
+    try:
+        clean, corrupted, target, other = circuit_inputs(session, scene.compare, options)
+        run = compute(session.model, clean, corrupted, target, other,
+                      options.get("method", "eap"), int(options.get("steps", 5)),
+                      options.get("metric", "logit_diff"), lambda _d, _t: None, lambda: False)
+    except AnalysisError as exc:
+        raise ValueError(f"the circuit view: {exc}") from None
+    view = CircuitView()
+    view.controls.hide()
+    view.set_options(options)
+    view.show_run(run)
+    if isinstance(options.get("edges"), int):
+        view.select_size(options["edges"])
+    return view
+
+
 class CircuitPanel(Panel):
     title = "Circuit"
     tooltip = "Circuit discovery: edge attribution, faithfulness, estimate vs exact patching"
+    scene_views = ("circuit",)
 
     def __init__(self) -> None:
         super().__init__(CircuitView(), scroll=False)
@@ -70,6 +132,18 @@ class CircuitPanel(Panel):
         v.node_clicked.connect(self.open_node)
         self._task: TaskThread | None = None
         self._cancel = threading.Event()
+        self._size: int | None = None  # the circuit size a scene asks for
+
+    # -- scenes ----------------------------------------------------------------------------
+    def show_scene_view(self, view: str, scene: Any) -> None:
+        """The scene's method, metric and tokens (``view_options``), run at once; the
+        slider at the scene's circuit size (``"edges"``) when it is done."""
+        self.view.set_options(scene.view_options)
+        self._size = scene.view_options.get("edges")
+        self.start()
+
+    def scene_fields(self) -> dict[str, Any]:
+        return {"view": "circuit", "view_options": self.view.options()}
 
     # -- running ---------------------------------------------------------------------------
     def busy(self) -> bool:
@@ -82,45 +156,19 @@ class CircuitPanel(Panel):
         if s is None or s.trace is None or self._task is not None:
             return False
         from explorer.analysis import AnalysisError
-        from explorer.state.step_data import find_token
 
-        if s.arch == "encoder-decoder":
-            v.note.setText("In the window the Circuit view takes decoder- and encoder-only "
-                           "models; for an encoder-decoder run `transformer-explorer analyze "
-                           "circuit` (it corrupts the context z).")
-            return False
-        if not s.compare.active or s.compare.logits is None:
-            v.note.setText("The circuit needs a corrupted text B: press Ctrl+B and type one "
-                           "with as many tokens as A.")
-            return False
-        metric = v.metric_box.currentData()
+        options = v.options()
         try:
-            clean = s.encoded.chunks[s.chunk].ids
-            corrupted = s.source_ids(s.compare.text)
-            n = int(s.cfg.vocab_size)
-            text = v.target_edit.text().strip()
-            target = find_token(s.tokenizer, text, n, "the target") if text \
-                else int(s.logits[0, -1].argmax())
-            text = v.other_edit.text().strip()
-            other = find_token(s.tokenizer, text, n, "the other token") if text \
-                else int(s.compare.logits[0, -1].argmax())
+            clean, corrupted, target, other = circuit_inputs(s, s.compare.text, options)
         except AnalysisError as exc:
-            v.note.setText(f"Cannot run: {exc}.")
-            return False
-        if len(clean) != len(corrupted):
-            v.note.setText(f"Cannot run: text A has {len(clean)} tokens and B "
-                           f"{len(corrupted)}; change one word of A to make B.")
-            return False
-        if target == other and metric == "logit_diff":
-            v.note.setText("A's and B's answers are the same token: name the target and "
-                           "the other token, or choose the loss or KL.")
+            v.note.setText(f"Cannot run: {exc}")
             return False
         model = s.model
-        method, steps = v.method_box.currentData(), v.steps_box.value()
         self._cancel.clear()
 
         def run(report):
-            return compute(model, clean, corrupted, target, other, method, steps, metric,
+            return compute(model, clean, corrupted, target, other, options["method"],
+                           options["steps"], options["metric"],
                            lambda d, t: report(f"{d}/{t}"), self._cancel.is_set)
 
         task = TaskThread(run, self.view)
@@ -147,6 +195,9 @@ class CircuitPanel(Panel):
         if task is not self._task:
             return
         self.view.show_run(run)
+        if self._size is not None:
+            self.view.select_size(self._size)
+            self._size = None
         self.view.note.setText(f"{run.title}. Drag the size slider; click a node to open "
                                "it.")
 

@@ -132,10 +132,41 @@ class CircuitView(QWidget):
         self.body.addWidget(side)
         self.body.setStretchFactor(0, 3)
         self.body.setStretchFactor(1, 2)
+        self.controls = QWidget()  # hidden where nothing can be run (``render``)
+        controls = QVBoxLayout(self.controls)
+        controls.setContentsMargins(6, 6, 6, 0)
+        controls.addLayout(top)
+        controls.addWidget(self.note)
         box = QVBoxLayout(self)
-        box.addLayout(top)
-        box.addWidget(self.note)
+        box.setContentsMargins(0, 0, 0, 0)  # the body, which exports, fills the view
+        box.addWidget(self.controls)
         box.addWidget(self.body, 1)
+
+    def options(self) -> dict[str, Any]:
+        """What a scene stores: method, steps, metric, tokens and the circuit size."""
+        run = self.run
+        size = run.curve[self.slider.value()][0] if run is not None else None
+        return {"method": self.method_box.currentData(), "steps": self.steps_box.value(),
+                "metric": self.metric_box.currentData(), "target": self.target_edit.text(),
+                "other": self.other_edit.text(), **({"edges": size} if size is not None
+                                                      else {})}
+
+    def set_options(self, options: dict[str, Any]) -> None:
+        """The controls as ``options`` (a scene's) says; unknown values are left as they are."""
+        for box, key in ((self.method_box, "method"), (self.metric_box, "metric")):
+            index = box.findData(options.get(key))
+            if index >= 0:
+                box.setCurrentIndex(index)
+        if isinstance(options.get("steps"), int):
+            self.steps_box.setValue(options["steps"])
+        self.target_edit.setText(str(options.get("target") or ""))
+        self.other_edit.setText(str(options.get("other") or ""))
+
+    def select_size(self, edges: int) -> None:
+        """Move the slider to the curve's size nearest ``edges``."""
+        if self.run is not None:
+            sizes = [n for n, _ in self.run.curve]
+            self.slider.setValue(min(range(len(sizes)), key=lambda i: abs(sizes[i] - edges)))
 
     def set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
