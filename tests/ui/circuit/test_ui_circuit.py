@@ -8,6 +8,7 @@ import json
 from PySide6.QtCore import Qt
 
 from explorer.analysis.graph import Node
+from explorer.state.scene import Scene
 from tests.ui.conftest import WINDOW_TIMEOUT
 
 
@@ -24,7 +25,7 @@ def test_the_circuit_view_finds_draws_and_opens(open_window, qtbot, tmp_path):
                     timeout=WINDOW_TIMEOUT)
     v.target_edit.setText("s")
     v.other_edit.setText("x")
-    assert panel.start()
+    assert panel.start(), v.note.text()
     assert v.cancel_button.isEnabled() and not v.run_button.isEnabled()
     qtbot.waitUntil(lambda: not panel.busy(), timeout=120_000)
     run = v.run
@@ -43,10 +44,22 @@ def test_the_circuit_view_finds_draws_and_opens(open_window, qtbot, tmp_path):
     # a click on a head node opens its pattern
     qtbot.mouseClick(v.graph_plot.viewport(), Qt.MouseButton.LeftButton,
                      pos=v.node_point(Node("head", 1, 2)))
-    assert s.steps[s.step_index].name == "blocks.1.attn.pattern" and s.head == 2
+    assert (s.steps[s.step_index].name, s.head) == ("blocks.1.attn.pattern", 2), \
+        v.node_point(Node("head", 1, 2))
     assert window.tabs.currentWidget() is window.panel("Attention").widget
     v.node_clicked.emit(Node("mlp", 0))
     assert s.steps[s.step_index].name == "blocks.0.mlp.out"
+    # a scene keeps the method, tokens and size, and reopens them
+    fields = panel.scene_fields()
+    assert fields["view"] == "circuit" and fields["view_options"]["edges"] == run.curve[3][0]
+    assert fields["view_options"]["target"] == "s"
+    fields["view_options"].update(method="eap-ig", steps=2, edges=run.curve[5][0])
+    window.tabs.setCurrentWidget(panel.widget)
+    panel.show_scene_view("circuit", Scene(text=s.text, compare=s.compare.text,
+                                           view="circuit", view_options=fields["view_options"]))
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=120_000)
+    assert v.run is not run and v.method_box.currentData() == "eap-ig", v.note.text()
+    assert v.slider.value() == 5 and v.drawn_edges() == v.run.curve[5][0]
     # exports: the picture through the window's export (the view describes itself), JSON
     parts = v.export_parts()
     assert parts.target is v.body and "recovered" in parts.series
