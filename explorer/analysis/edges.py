@@ -60,6 +60,8 @@ class EdgeRun:
     grads: bool = False
     out: list[torch.Tensor] = field(default_factory=list)  # per step (B, n, l, d)
     points: list[tuple[int, int, int, torch.Tensor]] = field(default_factory=list)
+    diffs: dict[str, torch.Tensor] = field(default_factory=dict)  # own − other per stack
+    base: dict[str, int] = field(default_factory=dict)  # each stack's first upstream index
 
 
 class EdgeGraph:
@@ -142,43 +144,73 @@ class EdgeGraph:
     def _read(self, run: EdgeRun, stack: str, n_steps: int, r0: int, count: int
               ) -> torch.Tensor:
         """Receivers r0 … r0 + count − 1: their copies (B, count, l, d) of the stream of
-        ``stack`` after its first ``n_steps`` steps."""
+        ``stack`` after its first ``n_steps`` steps. The steps between two norms (all of
+        them in a pre-norm model) enter as one sum."""
         steps = [j for j, s in enumerate(self.steps) if s.stack == stack][:n_steps]
         stream = None
-        first = steps[0]
+        segment: list[int] = []
         for j in steps:
-            step, own = self.steps[j], run.out[j]
-            if run.mask is None:
-                c = own.sum(1, keepdim=True)
-            else:
-                other = run.other[j].to(own)
-                m = run.mask[:, r0:r0 + count, step.u0:step.u1].to(own)
-                c = other.sum(0) + torch.einsum("bgn,bnld->bgld", m, own - other)
-            if step.bias is not None:
-                c = c + step.bias
-            s = c if stream is None else stream + c
-            if run.grads and (step.norm is not None or j == steps[-1]):
+            segment.append(j)
+            step = self.steps[j]
+            if step.norm is None and j != steps[-1]:
+                continue
+            s = self._contribution(run, segment, r0, count)
+            if stream is not None:
+                s = stream + s
+            if run.grads:
                 if s.shape[1] != count:
                     s = s.expand(s.shape[0], count, *s.shape[2:])
                 if s.requires_grad:
                     s.retain_grad()
                 else:  # nothing upstream needs a gradient (the embeddings given)
                     s = s.detach().requires_grad_()
-                run.points.append((r0, first, j, s))
-                first = j + 1
+                run.points.append((r0, segment[0], j, s))
+            segment = []
             stream = step.norm(s) if step.norm is not None else s
         return stream.expand(stream.shape[0], count, *stream.shape[2:])
 
+    def _contribution(self, run: EdgeRun, segment: list[int], r0: int, count: int
+                      ) -> torch.Tensor:
+        """What steps ``segment`` add to receivers r0 … r0 + count − 1's copies."""
+        bias = [self.steps[j].bias for j in segment if self.steps[j].bias is not None]
+        if run.mask is None:
+            c = sum(run.out[j].sum(1, keepdim=True) for j in segment)
+        else:
+            u0, u1 = self.steps[segment[0]].u0, self.steps[segment[-1]].u1
+            base = run.base[self.steps[segment[0]].stack]
+            m = run.mask[:, r0:r0 + count, u0:u1]
+            diff = run.diffs[self.steps[segment[0]].stack][:, u0 - base:u1 - base]
+            c = sum(run.other[j].sum(0) for j in segment) + torch.einsum(
+                "bgn,bnld->bgld", m.to(diff), diff)
+        return c + sum(bias) if bias else c
+
+    def _emit(self, run: EdgeRun, out: torch.Tensor) -> None:
+        """A step's outputs (B, n, l, d); with a mask, their difference from the other
+        values too, into the stack's buffer (read by ``_contribution``)."""
+        step = self.steps[len(run.out)]
+        run.out.append(out)
+        if run.mask is None:
+            return
+        other = run.other[len(run.out) - 1] = run.other[len(run.out) - 1].to(out)
+        if step.stack not in run.diffs:
+            n = sum(len(s.nodes) for s in self.steps if s.stack == step.stack)
+            run.base[step.stack] = step.u0
+            run.diffs[step.stack] = out.new_empty(out.shape[0], n, *out.shape[2:])
+        base = run.base[step.stack]
+        run.diffs[step.stack][:, step.u0 - base:step.u1 - base] = out - other
+
     def forward(self, run: EdgeRun) -> torch.Tensor:
         """The logits (B, l, N_V) of the pass; ``run.out`` holds every node's output."""
-        run.out, run.points = [], []
+        run.out, run.points, run.diffs, run.base = [], [], {}, {}
+        if run.other is not None:
+            run.other = list(run.other)
         model = self.model
         for stack in self.stacks:
             mod = stack_module(model, stack or None)
             x = run.ids[stack]
             e = run.embeds.get(stack)
             e = mod.embed(x) if e is None else e
-            run.out.append(e.expand(run.rows, *e.shape[-2:])[:, None])
+            self._emit(run, e.expand(run.rows, *e.shape[-2:])[:, None])
             length = x.shape[1]
             causal = stack != "encoder" and model.cfg.arch != "encoder"
             mask = model.attention_mask(length, length, causal, None, x.device)
@@ -189,7 +221,7 @@ class EdgeGraph:
                 if self.pre:
                     xs = block.attn_norm(xs)
                 q, k, v = xs.unflatten(1, (3, H)).unbind(1)
-                run.out.append(heads(block.attn, q, k, v, mask))
+                self._emit(run, heads(block.attn, q, k, v, mask))
                 done += 1
                 if block.cross_attn is not None:
                     X = block.cross_attn.n_heads
@@ -199,10 +231,10 @@ class EdgeGraph:
                     if self.pre:
                         q, kv = block.cross_norm(q), model.encoder.final_norm(kv)
                     k, v = kv.unflatten(1, (2, X)).unbind(1)
-                    run.out.append(heads(block.cross_attn, q, k, v, None))
+                    self._emit(run, heads(block.cross_attn, q, k, v, None))
                     done += 1
                 h = self._read(run, stack, done, self.first[(stack, i, "mlp")], 1)
-                run.out.append(block.mlp(block.mlp_norm(h) if self.pre else h))
+                self._emit(run, block.mlp(block.mlp_norm(h) if self.pre else h))
                 done += 1
         stack = self.stacks[-1]
         h = self._read(run, stack, done, self.first[(stack, -1, "logits")], 1)[:, 0]
