@@ -82,15 +82,20 @@ class CircuitView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(180)
+        for edit in (self.target_edit, self.other_edit):
+            edit.setMaximumWidth(170)
         self.json_button = QPushButton("Export JSON…")
         self.json_button.setEnabled(False)
-        top = QHBoxLayout()
+        top, second = QHBoxLayout(), QHBoxLayout()  # two rows: narrow enough for 1280 px
         for w in (self.method_box, self.steps_box, self.metric_box, self.target_edit,
-                  self.other_edit, self.run_button, self.cancel_button, self.progress):
+                  self.other_edit):
             top.addWidget(w)
         top.addStretch(1)
-        top.addWidget(self.json_button)
+        for w in (self.run_button, self.cancel_button, self.progress):
+            second.addWidget(w)
+        second.addStretch(1)
+        second.addWidget(self.json_button)
         self.note = QLabel("Type text A, and text B (Ctrl+B) with as many tokens; then "
                            "find the circuit that carries A's answer.")
         self.note.setWordWrap(True)
@@ -136,6 +141,7 @@ class CircuitView(QWidget):
         controls = QVBoxLayout(self.controls)
         controls.setContentsMargins(6, 6, 6, 0)
         controls.addLayout(top)
+        controls.addLayout(second)
         controls.addWidget(self.note)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)  # the body, which exports, fills the view
