@@ -198,8 +198,8 @@ class CircuitPanel(Panel):
         if self._size is not None:
             self.view.select_size(self._size)
             self._size = None
-        self.view.note.setText(f"{run.title}. Drag the size slider; click a node to open "
-                               "it.")
+        self.view.note.setText(f"{run.title} · the slider sets the circuit's size; a node "
+                               "opens")
 
     def _on_failed(self, task: TaskThread, message: str) -> None:
         if task is self._task:

@@ -114,6 +114,7 @@ class CircuitView(QWidget):
         self.curve_plot.showGrid(x=True, y=True, alpha=0.3)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setEnabled(False)
+        self.slider.setMinimumWidth(120)
         self.slider.valueChanged.connect(self.set_size_index)
         self.size_label = QLabel("")
         self.scatter_plot = pg.PlotWidget(title="linear estimate vs exact patching")
@@ -284,7 +285,7 @@ class CircuitView(QWidget):
             self._edge_items.append(item)
         self.current.setData([n], [recovered])
         total = len(run.ranked)
-        self.size_label.setText(f"{n} of {total} edges: {recovered:.0%} recovered")
+        self.size_label.setText(f"{n}/{total} edges: {recovered:.0%}")
 
     def drawn_edges(self) -> int:
         """How many edges the graph shows now."""

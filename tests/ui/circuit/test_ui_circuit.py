@@ -36,7 +36,7 @@ def test_the_circuit_view_finds_draws_and_opens(open_window, qtbot, tmp_path):
     assert any(name and name.startswith("head_out  r = ") for name in names)
     # the slider draws the circuit of each size on the curve
     v.slider.setValue(0)
-    assert v.drawn_edges() == 0 and v.size_label.text().startswith("0 of")
+    assert v.drawn_edges() == 0 and v.size_label.text().startswith("0/")
     v.slider.setValue(v.slider.maximum())
     assert v.drawn_edges() == len(run.ranked)
     v.slider.setValue(3)
