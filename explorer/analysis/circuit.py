@@ -99,15 +99,15 @@ class Circuits:
             logits = self.edges.forward(run)
             points = [p[3] for p in run.points]
             grads = torch.autograd.grad(self.metric.normalised(logits).sum(), points)
-        delta = [(c - k).double() for c, k in zip(self.clean_out, self.corrupted_out)]
+        delta = [c - k for c, k in zip(self.clean_out, self.corrupted_out)]
         out = torch.zeros(len(self.edges.receivers), len(self.edges.upstream),
                           dtype=torch.float64)
         for (r0, j0, j1, s), g in zip(run.points, grads):
-            g = g.double().mean(0)  # (count, l, d), averaged over the IG steps
+            g = g.mean(0)  # (count, l, d), averaged over the IG steps
             for j in range(j0, j1 + 1):
                 step = self.edges.steps[j]
                 out[r0:r0 + s.shape[1], step.u0:step.u1] += torch.einsum(
-                    "gld,nld->gn", g, delta[j]).cpu()
+                    "gld,nld->gn", g, delta[j]).double().cpu()
         return out * self.valid
 
     def _embeds(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -127,11 +127,16 @@ class Circuits:
         return Graph(self.nodes, edges)
 
     # -- runs with edges cut -----------------------------------------------------------
-    def _mask(self, edges: Sequence[Edge]) -> torch.Tensor:
-        mask = torch.zeros(len(self.edges.receivers), len(self.edges.upstream))
-        for e in edges:
-            mask[self.edges.index[e.target], self.upstream[e.source]] = 1
-        return mask
+    def _masks(self, ranked: Sequence[Edge], sizes: Sequence[int]) -> list[torch.Tensor]:
+        """(R, U) masks of the circuits of the first n edges of ``ranked``, n in ``sizes``."""
+        pairs = torch.tensor([[self.edges.index[e.target], self.upstream[e.source]]
+                              for e in ranked], dtype=torch.long).reshape(-1, 2)
+        masks = []
+        for n in sizes:
+            mask = torch.zeros(len(self.edges.receivers), len(self.edges.upstream))
+            mask[pairs[:n, 0], pairs[:n, 1]] = 1
+            masks.append(mask)
+        return masks
 
     def _other(self, ablation: str) -> list[torch.Tensor]:
         if ablation not in ABLATIONS:
@@ -167,7 +172,7 @@ class Circuits:
         total = len(ranked)
         sizes = sorted({0, total, *(min(max(0, int(n)), total)
                                     for n in (curve_sizes(total) if sizes is None else sizes))})
-        masks = [self._mask(ranked[:n]) for n in sizes]
+        masks = self._masks(ranked, sizes)
         m = self.metrics(masks, ablation=ablation, max_rows=max_rows, progress=progress)
         none, every = float(m[0]), float(m[-1])
         if abs(every - none) <= 1e-9 * (1 + abs(every)):
