@@ -40,6 +40,7 @@ from typing import Any
 import torch
 
 from explorer.analysis import direct_logit_attribution, logit_lens, residual_points, token_loss
+from explorer.bench.circuit import measure_circuit
 from explorer.bench.forward import GPT2_SMALL, SMALL
 from explorer.bench.patching import measure_patching
 from explorer.core import build_model
@@ -50,7 +51,7 @@ from explorer.train.devices import describe_device, resolve_device
 LENS_TARGET = 1.5
 BOUND_TARGET = 1.1  # the full lens over the unembedding bound
 MODELS = ("default-decoder", "gpt2-small-sized")
-WHAT = ("all", "analyses", "patching")
+WHAT = ("all", "analyses", "patching", "circuit")
 PATCHING_LENGTH = 16
 _MIN_MEASURE_S = 0.02  # a measurement repeats a fast call until it lasts about this long
 
@@ -65,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="a small random decoder only, "
                         "l=16, 2 rounds (for tests)")
     parser.add_argument("--what", choices=WHAT, default="all", help="the analyses (lens, "
-                        "DLA, loss), the activation-patching sweep, or all (default)")
+                        "DLA, loss), the activation-patching sweep, circuit discovery "
+                        "(explorer.bench.circuit), or all (default)")
 
 
 def _sync(device: torch.device) -> None:
@@ -195,7 +197,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         models = [(name, makers[name]) for name in wanted]
     machine_before = _machine()
     results = []
-    if args.what == "patching":
+    circuit = None
+    if args.what in ("all", "circuit"):
+        circuit = [{"name": name, **measure_circuit(make(), PATCHING_LENGTH, rounds, device)}
+                   for name, make in models]
+    if args.what in ("patching", "circuit"):
         models = []
     for name, make in models:
         model = make()
@@ -212,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.append(entry)
         del model
     patching = None
-    if args.what != "analyses":
+    if args.what in ("all", "patching"):
         torch.manual_seed(0)
         model = build_model(SMALL if args.quick else GPT2_SMALL).to(device).eval()
         patching = {"model": "small-random" if args.quick else "gpt2-small-sized",
@@ -234,4 +240,5 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine_after": _machine(),
         "results": results,
         "patching": patching,
+        "circuit": circuit,
     }

@@ -23,7 +23,7 @@ RATIO_TARGET = 3.0
 SECONDS_TARGET = 10.0
 
 
-def _texts(model, length: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+def pair_texts(model, length: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
     """A clean text, the same with one token changed, and two tokens whose logit
     difference the two texts' runs disagree on (each run's top token)."""
     g = torch.Generator().manual_seed(length)
@@ -42,7 +42,7 @@ def _texts(model, length: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
 
 def measure_patching(model, length: int, rounds: int, device: torch.device) -> dict[str, Any]:
     """Batched vs one-at-a-time residual patching sweep, interleaved rounds."""
-    clean, corrupted, target, other = _texts(model, length)
+    clean, corrupted, target, other = pair_texts(model, length)
 
     def batched():
         return activation_patching(model, clean, corrupted, target, other, ["resid"])

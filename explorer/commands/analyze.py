@@ -1,11 +1,14 @@
-"""``transformer-explorer analyze lens|dla|loss|pca|ablate|patch|heads``: look inside a model.
+"""``transformer-explorer analyze lens|dla|loss|pca|ablate|patch|attribute|circuit|heads``:
+look inside a model.
 
 ``lens``  the logit lens: the top token at every residual point and position;
 ``dla``   direct logit attribution of one token's logit at one position;
 ``loss``  the per-token loss of the training objective;
 ``pca``   the principal components of the token embeddings or of a residual point;
 ``ablate`` a head or MLP switched off, or every head in turn (``commands.intervene``);
-``patch``  activation patching from a clean text into a corrupted one.
+``patch``  activation patching from a clean text into a corrupted one;
+``attribute`` attribution patching and ``circuit`` edge attribution (``commands.attribute``,
+``commands.circuit``);
 ``heads``  the progress measures of every head (``commands.analyze_heads``; no text).
 
 The text is read the way the model was trained (``model_arg.model_input_ids``); for an
@@ -29,7 +32,7 @@ import math
 import sys
 from typing import Any
 
-from explorer.commands import analyze_heads, intervene
+from explorer.commands import analyze_heads, attribute, circuit, intervene
 from explorer.commands.counting import HELP_NOTE
 from explorer.commands.model_arg import (
     add_model_argument,
@@ -38,8 +41,9 @@ from explorer.commands.model_arg import (
     parse_ids,
 )
 
-HELP = ("Logit lens, direct logit attribution, per-token loss, PCA, ablation or activation "
-        "patching of a model on a text or token ids.")
+HELP = ("Logit lens, direct logit attribution, per-token loss, PCA, ablation, activation or "
+        "attribution patching, circuit discovery of a model on a text or token ids; the "
+        "progress measures of its heads.")
 
 ANALYSES = {
     "lens": "The logit lens: what the output head says at every residual point.",
@@ -48,6 +52,8 @@ ANALYSES = {
     "pca": "Principal components of the token embeddings or of a residual point.",
     "ablate": "Ablate a head or an MLP (or every head in turn) and show what changes.",
     "patch": "Activation patching, clean → corrupted: which activations restore the answer.",
+    "attribute": "Attribution patching: the linear estimate of every patch, from one backward.",
+    "circuit": "Circuit discovery: edge attribution (EAP, EAP-IG) and its faithfulness.",
 }
 
 
@@ -94,6 +100,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             intervene.add_ablate_arguments(p)
         if name == "patch":
             intervene.add_patch_arguments(p)
+        if name in ("attribute", "circuit"):
+            {"attribute": attribute, "circuit": circuit}[name].add_arguments(p)
         if name == "pca":
             p.add_argument("--of", choices=("embeddings", "text", "residual"),
                            default="residual", help="all token embeddings, the text's token "
@@ -334,7 +342,8 @@ def run(args: argparse.Namespace) -> int:
     if args.analysis == "heads":
         return analyze_heads.run(args)
     compute = {"lens": _lens, "dla": _dla, "loss": _loss, "pca": _pca,
-               "ablate": intervene.ablate, "patch": intervene.patch}[args.analysis]
+               "ablate": intervene.ablate, "patch": intervene.patch,
+               "attribute": attribute.attribute, "circuit": circuit.circuit}[args.analysis]
     try:
         inp = _Input(args)
         out, lines = compute(inp, args)

@@ -19,7 +19,7 @@ from dataclasses import replace
 from explorer.commands.counting import HELP_NOTE, counted_from_1
 
 HELP = "Render one view of the window, or a saved scene, to PNG or SVG without a window."
-VIEWS = ("step", "attention", "heads", "lines", "output", "train",
+VIEWS = ("step", "attention", "heads", "lines", "output", "circuit", "train",
          "timelapse", "architectures")  # render_views.RENDER_VIEWS
 DEFAULT_SIZE = "1200x800"
 WIDE_SIZE = "1600x1000"  # the default of the architectures view: three columns and the diff

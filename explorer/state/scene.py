@@ -54,7 +54,8 @@ from explorer.state.defaults import (
 
 SCENE_VERSION = 2  # 2: layers and heads count from 1 in the file (1: from 0)
 READ_VERSIONS = (1, 2)
-VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse", "architectures")
+VIEWS = ("step", "attention", "heads", "lines", "output", "train", "timelapse", "circuit",
+         "architectures")
 THEMES = ("light", "dark")
 _REQUIRED = ("arch", "text")
 _NUMBERED = ("layer", "head")  # 1-based in files of version 2, 0-based in a Scene

@@ -48,6 +48,21 @@ def test_quick_run_structure():
 def test_what_picks_the_analyses_or_the_patching():
     only = analysis.run(_args("--quick", "--what", "patching"))
     assert only["results"] == [] and only["patching"]["patched_runs"] == 32
+    assert only["circuit"] is None
+
+
+def test_circuit_part_times_each_side_and_its_ratios():
+    out = analysis.run(_args("--quick", "--what", "circuit"))
+    assert out["results"] == [] and out["patching"] is None
+    (small,) = out["circuit"]
+    assert small["name"] == "small-random" and small["l"] == 16
+    assert small["curve_sizes"][0] == 0 and small["curve_sizes"][-1] == small["edges"]
+    assert set(small["times"]) == {"forward_backward", "ten_forwards", "attribute",
+                                   "eap_ig", "faithfulness", "exact"}
+    for name, ratio in small["ratios"].items():
+        assert ratio["median_round_ratio"] > 0, name
+    assert set(small["meets_targets"]) == set(small["targets"])
+    json.dumps(out)
 
 
 def test_bad_lengths_are_refused():

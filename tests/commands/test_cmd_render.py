@@ -128,8 +128,11 @@ def test_every_declared_view_renders_from_a_scene(qtbot, tmp_path, capsys, run_d
     for view in views:
         path = tmp_path / f"{view}.json"
         options = {"run": str(run_dir), "layer": 0, "head": 1} if view in RUN_VIEWS else {}
+        if view == "circuit":  # a clean text A against a corrupted B, and the tokens
+            options = {"target": "s", "other": "x", "edges": 20}
         save_scene(Scene(arch="decoder", text="the king sings .", step="blocks.1.attn.pattern",
-                         layer=1, head=1, view=view, view_options=options), path)
+                         layer=1, head=1, view=view, view_options=options,
+                         compare="the kong sings ." if view == "circuit" else ""), path)
         for ext in ("png", "svg"):
             out = tmp_path / f"{view}.{ext}"
             code = render.run(_args("--scene", str(path), "-o", str(out), "--size", "400x300"))

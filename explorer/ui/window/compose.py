@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from explorer.ui.architectures.panel import SideBySideTab
 from explorer.ui.attention.panel import AttentionTab
+from explorer.ui.circuit.panel import CircuitPanel
 from explorer.ui.infer.tab import InferenceTab
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.interventions.panel import InterventionsPanel
@@ -21,7 +22,7 @@ def default_panels() -> list[Panel]:
     """The tabs after "Step", built once torch is loaded (they import it)."""
     return [AttentionTab(), OutputTab(), LensTab(), InferenceTab(), TrainTab(),
             TimeLapseTab(), SideBySideTab(HeatmapWidget),  # each column: the Step tab's view
-            TokenizerTab(), SAETab(), InterventionsPanel()]
+            TokenizerTab(), CircuitPanel(), SAETab(), InterventionsPanel()]
 
 
 def connect_panels(panels: list[Panel]) -> None:

@@ -4,7 +4,7 @@ texts (restored at start, saved at close): ``window.layout_ctl``."""
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QProxyStyle, QStyle, QToolBar
 
 from explorer.ui.window.settings import NOTE_KEY, bounded_text
 
@@ -120,3 +120,11 @@ class WindowLayout:
             w.settings.setValue("model/arch", w.session.arch)
         w.settings.sync()
 
+
+class TightTabs(QProxyStyle):
+    """The application's style with half the horizontal padding in tabs, so that the
+    window's tabs stay side by side at 1280 px instead of behind scroll arrows."""
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:  # noqa: N802 (Qt)
+        value = super().pixelMetric(metric, option, widget)
+        return value // 2 if metric == QStyle.PixelMetric.PM_TabBarTabHSpace else value

@@ -31,6 +31,7 @@ from explorer.ui.architectures.panel import show_sync
 from explorer.ui.architectures.view import SideBySideWidget
 from explorer.ui.attention.head_grid import HeadGridWidget
 from explorer.ui.attention.views import AttentionPanel
+from explorer.ui.circuit.panel import circuit_scene_view
 from explorer.ui.inspect.heatmap_view import HeatmapWidget
 from explorer.ui.output.view import OutputDistributionWidget
 from explorer.ui.timelapse.paint import VIEWS as FRAME_VIEWS
@@ -38,7 +39,7 @@ from explorer.ui.timelapse.paint import paint_frame
 from explorer.ui.train.plots import TrainCurves
 from explorer.ui.widgets.export_parts import Caption, ViewParts, curve_series
 
-MODEL_VIEWS = ("step", "attention", "heads", "lines", "output")
+MODEL_VIEWS = ("step", "attention", "heads", "lines", "output", "circuit")
 RUN_VIEWS = ("train", "timelapse")
 SYNC_VIEWS = ("architectures",)  # several models side by side: the scene's model is not used
 RENDER_VIEWS = MODEL_VIEWS + RUN_VIEWS + SYNC_VIEWS
@@ -141,6 +142,8 @@ def build_view(session: Any, scene: Any) -> QWidget:
     if session.trace is None:
         raise ValueError(session.message or "no trace: the model did not run")
     kind, head = scene.view, scene.head
+    if kind == "circuit":
+        return circuit_scene_view(session, scene)
     if kind == "step":
         if session.step is not None and session.step.per_head and head >= session.n_heads:
             raise ValueError(f"head {head + 1} does not exist: this model has heads 1 "

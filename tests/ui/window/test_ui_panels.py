@@ -57,7 +57,7 @@ def test_the_default_tabs_come_from_the_composition_root(qtbot, tmp_path, monkey
     tabs = [p.title for p in default_panels() if not getattr(p, "dock", False)]
     assert titles == ["Step", *tabs]
     assert titles == ["Step", "Attention", "Output", "Lens", "Infer", "Train", "Time-lapse",
-                      "Side by side", "Tokenizer", "SAE"]
+                      "Side by side", "Tokenizer", "Circuit", "SAE"]
     for panel in window.panels:
         if getattr(panel, "dock", False):  # a dock panel lives in its dock, not a tab
             assert window.hosting.panel_docks[panel.title].widget() is panel.widget
