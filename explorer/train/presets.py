@@ -90,7 +90,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # diffuse attention rather than crisp previous-token and induction heads (measured:
     # resources/scenes/README.md).
     "induction": {
-        "task": "next-token", "data": "induction", "tokenizer": "char",
+        "task": "next-token", "data": "induction-ids", "tokenizer": "char",
         "d_e": 32, "n_heads": 2, "n_layers": 2, "l_max": 64, "positions": "learned",
         "steps": 4000, "batch_size": 32, "lr": 3e-3, "warmup": 50, "weight_decay": 0.0,
         "val_every": 500, "save_every": 0, "snapshot_every": 100, "seed": 0,
