@@ -8,9 +8,9 @@ learns to read, and in our measurements the crisp two-layer induction circuit fo
 only when every id occurred (resources/scenes/README.md).
 
 Every training example is a fresh sequence: ``TrainingData.draw_indices`` draws one seed
-per example from the run's batch generator and ``sequences`` builds the sequences from them, so a batch is
-reproducible (and a resumed run goes on drawing the same ones). Validation is a fixed,
-seeded set of sequences.
+per example from the run's batch generator and ``sequences`` builds the sequences from
+them, so a batch is reproducible (and a resumed run goes on drawing the same ones).
+Validation is a fixed, seeded set of sequences.
 """
 
 from __future__ import annotations

@@ -131,7 +131,6 @@ def load_source(task: str, data: str | Path) -> DataSource:
     """A file path or a bundled data set name -> its examples for ``task``."""
     from explorer.data import read_text_file
     from explorer.data.files import MAX_FILE_BYTES, MAX_STREAM_BYTES
-
     from explorer.train.generated import GENERATED, TOKENIZER_TEXT
 
     path = Path(data)
