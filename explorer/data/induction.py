@@ -10,7 +10,9 @@ The training data (``repeated_segment_ids``, the bundled files) repeats segments
 varying length (``SEGMENT`` tokens) at varying distances, so that no fixed offset finds
 the earlier copy: a model has to find it by content, as the two-layer induction circuit
 does (a previous-token head in one layer, an induction head in the next that keys on its
-output). Each bundled line is a fresh sequence of ``LINE_LENGTH`` letters.
+output). Each bundled line is a fresh sequence of ``LINE_LENGTH`` letters; the
+``induction`` preset trains on ``induction-ids`` instead (``explorer.train.generated``:
+fresh sequences over the model's whole vocabulary every batch).
 ``induction_ids`` (a random half and its copy) gives test sequences of any period.
 
 Two forms: id lists and tensors drawn directly for any vocabulary size, and text lines

@@ -68,6 +68,7 @@ class TrainingData:
         self.eos_id = special_id(tokenizer, "eos", "sep")
         self.labels: list[str] = []
         self.truncated = 0  # examples cut to l_max
+        self.generated: Any = None  # a GeneratedIds for a generated source
         self._check = check or (lambda: None)
         if self.task in ("next-token", "masked"):
             self._prepare_text()
@@ -89,6 +90,9 @@ class TrainingData:
         return torch.tensor(_encode(self.tokenizer, self.source.text), dtype=torch.int32)
 
     def _prepare_text(self) -> None:
+        if self.source.generated:
+            self._prepare_generated()
+            return
         ids = self._token_ids()
         need = 2 * self.l_max
         if ids.numel() < need:
@@ -104,6 +108,16 @@ class TrainingData:
         n_windows = self.val_ids.numel() // self.l_max
         self.val_x = self.val_ids[: n_windows * self.l_max].view(n_windows, self.l_max)
         self.n_val = n_windows
+
+    def _prepare_generated(self) -> None:
+        """Fresh sequences every batch (``explorer.train.generated``); the training
+        "examples" are the seeds ``draw_indices`` draws."""
+        from explorer.train.generated import SEED_SPACE, GeneratedIds
+
+        self.generated = GeneratedIds(self.source.generated, int(self.tokenizer.vocab_size),
+                                      self.l_max, self.seed)
+        self.val_x = self.val_ids = self.generated.validation
+        self.n_train, self.n_val = SEED_SPACE, len(self.val_x)
 
     def _split(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         if n < 2:
@@ -202,6 +216,9 @@ class TrainingData:
 
     def batch_at(self, indices: torch.Tensor) -> Batch:
         """The minibatch of the training examples ``indices`` (from ``draw_indices``)."""
+        if self.generated is not None:
+            x = self.generated.sequences(indices)
+            return Batch(x, None, n_tokens=x.numel())
         if self.task in ("next-token", "masked"):
             x = self.train_ids[indices[:, None] + torch.arange(self.l_max)].long()
             return Batch(x, None, n_tokens=x.numel())
@@ -233,6 +250,8 @@ class TrainingData:
         return ex
 
     def describe(self) -> str:
+        if self.generated is not None:
+            return f"{self.generated.describe()}; validation {self.n_val} sequences"
         unit = "tokens" if self.task in ("next-token", "masked") else "examples"
         n_train = self.train_ids.numel() if unit == "tokens" else self.n_train
         n_val = self.val_ids.numel() if unit == "tokens" else self.n_val

@@ -84,15 +84,16 @@ PRESETS: dict[str, dict[str, Any]] = {
         "d_e": 64, "n_heads": 4, "n_layers": 2, "l_max": 32,
         "steps": 800, "batch_size": 32, "lr": 1e-3, "val_every": 200, "seed": 0,
     },
-    # The bundled scene resources/scenes/induction-time-lapse.json, on the bundled data whose
-    # segments repeat at varying distances: in-context copying forms as a ramp (ICL score
-    # -0.1 -> -1.9 nats over steps 500-3300) through two layers that K-compose, but with
-    # diffuse attention rather than crisp previous-token and induction heads (measured:
-    # resources/scenes/README.md).
+    # The bundled scene resources/scenes/induction-time-lapse.json: fresh sequences every
+    # batch of ids drawn from the whole vocabulary (explorer/train/generated.py), in which
+    # segments repeat at varying distances. The two-layer circuit forms: an induction head
+    # in layer 2 by step ~400 (prefix matching 0.1 -> 0.9), then a previous-token head in
+    # layer 1 (0.8-0.9 by step 2000) that the induction head K-composes with; mean-ablating
+    # it removes both (measured: resources/scenes/README.md).
     "induction": {
-        "task": "next-token", "data": "induction", "tokenizer": "char",
+        "task": "next-token", "data": "induction-ids", "tokenizer": "char",
         "d_e": 32, "n_heads": 2, "n_layers": 2, "l_max": 64, "positions": "learned",
-        "steps": 4000, "batch_size": 32, "lr": 3e-3, "warmup": 50, "weight_decay": 0.0,
+        "steps": 2000, "batch_size": 32, "lr": 3e-3, "warmup": 50, "weight_decay": 0.0,
         "val_every": 500, "save_every": 0, "snapshot_every": 100, "seed": 0,
     },
     # Grokking (resources/scenes/grokking.json; measured in resources/scenes/README.md):

@@ -4,6 +4,8 @@
 - seq2seq: one ``context<TAB>target`` pair per line.
 - classify: one ``label<TAB>text`` example per line.
 - last-token: one example per line, scored on its last token (``a b = c``).
+- a generated source (``explorer.train.generated``, next-token only): ids drawn fresh
+  every batch; its ``text`` is only what the tokenizer learns from.
 
 Files are read and parsed by ``explorer.data`` (its ``DataFileError`` is a
 ``ValueError`` naming the file and, for a malformed line, its number).
@@ -31,6 +33,7 @@ class DataSource:
     pairs: list[tuple[str, str]] = field(default_factory=list)  # seq2seq: (z, x)
     labelled: list[tuple[str, str]] = field(default_factory=list)  # classify: (label, text)
     label_names: list[str] = field(default_factory=list)  # classify: class order (optional)
+    generated: str = ""  # the name of a generated source (explorer.train.generated)
 
     def texts(self) -> Iterator[str]:
         """Every string a tokenizer should learn from (the lines of a text, read lazily)."""
@@ -57,7 +60,7 @@ class DataSource:
 
     def digest(self) -> str:
         """sha256 of the content, to notice when a resumed run's data changed."""
-        h = hashlib.sha256(self.task.encode())
+        h = hashlib.sha256((self.task + self.generated).encode())
         step = 1 << 24  # a long text is hashed in pieces (the same digest, no full copy)
         for i in range(0, len(self.text), step):
             h.update(self.text[i : i + step].encode("utf-8", "surrogatepass"))
@@ -68,6 +71,8 @@ class DataSource:
         return h.hexdigest()
 
     def describe(self) -> str:
+        if self.generated:
+            return f"{self.name}: generated"
         if self.task == "seq2seq":
             return f"{self.name}: {len(self.pairs)} pairs"
         if self.task == "classify":
@@ -97,10 +102,11 @@ def _labelled(task: str, name: str, texts: list[str], labels: list[int],
 
 
 def bundled_names() -> list[str]:
-    """Names of the bundled data sets (explorer.data's registry)."""
+    """Names of the bundled data sets (explorer.data's registry) and of the generated ones."""
     from explorer.data import dataset_names
+    from explorer.train.generated import GENERATED
 
-    return list(dataset_names())
+    return [*dataset_names(), *GENERATED]
 
 
 # which bundled data kind each task reads
@@ -127,9 +133,14 @@ def load_source(task: str, data: str | Path) -> DataSource:
     """A file path or a bundled data set name -> its examples for ``task``."""
     from explorer.data import read_text_file
     from explorer.data.files import MAX_FILE_BYTES, MAX_STREAM_BYTES
+    from explorer.train.generated import GENERATED, TOKENIZER_TEXT
 
     path = Path(data)
     names = bundled_names()
+    if str(data) in GENERATED and not path.is_file():
+        if task != "next-token":
+            raise ValueError(f"{data} is generated for next-token training, not task {task!r}")
+        return DataSource(task, str(data), text=TOKENIZER_TEXT, generated=str(data))
     if str(data) in names and not path.is_file():
         return _bundled(task, str(data))
     if path.is_file() or path.suffix or "/" in str(data) or "\\" in str(data):

@@ -12,6 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow, QToolBar, QWidget
 
+from explorer.ui.window.layout import TightTabs
+
 COMPACT_HEIGHT = 800  # below this many pixels of window height the layout is compact
 MAIN_VIEW_SHARE = 0.55  # what each tab's main view gets of the window's height, at least
 
@@ -44,6 +46,8 @@ class CompactLayout(QObject):
         # some scrolled out of the tab bar.
         window.tabs.setUsesScrollButtons(False)
         window.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tab_style = TightTabs()  # half the padding: names cut short as late as can be
+        window.tabs.tabBar().setStyle(self.tab_style)
         window.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)

@@ -33,7 +33,7 @@ from explorer.ui.widgets.panel import Panel
 from explorer.ui.window.archs import ARCH_NAMES
 from explorer.ui.window.compact import CompactLayout
 from explorer.ui.window.hosting import PanelHosting, default_panels
-from explorer.ui.window.layout import TightTabs, WindowLayout
+from explorer.ui.window.layout import WindowLayout
 from explorer.ui.window.loading import ModelLoader
 from explorer.ui.window.menus import build_menus, build_toolbars
 from explorer.ui.window.settings import NOTE_KEY, make_settings
@@ -116,8 +116,6 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self._tab_style = TightTabs()  # nine tabs side by side at 1280 px, no scroll arrows
-        self.tabs.tabBar().setStyle(self._tab_style)
         self.tabs.addTab(self.heatmap, "Step")
         self.tabs.setTabToolTip(0, "The current step of the forward pass as a heatmap")
         central = QWidget()

@@ -96,8 +96,7 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
                                                                     tmp_path):
     from explorer.state.scene import bundled_scenes, load_scene
 
-    path = bundled_scenes()[
-        "In-context copying forms, and an ablation shows what it needs (the induction task)"]
+    path = bundled_scenes()["A two-layer induction circuit forms (the induction task)"]
     scene = load_scene(path)
     window = open_window()
     train = window.panel("Train").view
@@ -107,7 +106,7 @@ def test_the_bundled_scene_trains_the_induction_task_and_watches_it(qtbot, open_
     try:
         assert window.scenes.open_scene_file(path)
         qtbot.waitUntil(lambda: train.trainer is not None, timeout=TIMEOUT * 2)
-        assert train.form.data_box.currentText() == "induction"
+        assert train.form.data_box.currentText() == "induction-ids"
         assert "induction" in train.trainer.data.describe()
         cfg = train.trainer.config
         assert cfg.snapshot_every == 100 and cfg.task == "next-token"
