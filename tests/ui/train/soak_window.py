@@ -125,6 +125,9 @@ def main() -> int:
         report["steps"] = int(panel.trainer.step) if panel.trainer is not None else 0
         report["training_before_close"] = panel.is_training()
         report["live_models"] = live_models()
+        side = window.panel("Side by side")  # shown once: its three columns' own models
+        sync = getattr(side, "sync", None)
+        report["side_by_side_models"] = len(sync.columns) if sync is not None else 0
         report["rss_end_mb"] = round(rss_mb(), 1)  # still training, as after warm-up
         window.close()
         report["closed"] = not window.isVisible()

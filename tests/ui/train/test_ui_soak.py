@@ -34,7 +34,8 @@ def test_the_window_trains_for_minutes_while_the_user_works(tmp_path, soak_repor
                 f"({report.get('compare_actions', 0)} comparing with a text B, "
                 f"{report.get('intervention_actions', 0)} ablating a head or removing it); RSS "
                 f"{report['rss_start_mb']} -> {report['rss_end_mb']} MB after warm-up "
-                f"(peak {report['rss_peak_mb']} MB), {report['live_models']} models alive")
+                f"(peak {report['rss_peak_mb']} MB), {report['live_models']} models alive "
+                f"({report.get('side_by_side_models', 0)} of them the Side by side tab's)")
     assert report["training_before_close"] and report["closed"]
     assert report["steps"] > 50
     if report["seconds"] >= 20:  # the user compared with a text B for part of the time
@@ -47,6 +48,9 @@ def test_the_window_trains_for_minutes_while_the_user_works(tmp_path, soak_repor
     # walks once held every one), and the RSS grows by at most 8% in the 2 minutes after
     # warm-up (seen: +3.4 to +4.2% in CI runs; the 10-minute target of <= 5% from minute 1
     # to 10 is measured outside CI: +4.9%). The model count is what fails on a leak.
-    assert report["live_models"] <= 4, report["live_models"]
+    # The Side by side tab, once shown, holds the bundled decoder, encoder and encoder-decoder
+    # of its columns: models it keeps on purpose, counted apart.
+    kept = report.get("side_by_side_models", 0)
+    assert report["live_models"] <= 4 + kept, (report["live_models"], kept)
     if report["rss_start_mb"]:  # SOAK_SECONDS beyond the warm-up
         assert report["rss_end_mb"] <= 1.08 * report["rss_start_mb"], report
