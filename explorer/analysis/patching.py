@@ -30,6 +30,8 @@ run them on a worker thread; ``SweepCancelled`` is raised when ``cancelled()`` s
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -48,8 +50,12 @@ from explorer.analysis.interventions import Patch
 from explorer.analysis.locate import resid_step, stack_module
 from explorer.core.models import TransformerModel
 from explorer.trace import record
+from explorer.trace.record import weights_key
 
 SWEEP_SITES = ("resid", "attn_out", "mlp_out", "head_out")
+REMEMBERED = 4  # sweeps kept for reuse (``activation_patching``)
+_REMEMBERED: dict[tuple, tuple[weakref.ref, dict]] = {}  # (the model, not kept alive; sweeps)
+_REMEMBERED_LOCK = threading.Lock()
 WEAK_FRACTION = 0.05  # |LD_clean − LD_corrupted| below this share of the logits' std: noise
 BATCH_BYTES = 1 << 29  # activations of one batch of patched runs (512 MiB)
 Progress = Callable[[int, int], None]
@@ -302,15 +308,44 @@ def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, tar
                         other: int, sites: str | Sequence[str] = SWEEP_SITES, *,
                         batched: bool = True, max_rows: int | None = None,
                         progress: Progress | None = None,
-                        cancelled: Cancelled | None = None) -> dict[str, PatchingResult]:
+                        cancelled: Cancelled | None = None,
+                        remember: bool = True) -> dict[str, PatchingResult]:
     """The patching sweeps of ``sites`` (clean → corrupted), by site.
 
     ``target``/``other``: the token ids whose logit difference at the last position is
     the metric. ``sites``: one site name ("resid") or several. ``max_rows``: patched runs
     per batch (default: what fits in
     ``BATCH_BYTES``). AnalysisError for texts of different token lengths, a token outside
-    the vocabulary, an encoder-decoder or a classifier."""
+    the vocabulary, an encoder-decoder or a classifier.
+
+    The last ``REMEMBERED`` sweeps are remembered by model, weights (``trace.record.weights_key``:
+    any change of a weight is a new sweep) and arguments, so that a sweep one view has run
+    (the Interventions dock's) is reused by another (the Circuit tab's scatter);
+    ``remember=False`` always computes (benchmarks)."""
     sites = [sites] if isinstance(sites, str) else list(sites)
+    key = (id(model), weights_key(model), _id_key(clean), _id_key(corrupted),
+           int(target), int(other), tuple(sites), batched, max_rows)
+    with _REMEMBERED_LOCK:
+        known = _REMEMBERED.get(key) if remember else None
+    if known is not None and known[0]() is model:
+        tick(progress, cancelled, 1, 1)
+        return dict(known[1])
+    out = _sweeps(model, clean, corrupted, target, other, sites, batched, max_rows, progress,
+                  cancelled)
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = (weakref.ref(model), dict(out))
+        while len(_REMEMBERED) > REMEMBERED:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)))
+    return out
+
+
+def _id_key(ids: Ids) -> tuple:
+    return tuple(torch.as_tensor(ids).reshape(-1).tolist())
+
+
+def _sweeps(model: TransformerModel, clean: Ids, corrupted: Ids, target: int, other: int,
+            sites: list[str], batched: bool, max_rows: int | None, progress: Progress | None,
+            cancelled: Cancelled | None) -> dict[str, PatchingResult]:
     setup = _Setup(model, clean, corrupted, target, other, sites)
     total = sum(len(setup.specs(s)) for s in sites)
     rows = max_rows or rows_per_batch(model, setup.clean.length)

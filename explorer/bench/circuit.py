@@ -64,7 +64,7 @@ def measure_circuit(model, length: int, rounds: int, device: torch.device) -> di
         return circuits.faithfulness(ranked, sizes)
 
     def exact():
-        return activation_patching(model, clean, corrupted, target, other)
+        return activation_patching(model, clean, corrupted, target, other, remember=False)
 
     sides = {"forward_backward": forward_backward, "ten_forwards": ten_forwards,
              "attribute": attribute, "eap_ig": eap_ig, "faithfulness": faithfulness,

@@ -45,11 +45,12 @@ def measure_patching(model, length: int, rounds: int, device: torch.device) -> d
     clean, corrupted, target, other = pair_texts(model, length)
 
     def batched():
-        return activation_patching(model, clean, corrupted, target, other, ["resid"])
+        return activation_patching(model, clean, corrupted, target, other, ["resid"],
+                                   remember=False)
 
     def loop():
         return activation_patching(model, clean, corrupted, target, other, ["resid"],
-                                   batched=False)
+                                   batched=False, remember=False)
 
     a, b = batched()["resid"].values, loop()["resid"].values
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None

@@ -217,3 +217,21 @@ def test_a_small_logit_difference_gap_warns_that_the_metric_is_noise():
     assert weak_difference(1.0, 1.06, 1.0) is None
     assert weak_difference(2.0, -1.0, 10.0) is None
     assert weak_difference(0.0, 0.4, 10.0) is not None
+
+
+def test_a_sweep_is_reused_until_a_weight_changes(model):
+    """The Interventions dock's sweep is the Circuit tab's exact patching: the same model,
+    weights and arguments give the same results without running again; a weight changed in
+    place (training) runs it again, and ``remember=False`` always runs."""
+    first = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER)
+    again = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER)
+    assert all(again[s] is first[s] for s in first)
+    assert activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER,
+                               remember=False)["resid"] is not first["resid"]
+    assert activation_patching(model, CLEAN, CORRUPTED, OTHER, TARGET)["resid"] \
+        is not first["resid"]
+    with torch.no_grad():
+        next(model.parameters()).mul_(1.0)  # same values, a new version: new weights
+    changed = activation_patching(model, CLEAN, CORRUPTED, TARGET, OTHER)
+    assert changed["resid"] is not first["resid"]
+    torch.testing.assert_close(changed["resid"].values, first["resid"].values)
