@@ -33,6 +33,7 @@ class AttentionTab(Panel):
         self.view.cell_menu_requested.connect(self._on_cell_menu)
         self.view.ablate_requested.connect(self._on_ablate_key)
         self.menu = None  # the open context menu (tests read it)
+        self.anatomy = None  # the open head-anatomy dialog
 
     @property
     def main_view(self) -> Any:
@@ -41,8 +42,30 @@ class AttentionTab(Panel):
     # -- interventions (issue 16) --------------------------------------------------------
     def _on_head_menu(self, prefix: str, layer: int, head: int, where) -> None:
         if self.session is not None:
-            self.menu = show_menu(head_choices(self.session, prefix, layer, head), where,
-                                  self.view)
+            choices = [*head_choices(self.session, prefix, layer, head),
+                       self.anatomy_choice(prefix, layer, head)]
+            self.menu = show_menu(choices, where, self.view)
+
+    def anatomy_choice(self, prefix: str, layer: int, head: int) -> tuple:
+        """The head menu's "Anatomy…": its QK and OV circuits and its composition."""
+        if self.session is None or self.session.cfg.arch != "decoder" or "cross" in prefix:
+            return ("Anatomy of this head…", "Read for the heads of a decoder", None)
+
+        def open_it() -> None:
+            from explorer.analysis import AnalysisError
+            from explorer.analysis.anatomy import head_anatomy
+            from explorer.ui.attention.anatomy import HeadAnatomyDialog
+
+            s = self.session
+            try:
+                anatomy = head_anatomy(s.model, layer, head)
+            except AnalysisError as exc:
+                s.say(f"No anatomy for this head: {exc}.")
+                return
+            self.anatomy = HeadAnatomyDialog(anatomy, s.tokenizer, s.cfg.n_heads, self.view)
+            self.anatomy.show()
+        return ("Anatomy of this head…", "Its QK and OV circuits through W_e and W_u, and "
+                "its composition with the previous layer's heads", open_it)
 
     def _on_cell_menu(self, prefix: str, layer: int, head: int, key: int, query: int,
                       weight: float, where) -> None:
