@@ -10,7 +10,6 @@ import pytest
 
 from explorer.cli import main
 from explorer.train import StepResult
-from explorer.ui.timelapse.view import TimeLapseView
 from explorer.ui.train.plots import TrainCurves
 
 TIMEOUT = 30_000
@@ -23,16 +22,6 @@ def grok_run(tmp_path_factory) -> Path:
                  "--val-every", "2", "--snapshot-every", "2", "--d-e", "32", "--d-mlp", "64",
                  "--threads", "1", "--quiet"]) == 0
     return out
-
-
-@pytest.fixture
-def view(qtbot):
-    v = TimeLapseView()
-    qtbot.addWidget(v)
-    v.resize(1280, 720)
-    v.show()
-    yield v
-    v.shutdown()
 
 
 def test_a_grokking_run_shows_accuracy_and_the_spectrum_at_the_slider(qtbot, view, grok_run):

@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 from explorer.state.timelapse import TimeLapseRun, read_loss_curve
-from explorer.train import TrainConfig, new_trainer
-from explorer.train.progress import MetricsLog
 from explorer.train.snapshots import list_snapshots
-from explorer.ui.timelapse.view import TimeLapseView
+from tests.ui.timelapse.conftest import snapshot_run
 
 TIMEOUT = 30_000
 TEXT = "the cat sat. the cat sat."
@@ -20,28 +18,8 @@ TEXT = "the cat sat. the cat sat."
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("lapse")
-    corpus = folder / "corpus.txt"
-    corpus.write_text("the cat sat on the mat. a dog ran to the park.\n" * 150)
-    cfg = TrainConfig(steps=12, batch_size=8, lr=1e-2, val_every=0, device="cpu",
-                      snapshot_every=4)
-    trainer = new_trainer(corpus, cfg, "char", l_max=32, d_e=16, n_heads=2, n_layers=2)
-    trainer.snapshot_dir = folder / "run"
-    log = MetricsLog(folder / "run" / "metrics.jsonl")
-    for r in trainer.steps():
-        log.write(r)
-    log.close()
-    return folder / "run"
-
-
-@pytest.fixture
-def view(qtbot):
-    v = TimeLapseView()
-    qtbot.addWidget(v)
-    v.resize(1200, 800)
-    v.show()
-    yield v
-    v.shutdown()
+    return snapshot_run(tmp_path_factory.mktemp("lapse"),
+                        "the cat sat on the mat. a dog ran to the park.\n", 150)
 
 
 def test_the_time_lapse_shows_the_snapshot_of_the_step_selected(qtbot, view, run):

@@ -11,39 +11,17 @@ from PySide6.QtCore import QPointF
 
 from explorer.state.head_progress import ProgressTable, measure_snapshots
 from explorer.state.timelapse import TimeLapseRun
-from explorer.train import TrainConfig, new_trainer
 from explorer.train.presets import PRESETS, register_preset
-from explorer.train.progress import MetricsLog
 from explorer.ui.timelapse.demos import DemoButtons
-from explorer.ui.timelapse.view import TimeLapseView
+from tests.ui.timelapse.conftest import snapshot_run
 
 TIMEOUT = 30_000
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("curves")
-    corpus = folder / "corpus.txt"
-    corpus.write_text("abcdefghij klmnop abcdefghij klmnop qrstuv qrstuv\n" * 100)
-    cfg = TrainConfig(steps=12, batch_size=8, lr=1e-2, val_every=0, device="cpu",
-                      snapshot_every=4)
-    trainer = new_trainer(corpus, cfg, "char", l_max=32, d_e=16, n_heads=2, n_layers=2)
-    trainer.snapshot_dir = folder / "run"
-    log = MetricsLog(folder / "run" / "metrics.jsonl")
-    for r in trainer.steps():
-        log.write(r)
-    log.close()
-    return folder / "run"
-
-
-@pytest.fixture
-def view(qtbot):
-    v = TimeLapseView()
-    qtbot.addWidget(v)
-    v.resize(1280, 720)
-    v.show()
-    yield v
-    v.shutdown()
+    return snapshot_run(tmp_path_factory.mktemp("curves"),
+                        "abcdefghij klmnop abcdefghij klmnop qrstuv qrstuv\n", 100)
 
 
 class _Click:
