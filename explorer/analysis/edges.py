@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from explorer.analysis.graph import Node
-from explorer.analysis.locate import stack_module
+from explorer.analysis.locate import output_logits, stack_module
 from explorer.core.models import TransformerModel
 
 
@@ -236,15 +236,9 @@ class EdgeGraph:
                 h = self._read(run, stack, done, self.first[(stack, i, "mlp")], 1)
                 self._emit(run, block.mlp(block.mlp_norm(h) if self.pre else h))
                 done += 1
-        stack = self.stacks[-1]
-        h = self._read(run, stack, done, self.first[(stack, -1, "logits")], 1)[:, 0]
-        mod = stack_module(model, stack or None)
-        if mod.final_norm is not None:
-            h = mod.final_norm(h)
-        head = getattr(model, "head", None)
-        if head is not None:
-            h = head(h)
-        return model.unembed(h)
+        stack = self.stacks[-1]  # the stack that feeds the output
+        return output_logits(model, self._read(run, stack, done,
+                                               self.first[(stack, -1, "logits")], 1)[:, 0])
 
 
 def heads(attn, xq: torch.Tensor, xk: torch.Tensor, xv: torch.Tensor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from explorer.analysis.common import AnalysisError
@@ -23,6 +24,18 @@ def stack_module(model: TransformerModel, stack: str | None) -> nn.Module:
     if stack == "encoder":
         return model.encoder
     raise AnalysisError(f"stack {stack!r} is not 'encoder' or 'decoder'")
+
+
+def output_logits(model: TransformerModel, h: torch.Tensor) -> torch.Tensor:
+    """Logits of hidden states h (..., d_e) leaving the stack that feeds the output: its
+    final norm where it has one, the encoder's MLM head where there is one, then W_u."""
+    stack = stack_module(model, None)
+    if stack.final_norm is not None:
+        h = stack.final_norm(h)
+    head = getattr(model, "head", None)
+    if head is not None:
+        h = head(h)
+    return model.unembed(h)
 
 
 def stack_name(model: TransformerModel, stack: str | None) -> str:

@@ -47,7 +47,7 @@ from explorer.analysis.common import (
 )
 from explorer.analysis.intervening import functions_attached, run_intervened
 from explorer.analysis.interventions import Patch
-from explorer.analysis.locate import resid_step, stack_module
+from explorer.analysis.locate import output_logits, resid_step, stack_module
 from explorer.core.models import TransformerModel
 from explorer.trace import record
 from explorer.trace.record import weights_key
@@ -218,18 +218,6 @@ class _Setup:
         return (self.n_layers, self.n_heads if site == "head_out" else self.clean.length)
 
 
-def _readout_last(model: TransformerModel, h: torch.Tensor) -> torch.Tensor:
-    """Logits (rows, N_V) of the last position of a stack's output h (rows, l, d_e)."""
-    stack = stack_module(model, None)
-    h = h[:, -1]
-    if stack.final_norm is not None:
-        h = stack.final_norm(h)
-    head = getattr(model, "head", None)
-    if head is not None:
-        h = head(h)
-    return model.unembed(h)
-
-
 def _clean(setup: _Setup, step: str, device: torch.device) -> torch.Tensor:
     return setup.clean_trace[step][0].to(device)
 
@@ -268,7 +256,7 @@ def _run_batch(setup: _Setup, specs: list[_Spec], cancelled: Cancelled | None) -
         past = setup.past(layer, start, h.shape[0], device)
         with functions_attached(model, by_step):
             h = setup.blocks[layer](h, mask, past=past)
-    return setup.diff(_readout_last(model, h))
+    return setup.diff(output_logits(model, h[:, -1]))
 
 
 def _hook_patch(setup: _Setup, new: list[_Spec], rows: torch.Tensor, start: int,
