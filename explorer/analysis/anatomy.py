@@ -10,7 +10,7 @@ the norms' scaling and the position embeddings are left out, as in the paper tha
 them. For a vocabulary over ``SMALL_VOCAB`` the matrices are too large to read, and the
 anatomy gives each circuit's top singular directions read against the vocabulary instead.
 Composition: the Q-, K- and V-composition scores of every head of the previous layer into
-this one (``heads.composition``), with the random-matrix baseline.
+this one (as ``heads.composition`` scores them), with the random-matrix baseline.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ import torch
 
 from explorer.analysis.common import AnalysisError
 from explorer.analysis.graph import Node
-from explorer.analysis.heads import check_decoder, composition, head_matrices
+from explorer.analysis.heads import (
+    KINDS,
+    check_decoder,
+    composition_baseline,
+    composition_reader,
+    composition_score,
+    head_matrices,
+)
 from explorer.core.models import TransformerModel
 
 SMALL_VOCAB = 128  # up to this many tokens the circuits are shown whole
@@ -87,11 +94,13 @@ def head_anatomy(model: TransformerModel, layer: int, head: int) -> HeadAnatomy:
         else:
             out.qk_directions = _directions(qk, w_e, w_e)
             out.ov_directions = _directions(ov, w_u, w_e)
-    if layer > 0:
-        comp = composition(model)
-        target = Node("head", layer, head)
-        out.composition = [(e.source, e.target.port, e.score)
-                           for kind in ("q", "k", "v") for e in comp.graph.into(target.at(kind))
-                           if e.source.layer == layer - 1]
-        out.baseline = comp.baseline
+    if layer > 0:  # this head against the previous layer's only (not every pair of heads)
+        with torch.no_grad():
+            ov_before = head_matrices(model, layer - 1)[1]  # (H, d_e, d_e)
+            for kind in KINDS:
+                reader = composition_reader(kind, qk, ov)
+                scores = composition_score(reader[None], ov_before)  # (H,)
+                out.composition += [(Node("head", layer - 1, h), kind, float(scores[h]))
+                                    for h in range(cfg.n_heads)]
+        out.baseline = composition_baseline(cfg.d_e, cfg.d_attn, cfg.d_mid)
     return out

@@ -165,7 +165,9 @@ def composition_score(m: torch.Tensor, ov: torch.Tensor) -> torch.Tensor:
     return num / (torch.linalg.matrix_norm(m) * torch.linalg.matrix_norm(ov)).clamp(min=1e-12)
 
 
-def _reader(kind: str, qk: torch.Tensor, ov: torch.Tensor) -> torch.Tensor:
+def composition_reader(kind: str, qk: torch.Tensor, ov: torch.Tensor) -> torch.Tensor:
+    """The matrix of the receiving head (W_QK, W_QKᵀ or W_OV) that reads an earlier head's
+    W_OV in ``kind``-composition ("q", "k" or "v")."""
     return {"q": qk.transpose(-2, -1), "k": qk, "v": ov}[kind]
 
 
@@ -181,7 +183,8 @@ def composition_baseline(d_e: int, d_attn: int, d_mid: int, samples: int = BASEL
     qk = randn(d_e, d_attn) @ randn(d_attn, d_e)
     ov2 = randn(d_e, d_mid) @ randn(d_mid, d_e)
     ov1 = randn(d_e, d_mid) @ randn(d_mid, d_e)
-    return {k: float(composition_score(_reader(k, qk, ov2), ov1).mean()) for k in KINDS}
+    return {k: float(composition_score(composition_reader(k, qk, ov2), ov1).mean())
+            for k in KINDS}
 
 
 @dataclass
@@ -216,7 +219,7 @@ def composition(model: TransformerModel) -> Composition:
         for l1 in range(l2):
             ov1 = mats[l1][1]
             for kind in KINDS:
-                reader = _reader(kind, qk2, ov2)  # (H, d_e, d_e)
+                reader = composition_reader(kind, qk2, ov2)  # (H, d_e, d_e)
                 scores = composition_score(reader[:, None], ov1[None])  # (H2, H1)
                 edges += [Edge(Node("head", l1, h1), Node("head", l2, h2).at(kind),
                                float(scores[h2, h1]))
