@@ -306,15 +306,18 @@ def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, tar
     ``BATCH_BYTES``). AnalysisError for texts of different token lengths, a token outside
     the vocabulary, an encoder-decoder or a classifier.
 
-    The last ``REMEMBERED`` sweeps are remembered by model, weights (``trace.record.weights_key``:
-    any change of a weight is a new sweep) and arguments, so that a sweep one view has run
+    The last ``REMEMBERED`` sweeps are remembered by model, weights
+    (``trace.record.weights_key``: any change of a weight is a new sweep) and arguments, so that a sweep one view has run
     (the Interventions dock's) is reused by another (the Circuit tab's scatter);
-    ``remember=False`` always computes (benchmarks)."""
+    ``remember=False`` computes and keeps nothing (benchmarks)."""
     sites = [sites] if isinstance(sites, str) else list(sites)
+    if not remember:
+        return _sweeps(model, clean, corrupted, target, other, sites, batched, max_rows,
+                       progress, cancelled)
     key = (id(model), weights_key(model), _id_key(clean), _id_key(corrupted),
            int(target), int(other), tuple(sites), batched, max_rows)
     with _REMEMBERED_LOCK:
-        known = _REMEMBERED.get(key) if remember else None
+        known = _REMEMBERED.get(key)
     if known is not None and known[0]() is model:
         tick(progress, cancelled, 1, 1)
         return dict(known[1])
