@@ -307,8 +307,9 @@ def activation_patching(model: TransformerModel, clean: Ids, corrupted: Ids, tar
     the vocabulary, an encoder-decoder or a classifier.
 
     The last ``REMEMBERED`` sweeps are remembered by model, weights
-    (``trace.record.weights_key``: any change of a weight is a new sweep) and arguments, so that a sweep one view has run
-    (the Interventions dock's) is reused by another (the Circuit tab's scatter);
+    (``trace.record.weights_key``: any change of a weight is a new sweep) and arguments, so
+    that a sweep one view has run (the Interventions dock's) is reused by another (the
+    Circuit tab's scatter);
     ``remember=False`` computes and keeps nothing (benchmarks)."""
     sites = [sites] if isinstance(sites, str) else list(sites)
     if not remember:
